@@ -1,0 +1,62 @@
+// `moe-prefuse inspect <checkpoint>`: every tensor's name, dtype, shape and size, read from the
+// headers alone (no tensor data is touched, so it answers at once on any size of checkpoint).
+
+import type { Command } from "commander";
+import { relative } from "node:path";
+import { Checkpoint } from "../../reference/checkpoint.js";
+import { formatBytes } from "../../reference/size.js";
+import { resolveCheckpointArg } from "../inputs.js";
+import { formatTable } from "../table.js";
+
+export interface InspectReport {
+  readonly checkpoint: string;
+  readonly files: readonly string[];
+  readonly metadata: Readonly<Record<string, string>> | undefined;
+  readonly modelType: string | undefined;
+  readonly totalBytes: number;
+  readonly tensors: readonly { name: string; dtype: string; shape: readonly number[]; bytes: number; file: string }[];
+}
+
+export async function inspectCheckpoint(path: string): Promise<InspectReport> {
+  const ckpt = await Checkpoint.open(path);
+  try {
+    const tensors = [...ckpt.tensors.values()]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.byteLength, file: relative(ckpt.dir, t.file.path) }));
+    const modelType = ckpt.config?.model_type;
+    return {
+      checkpoint: path,
+      files: ckpt.files.map((f) => relative(ckpt.dir, f.path)),
+      metadata: ckpt.metadata,
+      modelType: typeof modelType === "string" ? modelType : undefined,
+      totalBytes: tensors.reduce((a, t) => a + t.bytes, 0),
+      tensors,
+    };
+  } finally {
+    await ckpt.close();
+  }
+}
+
+export function registerInspect(program: Command): void {
+  program
+    .command("inspect")
+    .description("list every tensor of a checkpoint (name, dtype, shape, bytes) from its headers")
+    .argument("<checkpoint>", "a checkpoint directory or a .safetensors file")
+    .option("--json", "print the report as JSON")
+    .action(async (arg: string, opts: { json?: boolean }) => {
+      const report = await inspectCheckpoint(await resolveCheckpointArg(arg));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        return;
+      }
+      const out = [
+        `checkpoint ${report.checkpoint}: ${report.tensors.length} tensors, ${formatBytes(report.totalBytes)} in ${report.files.length} file(s)` +
+          (report.modelType ? `, model_type ${report.modelType}` : ""),
+        formatTable(
+          ["NAME", "DTYPE", "SHAPE", "BYTES"],
+          report.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(", ")}]`, String(t.bytes)]),
+        ),
+      ];
+      process.stdout.write(`${out.join("\n")}\n`);
+    });
+}

@@ -1,0 +1,48 @@
+// What the writer consumes: a tensor spec plus its bytes as a stream of chunks. Sources can be
+// in-memory tensors, ranges of a file on disk, or computed (a fused tensor assembled expert by
+// expert), so a checkpoint is written without ever being held in memory.
+
+import type { Tensor, TensorSpec } from "../tensor.js";
+import type { SafetensorsFile } from "./reader.js";
+
+export interface TensorSource extends TensorSpec {
+  readonly byteLength: number;
+  /**
+   * The tensor's bytes, in order. A yielded buffer belongs to the consumer only until it asks
+   * for the next one, so a source may refill one buffer again and again.
+   */
+  chunks(): AsyncIterable<Uint8Array>;
+}
+
+export function tensorSource(t: Tensor): TensorSource {
+  return {
+    dtype: t.dtype,
+    shape: t.shape,
+    byteLength: t.data.length,
+    async *chunks() {
+      yield t.data;
+    },
+  };
+}
+
+/** Chunk size of file-to-file copies: large enough to amortise syscalls, small against RSS. */
+export const COPY_CHUNK = 8 << 20;
+
+/** A tensor read from a safetensors file in bounded chunks through one reused buffer. */
+export function fileTensorSource(file: SafetensorsFile, name: string, spec: TensorSpec = file.entry(name)): TensorSource {
+  const entry = file.entry(name);
+  const byteLength = entry.end - entry.begin;
+  return {
+    dtype: spec.dtype,
+    shape: spec.shape,
+    byteLength,
+    async *chunks() {
+      const buf = new Uint8Array(Math.min(COPY_CHUNK, byteLength));
+      for (let off = 0; off < byteLength; off += buf.length) {
+        const len = Math.min(buf.length, byteLength - off);
+        await file.readInto(name, buf, 0, off, len);
+        yield buf.subarray(0, len);
+      }
+    },
+  };
+}

@@ -1,0 +1,81 @@
+// Streaming safetensors writing: the header first (from the layout), then each tensor's chunks
+// in layout order. Small chunks are staged into one buffer so that many small tensors cost few
+// syscalls; large chunks go straight to the file. Every source must yield exactly the bytes its
+// spec promises, or the write fails (and, through `atomic.ts`, leaves nothing behind).
+
+import { open, type FileHandle } from "node:fs/promises";
+import { OutputError } from "../errors.js";
+import { writeFileAtomically } from "../atomic.js";
+import { type FileLayout, layoutFile } from "./layout.js";
+import type { TensorSource } from "./source.js";
+
+const STAGE = 4 << 20;
+
+class StagedWriter {
+  private readonly stage = new Uint8Array(STAGE);
+  private used = 0;
+  private position = 0;
+
+  constructor(private readonly handle: FileHandle) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (chunk.length < STAGE / 4) {
+      if (this.used + chunk.length > STAGE) await this.flush();
+      this.stage.set(chunk, this.used);
+      this.used += chunk.length;
+      return;
+    }
+    await this.flush();
+    await this.raw(chunk);
+  }
+
+  async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const n = this.used;
+    this.used = 0;
+    await this.raw(this.stage.subarray(0, n));
+  }
+
+  private async raw(chunk: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < chunk.length) {
+      const { bytesWritten } = await this.handle.write(chunk, done, chunk.length - done, this.position);
+      done += bytesWritten;
+      this.position += bytesWritten;
+    }
+  }
+}
+
+/** Writes a laid-out file to `path` (which must be a fresh, non-shared path). */
+export async function writeLayout(path: string, layout: FileLayout<TensorSource>, displayName = path): Promise<void> {
+  const handle = await open(path, "wx");
+  try {
+    const out = new StagedWriter(handle);
+    await out.write(layout.prefix);
+    for (const { name, tensor } of layout.placed) {
+      let got = 0;
+      for await (const chunk of tensor.chunks()) {
+        got += chunk.length;
+        if (got > tensor.byteLength) break;
+        await out.write(chunk);
+      }
+      if (got !== tensor.byteLength) {
+        throw new OutputError("SOURCE_MISMATCH", `source yielded ${got > tensor.byteLength ? "more than" : got} of the ${tensor.byteLength} bytes its spec needs`, { file: displayName, tensor: name });
+      }
+    }
+    await out.flush();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes one .safetensors file atomically. */
+export async function writeSafetensorsFile(
+  path: string,
+  tensors: Iterable<readonly [string, TensorSource]>,
+  metadata?: Readonly<Record<string, string>>,
+): Promise<{ size: number }> {
+  const layout = layoutFile(tensors, metadata, path);
+  await writeFileAtomically(path, (temp) => writeLayout(temp, layout, path));
+  return { size: layout.size };
+}
