@@ -12,3 +12,19 @@ export { parseSafetensors, serializeSafetensors } from "./reference/safetensors/
 export { writeSafetensorsFile } from "./reference/safetensors/writer.js";
 export { type TensorSource, tensorSource, fileTensorSource } from "./reference/safetensors/source.js";
 export { parseSize, formatBytes } from "./reference/size.js";
+// Fixture generation: deterministic synthetic checkpoints of real MoE families (src/fixtures-gen).
+export { listFamilies, FAMILY_NAMES, COUNT_LOCATIONS, type FamilyName, type FamilyInfo, type CountLocation, type JsonValue } from "./fixtures-gen/families.js";
+export { generateCheckpoint, writeGeneratedCheckpoint, IN_MEMORY_LIMIT, type GeneratedCheckpoint, type GeneratedWriteResult } from "./fixtures-gen/generate.js";
+export { resolveSpec, moeLayers, type FixtureSpec, type Fp8Options, type ResolvedSpec } from "./fixtures-gen/spec.js";
+export { listVariants, parseVariant, formatVariant, PARTIAL_DEFECTS, type Variant, type VariantInfo, type LayerRef, type Projection, type PartialDefect, type CountKeySetting } from "./fixtures-gen/variants.js";
+export { planFixture, type FixturePlan } from "./fixtures-gen/plan.js";
+export type { TensorProducer } from "./fixtures-gen/producers.js";
+export { encodeE4M3, quantizeBlocks, E4M3_MAX, type BlockSize, type BlockQuantized } from "./fixtures-gen/fp8-quantize.js";
+export { describeMoeLayers, countKeysOf, type MoeLayerSummary, type MoeLayout, type CountKeyValue } from "./fixtures-gen/moe-structure.js";
+// Real checkpoints from the Hugging Face Hub.
+export { REAL_REPOS, type RealRepo } from "./fixtures-gen/real-repos.js";
+export { fetchRepo, type FetchRepoOptions, type FetchRepoResult, type FetchedFile } from "./fixtures-gen/hub/fetch-repo.js";
+export { hubSettings, hubCacheDir, type HubSettings } from "./fixtures-gen/hub/settings.js";
+export { HubError, type HubErrorCode } from "./fixtures-gen/hub/errors.js";
+export { parseHubRef, isHubRef, type HubRef } from "./fixtures-gen/hub/repo-ref.js";
+export { checkRealRepos, compareWithCatalogue, type RepoCheck } from "./fixtures-gen/hub/check.js";

@@ -4,6 +4,8 @@
 
 import { Command, CommanderError } from "commander";
 import { MoePrefuseError } from "../reference/errors.js";
+import { registerGen } from "./commands/gen.js";
+import { registerHub } from "./commands/hub.js";
 import { registerInspect } from "./commands/inspect.js";
 import { PACKAGE } from "./package-info.js";
 
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`moe-prefuse: ${str}`) })
     .exitOverride();
   registerInspect(program);
+  registerGen(program);
+  registerHub(program);
   return program;
 }
 

@@ -1,0 +1,71 @@
+// The generator's two entry points. generateCheckpoint builds a small checkpoint in memory (a
+// weight dict plus config, for property tests: microseconds to milliseconds per case);
+// writeGeneratedCheckpoint streams one of any size to a directory through the foundation's
+// atomic writer, computing each chunk while the previous one is written, with bounded memory.
+// Both draw from the same plan, so the bytes on disk are exactly the in-memory tensors.
+
+import { type CheckpointWriteResult, planShards, writeCheckpoint } from "../reference/checkpoint-writer.js";
+import type { ModelConfig } from "../reference/checkpoint.js";
+import { UsageError } from "../reference/errors.js";
+import { layoutFile } from "../reference/safetensors/layout.js";
+import type { TensorMap } from "../reference/tensor.js";
+import { ChunkPipeline } from "./chunk-pipeline.js";
+import { type FixturePlan, planBytes, planFixture } from "./plan.js";
+import { produce } from "./producers.js";
+import { shardSizeFor } from "./shards.js";
+import type { FixtureSpec, ResolvedSpec } from "./spec.js";
+
+export interface GeneratedCheckpoint {
+  readonly spec: ResolvedSpec;
+  readonly config: ModelConfig;
+  /** The safetensors `__metadata__` (as transformers writes it). */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Every tensor, in name order. */
+  readonly tensors: TensorMap;
+  /** The `maxShardSize` that makes `writeCheckpoint` produce `spec.shards` files; undefined for one file. */
+  readonly maxShardSize: number | undefined;
+}
+
+/** In-memory generation is for small checkpoints; larger ones are streamed to disk. */
+export const IN_MEMORY_LIMIT = 1 << 30;
+
+export function generateCheckpoint(spec: FixtureSpec): GeneratedCheckpoint {
+  const plan = planFixture(spec);
+  const bytes = planBytes(plan);
+  if (bytes > IN_MEMORY_LIMIT) {
+    throw new UsageError("INVALID_ARGUMENT", `${bytes} bytes of tensors is too large to generate in memory (limit ${IN_MEMORY_LIMIT}); use writeGeneratedCheckpoint`);
+  }
+  const tensors: TensorMap = new Map();
+  for (const [name, p] of plan.tensors) tensors.set(name, { dtype: p.dtype, shape: p.shape, data: produce(p) });
+  return { spec: plan.spec, config: plan.config, metadata: plan.metadata, tensors, maxShardSize: shardSizeFor(plan.tensors, plan.spec.shards) };
+}
+
+export interface GeneratedWriteResult extends CheckpointWriteResult {
+  readonly spec: ResolvedSpec;
+  readonly config: ModelConfig;
+  readonly tensorCount: number;
+}
+
+/** The order in which writeCheckpoint will ask for the tensors (its shards, then each file's layout). */
+function writeOrder(plan: FixturePlan, maxShardSize: number | undefined): string[] {
+  const groups = maxShardSize === undefined ? [[...plan.tensors.keys()]] : planShards(plan.tensors, maxShardSize);
+  return groups.flatMap((g) => layoutFile(g.map((n) => [n, plan.tensors.get(n)!] as const)).placed.map((p) => p.name));
+}
+
+/**
+ * Writes the checkpoint of `spec` to `dir` (which must not exist or be empty): config.json and
+ * model.safetensors, or `spec.shards` shards and their index. The directory appears whole or
+ * not at all.
+ */
+export async function writeGeneratedCheckpoint(dir: string, spec: FixtureSpec): Promise<GeneratedWriteResult> {
+  const plan = planFixture(spec);
+  const maxShardSize = shardSizeFor(plan.tensors, plan.spec.shards);
+  const pipeline = new ChunkPipeline(plan.tensors, writeOrder(plan, maxShardSize));
+  const sources = new Map([...plan.tensors.keys()].map((n) => [n, pipeline.source(n)] as const));
+  try {
+    const result = await writeCheckpoint(dir, sources, { config: plan.config, metadata: plan.metadata, ...(maxShardSize !== undefined ? { maxShardSize } : {}) });
+    return { ...result, spec: plan.spec, config: plan.config, tensorCount: plan.tensors.size };
+  } finally {
+    pipeline.close();
+  }
+}
