@@ -31,10 +31,18 @@ export function kindSeed(seed: number, kind: string): number {
   return deriveSeed(seed, hashString(kind));
 }
 
+const tables = new Map<string, Uint32Array>();
+
+/** Element bits for each 4-byte sum 0..1020 (memoized: a pure function of its arguments). */
 function valueTable(dtype: FloatDType, dist: Distribution): Uint32Array {
-  const table = new Uint32Array(4 * 255 + 1);
-  const unit = dist.std / IRWIN_HALL_STD;
-  for (let k = 0; k < table.length; k++) table[k] = encodeFloat(dtype, dist.mean + (k - IRWIN_HALL_MEAN) * unit);
+  const key = `${dtype}\0${dist.mean}\0${dist.std}`;
+  let table = tables.get(key);
+  if (table === undefined) {
+    table = new Uint32Array(4 * 255 + 1);
+    const unit = dist.std / IRWIN_HALL_STD;
+    for (let k = 0; k < table.length; k++) table[k] = encodeFloat(dtype, dist.mean + (k - IRWIN_HALL_MEAN) * unit);
+    tables.set(key, table);
+  }
   return table;
 }
 

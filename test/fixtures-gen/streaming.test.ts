@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/reference/errors.js";
+import { planShards } from "../../src/reference/checkpoint-writer.js";
+import { ChunkPipeline } from "../../src/fixtures-gen/chunk-pipeline.js";
+import { planFixture } from "../../src/fixtures-gen/plan.js";
+import { produce } from "../../src/fixtures-gen/producers.js";
+import { shardSizeFor } from "../../src/fixtures-gen/shards.js";
+
+async function drain(source: { chunks(): AsyncIterable<Uint8Array> }): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  // Chunks are reused buffers: copy each before asking for the next.
+  for await (const c of source.chunks()) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
+describe("streaming generation", () => {
+  const plan = planFixture({ family: "qwen3_vl_moe", experts: 7, hidden: 9, intermediate: 5, variants: [{ kind: "fused", layer: 1 }] });
+  const names = [...plan.tensors.keys()];
+
+  it("streams every tensor in small chunks exactly as it is produced whole, in or out of the expected order", async () => {
+    const pipeline = new ChunkPipeline(plan.tensors, names, 64);
+    for (const n of names) expect((await drain(pipeline.source(n))).equals(Buffer.from(produce(plan.tensors.get(n)!))), n).toBe(true);
+    const reversed = new ChunkPipeline(plan.tensors, names, 48);
+    for (const n of [...names].reverse()) expect((await drain(reversed.source(n))).equals(Buffer.from(produce(plan.tensors.get(n)!))), n).toBe(true);
+    pipeline.close();
+    reversed.close();
+  });
+
+  it("fills any byte range of a fused, transposed tensor", () => {
+    const fused = plan.tensors.get("model.language_model.layers.1.mlp.experts.gate_up_proj")!;
+    const whole = produce(fused);
+    for (const [offset, length] of [[0, 1], [3, 17], [88, 90], [whole.length - 5, 5]] as const) {
+      const part = new Uint8Array(length);
+      fused.fill(part, offset);
+      expect(part).toEqual(whole.subarray(offset, offset + length));
+    }
+  });
+
+  it("finds the shard size that makes exactly N shards, and refuses what cannot be done", () => {
+    for (let n = 1; n <= 12; n++) {
+      const size = shardSizeFor(plan.tensors, n);
+      expect(size === undefined ? 1 : planShards(plan.tensors, size).length).toBe(n);
+    }
+    expect(() => shardSizeFor(plan.tensors, plan.tensors.size + 1)).toThrow(UsageError);
+  });
+});
