@@ -124,7 +124,7 @@ export function planDequant(specs: ReadonlyMap<string, TensorSpec>, config: Mode
   const out = new Map<string, TensorSpec>();
   for (const [name, spec] of specs) {
     if (consumed.has(name) || dropped.has(name)) continue;
-    out.set(name, entries.has(name) ? { dtype: "BF16", shape: spec.shape } : spec);
+    out.set(name, { dtype: entries.has(name) ? "BF16" : spec.dtype, shape: spec.shape });
   }
   return {
     scheme: scheme?.description,
