@@ -10,6 +10,11 @@
 // bytes per 32-bit load (two tables, low and high half-words, save a shift per element). Blocks
 // too small to pay for a table (groups of 32, per-channel rows of a narrow weight) are computed
 // element by element. Both paths give identical bits; tests run both.
+//
+// The tables live in module-level typed arrays: V8 compiles gathers from a constant array
+// markedly faster (about 1.4x here) than from one reached through an object or a parameter.
+// They are shared by all kernels, so each slot records which kernel, block column and block row
+// it holds; `run` is synchronous, and a kernel that finds another's tables simply rebuilds.
 
 import { endianness } from "node:os";
 import { BF16_NAN } from "../dtypes.js";
@@ -34,6 +39,15 @@ export type KernelStrategy = "auto" | "table" | "direct";
 /** Below this many elements per block, building a 256-entry table costs more than it saves. */
 const TABLE_MIN_BLOCK_ELEMENTS = 512;
 
+/** Table slots: block column c uses slot c % SLOTS (no rebuilds while a row has <= SLOTS blocks). */
+const SLOTS = 256;
+/** Per slot, the bf16 result of each byte as the low half-word, and the same shifted up. */
+const LO = new Uint32Array(SLOTS * 256);
+const HI = new Uint32Array(SLOTS * 256);
+const slotCol = new Int32Array(SLOTS).fill(-1);
+const slotRow = new Int32Array(SLOTS).fill(-1);
+let slotsOwner: Fp8Dequantizer | undefined;
+
 const scratchF32 = new Float32Array(256);
 const scratchU32 = new Uint32Array(scratchF32.buffer);
 
@@ -47,11 +61,6 @@ export class Fp8Dequantizer {
   private readonly bn: number;
   private readonly gridCols: number;
   private readonly useTables: boolean;
-  /** Per block column: the bf16 result of each byte (low half-word) and the same shifted up. */
-  private readonly lo: Uint32Array;
-  private readonly hi: Uint32Array;
-  /** Per block column: the block row its table was built for (-1: none yet). */
-  private readonly tableRow: Int32Array;
 
   constructor(
     private readonly weight: BlockScaledWeight,
@@ -67,10 +76,6 @@ export class Fp8Dequantizer {
     if (weight.scales.length !== expected) throw new RangeError(`scale grid has ${weight.scales.length} values, the block grid needs ${expected}`);
     const area = Math.min(bm, weight.rows) * Math.min(bn, weight.cols);
     this.useTables = strategy === "table" || (strategy === "auto" && area >= TABLE_MIN_BLOCK_ELEMENTS);
-    const tables = this.useTables ? this.gridCols * 256 : 0;
-    this.lo = new Uint32Array(tables);
-    this.hi = new Uint32Array(tables);
-    this.tableRow = new Int32Array(this.useTables ? this.gridCols : 0).fill(-1);
   }
 
   /** Dequantizes elements [start, start + src.length) of the row-major weight into `out` (same length). */
@@ -79,83 +84,91 @@ export class Fp8Dequantizer {
     const len = src.length;
     if (out.length !== len) throw new RangeError(`output holds ${out.length} elements, input ${len}`);
     if (start < 0 || start + len > this.weight.rows * n) throw new RangeError(`elements [${start}, ${start + len}) are outside the ${this.weight.rows}x${n} weight`);
-    const words = this.useTables ? new WordViews(src, out) : undefined;
-    let k = 0;
-    while (k < len) {
+    if (this.useTables && slotsOwner !== this) {
+      slotCol.fill(-1);
+      slotsOwner = this;
+    }
+    const { bm, bn } = this;
+    const words = this.useTables ? wordViews(src, out) : undefined;
+    // One row segment [j0, j1) of row i per step; within it, one block column at a time.
+    for (let k = 0; k < len; ) {
       const flat = start + k;
       const i = Math.floor(flat / n);
       const j0 = flat - i * n;
       const j1 = Math.min(n, j0 + (len - k));
-      const br = Math.floor(i / this.bm);
-      let j = j0;
-      while (j < j1) {
-        const c = Math.floor(j / this.bn);
-        const segEnd = Math.min(j1, (c + 1) * this.bn);
-        const count = segEnd - j;
-        if (words !== undefined) {
-          if (this.tableRow[c] !== br) this.buildTable(c, br);
-          gather(src, out, k, count, c << 8, this.lo, this.hi, words);
+      const br = Math.floor(i / bm);
+      for (let j = j0; j < j1; ) {
+        const c = Math.floor(j / bn);
+        const segEnd = Math.min(j1, (c + 1) * bn);
+        if (this.useTables) {
+          const slot = c % SLOTS;
+          if (slotCol[slot] !== c || slotRow[slot] !== br) this.buildTable(slot, c, br);
+          gather(src, out, k, segEnd - j, slot << 8, words);
         } else {
-          direct(src, out, k, count, this.decode, this.weight.scales[br * this.gridCols + c]!);
+          direct(src, out, k, segEnd - j, this.decode, this.weight.scales[br * this.gridCols + c]!);
         }
-        k += count;
+        k += segEnd - j;
         j = segEnd;
       }
     }
   }
 
-  private buildTable(c: number, br: number): void {
+  private buildTable(slot: number, c: number, br: number): void {
     const s = this.weight.scales[br * this.gridCols + c]!;
     const dec = this.decode;
     for (let b = 0; b < 256; b++) scratchF32[b] = dec[b]! * s;
-    const base = c << 8;
+    const base = slot << 8;
     for (let b = 0; b < 256; b++) {
       const v = bf16Bits(scratchU32[b]!);
-      this.lo[base + b] = v;
-      this.hi[base + b] = v << 16;
+      LO[base + b] = v;
+      HI[base + b] = v << 16;
     }
-    this.tableRow[c] = br;
+    slotCol[slot] = c;
+    slotRow[slot] = br;
   }
 }
 
-/** 32-bit views of the input and output buffers, when their alignments allow word access. */
-class WordViews {
-  readonly src32: Uint32Array | undefined;
-  readonly out32: Uint32Array | undefined;
-  /** Byte offsets of element 0 in src and out. */
+/**
+ * 32-bit views over the input's and output's buffers, when element k can be word-aligned in both
+ * at once: src byte srcByte + k and out byte outByte + 2k are both multiples of 4 for the same k
+ * only when outByte - 2 * srcByte is. Otherwise every element takes the byte path.
+ */
+interface WordViews {
+  readonly src32: Uint32Array;
+  readonly out32: Uint32Array;
   readonly srcByte: number;
   readonly outByte: number;
-
-  constructor(src: Uint8Array, out: Uint16Array) {
-    this.srcByte = src.byteOffset;
-    this.outByte = out.byteOffset;
-    // Element k sits at srcByte + k and outByte + 2k: both are multiples of 4 for the same k only
-    // when outByte - 2 * srcByte is. Otherwise every element goes through the byte path.
-    const ok = ((this.outByte - 2 * this.srcByte) & 3) === 0;
-    this.src32 = ok ? new Uint32Array(src.buffer, 0, src.buffer.byteLength >>> 2) : undefined;
-    this.out32 = ok ? new Uint32Array(out.buffer, 0, out.buffer.byteLength >>> 2) : undefined;
-  }
 }
 
-function gather(src: Uint8Array, out: Uint16Array, k0: number, count: number, base: number, lo: Uint32Array, hi: Uint32Array, v: WordViews): void {
+function wordViews(src: Uint8Array, out: Uint16Array): WordViews | undefined {
+  if (((out.byteOffset - 2 * src.byteOffset) & 3) !== 0) return undefined;
+  return {
+    src32: new Uint32Array(src.buffer, 0, src.buffer.byteLength >>> 2),
+    out32: new Uint32Array(out.buffer, 0, out.buffer.byteLength >>> 2),
+    srcByte: src.byteOffset,
+    outByte: out.byteOffset,
+  };
+}
+
+/** `count` elements from k0 through the table at `base`: bytes up to a word boundary, then words. */
+function gather(src: Uint8Array, out: Uint16Array, k0: number, count: number, base: number, v: WordViews | undefined): void {
   let k = k0;
   const end = k0 + count;
-  const src32 = v.src32;
-  const out32 = v.out32;
-  if (src32 !== undefined && out32 !== undefined) {
-    const head = Math.min(count, (4 - ((v.srcByte + k) & 3)) & 3);
-    for (const h = k + head; k < h; k++) out[k] = lo[base | src[k]!]!;
-    let sw = (v.srcByte + k) >>> 2;
+  if (v !== undefined) {
+    for (; k < end && ((v.srcByte + k) & 3) !== 0; k++) out[k] = LO[base | src[k]!]!;
+    const src32 = v.src32;
+    const out32 = v.out32;
+    const sw0 = (v.srcByte + k) >>> 2;
+    const swEnd = sw0 + ((end - k) >>> 2);
     let ow = (v.outByte + 2 * k) >>> 2;
-    const swEnd = sw + ((end - k) >>> 2);
-    for (; sw < swEnd; sw++, ow += 2) {
+    for (let sw = sw0; sw < swEnd; sw++, ow += 2) {
       const x = src32[sw]!;
-      out32[ow] = lo[base | (x & 0xff)]! | hi[base | ((x >>> 8) & 0xff)]!;
-      out32[ow + 1] = lo[base | ((x >>> 16) & 0xff)]! | hi[base | (x >>> 24)]!;
+      out32[ow] = LO[base | (x & 0xff)]! | HI[base | ((x >>> 8) & 0xff)]!;
+      out32[ow + 1] = LO[base | ((x >>> 16) & 0xff)]! | HI[base | (x >>> 24)]!;
     }
-    k = end - ((end - k) & 3);
+    k += (swEnd - sw0) << 2;
   }
-  for (; k < end; k++) out[k] = lo[base | src[k]!]!;
+  for (; k < end; k++) out[k] = LO[base | src[k]!]!;
 }
 
 function direct(src: Uint8Array, out: Uint16Array, k0: number, count: number, dec: Float32Array, s: number): void {
