@@ -101,6 +101,17 @@ describe("dequantView", () => {
     await expect(collect(view.source("a.weight"))).rejects.toThrow("yielded 177 of the 180 bytes");
   });
 
+  it("handles an empty FP8 weight ([0, n], scale grid [0, 2]) on every path", async () => {
+    const empty: TensorMap = new Map([
+      ["e.weight", fp8([0, 16])],
+      ["e.weight_scale_inv", f32([0, 2])],
+    ]);
+    expect(dequantFp8(empty, CONFIG).weights.get("e.weight")).toEqual({ dtype: "BF16", shape: [0, 16], data: new Uint8Array(0) });
+    const view = dequantView(streamingOnly(empty, 8), CONFIG);
+    expect((await collect(view.source("e.weight"))).bytes).toEqual(new Uint8Array(0));
+    expect((await view.read("e.weight")).data).toEqual(new Uint8Array(0));
+  });
+
   it("dequantizes a checkpoint on disk lazily", async () => {
     const path = join(tempDir(), "model.safetensors");
     await writeSafetensorsFile(path, [...weights()].map(([n, t]) => [n, tensorSource(t)] as const));
