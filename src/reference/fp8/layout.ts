@@ -23,10 +23,6 @@ export function describeLayout(layout: ScaleLayout): string {
   }
 }
 
-export function sameLayout(a: ScaleLayout, b: ScaleLayout): boolean {
-  return describeLayout(a) === describeLayout(b);
-}
-
 /** The block [bm, bn] (each at least 1) that the layout gives a weight [m, n]. */
 export function blockOf(layout: ScaleLayout, m: number, n: number): readonly [number, number] {
   switch (layout.kind) {
@@ -42,7 +38,7 @@ export function blockOf(layout: ScaleLayout, m: number, n: number): readonly [nu
 }
 
 /** The scale grid [ceil(m/bm), ceil(n/bn)] of a weight [m, n] under a block. */
-export function gridOf(block: readonly [number, number], m: number, n: number): readonly [number, number] {
+function gridOf(block: readonly [number, number], m: number, n: number): readonly [number, number] {
   return [Math.ceil(m / block[0]), Math.ceil(n / block[1])];
 }
 

@@ -30,7 +30,7 @@ function compileRegex(source: string, text: string, configFile: string): RegExp 
 }
 
 /** fnmatch.fnmatchcase: `*` any run, `?` one character, `[seq]` / `[!seq]` classes, whole name. */
-export function globToRegExp(glob: string): RegExp {
+function globToRegExp(glob: string): RegExp {
   let out = "";
   for (let i = 0; i < glob.length; i++) {
     const ch = glob[i]!;

@@ -15,7 +15,7 @@ import { quarkScheme } from "./quark.js";
 import type { Fp8Scheme } from "./rule.js";
 
 /** The quantization_config a config carries (top level or text_config), if any. */
-export function quantizationConfigOf(config: ModelConfig | undefined, configFile: string): unknown {
+function quantizationConfigOf(config: ModelConfig | undefined, configFile: string): unknown {
   const top = config?.quantization_config;
   const text = isRecord(config?.text_config) ? config.text_config.quantization_config : undefined;
   if (top !== undefined && text !== undefined && JSON.stringify(top) !== JSON.stringify(text)) {
