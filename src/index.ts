@@ -12,6 +12,16 @@ export { parseSafetensors, serializeSafetensors } from "./reference/safetensors/
 export { writeSafetensorsFile } from "./reference/safetensors/writer.js";
 export { type TensorSource, tensorSource, fileTensorSource } from "./reference/safetensors/source.js";
 export { parseSize, formatBytes } from "./reference/size.js";
+export { Fp8Error, type Fp8ErrorCode } from "./reference/fp8/errors.js";
+export { type ScaleLayout, describeLayout } from "./reference/fp8/layout.js";
+export { type Fp8Rule, type Fp8Scheme, type ScaleSuffix, describeRule } from "./reference/fp8/rule.js";
+export { resolveScheme } from "./reference/fp8/scheme.js";
+export { Fp8Dequantizer, type BlockScaledWeight, type KernelStrategy } from "./reference/fp8/kernel.js";
+export { planDequant, type DequantPlan, type DequantEntry, type PlanLocation } from "./reference/fp8/plan.js";
+export { dequantizedConfig } from "./reference/fp8/config.js";
+export { dequantFp8, dequantTensor, type DequantOptions, type DequantResult } from "./reference/fp8/dequant.js";
+export { dequantView, DEQUANT_CHUNK_ELEMENTS, type DequantView, type DequantViewOptions } from "./reference/fp8/view.js";
+export { dequantCheckpoint, type DequantCheckpointOptions, type DequantCheckpointResult } from "./reference/fp8/checkpoint.js";
 // Fixture generation: deterministic synthetic checkpoints of real MoE families (src/fixtures-gen).
 export { listFamilies, FAMILY_NAMES, COUNT_LOCATIONS, type FamilyName, type FamilyInfo, type CountLocation, type JsonValue } from "./fixtures-gen/families.js";
 export { generateCheckpoint, writeGeneratedCheckpoint, IN_MEMORY_LIMIT, type GeneratedCheckpoint, type GeneratedWriteResult } from "./fixtures-gen/generate.js";

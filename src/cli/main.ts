@@ -7,6 +7,7 @@ import { MoePrefuseError } from "../reference/errors.js";
 import { registerGen } from "./commands/gen.js";
 import { registerHub } from "./commands/hub.js";
 import { registerInspect } from "./commands/inspect.js";
+import { registerDequant } from "./commands/dequant.js";
 import { PACKAGE } from "./package-info.js";
 
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`moe-prefuse: ${str}`) })
     .exitOverride();
   registerInspect(program);
+  registerDequant(program);
   registerGen(program);
   registerHub(program);
   return program;
