@@ -4,7 +4,7 @@
 // atomic writer, computing each chunk while the previous one is written, with bounded memory.
 // Both draw from the same plan, so the bytes on disk are exactly the in-memory tensors.
 
-import { type CheckpointWriteResult, planShards, writeCheckpoint } from "../reference/checkpoint-writer.js";
+import { type CheckpointWriteResult, writeCheckpoint } from "../reference/checkpoint-writer.js";
 import type { ModelConfig } from "../reference/checkpoint.js";
 import { UsageError } from "../reference/errors.js";
 import { layoutFile } from "../reference/safetensors/layout.js";
@@ -12,7 +12,7 @@ import type { TensorMap } from "../reference/tensor.js";
 import { ChunkPipeline } from "./chunk-pipeline.js";
 import { type FixturePlan, planBytes, planFixture } from "./plan.js";
 import { produce } from "./producers.js";
-import { shardSizeFor } from "./shards.js";
+import { shardGroupsFor } from "./shards.js";
 import type { FixtureSpec, ResolvedSpec } from "./spec.js";
 
 export interface GeneratedCheckpoint {
@@ -22,8 +22,8 @@ export interface GeneratedCheckpoint {
   readonly metadata: Readonly<Record<string, string>>;
   /** Every tensor, in name order. */
   readonly tensors: TensorMap;
-  /** The `maxShardSize` that makes `writeCheckpoint` produce `spec.shards` files; undefined for one file. */
-  readonly maxShardSize: number | undefined;
+  /** The tensors of each of the `spec.shards` files (writeCheckpoint's `shardGroups`); undefined for one file. */
+  readonly shardGroups: string[][] | undefined;
 }
 
 /** In-memory generation is for small checkpoints; larger ones are streamed to disk. */
@@ -37,7 +37,7 @@ export function generateCheckpoint(spec: FixtureSpec): GeneratedCheckpoint {
   }
   const tensors: TensorMap = new Map();
   for (const [name, p] of plan.tensors) tensors.set(name, { dtype: p.dtype, shape: p.shape, data: produce(p) });
-  return { spec: plan.spec, config: plan.config, metadata: plan.metadata, tensors, maxShardSize: shardSizeFor(plan.tensors, plan.spec.shards) };
+  return { spec: plan.spec, config: plan.config, metadata: plan.metadata, tensors, shardGroups: shardGroupsFor(plan.tensors, plan.spec.shards) };
 }
 
 export interface GeneratedWriteResult extends CheckpointWriteResult {
@@ -47,8 +47,7 @@ export interface GeneratedWriteResult extends CheckpointWriteResult {
 }
 
 /** The order in which writeCheckpoint will ask for the tensors (its shards, then each file's layout). */
-function writeOrder(plan: FixturePlan, maxShardSize: number | undefined): string[] {
-  const groups = maxShardSize === undefined ? [[...plan.tensors.keys()]] : planShards(plan.tensors, maxShardSize);
+function writeOrder(plan: FixturePlan, groups: readonly (readonly string[])[]): string[] {
   return groups.flatMap((g) => layoutFile(g.map((n) => [n, plan.tensors.get(n)!] as const)).placed.map((p) => p.name));
 }
 
@@ -59,11 +58,11 @@ function writeOrder(plan: FixturePlan, maxShardSize: number | undefined): string
  */
 export async function writeGeneratedCheckpoint(dir: string, spec: FixtureSpec): Promise<GeneratedWriteResult> {
   const plan = planFixture(spec);
-  const maxShardSize = shardSizeFor(plan.tensors, plan.spec.shards);
-  const pipeline = new ChunkPipeline(plan.tensors, writeOrder(plan, maxShardSize));
+  const shardGroups = shardGroupsFor(plan.tensors, plan.spec.shards);
+  const pipeline = new ChunkPipeline(plan.tensors, writeOrder(plan, shardGroups ?? [[...plan.tensors.keys()]]));
   const sources = new Map([...plan.tensors.keys()].map((n) => [n, pipeline.source(n)] as const));
   try {
-    const result = await writeCheckpoint(dir, sources, { config: plan.config, metadata: plan.metadata, ...(maxShardSize !== undefined ? { maxShardSize } : {}) });
+    const result = await writeCheckpoint(dir, sources, { config: plan.config, metadata: plan.metadata, ...(shardGroups !== undefined ? { shardGroups } : {}) });
     return { ...result, spec: plan.spec, config: plan.config, tensorCount: plan.tensors.size };
   } finally {
     pipeline.close();

@@ -145,21 +145,22 @@ function parseCountKeys(text: string, arg: string | undefined): CountKeySetting[
 }
 
 export function parseVariant(text: string): Variant {
-  const [name, ...rest] = text.split(":");
+  const colon = text.indexOf(":");
+  const name = colon < 0 ? text : text.slice(0, colon);
+  // Everything after NAME: (count-key values may themselves contain ':').
+  const rest = colon < 0 ? undefined : text.slice(colon + 1);
   switch (name) {
     case "per-expert":
     case "dense":
-      if (rest.length > 0) throw bad(text, `${name} takes no parameters`);
+      if (rest !== undefined) throw bad(text, `${name} takes no parameters`);
       return { kind: name };
     case "fused": {
-      if (rest.length > 1) throw bad(text, "expected fused or fused:layer=N");
-      const p = parseParams(text, rest[0], ["layer"]);
+      const p = parseParams(text, rest, ["layer"]);
       const layer = p.get("layer");
       return layer === undefined ? { kind: "fused" } : { kind: "fused", layer: parseLayerRef(layer, (d) => bad(text, d)) };
     }
     case "extra-expert": {
-      if (rest.length > 1) throw bad(text, "expected extra-expert[:layer=N,id=K]");
-      const p = parseParams(text, rest[0], ["layer", "id"]);
+      const p = parseParams(text, rest, ["layer", "id"]);
       return {
         kind: "extra-expert",
         ...(p.has("layer") ? { layer: parseLayerRef(p.get("layer")!, (d) => bad(text, d)) } : {}),
@@ -167,13 +168,13 @@ export function parseVariant(text: string): Variant {
       };
     }
     case "partial": {
-      const defect = rest[0];
+      const sep = rest?.indexOf(":") ?? -1;
+      const defect = sep < 0 ? rest : rest!.slice(0, sep);
       if (defect === undefined || !(PARTIAL_DEFECTS as readonly string[]).includes(defect)) {
         throw bad(text, `partial needs a defect: ${PARTIAL_DEFECTS.join(", ")}`);
       }
-      if (rest.length > 2) throw bad(text, `expected partial:${defect}[:key=value,...]`);
       const allowed = ["layer", "expert", ...(defect === "drop-expert" ? [] : ["proj"]), ...(defect === "wrong-shape" ? ["shape"] : []), ...(defect === "wrong-dtype" ? ["dtype"] : [])];
-      const p = parseParams(text, rest[1], allowed);
+      const p = parseParams(text, sep < 0 ? undefined : rest!.slice(sep + 1), allowed);
       const proj = p.get("proj");
       if (proj !== undefined && !(PROJECTIONS as readonly string[]).includes(proj)) throw bad(text, `proj must be gate, up or down, not '${proj}'`);
       const dtype = p.get("dtype");
@@ -189,8 +190,7 @@ export function parseVariant(text: string): Variant {
       };
     }
     case "count-key":
-      if (rest.length > 1) throw bad(text, "expected count-key:LOC[=VALUE],... or count-key:none");
-      return { kind: "count-key", keys: parseCountKeys(text, rest[0]) };
+      return { kind: "count-key", keys: parseCountKeys(text, rest) };
     default:
       throw bad(text, `unknown variant '${name}' (per-expert, fused, dense, partial, extra-expert, count-key)`);
   }

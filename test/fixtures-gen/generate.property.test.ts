@@ -1,13 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { planShards } from "../../src/reference/checkpoint-writer.js";
 import { parseSafetensors, serializeSafetensors } from "../../src/reference/safetensors/memory.js";
 import { COUNT_LOCATIONS, FAMILY_NAMES, family } from "../../src/fixtures-gen/families.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import { countKeysOf, describeMoeLayers } from "../../src/fixtures-gen/moe-structure.js";
 import { type FixtureSpec, layerKey, moeLayers, resolveSpec } from "../../src/fixtures-gen/spec.js";
 import { PARTIAL_DEFECTS, PROJECTIONS, type Variant } from "../../src/fixtures-gen/variants.js";
-import { fcOptions } from "../support/fc-options.js";
+import { fcSettings } from "../unit/fp8/fc-settings.js";
 
 /** A random spec every combination of which is valid (layer and expert picked by index into what exists). */
 const specArb = fc
@@ -100,11 +99,12 @@ describe("generator properties", () => {
         if (s.fp8 === undefined) expect([...g.tensors.values()].some((t) => t.dtype === "F8_E4M3")).toBe(false);
 
         // Sharding into exactly the number of files asked for.
-        const sizes = new Map([...g.tensors].map(([n, t]) => [n, { byteLength: t.data.length }]));
-        if (s.shards > 1) expect(planShards(sizes, g.maxShardSize!)).toHaveLength(s.shards);
-        else expect(g.maxShardSize).toBeUndefined();
+        if (s.shards > 1) {
+          expect(g.shardGroups).toHaveLength(s.shards);
+          expect(g.shardGroups!.flat()).toEqual([...g.tensors.keys()]);
+        } else expect(g.shardGroups).toBeUndefined();
       }),
-      fcOptions("generator: any valid spec"),
+      fcSettings("generator: any valid spec"),
     );
   });
 });

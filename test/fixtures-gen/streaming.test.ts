@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/reference/errors.js";
-import { planShards } from "../../src/reference/checkpoint-writer.js";
 import { ChunkPipeline } from "../../src/fixtures-gen/chunk-pipeline.js";
 import { planFixture } from "../../src/fixtures-gen/plan.js";
 import { produce } from "../../src/fixtures-gen/producers.js";
-import { shardSizeFor } from "../../src/fixtures-gen/shards.js";
+import { shardGroupsFor } from "../../src/fixtures-gen/shards.js";
+import { compareNames } from "../../src/reference/safetensors/layout.js";
 
 async function drain(source: { chunks(): AsyncIterable<Uint8Array> }): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -36,11 +36,15 @@ describe("streaming generation", () => {
     }
   });
 
-  it("finds the shard size that makes exactly N shards, and refuses what cannot be done", () => {
-    for (let n = 1; n <= 12; n++) {
-      const size = shardSizeFor(plan.tensors, n);
-      expect(size === undefined ? 1 : planShards(plan.tensors, size).length).toBe(n);
+  it("splits into exactly N shards in name order for any N up to the number of tensors", () => {
+    const sorted = [...plan.tensors.keys()].sort(compareNames);
+    expect(shardGroupsFor(plan.tensors, 1)).toBeUndefined();
+    for (let n = 2; n <= plan.tensors.size; n++) {
+      const groups = shardGroupsFor(plan.tensors, n)!;
+      expect(groups).toHaveLength(n);
+      expect(groups.flat()).toEqual(sorted);
+      expect(groups.every((g) => g.length > 0)).toBe(true);
     }
-    expect(() => shardSizeFor(plan.tensors, plan.tensors.size + 1)).toThrow(UsageError);
+    expect(() => shardGroupsFor(plan.tensors, plan.tensors.size + 1)).toThrow(UsageError);
   });
 });

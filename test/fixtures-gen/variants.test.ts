@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/reference/errors.js";
 import { COUNT_LOCATIONS } from "../../src/fixtures-gen/families.js";
 import { PARTIAL_DEFECTS, PROJECTIONS, type Variant, formatVariant, listVariants, parseVariant } from "../../src/fixtures-gen/variants.js";
-import { fcOptions } from "../support/fc-options.js";
+import { fcSettings } from "../unit/fp8/fc-settings.js";
 
 const layer = fc.oneof(fc.nat({ max: 99 }), fc.nat({ max: 3 }).map((j) => `mtp.${j}` as const));
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
@@ -59,7 +59,7 @@ describe("variant syntax", () => {
       fc.property(variantArb, (v) => {
         expect(parseVariant(formatVariant(v))).toEqual(v);
       }),
-      fcOptions("variant syntax round trip"),
+      fcSettings("variant syntax round trip"),
     );
   });
 
