@@ -198,8 +198,10 @@ export class FakeHub {
     }
     res.writeHead(200, { ...headers, "Content-Length": String(data.length) });
     if (fault?.kind === "truncate" || fault?.kind === "stall-body") {
-      res.write(Buffer.from(data.subarray(0, data.length >> 1)));
-      if (fault.kind === "truncate") res.socket?.destroy();
+      // Cut the connection once half the body has really left (the headers promised all of it).
+      res.write(Buffer.from(data.subarray(0, data.length >> 1)), () => {
+        if (fault.kind === "truncate") res.socket?.destroy();
+      });
       return;
     }
     res.end(Buffer.from(data));

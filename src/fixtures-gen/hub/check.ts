@@ -52,7 +52,7 @@ export function compareWithCatalogue(expected: RealRepo, config: ModelConfig | u
   if (expected.fp8ScaleSuffix !== undefined) {
     const weights = [...specs.keys()].filter((n) => /\.experts\.\d+\.[^.]+\.weight$/.test(n));
     const unscaled = weights.filter((n) => !specs.has(`${n}${expected.fp8ScaleSuffix}`));
-    if (weights.length > 0 && unscaled.length > 0) findings.push(`${unscaled.length} expert weights have no ${expected.fp8ScaleSuffix.slice(1)} (e.g. ${unscaled[0]}${expected.fp8ScaleSuffix})`);
+    if (weights.length > 0 && unscaled.length > 0) findings.push(`${unscaled.length} expert weights have no weight${expected.fp8ScaleSuffix} (e.g. ${unscaled[0]}${expected.fp8ScaleSuffix})`);
   }
   return findings;
 }

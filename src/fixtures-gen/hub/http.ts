@@ -87,7 +87,7 @@ export function toHubError(e: unknown, file: string): HubError {
   if (typeof e === "string") {
     const m = /status (\d{3})/.exec(e);
     if (m !== null) return statusError(Number(m[1]), "", file, e);
-    return new HubError("NETWORK", e, { file });
+    return new HubError("NETWORK", `network failure: ${e}`, { file });
   }
   const err = e as Error & { cause?: { code?: string; message?: string } };
   const detail = `${err.message ?? String(e)}${err.cause?.code ? ` (${err.cause.code})` : err.cause?.message ? ` (${err.cause.message})` : ""}`;
