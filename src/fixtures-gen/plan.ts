@@ -21,7 +21,7 @@ import {
   transposedProducer,
 } from "./producers.js";
 import { type FixtureSpec, type ResolvedPartial, type ResolvedSpec, layerKey, resolveSpec } from "./spec.js";
-import { type KindRef, ValueCache } from "./value-cache.js";
+import { type KindRef, ValueCache, cacheBudget } from "./value-cache.js";
 import { PROJECTIONS, type Projection } from "./variants.js";
 
 export interface FixturePlan {
@@ -40,7 +40,8 @@ class Emitter {
   readonly cache: ValueCache;
 
   constructor(readonly spec: ResolvedSpec) {
-    this.cache = new ValueCache(spec.seed);
+    // Expert kinds are the largest arrays drawn (I x H elements of up to 4 bytes).
+    this.cache = new ValueCache(spec.seed, cacheBudget(spec.intermediate * spec.hidden * 4));
   }
 
   add(name: string, p: TensorProducer): void {

@@ -22,7 +22,13 @@ export interface QuantizeSettings {
   readonly scaleDtype: FloatDType;
 }
 
-export const DEFAULT_CACHE_BUDGET = 256 << 20;
+/**
+ * A budget that holds what one MoE layer draws from (three expert kinds, each with its doubled
+ * copy and FP8 codes) several times over, and never less than 64 MiB.
+ */
+export function cacheBudget(largestKindBytes: number): number {
+  return Math.max(64 << 20, 8 * largestKindBytes);
+}
 
 export class ValueCache {
   private readonly entries = new Map<string, { value: Uint8Array | BlockQuantized; bytes: number }>();
@@ -30,7 +36,7 @@ export class ValueCache {
 
   constructor(
     readonly seed: number,
-    private readonly budget = DEFAULT_CACHE_BUDGET,
+    private readonly budget: number,
   ) {}
 
   private memo<T extends Uint8Array | BlockQuantized>(key: string, make: () => T, bytes: (v: T) => number): T {

@@ -12,6 +12,7 @@
 
 import { type FloatDType, decodeFloat, elementSize, elementView, encodeFloat } from "./float-codec.js";
 import { Xoshiro128, deriveSeed, hashString } from "./prng.js";
+import { xorSimd } from "./simd-xor.js";
 
 export interface Distribution {
   readonly mean: number;
@@ -110,10 +111,15 @@ export function signMask(v: ExpertVariation, size: 1 | 2 | 4): Uint8Array {
 }
 
 /**
- * dst[i] = src[i] ^ mask[(offset + i) mod mask.length] for i < dst.length, where `offset` (the
- * position of src[0] within the tensor) is a multiple of 4. Word-wise for speed.
+ * dst[i] = src[i] ^ mask[(offset + i) mod mask.length] for i < dst.length, `offset` being the
+ * position of src[0] within the tensor. WebAssembly SIMD for large aligned runs, else word-wise.
  */
 export function xorPeriodic(dst: Uint8Array, src: Uint8Array, mask: Uint8Array, offset = 0): void {
+  const done = xorSimd(dst, src, mask, offset % mask.length);
+  if (done > 0) {
+    if (done < dst.length) xorPeriodic(dst.subarray(done), src.subarray(done), mask, offset + done);
+    return;
+  }
   const len = dst.length;
   const m = mask.length;
   let j = offset % m;

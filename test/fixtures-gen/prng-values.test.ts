@@ -77,6 +77,22 @@ describe("generated values", () => {
     );
   });
 
+  it("xorPeriodic's WebAssembly SIMD path (large runs) agrees with the definition", () => {
+    for (const len of [1 << 14, (1 << 14) + 7, 100_003]) {
+      for (const maskLen of [64, 8192]) {
+        for (const offset of [0, 16, 4, 8192 + 48]) {
+          const mask = new Uint8Array(maskLen).map((_, i) => (i * 37 + 11) & 0xff);
+          const src = new Uint8Array(len + 3).map((_, i) => (i * 101 + 3) & 0xff).subarray(3);
+          const dst = new Uint8Array(len);
+          xorPeriodic(dst, src, mask, offset);
+          let bad = 0;
+          for (let i = 0; i < len; i++) if (dst[i] !== (src[i]! ^ mask[(offset + i) % maskLen]!)) bad++;
+          expect(bad, `len ${len} mask ${maskLen} offset ${offset}`).toBe(0);
+        }
+      }
+    }
+  });
+
   it("sign masks touch only the sign bit of each element", () => {
     const v = expertVariation(3, "k", 5, 64);
     for (const size of [1, 2, 4] as const) {

@@ -11,7 +11,7 @@ import type { FixtureSpec, Fp8Options } from "../../fixtures-gen/spec.js";
 import { type Variant, listVariants, parseVariant } from "../../fixtures-gen/variants.js";
 import { formatTable } from "../table.js";
 
-interface GenOptions {
+export interface GenOptions {
   list?: boolean;
   json?: boolean;
   seed?: string;
