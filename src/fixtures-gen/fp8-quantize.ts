@@ -9,6 +9,7 @@
 
 import { E4M3FN_TABLE } from "../reference/dtypes.js";
 import { type FloatDType, decodeFloat, elementSize, elementView, encodeFloat } from "./float-codec.js";
+import { lastAtMost } from "./sorted-search.js";
 
 export const E4M3_MAX = 448;
 
@@ -20,15 +21,8 @@ export function encodeE4M3(x: number): number {
   if (Number.isNaN(x)) throw new RangeError("cannot quantize NaN to E4M3");
   const sign = x < 0 || Object.is(x, -0) ? 0x80 : 0;
   const a = Math.min(Math.abs(x), E4M3_MAX);
-  // Largest code whose value does not exceed a.
-  let lo = 0;
-  let hi = POSITIVE.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (POSITIVE[mid]! <= a) lo = mid;
-    else hi = mid - 1;
-  }
-  let c = lo;
+  // The largest code whose value does not exceed a, or the next one if that is nearer.
+  let c = lastAtMost(POSITIVE, a);
   if (c < POSITIVE.length - 1) {
     // The midpoint of two adjacent E4M3 values is exact in a double.
     const mid = (POSITIVE[c]! + POSITIVE[c + 1]!) / 2;

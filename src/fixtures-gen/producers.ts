@@ -8,6 +8,7 @@ import type { TensorSpec } from "../reference/tensor.js";
 import { type FloatDType, decodeArray, elementSize, elementView, encodeArray } from "./float-codec.js";
 import { encodeScales, scaleShape } from "./fp8-quantize.js";
 import type { KindRef, QuantizeSettings, ValueCache } from "./value-cache.js";
+import { lastAtMost } from "./sorted-search.js";
 import { type ExpertVariation, signMask, xorPeriodic } from "./values.js";
 
 export interface TensorProducer<D extends DType = DType> extends TensorSpec {
@@ -139,16 +140,9 @@ export function concatProducer<D extends DType>(parts: readonly TensorProducer<D
     shape,
     byteLength: total,
     fill(target, offset) {
-      // First part overlapping the range: the last start <= offset.
-      let lo = 0;
-      let hi = starts.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (starts[mid]! <= offset) lo = mid;
-        else hi = mid - 1;
-      }
       let done = 0;
-      for (let k = lo; k < parts.length && done < target.length; k++) {
+      // From the first part overlapping the range: the last one starting at or before offset.
+      for (let k = lastAtMost(starts, offset); k < parts.length && done < target.length; k++) {
         const inPart = offset + done - starts[k]!;
         const len = Math.min(parts[k]!.byteLength - inPart, target.length - done);
         if (len <= 0) continue;
