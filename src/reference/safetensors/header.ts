@@ -29,7 +29,9 @@ export interface SafetensorsHeader {
   readonly tensors: readonly TensorEntry[];
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text (the default strips it), so that a header
+// starting with a byte-order mark fails the '{' check, as in the reference reader.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Reads N from the first 8 bytes and checks it against the file size, before anything of that
@@ -66,9 +68,7 @@ export function parseHeader(bytes: Uint8Array, fileSize: number, file: string): 
   try {
     json = parseStrictJson(text);
   } catch (e) {
-    if (e instanceof JsonSyntaxError && e.reason === "duplicate") {
-      throw err("DUPLICATE_KEY", `header has key '${e.key}' twice`, e.key);
-    }
+    if (e instanceof JsonSyntaxError && e.reason === "duplicate") throw duplicateKey(e, file);
     throw err("INVALID_HEADER_JSON", `header is not valid JSON (${(e as Error).message})`);
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
@@ -78,7 +78,8 @@ export function parseHeader(bytes: Uint8Array, fileSize: number, file: string): 
   let metadata: Record<string, string> | undefined;
   const tensors: TensorEntry[] = [];
   for (const [name, value] of Object.entries(json)) {
-    if (name === METADATA_KEY) metadata = parseMetadata(value, file);
+    // `"__metadata__": null` is no metadata, as the reference reads it (an Option).
+    if (name === METADATA_KEY) metadata = value === null ? undefined : parseMetadata(value, file);
     else tensors.push(parseEntry(name, value, file));
   }
 
@@ -101,23 +102,35 @@ export function parseHeader(bytes: Uint8Array, fileSize: number, file: string): 
   return { headerSize, dataStart: 8 + headerSize, metadata, tensors };
 }
 
+function duplicateKey(e: JsonSyntaxError, file: string): SafetensorsError {
+  const [outer] = e.path;
+  if (outer === undefined) {
+    return new SafetensorsError("DUPLICATE_KEY", `header has key '${e.key}' twice`, e.key === METADATA_KEY ? { file } : { file, tensor: e.key });
+  }
+  if (outer === METADATA_KEY) return new SafetensorsError("DUPLICATE_KEY", `'${METADATA_KEY}' has key '${e.key}' twice`, { file });
+  return new SafetensorsError("DUPLICATE_KEY", `entry has key '${e.key}' twice`, { file, tensor: outer });
+}
+
 function parseMetadata(value: JsonValue, file: string): Record<string, string> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new SafetensorsError("INVALID_METADATA", `'${METADATA_KEY}' must be an object of strings`, { file });
   }
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) {
+  const entries = Object.entries(value);
+  for (const [k, v] of entries) {
     if (typeof v !== "string") {
       throw new SafetensorsError("INVALID_METADATA", `'${METADATA_KEY}.${k}' must be a string`, { file });
     }
-    out[k] = v;
   }
-  return out;
+  // fromEntries defines own properties, so a key such as "__proto__" is kept as data.
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
-function isUint(v: JsonValue | undefined): v is number | bigint {
-  return (typeof v === "number" && Number.isInteger(v) && v >= 0) || (typeof v === "bigint" && v >= 0n);
+/** A non-negative integer lexeme (the strict parser returns those, and only those, as bigint). */
+function isUint(v: JsonValue | undefined): v is bigint {
+  return typeof v === "bigint" && v >= 0n;
 }
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 function parseEntry(name: string, value: JsonValue, file: string): TensorEntry {
   const bad = (code: SafetensorsErrorCode, detail: string) => new SafetensorsError(code, detail, { file, tensor: name });
@@ -133,17 +146,18 @@ function parseEntry(name: string, value: JsonValue, file: string): TensorEntry {
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isUint)) {
     throw bad("INVALID_OFFSET", "data_offsets must be two non-negative integers");
   }
-  const [begin, end] = offsets as [number | bigint, number | bigint];
-  if (typeof begin === "bigint" || typeof end === "bigint") {
+  const [begin, end] = offsets as [bigint, bigint];
+  if (begin > MAX_SAFE || end > MAX_SAFE) {
     throw bad("VALIDATION_OVERFLOW", "data_offsets exceed the largest file this reader can address");
   }
-  // Shape entries beyond 2^53 arrive as bigint; numel is computed exactly before the byte check.
-  let numel = 1n;
-  for (const d of shape as (number | bigint)[]) numel *= BigInt(d);
-  if (numel * BigInt(dtypeBits(dtype)) > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw bad("VALIDATION_OVERFLOW", `shape [${shape.join(", ")}] overflows`);
+  // Exact arithmetic, and zeros left out: every dimension and every product of dimensions (a
+  // stride, a row count) must stay an exact number, even in an empty tensor.
+  const dims = shape as bigint[];
+  const bits = dims.reduce((a, d) => (d === 0n ? a : a * d), BigInt(dtypeBits(dtype)));
+  if (bits > MAX_SAFE) {
+    throw bad("VALIDATION_OVERFLOW", `shape [${dims.join(", ")}] overflows: its dimensions multiply past 2^53 bits`);
   }
-  return { name, dtype, shape: (shape as (number | bigint)[]).map(Number), begin, end };
+  return { name, dtype, shape: dims.map(Number), begin: Number(begin), end: Number(end) };
 }
 
 function checkSize(t: TensorEntry, file: string): void {

@@ -1,6 +1,10 @@
 // A strict RFC 8259 JSON parser for safetensors headers. `JSON.parse` silently keeps the last of
 // two equal keys; the format forbids duplicates, so the header needs a parser that sees them.
-// Integers beyond 2^53 come back as bigint so that overflow checks stay exact.
+// Integer lexemes come back as bigint (exact at any size, so overflow checks stay exact); numbers
+// written with a fraction or an exponent, and `-0`, come back as number: the reference reader
+// (serde_json) treats those as floats and refuses them where it wants integers. Escapes that
+// leave a lone UTF-16 surrogate are refused, as serde_json refuses them: such a name could not be
+// written back as UTF-8.
 
 export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -12,6 +16,8 @@ export class JsonSyntaxError extends Error {
     readonly reason: "syntax" | "duplicate" | "depth",
     message: string,
     readonly key?: string,
+    /** For a duplicate: the keys of the objects enclosing the one that repeats `key`. */
+    readonly path: readonly string[] = [],
   ) {
     super(message);
   }
@@ -22,6 +28,7 @@ const MAX_DEPTH = 64;
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 export function parseStrictJson(text: string): JsonValue {
   let pos = 0;
@@ -45,12 +52,14 @@ export function parseStrictJson(text: string): JsonValue {
     expect('"');
     let out = "";
     let start = pos;
+    let escapedUnit = false;
     for (;;) {
       if (pos >= text.length) fail("unterminated string");
       const c = text.charCodeAt(pos);
       if (c === 0x22) {
         out += text.slice(start, pos);
         pos++;
+        if (escapedUnit && LONE_SURROGATE.test(out)) fail("\\u escape leaves a lone surrogate");
         return out;
       }
       if (c < 0x20) fail("control character in string");
@@ -90,6 +99,7 @@ export function parseStrictJson(text: string): JsonValue {
           const hex = text.slice(pos, pos + 4);
           if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail("bad \\u escape");
           out += String.fromCharCode(parseInt(hex, 16));
+          escapedUnit = true;
           pos += 4;
           break;
         }
@@ -107,13 +117,10 @@ export function parseStrictJson(text: string): JsonValue {
     if (m === null) return fail("invalid value");
     pos += m[0].length;
     const lexeme = m[0];
-    if (INTEGER.test(lexeme)) {
-      const n = Number(lexeme);
-      return Number.isSafeInteger(n) ? n : BigInt(lexeme);
-    }
-    return Number(lexeme);
+    return INTEGER.test(lexeme) && lexeme !== "-0" ? BigInt(lexeme) : Number(lexeme);
   };
 
+  const path: string[] = [];
   const parseValue = (depth: number): JsonValue => {
     if (depth > MAX_DEPTH) throw new JsonSyntaxError("depth", `nesting deeper than ${MAX_DEPTH}`);
     skipWs();
@@ -130,11 +137,13 @@ export function parseStrictJson(text: string): JsonValue {
       for (;;) {
         skipWs();
         const key = parseString();
-        if (seen.has(key)) throw new JsonSyntaxError("duplicate", `duplicate key '${key}'`, key);
+        if (seen.has(key)) throw new JsonSyntaxError("duplicate", `duplicate key '${key}'`, key, [...path]);
         seen.add(key);
         skipWs();
         expect(":");
+        path.push(key);
         obj[key] = parseValue(depth + 1);
+        path.pop();
         skipWs();
         if (text[pos] === ",") {
           pos++;
