@@ -4,12 +4,13 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type JsonValue, JsonSyntaxError, parseStrictJson } from "../../src/reference/safetensors/strict-json.js";
+import { JsonFloat, type JsonValue, JsonSyntaxError, parseStrictJson } from "../../src/reference/safetensors/strict-json.js";
 import { fcParams } from "../support/fc-params.js";
 
-/** The strict result in JSON.parse's terms: integer lexemes (bigint) as numbers. */
+/** The strict result in JSON.parse's terms: big integers and floats as plain numbers. */
 function loosen(v: JsonValue): unknown {
   if (typeof v === "bigint") return Number(v);
+  if (v instanceof JsonFloat) return v.value;
   if (Array.isArray(v)) return v.map(loosen);
   if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, loosen(x)]));
   return v;
@@ -27,11 +28,13 @@ function strict(text: string): { value: unknown } | JsonSyntaxError {
 const json = fc.jsonValue({ stringUnit: "binary" });
 
 describe("strict JSON parser", () => {
-  it("parses every JSON text to JSON.parse's value", () => {
+  it("parses every JSON text to JSON.parse's value, on the fast path and by hand", () => {
     fc.assert(
       fc.property(json, fc.boolean(), (v, pretty) => {
         const text = JSON.stringify(v, null, pretty ? 2 : undefined);
         expect(strict(text)).toEqual({ value: JSON.parse(text) });
+        // A float lexeme beside it sends the same text through the hand-written parser.
+        expect(strict(`[${text},0.5]`)).toEqual({ value: [JSON.parse(text), 0.5] });
       }),
       fcParams(1000),
     );
@@ -62,7 +65,33 @@ describe("strict JSON parser", () => {
     );
   });
 
-  it("returns integer lexemes as exact bigints, other numbers as numbers", () => {
-    expect(parseStrictJson("[0, 7, 18446744073709551617, -3, -0, 2.0, 1e2]")).toEqual([0n, 7n, 18446744073709551617n, -3n, -0, 2, 100]);
+  it("returns integer lexemes exactly (number below 2^53, bigint beyond) and the rest as JsonFloat", () => {
+    const text = "[0, 7, 9007199254740991, 9007199254740992, 18446744073709551617, -3, -0, 2.0, 1e2, 0.5]";
+    const want = [0, 7, 9007199254740991, 9007199254740992n, 18446744073709551617n, -3, new JsonFloat(-0), new JsonFloat(2), new JsonFloat(100), new JsonFloat(0.5)];
+    expect(parseStrictJson(text)).toEqual(want);
+    // The same through the fast path's fallback triggers and without them.
+    expect(parseStrictJson(`{"a":${text}}`)).toEqual({ a: want });
+    expect(parseStrictJson('{"a":[0,7,123456789012345],"b":{"c":[]}}')).toEqual({ a: [0, 7, 123456789012345], b: { c: [] } });
+  });
+
+  it("draws the nesting limit at the same depth on both paths", () => {
+    const nest = (k: number, inner: string) => "[".repeat(k) + inner + "]".repeat(k);
+    for (const inner of ["1", "", "{}", '{"a":1}']) {
+      // Values lie at depth 0 (the outermost) to k; the limit is 64.
+      const deepest = (k: number) => (inner === "" ? k - 1 : inner === '{"a":1}' ? k + 1 : k);
+      for (let k = 60; k <= 67; k++) {
+        const text = nest(k, inner);
+        if (deepest(k) <= 64) expect(parseStrictJson(text), `${k} ${inner}`).toEqual(JSON.parse(text));
+        else expect(() => parseStrictJson(text), `${k} ${inner}`).toThrow(JsonSyntaxError);
+      }
+    }
+  });
+
+  it("takes the fast path only when it gives the strict tree: duplicates anywhere are still found", () => {
+    // Keys ending in backslashes, and escaped quotes, so that the scan must find string ends right.
+    for (const text of ['{"a":1,"a":2}', '{"x":{"a":1,"a":1}}', '[{"a":{}},{"b":1,"b":[]}]', '{"1":{},"0":{"k":1,"k":2}}', '{"a\\\\":1,"a\\\\":2}', '{"q\\"":[1],"q\\"":[1]}']) {
+      expect(() => parseStrictJson(text), text).toThrow(JsonSyntaxError);
+    }
+    expect(parseStrictJson('{"a\\\\":1,"a\\\\\\"":2,"b\\":c":3}')).toEqual({ "a\\": 1, 'a\\"': 2, 'b":c': 3 });
   });
 });

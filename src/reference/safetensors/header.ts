@@ -4,7 +4,7 @@
 
 import { type DType, byteSize, dtypeBits, isDType } from "../dtypes.js";
 import { SafetensorsError, type SafetensorsErrorCode } from "../errors.js";
-import { type JsonValue, JsonSyntaxError, parseStrictJson } from "./strict-json.js";
+import { type JsonObject, type JsonValue, JsonFloat, JsonSyntaxError, parseStrictJson } from "./strict-json.js";
 
 /** The reference reader refuses headers larger than this. */
 export const MAX_HEADER_SIZE = 100_000_000;
@@ -71,13 +71,15 @@ export function parseHeader(bytes: Uint8Array, fileSize: number, file: string): 
     if (e instanceof JsonSyntaxError && e.reason === "duplicate") throw duplicateKey(e, file);
     throw err("INVALID_HEADER_JSON", `header is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+  if (!isObject(json)) {
     throw err("INVALID_HEADER_JSON", "header is not a JSON object");
   }
 
   let metadata: Record<string, string> | undefined;
   const tensors: TensorEntry[] = [];
-  for (const [name, value] of Object.entries(json)) {
+  // for...in, not Object.entries: a large MoE header has tens of thousands of entries.
+  for (const name in json) {
+    const value = json[name]!;
     // `"__metadata__": null` is no metadata, as the reference reads it (an Option).
     if (name === METADATA_KEY) metadata = value === null ? undefined : parseMetadata(value, file);
     else tensors.push(parseEntry(name, value, file));
@@ -112,7 +114,7 @@ function duplicateKey(e: JsonSyntaxError, file: string): SafetensorsError {
 }
 
 function parseMetadata(value: JsonValue, file: string): Record<string, string> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (!isObject(value)) {
     throw new SafetensorsError("INVALID_METADATA", `'${METADATA_KEY}' must be an object of strings`, { file });
   }
   const entries = Object.entries(value);
@@ -125,16 +127,18 @@ function parseMetadata(value: JsonValue, file: string): Record<string, string> {
   return Object.fromEntries(entries) as Record<string, string>;
 }
 
-/** A non-negative integer lexeme (the strict parser returns those, and only those, as bigint). */
-function isUint(v: JsonValue | undefined): v is bigint {
-  return typeof v === "bigint" && v >= 0n;
+function isObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof JsonFloat);
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** A non-negative integer lexeme (the strict parser gives those, and only those, as number or bigint). */
+function isUint(v: JsonValue | undefined): v is number | bigint {
+  return (typeof v === "number" && v >= 0) || (typeof v === "bigint" && v >= 0n);
+}
 
 function parseEntry(name: string, value: JsonValue, file: string): TensorEntry {
   const bad = (code: SafetensorsErrorCode, detail: string) => new SafetensorsError(code, detail, { file, tensor: name });
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (!isObject(value)) {
     throw bad("INVALID_TENSOR_ENTRY", "entry is not an object with dtype, shape and data_offsets");
   }
   const { dtype, shape, data_offsets: offsets } = value;
@@ -146,18 +150,20 @@ function parseEntry(name: string, value: JsonValue, file: string): TensorEntry {
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isUint)) {
     throw bad("INVALID_OFFSET", "data_offsets must be two non-negative integers");
   }
-  const [begin, end] = offsets as [bigint, bigint];
-  if (begin > MAX_SAFE || end > MAX_SAFE) {
+  const [begin, end] = offsets as [number | bigint, number | bigint];
+  if (typeof begin === "bigint" || typeof end === "bigint") {
     throw bad("VALIDATION_OVERFLOW", "data_offsets exceed the largest file this reader can address");
   }
-  // Exact arithmetic, and zeros left out: every dimension and every product of dimensions (a
-  // stride, a row count) must stay an exact number, even in an empty tensor.
-  const dims = shape as bigint[];
-  const bits = dims.reduce((a, d) => (d === 0n ? a : a * d), BigInt(dtypeBits(dtype)));
-  if (bits > MAX_SAFE) {
+  // Zeros left out: every dimension and every product of dimensions (a stride, a row count) must
+  // stay an exact number, even in an empty tensor. Dimensions past 2^53 arrive as bigint; below,
+  // the product is exact in doubles for as long as it stays below 2^53.
+  const dims = shape as (number | bigint)[];
+  let bits = dtypeBits(dtype);
+  for (const d of dims) bits = typeof d === "bigint" ? Infinity : d === 0 ? bits : bits * d;
+  if (bits > Number.MAX_SAFE_INTEGER) {
     throw bad("VALIDATION_OVERFLOW", `shape [${dims.join(", ")}] overflows: its dimensions multiply past 2^53 bits`);
   }
-  return { name, dtype, shape: dims.map(Number), begin: Number(begin), end: Number(end) };
+  return { name, dtype, shape: dims as number[], begin, end };
 }
 
 function checkSize(t: TensorEntry, file: string): void {
