@@ -1,7 +1,7 @@
 // Writing command output to stdout. Large reports (inspect on a 30,000-tensor MoE checkpoint) go
-// out in bounded chunks instead of as one joined string and its copies, which keeps the CLI's
-// peak memory flat; a reader that closes early (`moe-prefuse inspect big | head`) ends the
-// program quietly instead of with an EPIPE stack trace.
+// out in bounded chunks, with backpressure, instead of as one joined string and its copies,
+// which keeps the CLI's peak memory flat; a reader that closes early (`moe-prefuse inspect big |
+// head`) ends the program quietly instead of with an EPIPE stack trace.
 
 const CHUNK = 1 << 16;
 
@@ -15,14 +15,17 @@ function exitQuietlyOnEpipe(): void {
   });
 }
 
-/** Writes the parts to stdout in order, batched into chunks of about 64 KiB. */
-export function writeOutput(parts: Iterable<string>): void {
+/**
+ * Writes the parts to stdout in order, batched into chunks of about 64 KiB, waiting for the
+ * reader whenever stdout's buffer is full (a pipe to a slow reader would otherwise queue it all).
+ */
+export async function writeOutput(parts: Iterable<string>): Promise<void> {
   exitQuietlyOnEpipe();
   let pending = "";
   for (const p of parts) {
     pending += p;
     if (pending.length >= CHUNK) {
-      process.stdout.write(pending);
+      if (!process.stdout.write(pending)) await new Promise<void>((resolve) => process.stdout.once("drain", resolve));
       pending = "";
     }
   }

@@ -48,8 +48,8 @@ export function registerInspect(program: Command): void {
     .action(async (arg: string, opts: { json?: boolean }) => {
       const report = await inspectCheckpoint(await resolveCheckpointArg(arg));
       if (opts.json) {
-        writeOutput(prettyJson(report));
-        writeOutput(["\n"]);
+        await writeOutput(prettyJson(report));
+        await writeOutput(["\n"]);
         return;
       }
       const out = [
@@ -60,6 +60,6 @@ export function registerInspect(program: Command): void {
           report.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(", ")}]`, String(t.bytes)]),
         ),
       ];
-      writeOutput(asLines(out));
+      await writeOutput(asLines(out));
     });
 }
