@@ -12,8 +12,9 @@ import { tableLines } from "../table.js";
 export interface InspectReport {
   readonly checkpoint: string;
   readonly files: readonly string[];
-  readonly metadata: Readonly<Record<string, string>> | undefined;
-  readonly modelType: string | undefined;
+  /** null when absent, so that --json always has the same keys. */
+  readonly metadata: Readonly<Record<string, string>> | null;
+  readonly modelType: string | null;
   readonly totalBytes: number;
   readonly tensors: readonly { name: string; dtype: string; shape: readonly number[]; bytes: number; file: string }[];
 }
@@ -29,8 +30,8 @@ export async function inspectCheckpoint(path: string): Promise<InspectReport> {
     return {
       checkpoint: path,
       files: [...fileNames.values()],
-      metadata: ckpt.metadata,
-      modelType: typeof modelType === "string" ? modelType : undefined,
+      metadata: ckpt.metadata ?? null,
+      modelType: typeof modelType === "string" ? modelType : null,
       totalBytes: tensors.reduce((a, t) => a + t.bytes, 0),
       tensors,
     };
