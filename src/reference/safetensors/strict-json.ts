@@ -97,21 +97,28 @@ function plainMembers(text: string): number | undefined {
 
 /** Keys in all objects of a parsed tree; -1 when it nests deeper than the strict parser allows. */
 function countKeys(v: object, depth: number): number {
-  const array = Array.isArray(v);
   let n = 0;
-  for (const key in v) {
-    // This container's values lie at depth + 1, past the hand parser's limit.
-    if (depth >= MAX_DEPTH) return -1;
-    if (!array) n++;
-    const x = (v as Record<string, unknown>)[key];
-    // Scalars hold no keys: no call for each number of a shape.
-    if (typeof x === "object" && x !== null) {
-      const k = countKeys(x, depth + 1);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const k = keysBelow(v[i], depth);
       if (k < 0) return -1;
       n += k;
     }
+    return n;
+  }
+  for (const key in v) {
+    const k = keysBelow((v as Record<string, unknown>)[key], depth);
+    if (k < 0) return -1;
+    n += k + 1;
   }
   return n;
+}
+
+/** Keys inside a value held by a container at `depth` (0 for scalars: no call per number). */
+function keysBelow(x: unknown, depth: number): number {
+  // The value lies at depth + 1: past the hand parser's limit when depth is at it.
+  if (depth >= MAX_DEPTH) return -1;
+  return typeof x === "object" && x !== null ? countKeys(x, depth + 1) : 0;
 }
 
 // The hand-written parser: for texts the fast path cannot vouch for, and for precise errors.
