@@ -264,6 +264,18 @@ const fails = (what: string, bytes: Uint8Array, code: SafetensorsErrorCode): Cas
 
 // ---- corruption categories ----------------------------------------------------------------------
 
+/** A valid file with at least one tensor, the tensor to damage (index `i`), and how. */
+interface Picked<T> {
+  readonly v: ValidFile;
+  readonly d: Draft;
+  readonly i: number;
+  readonly change: T;
+}
+
+function pickTensor<T>(change: fc.Arbitrary<T>): fc.Arbitrary<Picked<T>> {
+  return validFile({ minTensors: 1 }).chain((v) => fc.record({ v: fc.constant(v), d: fc.constant(draftOf(v)), i: fc.nat(v.tensors.length - 1), change }));
+}
+
 const U64_MAX = 2n ** 64n - 1n;
 const MAX_HEADER = 100_000_000n;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -351,58 +363,52 @@ const BAD_VALUES = ["01", "1.", ".5", "-", "1e", "1e+", "+1", "0x10", "Infinity"
 const TRAILING = ["x", "}", "{}", ",", "]", "null", "0", "\u0000", "\u000b", "\u00a0", "/* */", "//"];
 
 /** One syntax error: in a key, in a value, after the object, or from nesting too deep. */
-export const badJson: fc.Arbitrary<Case> = validFile({ minTensors: 1 })
-  .chain((v) =>
-    fc.record({
-      d: fc.constant(draftOf(v)),
-      i: fc.nat(v.tensors.length - 1),
-      how: fc.oneof(
-        fc.record({ kind: fc.constant("key" as const), text: fc.constantFrom(...BAD_STRINGS) }),
-        fc.record({ kind: fc.constant("value" as const), text: fc.constantFrom(...BAD_VALUES, ...BAD_STRINGS) }),
-        fc.record({ kind: fc.constant("field" as const), text: fc.constantFrom(...BAD_VALUES) }),
-        fc.record({ kind: fc.constant("after" as const), text: fc.constantFrom(...TRAILING) }),
-        fc.record({ kind: fc.constant("syntax" as const), text: fc.constantFrom("drop-close", "trailing-comma", "colon", "no-colon", "no-comma") }),
-        fc.record({ kind: fc.constant("deep" as const), text: fc.integer({ min: 70, max: 5000 }).map(String) }),
-      ),
-    }),
-  )
-  .map(({ d, i, how }) => {
-    const at = d.tensorPair[i]!;
-    const [key, value] = d.pairs[at]!;
-    let out: Draft;
-    switch (how.kind) {
-      case "key":
-        out = withPair(d, at, [new Raw(how.text), value]);
-        break;
-      case "value":
-        out = withField(d, i, "dtype", new Raw(how.text));
-        break;
-      case "field":
-        out = withField(d, i, "shape", [new Raw(how.text)]);
-        break;
-      case "after":
-        out = { ...d, afterJson: how.text };
-        break;
-      case "deep": {
-        const n = Number(how.text);
-        out = withField(d, i, "extra", new Raw("[".repeat(n) + "]".repeat(n)));
-        break;
-      }
-      case "syntax": {
-        if (how.text === "drop-close" || how.text === "trailing-comma") {
-          const text = renderJson({ pairs: d.pairs }, d.style);
-          const cut = text.lastIndexOf("}");
-          const h = utf8.encode(`${text.slice(0, cut)}${how.text === "trailing-comma" ? ",}" : ""}${d.padding}`);
-          return fails(`header ${how.text}`, assemble(h, d.data), "INVALID_HEADER_JSON");
-        }
-        const k = key instanceof Raw ? key.text : JSON.stringify(key);
-        const member = { colon: `${k}=${renderJson(value, d.style)}`, "no-colon": `${k} ${renderJson(value, d.style)}`, "no-comma": `${k}:${renderJson(value, d.style)} "z":1` }[how.text]!;
-        out = withPair(d, at, [null, new Raw(member)]);
-        break;
-      }
+export const badJson: fc.Arbitrary<Case> = pickTensor(
+  fc.oneof(
+    fc.record({ kind: fc.constant("key" as const), text: fc.constantFrom(...BAD_STRINGS) }),
+    fc.record({ kind: fc.constant("value" as const), text: fc.constantFrom(...BAD_VALUES, ...BAD_STRINGS) }),
+    fc.record({ kind: fc.constant("field" as const), text: fc.constantFrom(...BAD_VALUES) }),
+    fc.record({ kind: fc.constant("after" as const), text: fc.constantFrom(...TRAILING) }),
+    fc.record({ kind: fc.constant("syntax" as const), text: fc.constantFrom("drop-close", "trailing-comma", "colon", "no-colon", "no-comma") }),
+    fc.record({ kind: fc.constant("deep" as const), text: fc.integer({ min: 70, max: 5000 }).map(String) }),
+  ),
+).map(({ d, i, change: how }) => {
+  const at = d.tensorPair[i]!;
+  const [key, value] = d.pairs[at]!;
+  let out: Draft;
+  switch (how.kind) {
+    case "key":
+      out = withPair(d, at, [new Raw(how.text), value]);
+      break;
+    case "value":
+      out = withField(d, i, "dtype", new Raw(how.text));
+      break;
+    case "field":
+      out = withField(d, i, "shape", [new Raw(how.text)]);
+      break;
+    case "after":
+      out = { ...d, afterJson: how.text };
+      break;
+    case "deep": {
+      const n = Number(how.text);
+      out = withField(d, i, "extra", new Raw("[".repeat(n) + "]".repeat(n)));
+      break;
     }
-    return fails(`${how.kind} ${JSON.stringify(how.text).slice(0, 40)} in tensor ${i}`, encode(out), "INVALID_HEADER_JSON");
-  });
+    case "syntax": {
+      if (how.text === "drop-close" || how.text === "trailing-comma") {
+        const text = renderJson({ pairs: d.pairs }, d.style);
+        const cut = text.lastIndexOf("}");
+        const h = utf8.encode(`${text.slice(0, cut)}${how.text === "trailing-comma" ? ",}" : ""}${d.padding}`);
+        return fails(`header ${how.text}`, assemble(h, d.data), "INVALID_HEADER_JSON");
+      }
+      const k = key instanceof Raw ? key.text : JSON.stringify(key);
+      const member = { colon: `${k}=${renderJson(value, d.style)}`, "no-colon": `${k} ${renderJson(value, d.style)}`, "no-comma": `${k}:${renderJson(value, d.style)} "z":1` }[how.text]!;
+      out = withPair(d, at, [null, new Raw(member)]);
+      break;
+    }
+  }
+  return fails(`${how.kind} ${JSON.stringify(how.text).slice(0, 40)} in tensor ${i}`, encode(out), "INVALID_HEADER_JSON");
+});
 
 /** Headers that are JSON (or empty) but do not start with '{'. */
 export const nonObjectHeader: fc.Arbitrary<Case> = fc
@@ -414,85 +420,71 @@ export const nonObjectHeader: fc.Arbitrary<Case> = fc
   .map(([text, data]) => fails(`header ${JSON.stringify(text).slice(0, 40)}`, assemble(utf8.encode(text), data), "INVALID_HEADER_START"));
 
 /** A tensor entry that is not an object, or whose dtype is missing or not a string. */
-export const badEntry: fc.Arbitrary<Case> = validFile({ minTensors: 1 })
-  .chain((v) =>
-    fc.record({
-      d: fc.constant(draftOf(v)),
-      i: fc.nat(v.tensors.length - 1),
-      value: fc.oneof(
-        fc.constantFrom<Json>(null, 1, "F32", [], true, [{ pairs: [] }]).map((j) => ({ entry: j })),
-        fc.constantFrom<Json | undefined>(undefined, null, 32, true, ["F32"], { pairs: [] }).map((j) => ({ dtype: j })),
-      ),
-    }),
-  )
-  .map(({ d, i, value }) => {
-    const out = "entry" in value ? withPair(d, d.tensorPair[i]!, [d.pairs[d.tensorPair[i]!]![0], value.entry]) : withField(d, i, "dtype", value.dtype);
-    return fails(`tensor ${i}: ${JSON.stringify(value)}`, encode(out), "INVALID_TENSOR_ENTRY");
-  });
+export const badEntry: fc.Arbitrary<Case> = pickTensor(
+  fc.oneof(
+    fc.constantFrom<Json>(null, 1, "F32", [], true, [{ pairs: [] }]).map((j) => ({ entry: j })),
+    fc.constantFrom<Json | undefined>(undefined, null, 32, true, ["F32"], { pairs: [] }).map((j) => ({ dtype: j })),
+  ),
+).map(({ d, i, change: value }) => {
+  const out = "entry" in value ? withPair(d, d.tensorPair[i]!, [d.pairs[d.tensorPair[i]!]![0], value.entry]) : withField(d, i, "dtype", value.dtype);
+  return fails(`tensor ${i}: ${JSON.stringify(value)}`, encode(out), "INVALID_TENSOR_ENTRY");
+});
 
 /** A key given twice: a tensor, `__metadata__`, a metadata key, or a field inside an entry. */
-export const duplicateKey: fc.Arbitrary<Case> = validFile({ minTensors: 1 })
-  .chain((v) =>
-    fc.record({
-      d: fc.constant(draftOf(v)),
-      i: fc.nat(v.tensors.length - 1),
-      where: fc.nat(v.tensors.length + 1),
-      kind: fc.constantFrom("tensor", "tensor-escaped", "metadata", "metadata-key", "field", "extra-field"),
-    }),
-  )
-  .map(({ d, i, where, kind }) => {
-    const at = d.tensorPair[i]!;
-    const [key, value] = d.pairs[at]!;
-    const name = key as string;
-    const entryObj = value as Obj;
-    let out: Draft;
-    switch (kind) {
-      case "tensor":
-        out = insertPair(d, where, [name, value]);
-        break;
-      case "tensor-escaped": {
-        // The same key spelt differently: every UTF-16 unit as a \u escape.
-        const escaped = Array.from({ length: name.length }, (_, k) => `\\u${name.charCodeAt(k).toString(16).padStart(4, "0")}`).join("");
-        out = insertPair(d, where, [new Raw(`"${escaped}"`), value]);
-        break;
-      }
-      case "metadata": {
-        const meta: Pair = ["__metadata__", { pairs: [["k", "v"]] }];
-        out = insertPair(d.metaPair === undefined ? insertPair(d, 0, meta) : d, where, meta);
-        break;
-      }
-      case "metadata-key": {
-        const meta: Obj = d.metaPair === undefined ? { pairs: [] } : (d.pairs[d.metaPair]![1] as Obj);
-        const k = meta.pairs[0]?.[0] ?? "k";
-        const dup: Obj = { pairs: [...meta.pairs, [k, "again"], ...(meta.pairs.length === 0 ? [[k, "first"] as const] : [])] };
-        out = d.metaPair === undefined ? insertPair(d, 0, ["__metadata__", dup]) : withPair(d, d.metaPair, ["__metadata__", dup]);
-        break;
-      }
-      case "field": {
-        const f = entryObj.pairs[where % entryObj.pairs.length]!;
-        out = withPair(d, at, [key, { pairs: [...entryObj.pairs, f] }]);
-        break;
-      }
-      case "extra-field":
-        out = withPair(d, at, [key, { pairs: [["x", 1], ...entryObj.pairs, ["x", 1]] }]);
-        break;
+export const duplicateKey: fc.Arbitrary<Case> = pickTensor(
+  fc.record({ place: fc.nat(), kind: fc.constantFrom("tensor", "tensor-escaped", "metadata", "metadata-key", "field", "extra-field") }),
+).map(({ d, i, change: { place, kind } }) => {
+  const where = place % (d.pairs.length + 1);
+  const at = d.tensorPair[i]!;
+  const [key, value] = d.pairs[at]!;
+  const name = key as string;
+  const entryObj = value as Obj;
+  let out: Draft;
+  switch (kind) {
+    case "tensor":
+      out = insertPair(d, where, [name, value]);
+      break;
+    case "tensor-escaped": {
+      // The same key spelt differently: every UTF-16 unit as a \u escape.
+      const escaped = Array.from({ length: name.length }, (_, k) => `\\u${name.charCodeAt(k).toString(16).padStart(4, "0")}`).join("");
+      out = insertPair(d, where, [new Raw(`"${escaped}"`), value]);
+      break;
     }
-    return fails(`duplicate ${kind}`, encode(out), "DUPLICATE_KEY");
-  });
+    case "metadata": {
+      const meta: Pair = ["__metadata__", { pairs: [["k", "v"]] }];
+      out = insertPair(d.metaPair === undefined ? insertPair(d, 0, meta) : d, where, meta);
+      break;
+    }
+    case "metadata-key": {
+      const meta: Obj = d.metaPair === undefined ? { pairs: [] } : (d.pairs[d.metaPair]![1] as Obj);
+      const k = meta.pairs[0]?.[0] ?? "k";
+      const dup: Obj = { pairs: [...meta.pairs, [k, "again"], ...(meta.pairs.length === 0 ? [[k, "first"] as const] : [])] };
+      out = d.metaPair === undefined ? insertPair(d, 0, ["__metadata__", dup]) : withPair(d, d.metaPair, ["__metadata__", dup]);
+      break;
+    }
+    case "field": {
+      const f = entryObj.pairs[where % entryObj.pairs.length]!;
+      out = withPair(d, at, [key, { pairs: [...entryObj.pairs, f] }]);
+      break;
+    }
+    case "extra-field":
+      out = withPair(d, at, [key, { pairs: [["x", 1], ...entryObj.pairs, ["x", 1]] }]);
+      break;
+  }
+  return fails(`duplicate ${kind}`, encode(out), "DUPLICATE_KEY");
+});
 
 /** Tensors from data index k onward moved d bytes later, the file grown by d: a hole. */
-export const hole: fc.Arbitrary<Case> = validFile({ minTensors: 1 })
-  .chain((v) => fc.record({ v: fc.constant(v), k: fc.nat(v.tensors.length - 1), gap: fc.integer({ min: 1, max: 32 }) }))
-  .map(({ v, k, gap }) => {
-    let d = draftOf(v);
-    const order = v.tensors.map((_, i) => i).sort((a, b) => d.offsets[a]![0] - d.offsets[b]![0] || d.offsets[a]![1] - d.offsets[b]![1]);
-    for (const i of order.slice(k)) {
-      const [b, e] = d.offsets[i]!;
-      d = withField(d, i, "data_offsets", [b + gap, e + gap]);
-    }
-    d = { ...d, data: new Uint8Array([...d.data, ...new Uint8Array(gap)]) };
-    return fails(`hole of ${gap} bytes before sorted tensor ${k}`, encode(d), "INVALID_OFFSET");
-  });
+export const hole: fc.Arbitrary<Case> = pickTensor(fc.integer({ min: 1, max: 32 })).map(({ v, d: start, i: k, change: gap }) => {
+  let d = start;
+  const order = v.tensors.map((_, i) => i).sort((a, b) => d.offsets[a]![0] - d.offsets[b]![0] || d.offsets[a]![1] - d.offsets[b]![1]);
+  for (const i of order.slice(k)) {
+    const [b, e] = d.offsets[i]!;
+    d = withField(d, i, "data_offsets", [b + gap, e + gap]);
+  }
+  d = { ...d, data: new Uint8Array([...d.data, ...new Uint8Array(gap)]) };
+  return fails(`hole of ${gap} bytes before sorted tensor ${k}`, encode(d), "INVALID_OFFSET");
+});
 
 /** A non-empty tensor moved back so that it overlaps what precedes it, or an end before its begin. */
 export const overlap: fc.Arbitrary<Case> = validFile({ nonEmpty: 2 })
@@ -509,15 +501,9 @@ export const overlap: fc.Arbitrary<Case> = validFile({ nonEmpty: 2 })
   });
 
 /** data_offsets that are not two non-negative integers. */
-export const badOffsets: fc.Arbitrary<Case> = validFile({ minTensors: 1 })
-  .chain((v) =>
-    fc.record({
-      d: fc.constant(draftOf(v)),
-      i: fc.nat(v.tensors.length - 1),
-      offsets: fc.constantFrom<Json | undefined>(undefined, null, 0, "0,1", [], [0], [0, 1, 2], [-1, 0].map((x) => new Raw(String(x))), [new Raw("1.5"), 2], [new Raw("0.0"), 0], [new Raw("-0"), 0], [0, new Raw("1e1")], [0, "2"], [0, null], [[0], [1]], { pairs: [] }),
-    }),
-  )
-  .map(({ d, i, offsets }) => fails(`tensor ${i} data_offsets ${renderJson(offsets ?? new Raw("(missing)"), d.style)}`, encode(withField(d, i, "data_offsets", offsets)), "INVALID_OFFSET"));
+export const badOffsets: fc.Arbitrary<Case> = pickTensor(
+  fc.constantFrom<Json | undefined>(undefined, null, 0, "0,1", [], [0], [0, 1, 2], [-1, 0].map((x) => new Raw(String(x))), [new Raw("1.5"), 2], [new Raw("0.0"), 0], [new Raw("-0"), 0], [0, new Raw("1e1")], [0, "2"], [0, null], [[0], [1]], { pairs: [] }),
+).map(({ d, i, change: offsets }) => fails(`tensor ${i} data_offsets ${renderJson(offsets ?? new Raw("(missing)"), d.style)}`, encode(withField(d, i, "data_offsets", offsets)), "INVALID_OFFSET"));
 
 /** A tensor appended after the last byte, with no data behind it. */
 export const pastTheEnd: fc.Arbitrary<Case> = validFile().chain((v) =>
@@ -538,77 +524,57 @@ export const trailingBytes: fc.Arbitrary<Case> = validFile()
 
 /** A tensor's dtype and shape changed under fixed offsets: a size mismatch, misaligned sub-byte
  * elements, or (when the byte count happens to agree) a legal reinterpretation. */
-export const shapeMismatch: fc.Arbitrary<Case> = validFile({ minTensors: 1 })
-  .chain((v) => fc.record({ v: fc.constant(v), i: fc.nat(v.tensors.length - 1), dtype: dtypeArb, shape: fc.array(fc.nat(6), { maxLength: 4 }) }))
-  .map(({ v, i, dtype, shape }) => {
-    let d = draftOf(v);
-    d = withField(withField(d, i, "dtype", dtype), i, "shape", shape);
+export const shapeMismatch: fc.Arbitrary<Case> = pickTensor(fc.record({ dtype: dtypeArb, shape: fc.array(fc.nat(6), { maxLength: 4 }) })).map(
+  ({ v, d: start, i, change: { dtype, shape } }) => {
+    const d = withField(withField(start, i, "dtype", dtype), i, "shape", shape);
     const t = v.tensors[i]!;
     const bits = numel(shape) * dtypeBits(dtype);
     const what = `tensor ${i} ${t.dtype} [${t.shape}] -> ${dtype} [${shape}]`;
     if (bits % 8 !== 0) return fails(what, encode(d), "MISALIGNED_SUBBYTE");
     if (bits / 8 !== t.data.length) return fails(what, encode(d), "TENSOR_INVALID_INFO");
     return { what, bytes: encode(d), expect: { read: expectedRead(v, { [t.name]: { dtype, shape } }) } };
-  });
+  },
+);
 
 /** Sub-byte dtypes whose element count leaves a partial byte. */
-export const misalignedSubByte: fc.Arbitrary<Case> = validFile({ minTensors: 1 })
-  .chain((v) => fc.record({ v: fc.constant(v), i: fc.nat(v.tensors.length - 1), dtype: fc.constantFrom<DType>("F4", "F6_E2M3", "F6_E3M2"), n: fc.integer({ min: 1, max: 99 }) }))
-  .filter(({ dtype, n }) => (n * dtypeBits(dtype)) % 8 !== 0)
-  .map(({ v, i, dtype, n }) => fails(`tensor ${i} ${dtype} [${n}]`, encode(withField(withField(draftOf(v), i, "dtype", dtype), i, "shape", [n])), "MISALIGNED_SUBBYTE"));
+export const misalignedSubByte: fc.Arbitrary<Case> = pickTensor(
+  fc.record({ dtype: fc.constantFrom<DType>("F4", "F6_E2M3", "F6_E3M2"), n: fc.integer({ min: 1, max: 99 }) }).filter(({ dtype, n }) => (n * dtypeBits(dtype)) % 8 !== 0),
+).map(({ d, i, change: { dtype, n } }) => fails(`tensor ${i} ${dtype} [${n}]`, encode(withField(withField(d, i, "dtype", dtype), i, "shape", [n])), "MISALIGNED_SUBBYTE"));
 
 const bigDim = fc.oneof(fc.bigInt({ min: 2n ** 51n, max: 2n ** 70n }), fc.constantFrom(2n ** 53n, 2n ** 53n + 1n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 64n + 1n, 10n ** 30n));
 
 /** Shapes whose element count (its non-zero dimensions) overflows 2^53 bits, and offsets past 2^53. */
-export const numelOverflow: fc.Arbitrary<Case> = validFile({ minTensors: 1 })
-  .chain((v) =>
-    fc.record({
-      v: fc.constant(v),
-      i: fc.nat(v.tensors.length - 1),
+export const numelOverflow: fc.Arbitrary<Case> = pickTensor(
+  fc
+    .record({
       dtype: dtypeArb,
       shape: fc.oneof(
         fc.tuple(fc.array(fc.nat(4), { maxLength: 2 }), bigDim, fc.array(fc.nat(4), { maxLength: 2 })).map(([a, b, c]) => [...a.map(BigInt), b, ...c.map(BigInt)]),
         fc.array(fc.bigInt({ min: 2n ** 18n, max: 2n ** 40n }), { minLength: 3, maxLength: 5 }),
       ),
       offsets: fc.boolean(),
-    }),
-  )
-  .filter(({ shape, dtype }) => shape.filter((x) => x !== 0n).reduce((a, b) => a * b, 1n) * BigInt(dtypeBits(dtype)) > MAX_SAFE)
-  .map(({ v, i, dtype, shape, offsets }) => {
-    const d = draftOf(v);
-    if (offsets) {
-      const end = MAX_SAFE + 1n + shape[0]!;
-      return fails(`tensor ${i} data_offsets [0, ${end}]`, encode(withField(d, i, "data_offsets", [0, new Raw(String(end))])), "VALIDATION_OVERFLOW");
-    }
-    const out = withField(withField(d, i, "dtype", dtype), i, "shape", shape.map((x) => new Raw(String(x))));
-    return fails(`tensor ${i} ${dtype} [${shape}]`, encode(out), "VALIDATION_OVERFLOW");
-  });
+    })
+    .filter(({ shape, dtype }) => shape.filter((x) => x !== 0n).reduce((a, b) => a * b, 1n) * BigInt(dtypeBits(dtype)) > MAX_SAFE),
+).map(({ d, i, change: { dtype, shape, offsets } }) => {
+  if (offsets) {
+    const end = MAX_SAFE + 1n + shape[0]!;
+    return fails(`tensor ${i} data_offsets [0, ${end}]`, encode(withField(d, i, "data_offsets", [0, new Raw(String(end))])), "VALIDATION_OVERFLOW");
+  }
+  const out = withField(withField(d, i, "dtype", dtype), i, "shape", shape.map((x) => new Raw(String(x))));
+  return fails(`tensor ${i} ${dtype} [${shape}]`, encode(out), "VALIDATION_OVERFLOW");
+});
 
 /** Shapes that are not arrays of non-negative integer lexemes. */
-export const badShape: fc.Arbitrary<Case> = validFile({ minTensors: 1 })
-  .chain((v) =>
-    fc.record({
-      d: fc.constant(draftOf(v)),
-      i: fc.nat(v.tensors.length - 1),
-      shape: fc.constantFrom<Json | undefined>(undefined, null, 2, "2", "[2]", true, { pairs: [] }, [new Raw("-1")], [new Raw("-0")], [new Raw("1.5")], [new Raw("2.0")], [new Raw("2e0")], [new Raw("1E1")], [new Raw("1e400")], ["2"], [[2]], [null], [true], [2, new Raw("-3")]),
-    }),
-  )
-  .map(({ d, i, shape }) => fails(`tensor ${i} shape ${renderJson(shape ?? new Raw("(missing)"), d.style)}`, encode(withField(d, i, "shape", shape)), "INVALID_SHAPE"));
+export const badShape: fc.Arbitrary<Case> = pickTensor(
+  fc.constantFrom<Json | undefined>(undefined, null, 2, "2", "[2]", true, { pairs: [] }, [new Raw("-1")], [new Raw("-0")], [new Raw("1.5")], [new Raw("2.0")], [new Raw("2e0")], [new Raw("1E1")], [new Raw("1e400")], ["2"], [[2]], [null], [true], [2, new Raw("-3")]),
+).map(({ d, i, change: shape }) => fails(`tensor ${i} shape ${renderJson(shape ?? new Raw("(missing)"), d.style)}`, encode(withField(d, i, "shape", shape)), "INVALID_SHAPE"));
 
 const KNOWN = new Set<string>(DTYPES);
 
 /** dtype strings the format does not define. */
-export const unknownDtype: fc.Arbitrary<Case> = validFile({ minTensors: 1 })
-  .chain((v) =>
-    fc.record({
-      d: fc.constant(draftOf(v)),
-      i: fc.nat(v.tensors.length - 1),
-      dtype: fc
-        .oneof(fc.constantFrom("f32", "F8_E4M3FN", "FLOAT", "", " F32", "F32 ", "__proto__", "constructor", "toString", "BF16\u0000", "I128", "F8"), fc.string({ maxLength: 8 }))
-        .filter((s) => !KNOWN.has(s)),
-    }),
-  )
-  .map(({ d, i, dtype }) => fails(`tensor ${i} dtype ${JSON.stringify(dtype)}`, encode(withField(d, i, "dtype", dtype)), "UNKNOWN_DTYPE"));
+export const unknownDtype: fc.Arbitrary<Case> = pickTensor(
+  fc.oneof(fc.constantFrom("f32", "F8_E4M3FN", "FLOAT", "", " F32", "F32 ", "__proto__", "constructor", "toString", "BF16\u0000", "I128", "F8"), fc.string({ maxLength: 8 })).filter((s) => !KNOWN.has(s)),
+).map(({ d, i, change: dtype }) => fails(`tensor ${i} dtype ${JSON.stringify(dtype)}`, encode(withField(d, i, "dtype", dtype)), "UNKNOWN_DTYPE"));
 
 /** `__metadata__` that is not an object of strings; `null` counts as absent, as the reference has it. */
 export const badMetadata: fc.Arbitrary<Case> = validFile()
