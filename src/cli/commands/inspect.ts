@@ -6,13 +6,15 @@ import { relative } from "node:path";
 import { Checkpoint } from "../../reference/checkpoint.js";
 import { formatBytes } from "../../reference/size.js";
 import { resolveCheckpointArg } from "../inputs.js";
-import { formatTable } from "../table.js";
+import { asLines, prettyJson, writeOutput } from "../output.js";
+import { tableLines } from "../table.js";
 
 export interface InspectReport {
   readonly checkpoint: string;
   readonly files: readonly string[];
-  readonly metadata: Readonly<Record<string, string>> | undefined;
-  readonly modelType: string | undefined;
+  /** null when absent, so that --json always has the same keys. */
+  readonly metadata: Readonly<Record<string, string>> | null;
+  readonly modelType: string | null;
   readonly totalBytes: number;
   readonly tensors: readonly { name: string; dtype: string; shape: readonly number[]; bytes: number; file: string }[];
 }
@@ -20,15 +22,16 @@ export interface InspectReport {
 export async function inspectCheckpoint(path: string): Promise<InspectReport> {
   const ckpt = await Checkpoint.open(path);
   try {
+    const fileNames = new Map(ckpt.files.map((f) => [f, relative(ckpt.dir, f.path)]));
     const tensors = [...ckpt.tensors.values()]
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.byteLength, file: relative(ckpt.dir, t.file.path) }));
+      .map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.byteLength, file: fileNames.get(t.file)! }));
     const modelType = ckpt.config?.model_type;
     return {
       checkpoint: path,
-      files: ckpt.files.map((f) => relative(ckpt.dir, f.path)),
-      metadata: ckpt.metadata,
-      modelType: typeof modelType === "string" ? modelType : undefined,
+      files: [...fileNames.values()],
+      metadata: ckpt.metadata ?? null,
+      modelType: typeof modelType === "string" ? modelType : null,
       totalBytes: tensors.reduce((a, t) => a + t.bytes, 0),
       tensors,
     };
@@ -46,17 +49,18 @@ export function registerInspect(program: Command): void {
     .action(async (arg: string, opts: { json?: boolean }) => {
       const report = await inspectCheckpoint(await resolveCheckpointArg(arg));
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        await writeOutput(prettyJson(report));
+        await writeOutput(["\n"]);
         return;
       }
       const out = [
         `checkpoint ${report.checkpoint}: ${report.tensors.length} tensors, ${formatBytes(report.totalBytes)} in ${report.files.length} file(s)` +
           (report.modelType ? `, model_type ${report.modelType}` : ""),
-        formatTable(
+        ...tableLines(
           ["NAME", "DTYPE", "SHAPE", "BYTES"],
           report.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(", ")}]`, String(t.bytes)]),
         ),
       ];
-      process.stdout.write(`${out.join("\n")}\n`);
+      await writeOutput(asLines(out));
     });
 }

@@ -33,7 +33,9 @@ export class SafetensorsFile {
     readonly header: SafetensorsHeader,
     private readonly handle: FileHandle,
   ) {
-    this.tensors = new Map(header.tensors.map((t) => [t.name, t]));
+    const tensors = new Map<string, TensorEntry>();
+    for (const t of header.tensors) tensors.set(t.name, t);
+    this.tensors = tensors;
   }
 
   static async open(path: string): Promise<SafetensorsFile> {
