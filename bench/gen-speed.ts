@@ -9,14 +9,15 @@
 // exactly as many bytes as the checkpoint's files. Runs alternate (dd, gen, dd, gen, ...) so both
 // see the same machine load; each output is deleted as soon as it is timed (the disk is shared)
 // and `sync` runs, untimed, before the next. Reports wall times, medians and the ratio gen/dd
-// (target: at most 2). Peak RSS comes from /usr/bin/time when it exists.
+// (target: at most 2), with CPU times (less distorted by a busy machine) and the peak RSS.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { type ChildRun, fmtMiB, median, runMeasured } from "./support/measure.js";
 
 const { values } = parseArgs({
   options: {
@@ -31,28 +32,21 @@ const { values } = parseArgs({
 const RUNS = Number(values.runs);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "bin", "moe-prefuse.js");
-const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
 const work = values.dir;
 mkdirSync(work, { recursive: true });
 
-interface Timed {
-  readonly seconds: number;
-  readonly maxRssMiB: number | undefined;
-}
-
-/** Runs a command, timing its wall clock (and its peak RSS through /usr/bin/time). */
-function timed(cmd: string, args: readonly string[]): Timed {
-  const full = TIME ? [TIME, "-f", "MAXRSS %M", cmd, ...args] : [cmd, ...args];
-  const t0 = performance.now();
-  const r = spawnSync(full[0]!, full.slice(1), { encoding: "utf8" });
-  const seconds = (performance.now() - t0) / 1000;
+function timed(cmd: string, args: readonly string[]): ChildRun {
+  const r = runMeasured(cmd, args);
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
-  const rss = /MAXRSS (\d+)/.exec(r.stderr);
-  return { seconds, maxRssMiB: rss ? Number(rss[1]) / 1024 : undefined };
+  return r;
 }
 
 function bytesIn(dir: string): number {
   return readdirSync(dir).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
+}
+
+function secs(t: ChildRun): string {
+  return (t.wallMs / 1000).toFixed(2);
 }
 
 function settle(path: string): void {
@@ -70,8 +64,8 @@ settle(probe);
 console.log(`gen speed bench: ${genArgs.slice(1).join(" ")} -> ${(bytes / 2 ** 30).toFixed(2)} GiB; baseline dd bs=16M of the same ${bytes} bytes; ${RUNS} run(s) alternating, medians`);
 console.log(`machine: ${hostname()}, shared with other jobs (timings are noisy: compare the ratio)`);
 
-const dd: Timed[] = [];
-const gen: Timed[] = [];
+const dd: ChildRun[] = [];
+const gen: ChildRun[] = [];
 for (let r = 0; r < RUNS; r++) {
   const zero = join(work, "zero.bin");
   dd.push(timed("dd", ["if=/dev/zero", `of=${zero}`, "bs=16M", `count=${bytes}`, "iflag=count_bytes", "status=none"]));
@@ -80,23 +74,16 @@ for (let r = 0; r < RUNS; r++) {
   gen.push(timed(process.execPath, [BIN, ...genArgs, out]));
   if (bytesIn(out) !== bytes) throw new Error("the generated checkpoint changed size between runs");
   settle(out);
-  process.stderr.write(`run ${r + 1}/${RUNS}: dd ${dd[r]!.seconds.toFixed(2)} s, gen ${gen[r]!.seconds.toFixed(2)} s\n`);
+  process.stderr.write(`run ${r + 1}/${RUNS}: dd ${secs(dd[r]!)} s, gen ${secs(gen[r]!)} s\n`);
 }
 rmSync(work, { recursive: true, force: true });
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const k = s.length >> 1;
-  return s.length % 2 ? s[k]! : (s[k - 1]! + s[k]!) / 2;
-};
-const mdd = median(dd.map((t) => t.seconds));
-const mgen = median(gen.map((t) => t.seconds));
+const mdd = median(dd.map((t) => t.wallMs / 1000));
+const mgen = median(gen.map((t) => t.wallMs / 1000));
 const gbs = (s: number) => (bytes / s / 1e9).toFixed(2);
+const cpu = (runs: ChildRun[]) => `CPU ${(median(runs.map((t) => t.cpuMs)) / 1000).toFixed(2)} s`;
 console.log("");
-console.log(`dd /dev/zero  ${mdd.toFixed(2)} s  ${gbs(mdd)} GB/s   [${dd.map((t) => t.seconds.toFixed(2)).join(", ")}]`);
-console.log(
-  `moe-prefuse gen  ${mgen.toFixed(2)} s  ${gbs(mgen)} GB/s   [${gen.map((t) => t.seconds.toFixed(2)).join(", ")}]` +
-    (gen[0]?.maxRssMiB !== undefined ? `  peak RSS ${Math.max(...gen.map((t) => t.maxRssMiB!)).toFixed(0)} MiB` : ""),
-);
-const perRun = gen.map((g, r) => g.seconds / dd[r]!.seconds);
+console.log(`dd /dev/zero      ${mdd.toFixed(2)} s  ${gbs(mdd)} GB/s  ${cpu(dd)}   [${dd.map(secs).join(", ")}]`);
+console.log(`moe-prefuse gen   ${mgen.toFixed(2)} s  ${gbs(mgen)} GB/s  ${cpu(gen)}   [${gen.map(secs).join(", ")}]  peak RSS ${fmtMiB(Math.max(...gen.map((t) => t.maxRssKiB)))}`);
+const perRun = gen.map((g, r) => g.wallMs / dd[r]!.wallMs);
 console.log(`gen / dd: ${(mgen / mdd).toFixed(2)}x of medians (target <= 2x); per run ${perRun.map((x) => `${x.toFixed(2)}x`).join(", ")}, median ${median(perRun).toFixed(2)}x`);
