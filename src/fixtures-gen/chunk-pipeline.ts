@@ -8,7 +8,7 @@ import type { TensorSource } from "../reference/safetensors/source.js";
 import type { TensorProducer } from "./producers.js";
 
 /** Chunk size: a multiple of every sign-pattern period in bytes, large enough to amortise syscalls. */
-export const GEN_CHUNK = 8 << 20;
+const GEN_CHUNK = 8 << 20;
 
 interface Pending {
   readonly index: number;

@@ -93,7 +93,7 @@ function placeCount(top: JsonObject, keys: readonly CountKeySetting[], experts: 
   }
 }
 
-export function splitLocation(key: CountLocation): ["top" | "text_config", string] {
+function splitLocation(key: CountLocation): ["top" | "text_config", string] {
   return key.startsWith("text_config.") ? ["text_config", key.slice("text_config.".length)] : ["top", key];
 }
 

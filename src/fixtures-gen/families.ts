@@ -170,7 +170,7 @@ const QWEN3_5_MOE: FamilyDef = {
   fixedConfig: { hidden_act: "silu", rms_norm_eps: 1e-6, max_position_embeddings: 262144, partial_rotary_factor: 0.25, tie_word_embeddings: false },
 };
 
-export const FAMILIES: readonly FamilyDef[] = [
+const FAMILIES: readonly FamilyDef[] = [
   QWEN3_5_MOE,
   {
     ...QWEN3_5_MOE,

@@ -26,14 +26,16 @@ export interface GeneratedCheckpoint {
   readonly shardGroups: string[][] | undefined;
 }
 
-/** In-memory generation is for small checkpoints; larger ones are streamed to disk. */
-export const IN_MEMORY_LIMIT = 1 << 30;
+/** Default cap of in-memory generation (larger checkpoints are meant to be streamed to disk). */
+export const IN_MEMORY_LIMIT = 2 ** 31;
 
-export function generateCheckpoint(spec: FixtureSpec): GeneratedCheckpoint {
+/** `memoryLimit`: refuse checkpoints with more tensor bytes than this (default IN_MEMORY_LIMIT). */
+export function generateCheckpoint(spec: FixtureSpec, options: { readonly memoryLimit?: number } = {}): GeneratedCheckpoint {
   const plan = planFixture(spec);
   const bytes = planBytes(plan);
-  if (bytes > IN_MEMORY_LIMIT) {
-    throw new UsageError("INVALID_ARGUMENT", `${bytes} bytes of tensors is too large to generate in memory (limit ${IN_MEMORY_LIMIT}); use writeGeneratedCheckpoint`);
+  const limit = options.memoryLimit ?? IN_MEMORY_LIMIT;
+  if (bytes > limit) {
+    throw new UsageError("INVALID_ARGUMENT", `${bytes} bytes of tensors is more than the in-memory limit of ${limit}; raise memoryLimit or use writeGeneratedCheckpoint`);
   }
   const tensors: TensorMap = new Map();
   for (const [name, p] of plan.tensors) tensors.set(name, { dtype: p.dtype, shape: p.shape, data: produce(p) });

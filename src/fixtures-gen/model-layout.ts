@@ -148,7 +148,7 @@ function mlp(t: Declarer, spec: ResolvedSpec, p: string, layer: LayerRef, sparse
 }
 
 /** DeepSeek's n_shared_experts (from the family's fixed config). */
-export function sharedExperts(def: FamilyDef): number {
+function sharedExperts(def: FamilyDef): number {
   const n = def.fixedConfig["n_shared_experts"];
   return typeof n === "number" ? n : 1;
 }

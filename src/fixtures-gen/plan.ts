@@ -33,7 +33,7 @@ export interface FixturePlan {
 }
 
 /** What transformers' save_pretrained writes into every safetensors header. */
-export const FIXTURE_METADATA: Readonly<Record<string, string>> = { format: "pt" };
+const FIXTURE_METADATA: Readonly<Record<string, string>> = { format: "pt" };
 
 class Emitter {
   readonly tensors = new Map<string, TensorProducer>();

@@ -83,7 +83,7 @@ export interface ResolvedSpec {
   readonly variantLabels: readonly string[];
 }
 
-export const DEFAULT_FP8_BLOCK: BlockSize = [128, 128];
+const DEFAULT_FP8_BLOCK: BlockSize = [128, 128];
 
 /** Largest sizes accepted, far above any real model, so products stay exact integers. */
 const LIMITS = { experts: 1 << 16, layers: 4096, hidden: 1 << 20, intermediate: 1 << 20, vocab: 1 << 22, mtpLayers: 16, shards: 100_000 } as const;

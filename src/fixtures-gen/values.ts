@@ -85,7 +85,7 @@ export interface ExpertVariation {
   readonly period: number;
 }
 
-export function signPeriod(n: number): number {
+function signPeriod(n: number): number {
   return Math.min(SIGN_PERIOD, Math.max(32, Math.ceil(n / 32) * 32));
 }
 

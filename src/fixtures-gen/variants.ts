@@ -52,8 +52,6 @@ export type Variant =
   /** The expert count stated at these config locations instead of the family's own; [] for none. */
   | { readonly kind: "count-key"; readonly keys: readonly CountKeySetting[] };
 
-export type VariantKind = Variant["kind"];
-
 export interface VariantInfo {
   readonly syntax: string;
   readonly summary: string;
@@ -94,7 +92,7 @@ function wholeNumber(text: string, key: string, value: string): number {
   return Number(value);
 }
 
-export function parseLayerRef(value: string, onError: (detail: string) => Error): LayerRef {
+function parseLayerRef(value: string, onError: (detail: string) => Error): LayerRef {
   if (/^\d+$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
   const m = MTP_LAYER.exec(value);
   if (m === null) throw onError(`layer must be a whole number, 'mtp' or 'mtp.N', not '${value}'`);

@@ -252,6 +252,7 @@ describe("variants", () => {
       [{ family: "mixtral", experts: 2, shards: 500 }, /into 500 shards/],
       [{ family: "mixtral", fp8: { blockSize: [0, 4] } }, /block size/],
     ];
+    expect(() => generateCheckpoint({ family: "mixtral" }, { memoryLimit: 1000 })).toThrow(/more than the in-memory limit of 1000/);
     for (const [spec, message] of bad) {
       let error: unknown;
       try {

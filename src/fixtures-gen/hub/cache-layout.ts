@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { writeFileAtomically } from "../../reference/atomic.js";
+import { registerTemp, releaseTemp } from "../../reference/cleanup.js";
 import { CONFIG_FILE, SINGLE_FILE } from "../../reference/checkpoint.js";
 import { INDEX_FILE, parseShardIndex } from "../../reference/safetensors/shard-index.js";
 import { HubError } from "./errors.js";
@@ -69,6 +70,7 @@ export async function fileSize(path: string): Promise<number | undefined> {
 export async function linkBlob(blob: string, pointer: string): Promise<void> {
   await mkdir(dirname(pointer), { recursive: true });
   const temp = `${pointer}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+  registerTemp(temp);
   try {
     try {
       await symlink(relative(dirname(pointer), blob), temp);
@@ -79,6 +81,8 @@ export async function linkBlob(blob: string, pointer: string): Promise<void> {
   } catch (e) {
     await rm(temp, { force: true });
     throw e;
+  } finally {
+    releaseTemp(temp);
   }
 }
 

@@ -78,7 +78,7 @@ function statusError(status: number, detail: string, file: string, cause: unknow
 const NETWORK_CODES = /ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EPIPE|UND_ERR_\w+/;
 
 /** The HubError a failure of a request for `file` means. */
-export function toHubError(e: unknown, file: string): HubError {
+function toHubError(e: unknown, file: string): HubError {
   if (e instanceof HubError) return e;
   if (e instanceof HubTimeout) return new HubError("TIMEOUT", `timed out (${e.message})`, { file }, { cause: e });
   if (e instanceof HubApiError) return statusError(e.statusCode, e.message.split(". URL:")[0] ?? "", file, e);

@@ -4,7 +4,7 @@
 
 import { HubError } from "./errors.js";
 
-export const HF_SCHEME = "hf://";
+const HF_SCHEME = "hf://";
 
 /** A full commit hash: the only revision that never moves. */
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
