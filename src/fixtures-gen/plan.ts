@@ -5,6 +5,7 @@
 // its E4M3 codes and block scales. Nothing is computed until a producer is filled.
 
 import type { ModelConfig } from "../reference/checkpoint.js";
+import { numelOf } from "../reference/dtypes.js";
 import { UsageError } from "../reference/errors.js";
 import { compareNames } from "../reference/safetensors/layout.js";
 import { buildConfig } from "./config.js";
@@ -22,6 +23,7 @@ import {
 } from "./producers.js";
 import { type FixtureSpec, type ResolvedPartial, type ResolvedSpec, layerKey, resolveSpec } from "./spec.js";
 import { type KindRef, ValueCache, cacheBudget } from "./value-cache.js";
+import { SIGN_PERIOD } from "./values.js";
 import { PROJECTIONS, type Projection } from "./variants.js";
 
 export interface FixturePlan {
@@ -51,14 +53,33 @@ class Emitter {
 
   /** A weight: its kind's values, as they are or (FP8, quantizable 2-D) as E4M3 codes plus scales. */
   weight(name: string, kind: KindRef, quantizable: boolean, expert?: number, withScale = true): void {
+    const source = expert === undefined ? { kind } : expertSource(kind, expert);
     const fp8 = this.spec.fp8;
     if (fp8 !== undefined && quantizable && kind.shape.length === 2) {
-      this.add(name, fp8WeightProducer(this.cache, kind, fp8, expert));
-      if (withScale) this.add(`${name}${fp8.scaleSuffix}`, fp8ScaleProducer(this.cache, kind, fp8, expert));
+      this.add(name, fp8WeightProducer(this.cache, source.kind, fp8, source.expert));
+      if (withScale) this.add(`${name}${fp8.scaleSuffix}`, fp8ScaleProducer(this.cache, source.kind, fp8, source.expert));
       return;
     }
-    this.add(name, expert === undefined ? plainProducer(this.cache, kind) : expertProducer(this.cache, kind, expert));
+    this.add(name, this.values(source));
   }
+
+  /** The 16-bit (or F32) values of expert `e` of a kind, as stored per expert or inside a fused tensor. */
+  expert(kind: KindRef, e: number): TensorProducer<FloatDType> {
+    return this.values(expertSource(kind, e));
+  }
+
+  private values(source: { kind: KindRef; expert?: number }): TensorProducer<FloatDType> {
+    return source.expert === undefined ? plainProducer(this.cache, source.kind) : expertProducer(this.cache, source.kind, source.expert);
+  }
+}
+
+/**
+ * Where expert `e`'s values come from: large experts vary the kind's base (cheap at any scale);
+ * experts too small for that to make them all distinct (fewer elements than a sign pattern) are
+ * kinds of their own, drawn independently.
+ */
+function expertSource(kind: KindRef, e: number): { kind: KindRef; expert?: number } {
+  return numelOf(kind.shape) < SIGN_PERIOD ? { kind: { ...kind, key: `${kind.key}#${e}` } } : { kind, expert: e };
 }
 
 function expertKinds(spec: ResolvedSpec, block: MoeBlockDecl): Record<Projection, KindRef> {
@@ -77,7 +98,7 @@ function expertKinds(spec: ResolvedSpec, block: MoeBlockDecl): Record<Projection
 function emitFused(em: Emitter, block: MoeBlockDecl, kinds: Record<Projection, KindRef>): void {
   const { experts: E, intermediate: I, hidden: H } = em.spec;
   const ids = Array.from({ length: E }, (_, e) => e);
-  const expert = (p: Projection, e: number) => expertProducer(em.cache, kinds[p], e);
+  const expert = (p: Projection, e: number) => em.expert(kinds[p], e);
   const gateUp = ids.map((e) => concatProducer([expert("gate", e), expert("up", e)], [2 * I, H]));
   const p = `${block.fusedPrefix}.experts`;
   if (em.spec.family.moe.fusedTransposed) {
@@ -129,7 +150,7 @@ function emitPerExpert(em: Emitter, block: MoeBlockDecl, kinds: Record<Projectio
           em.weight(name, { ...kind, key: `${name}#wrong-shape`, shape: wrongShape(defect, kind.shape) }, true);
           break;
         case "wrong-dtype":
-          em.add(name, convertedProducer(expertProducer(em.cache, kind, id), wrongDtype(spec, defect)));
+          em.add(name, convertedProducer(em.expert(kind, id), wrongDtype(spec, defect)));
           break;
         case "drop-scale":
           em.weight(name, kind, true, id, false);

@@ -3,12 +3,14 @@
 // each element is the sum of the four bytes of one xoshiro128** output (an Irwin-Hall
 // approximation of a normal, bounded at +-3.45 standard deviations, so always finite), mapped
 // through a 1021-entry table to the dtype's bits. Expert e of a kind is the base, multiplied by
-// 2 when the expert's stream says so, with the sign of element i flipped when bit (i mod P) of
-// the expert's sign pattern is set (P = min(4096, n rounded up to 32)). Both operations are
-// exact and commute with block FP8 quantization (same amax up to the power of two, symmetric
-// rounding), which is what lets the FP8 family quantize each base once and derive every expert's
-// codes and scales from it. Experts differ in about half their signs and in their scales, so a
-// permuted or duplicated expert never goes unnoticed.
+// 2 when the expert's stream says so, with the sign of element i flipped when bit (i mod 4096)
+// of the expert's sign pattern is set. Both operations are exact and commute with block FP8
+// quantization (same amax up to the power of two, symmetric rounding), which is what lets the
+// FP8 family quantize each base once and derive every expert's codes and scales from it, and
+// makes GiB-scale generation cost one XOR per byte. Experts differ in about half their signs and
+// in their scales, so a permuted or duplicated expert never goes unnoticed. (Experts smaller than
+// one sign pattern are drawn independently instead, see plan.ts: a few sign bits could not keep
+// hundreds of them distinct.)
 
 import { type FloatDType, decodeFloat, elementSize, elementView, encodeFloat } from "./float-codec.js";
 import { Xoshiro128, deriveSeed, hashString } from "./prng.js";

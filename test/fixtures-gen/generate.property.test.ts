@@ -92,6 +92,16 @@ describe("generator properties", () => {
         }
 
         expect(described.size).toBe(seen);
+        // Experts are never copies of each other (every per-expert weight of at least 8 elements,
+        // with its FP8 scale: with 1x1 blocks the codes alone are just signs).
+        for (const l of described.values()) {
+          if (l.layout !== "per-expert") continue;
+          for (const proj of l.projections) {
+            const names = l.experts.map((e) => `${l.prefix}.experts.${e}.${proj}.weight`).filter((n) => g.tensors.has(n) && g.tensors.get(n)!.data.length / (g.tensors.get(n)!.dtype === "F8_E4M3" ? 1 : 2) >= 8);
+            const content = names.map((n) => Buffer.concat([g.tensors.get(n)!.data, g.tensors.get(`${n}_scale_inv`)?.data ?? new Uint8Array()]).toString("hex"));
+            expect(new Set(content).size).toBe(names.length);
+          }
+        }
 
         // FP8: every E4M3 weight has its scale, unless a defect removed it.
         const missing = [...g.tensors].filter(([n, t]) => t.dtype === "F8_E4M3" && !g.tensors.has(`${n}_scale_inv`)).length;

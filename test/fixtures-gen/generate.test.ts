@@ -286,9 +286,13 @@ describe("block FP8", () => {
     return checked;
   }
 
-  it("qwen3_5_moe_fp8 is the block quantization of qwen3_5_moe, expert by expert, with BF16 scales", () => {
-    const plain = gen("qwen3_5_moe", { hidden: 40, intermediate: 24 });
-    const fp8 = gen("qwen3_5_moe_fp8", { hidden: 40, intermediate: 24, fp8: { blockSize: [16, 16] } });
+  // Experts of 4096 elements or more are the kind's base varied (the fast path); smaller ones are drawn on their own.
+  it.each([
+    ["varied base", { hidden: 72, intermediate: 64 }],
+    ["independent", { hidden: 40, intermediate: 24 }],
+  ] as const)("qwen3_5_moe_fp8 is the block quantization of qwen3_5_moe, expert by expert, with BF16 scales (%s experts)", (_, sizes) => {
+    const plain = gen("qwen3_5_moe", sizes);
+    const fp8 = gen("qwen3_5_moe_fp8", { ...sizes, fp8: { blockSize: [16, 16] } });
     expect(expectQuantizationOf(plain, fp8, [16, 16], "BF16")).toBeGreaterThan(3 * 5 * 5);
     expect(fp8.config.quantization_config).toEqual({ quant_method: "fp8", fmt: "e4m3", activation_scheme: "dynamic", weight_block_size: [16, 16] });
     // What the official FP8 releases keep in BF16.
@@ -302,9 +306,9 @@ describe("block FP8", () => {
   });
 
   it("quantizes any family with the default 128x128 blocks (partial blocks here), F32 scales, or _scale names", () => {
-    const plain = gen("deepseek_v3", { hidden: 130, intermediate: 20 });
-    expect(expectQuantizationOf(plain, gen("deepseek_v3", { hidden: 130, intermediate: 20, fp8: true }), [128, 128], "F32")).toBeGreaterThan(15);
-    const quark = gen("deepseek_v3", { hidden: 130, intermediate: 20, fp8: { scaleSuffix: "_scale", scaleDtype: "BF16" } });
+    const plain = gen("deepseek_v3", { hidden: 130, intermediate: 40 });
+    expect(expectQuantizationOf(plain, gen("deepseek_v3", { hidden: 130, intermediate: 40, fp8: true }), [128, 128], "F32")).toBeGreaterThan(15);
+    const quark = gen("deepseek_v3", { hidden: 130, intermediate: 40, fp8: { scaleSuffix: "_scale", scaleDtype: "BF16" } });
     expect(expectQuantizationOf(plain, quark, [128, 128], "BF16", "_scale")).toBeGreaterThan(15);
     expect(gen("deepseek_v3", { fp8: true }).tensors.get("model.layers.1.mlp.gate.e_score_correction_bias")!.dtype).toBe("F32");
   });
@@ -322,8 +326,11 @@ describe("block FP8", () => {
 });
 
 describe("determinism", () => {
-  it("the same spec gives the same bytes; another seed gives other values, never equal experts", () => {
-    const spec: FixtureSpec = { family: "qwen3_5_moe", experts: 12, hidden: 8, intermediate: 16, variants: [{ kind: "partial", defect: "drop-expert", layer: 2 }] };
+  it.each([
+    ["independent", 8, 16],
+    ["varied base", 64, 64],
+  ] as const)("the same spec gives the same bytes; another seed gives other values, never equal experts (%s experts)", (_, hidden, intermediate) => {
+    const spec: FixtureSpec = { family: "qwen3_5_moe", experts: 12, hidden, intermediate, variants: [{ kind: "partial", defect: "drop-expert", layer: 2 }] };
     const a = generateCheckpoint(spec);
     const b = generateCheckpoint(spec);
     expect(Buffer.from(serializeSafetensors(a.tensors, a.metadata)).equals(Buffer.from(serializeSafetensors(b.tensors, b.metadata)))).toBe(true);

@@ -26,6 +26,16 @@ describe("streaming generation", () => {
     reversed.close();
   });
 
+  it("streams large experts (the varied-base path, SIMD and word loops) in chunks of any size", async () => {
+    const big = planFixture({ family: "qwen3_moe", experts: 3, hidden: 128, intermediate: 96, variants: [{ kind: "fused" }] });
+    const bigNames = [...big.tensors.keys()];
+    for (const chunk of [20_000, 1000, 16_384]) {
+      const pipeline = new ChunkPipeline(big.tensors, bigNames, chunk);
+      for (const n of bigNames) expect((await drain(pipeline.source(n))).equals(Buffer.from(produce(big.tensors.get(n)!))), `${n} in chunks of ${chunk}`).toBe(true);
+      pipeline.close();
+    }
+  });
+
   it("fills any byte range of a fused, transposed tensor", () => {
     const fused = plan.tensors.get("model.language_model.layers.1.mlp.experts.gate_up_proj")!;
     const whole = produce(fused);
