@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { MoePrefuseError } from "../reference/errors.js";
 import { registerInspect } from "./commands/inspect.js";
+import { registerFuse } from "./commands/fuse.js";
 import { PACKAGE } from "./package-info.js";
 
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`moe-prefuse: ${str}`) })
     .exitOverride();
   registerInspect(program);
+  registerFuse(program);
   return program;
 }
 
