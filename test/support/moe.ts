@@ -3,10 +3,12 @@
 // that must pass through. Kept minimal on purpose; the full fixture generator lives elsewhere.
 
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { DType } from "../../src/reference/dtypes.js";
 import { dtypeBits } from "../../src/reference/dtypes.js";
+import { writeCheckpoint } from "../../src/reference/checkpoint-writer.js";
+import { tensorSource } from "../../src/reference/safetensors/source.js";
 import type { Tensor, TensorMap } from "../../src/reference/tensor.js";
 
 /** Deterministic pseudo-random bytes from a name (xorshift32 seeded by the name's hash). */
@@ -71,10 +73,25 @@ export function hashTree(dir: string): Record<string, string> {
     for (const name of readdirSync(d).sort()) {
       const full = join(d, name);
       const r = rel === "" ? name : `${rel}/${name}`;
-      if (statSync(full).isDirectory()) walk(full, r);
+      const st = lstatSync(full);
+      if (st.isSymbolicLink()) out[r] = `-> ${readlinkSync(full)}`;
+      else if (st.isDirectory()) walk(full, r);
       else out[r] = createHash("sha256").update(readFileSync(full)).digest("hex");
     }
   };
   walk(dir, "");
   return out;
+}
+
+/** Writes a weight dict and its config as a checkpoint directory (sharded when maxShardSize is small). */
+export async function writeTinyCheckpoint(
+  dir: string,
+  weights: TensorMap,
+  config: Readonly<Record<string, unknown>>,
+  options: { maxShardSize?: number; metadata?: Record<string, string> } = {},
+): Promise<void> {
+  const sources = new Map([...weights].map(([n, t]) => [n, tensorSource(t)] as const));
+  // An indented, key-ordered config with a float written as a Python client writes it.
+  const configText = `${JSON.stringify(config, null, 4).replace(/"rms_norm_eps": 0.000001/, '"rms_norm_eps": 1e-06')}\n`;
+  await writeCheckpoint(dir, sources, { configText, metadata: options.metadata ?? { format: "pt" }, maxShardSize: options.maxShardSize });
 }

@@ -62,7 +62,7 @@ export function registerFuse(program: Command): void {
       const target = oneOf<FuseTarget>("--target", flags.target, FUSE_TARGETS);
       const engine = oneOf<BackendName>("--engine", flags.engine, BACKEND_NAMES);
       const maxShardSize = parseSize(flags.maxShardSize);
-      const backend = createBackend(engine);
+      const backend = await createBackend(engine);
       const bar = progressBar();
       const started = performance.now();
       let result: FuseResult;

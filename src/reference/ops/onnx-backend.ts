@@ -2,7 +2,8 @@
 // Transpose) on the CPU provider. ORT's JS API has no bf16 or float8 types, so bytes travel as
 // unsigned integers of the element's width (uint8/16/32/64); an element of another width
 // becomes a trailing uint8 axis, and sub-byte dtypes move as flat bytes along the leading axis.
-// Graphs use symbolic dims, so one session serves every shape of an op signature.
+// Graphs use symbolic dims and canonical ranks (a concat or split is seen as [outer, axis,
+// inner]; a transpose with its adjacent axes merged), so a handful of sessions serve every shape.
 
 import type * as ort from "onnxruntime-node";
 import { type OnnxGraph, type OnnxNode, OnnxType } from "../onnx/model.js";
@@ -63,6 +64,30 @@ function bytesOf(t: ort.Tensor): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
+/** Dims seen as [before axis, axis, after axis]. */
+function around(dims: readonly number[], axis: number): number[] {
+  const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+  return [prod(dims.slice(0, axis)), dims[axis]!, prod(dims.slice(axis + 1))];
+}
+
+/**
+ * The same transpose on fewer axes: size-1 axes dropped, and axes that stay adjacent and in
+ * order merged (so [1, 0] and [0, 2, 1] of any shape share a few canonical forms).
+ */
+function collapse(shape: readonly number[], perm: readonly number[]): { dims: number[]; perm: number[] } {
+  const kept = perm.filter((a) => shape[a]! !== 1);
+  const groups: number[][] = [];
+  for (const a of kept) {
+    const last = groups.at(-1);
+    if (last !== undefined && last.at(-1)! + 1 === a) last.push(a);
+    else groups.push([a]);
+  }
+  const inputOrder = [...groups].sort((x, y) => x[0]! - y[0]!);
+  const dims = inputOrder.map((g) => g.reduce((n, a) => n * shape[a]!, 1));
+  const p = groups.map((g) => inputOrder.indexOf(g));
+  return dims.length === 0 ? { dims: [1], perm: [0] } : { dims, perm: p };
+}
+
 function symbolic(name: string, rank: number): string[] {
   return Array.from({ length: rank }, (_, i) => `${name}_d${i}`);
 }
@@ -88,18 +113,18 @@ export class OnnxBackend implements TensorBackend {
     return s;
   }
 
+  /** Concat of parts seen as [outer, axis, inner] of one unit type, along axis 1. */
   private async runConcat(datas: readonly Uint8Array[], units: readonly Units[], axis: number, out: Uint8Array): Promise<void> {
     const type = units[0]!.type;
-    const rank = units[0]!.dims.length;
     const names = datas.map((_, k) => `x${k}`);
-    const s = await this.session(`concat|${type}|${rank}|${datas.length}|${axis}`, () =>
+    const s = await this.session(`concat|${type}|${datas.length}`, () =>
       graphOf(
-        { op: "Concat", inputs: names, outputs: ["y"], attributes: { axis } },
-        names.map((name) => ({ name, type: ONNX_TYPES[type], rank })),
-        [{ name: "y", type: ONNX_TYPES[type], rank }],
+        { op: "Concat", inputs: names, outputs: ["y"], attributes: { axis: 1 } },
+        names.map((name) => ({ name, type: ONNX_TYPES[type], rank: 3 })),
+        [{ name: "y", type: ONNX_TYPES[type], rank: 3 }],
       ),
     );
-    const r = await s.run(Object.fromEntries(names.map((n, k) => [n, feed(datas[k]!, units[k]!)])));
+    const r = await s.run(Object.fromEntries(names.map((n, k) => [n, feed(datas[k]!, { type, dims: around(units[k]!.dims, axis) })])));
     out.set(bytesOf(r.y!));
   }
 
@@ -126,21 +151,21 @@ export class OnnxBackend implements TensorBackend {
     checkByteAligned(t, g.outer, "split");
     const flat = elementBytes(t) === undefined;
     const u = unitsOf(t, flat, t.data.length);
-    const rank = u.dims.length;
     const names = sizes.map((_, k) => `y${k}`);
-    const s = await this.session(`split|${u.type}|${rank}|${sizes.length}|${flat ? 0 : g.axis}`, () =>
+    const s = await this.session(`split|${u.type}|${sizes.length}`, () =>
       graphOf(
-        { op: "Split", inputs: ["x", "sizes"], outputs: names, attributes: { axis: flat ? 0 : g.axis } },
+        { op: "Split", inputs: ["x", "sizes"], outputs: names, attributes: { axis: 1 } },
         [
-          { name: "x", type: ONNX_TYPES[u.type], rank },
+          { name: "x", type: ONNX_TYPES[u.type], rank: 3 },
           { name: "sizes", type: OnnxType.INT64, rank: 1 },
         ],
-        names.map((name) => ({ name, type: ONNX_TYPES[u.type], rank })),
+        names.map((name) => ({ name, type: ONNX_TYPES[u.type], rank: 3 })),
       ),
     );
     // Flat (sub-byte) splits are measured in bytes, otherwise in elements of the axis.
     const counts = flat ? g.partBytes : sizes;
-    const r = await s.run({ x: feed(t.data, u), sizes: ortTensor("int64", BigInt64Array.from(counts, BigInt), [counts.length]) });
+    const x = feed(t.data, { type: u.type, dims: around(u.dims, flat ? 0 : g.axis) });
+    const r = await s.run({ x, sizes: ortTensor("int64", BigInt64Array.from(counts, BigInt), [counts.length]) });
     return g.pieces.map((spec, k) => {
       const buf = resultBuffer(spec, outs?.[k], "split");
       buf.set(bytesOf(r[names[k]!]!));
@@ -153,16 +178,15 @@ export class OnnxBackend implements TensorBackend {
     const buf = resultBuffer(spec, out, "transpose");
     const u = unitsOf(t, false, t.data.length);
     // An element split into a trailing byte axis keeps that axis last.
-    const p = u.dims.length > perm.length ? [...perm, perm.length] : [...perm];
-    const rank = u.dims.length;
+    const { dims, perm: p } = collapse(u.dims, u.dims.length > perm.length ? [...perm, perm.length] : perm);
     const s = await this.session(`transpose|${u.type}|${p.join(",")}`, () =>
       graphOf(
         { op: "Transpose", inputs: ["x"], outputs: ["y"], attributes: { perm: p } },
-        [{ name: "x", type: ONNX_TYPES[u.type], rank }],
-        [{ name: "y", type: ONNX_TYPES[u.type], rank }],
+        [{ name: "x", type: ONNX_TYPES[u.type], rank: p.length }],
+        [{ name: "y", type: ONNX_TYPES[u.type], rank: p.length }],
       ),
     );
-    const r = await s.run({ x: feed(t.data, u) });
+    const r = await s.run({ x: feed(t.data, { type: u.type, dims }) });
     buf.set(bytesOf(r.y!));
     return { ...spec, data: buf };
   }
