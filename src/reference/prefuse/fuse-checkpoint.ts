@@ -1,14 +1,14 @@
 // The streaming disk-to-disk fuse. Any WeightSource goes in (a checkpoint on disk, an in-memory
 // dict, a lazily dequantizing view), a checkpoint directory comes out through writeCheckpoint
-// (atomic, sharded). Each fused tensor is produced chunk by chunk into one reused buffer and
-// written as it is made; inputs are read expert by expert. Peak memory is a few chunk buffers,
-// whatever the size of the layer or of the checkpoint.
+// (atomic, sharded). Each fused tensor is produced a step of experts at a time into one of two
+// reused buffers and written as it is made; inputs are read expert by expert. Peak memory is
+// those two buffers, whatever the size of the layer or of the checkpoint.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CONFIG_FILE, Checkpoint, type ModelConfig } from "../checkpoint.js";
 import { DEFAULT_MAX_SHARD_SIZE, writeCheckpoint } from "../checkpoint-writer.js";
-import { CheckpointError, SafetensorsError } from "../errors.js";
+import { CheckpointError, SafetensorsError, UsageError } from "../errors.js";
 import type { TensorBackend } from "../ops/backend.js";
 import { typedBackend } from "../ops/typed-backend.js";
 import type { TensorSource } from "../safetensors/source.js";
@@ -29,6 +29,11 @@ export interface FuseProgress {
 }
 
 export interface FuseCheckpointOptions extends PrefuseOptions {
+  /**
+   * Byte budget of one streaming step (default 4 MiB): a step stacks `chunk` experts, or as many
+   * as fit in this budget if fewer (at least one). Never changes the bytes.
+   */
+  readonly maxStepBytes?: number;
   /** Shard limit in bytes (default 5 GB, like oQ and transformers). */
   readonly maxShardSize?: number;
   /** safetensors `__metadata__` of the output. */
@@ -96,22 +101,93 @@ function streamReader(source: WeightSource): ExpertReader {
   };
 }
 
-/** A planned output as a writer source: `chunk` experts per step, one reused buffer. */
-export function outputSource(o: PlannedOutput, source: WeightSource, backend: TensorBackend, chunk: number): TensorSource {
+/**
+ * The reusable buffers of one fuse, all of one size. Tensors are written one after another, so
+ * two buffers serve the whole run: one being written while the next chunk is produced into the
+ * other. Nothing else of that size is allocated, so memory stays flat from start to end.
+ */
+export class ChunkBuffers {
+  private readonly free: Uint8Array[] = [];
+
+  constructor(readonly size: number) {}
+
+  take(): Uint8Array {
+    return this.free.pop() ?? new Uint8Array(this.size);
+  }
+
+  give(...buffers: Uint8Array[]): void {
+    this.free.push(...buffers);
+  }
+}
+
+/**
+ * Default byte budget of one streaming step. A step's bytes are read, then written at once; kept
+ * well inside the CPU's last-level cache, the write copies from cache instead of memory, which
+ * measured here (32 MiB L3) as about twice the throughput of 64 MiB steps.
+ */
+export const DEFAULT_STEP_BYTES = 4 << 20;
+
+/** Experts per streaming step: `chunk`, capped by the byte budget, at least one. */
+export function expertsPerStep(o: PlannedOutput, chunk: number, maxStepBytes: number): number {
+  const slice = sliceBytes({ dtype: o.dtype, shape: o.shape });
+  const fit = slice === 0 ? chunk : Math.floor(maxStepBytes / slice);
+  return Math.max(1, Math.min(chunk, fit, o.shape[0]!));
+}
+
+/** A pass-through tensor read whole into a pooled buffer (no garbage per tensor). */
+function pooledSource(name: string, source: WeightSource, pool: ChunkBuffers): TensorSource {
+  const spec = source.specs.get(name)!;
+  const byteLength = specByteLength(spec);
+  return {
+    dtype: spec.dtype,
+    shape: spec.shape,
+    byteLength,
+    async *chunks() {
+      const buffer = pool.take();
+      try {
+        const data = buffer.subarray(0, byteLength);
+        await source.readInto(name, data, 0);
+        yield data;
+      } finally {
+        pool.give(buffer);
+      }
+    },
+  };
+}
+
+/**
+ * A planned output as a writer source, `step` experts at a time. The next step is produced (its
+ * inputs read) while the consumer writes the current one.
+ */
+export function outputSource(o: PlannedOutput, source: WeightSource, backend: TensorBackend, step: number, pool?: ChunkBuffers): TensorSource {
   const spec = { dtype: o.dtype, shape: o.shape };
   return {
     ...spec,
     byteLength: specByteLength(spec),
     async *chunks() {
-      const E = o.shape[0]!;
       const slice = sliceBytes(spec);
-      const buffer = new Uint8Array(Math.min(chunk, E) * slice);
+      const ranges = [...chunkRanges(o.shape[0]!, step)];
+      const buffers = pool ?? new ChunkBuffers(Math.min(step, o.shape[0]!) * slice);
+      const [a, b] = [buffers.take(), buffers.take()];
       const io = streamReader(source);
       const scratch = new Scratch();
-      for (const { first, count } of chunkRanges(E, chunk)) {
-        const out = buffer.subarray(0, count * slice);
+      const make = async (k: number): Promise<Uint8Array> => {
+        const { first, count } = ranges[k]!;
+        const out = (k % 2 === 0 ? a : b).subarray(0, count * slice);
         await produceExperts(o.recipe, first, count, out, io, backend, scratch);
-        yield out;
+        return out;
+      };
+      let next: Promise<Uint8Array> | undefined = ranges.length > 0 ? make(0) : undefined;
+      try {
+        for (let k = 0; next !== undefined; k++) {
+          const out = await next;
+          next = k + 1 < ranges.length ? make(k + 1) : undefined;
+          yield out;
+        }
+      } finally {
+        // A consumer that stops early (a failed write) must not leave a step running on our buffers.
+        await next?.catch(() => undefined);
+        buffers.give(a, b);
       }
     },
   };
@@ -136,9 +212,18 @@ export async function fuseCheckpoint(source: WeightSource, config: ModelConfig, 
   const backend = options.backend ?? typedBackend;
   const plan = planPrefuse(source.specs, config, options);
   const consumed = new Set(plan.consumed);
+  const maxStepBytes = options.maxStepBytes ?? DEFAULT_STEP_BYTES;
+  if (!(maxStepBytes > 0)) throw new UsageError("INVALID_ARGUMENT", `step budget ${maxStepBytes} must be a positive number of bytes`);
+  const steps = plan.outputs.map((o) => expertsPerStep(o, chunk, maxStepBytes));
+  // One buffer size for the run: the largest step. Pass-through tensors that fit are read whole
+  // into the same buffers; larger ones stream in the source's own chunks.
+  const pool = new ChunkBuffers(Math.max(0, ...plan.outputs.map((o, k) => steps[k]! * sliceBytes({ dtype: o.dtype, shape: o.shape }))));
   const tensors = new Map<string, TensorSource>();
-  for (const name of source.specs.keys()) if (!consumed.has(name)) tensors.set(name, source.source(name));
-  for (const o of plan.outputs) tensors.set(o.name, outputSource(o, source, backend, chunk));
+  for (const [name, spec] of source.specs) {
+    if (consumed.has(name)) continue;
+    tensors.set(name, specByteLength(spec) <= pool.size && pool.size > 0 ? pooledSource(name, source, pool) : source.source(name));
+  }
+  plan.outputs.forEach((o, k) => tensors.set(o.name, outputSource(o, source, backend, steps[k]!, pool)));
 
   const { onProgress } = options;
   let written = tensors;

@@ -89,7 +89,7 @@ describe("fuseCheckpoint (streaming)", () => {
     expect(sameMaps(await readBack(join(dir, "a")), (await prefuse(w, CONFIG)).weights)).toBe(true);
   });
 
-  it("property: streaming equals in-memory for any chunk size, target, layout and chunking of the input streams", async () => {
+  it("property: streaming equals in-memory for any chunk size, step budget, target, layout and chunking of the input streams", async () => {
     const root = tempDir();
     let run = 0;
     const arb = fc.record({
@@ -99,14 +99,15 @@ describe("fuseCheckpoint (streaming)", () => {
       modelType: fc.constantFrom("qwen3_moe", "qwen3_vl_moe"),
       fromFused: fc.boolean(),
       cut: fc.integer({ min: 1, max: 9 }),
+      maxStepBytes: fc.option(fc.integer({ min: 1, max: 100 }), { nil: undefined }),
     });
     await fc.assert(
-      fc.asyncProperty(arb, async ({ E, chunk, target, modelType, fromFused, cut }) => {
+      fc.asyncProperty(arb, async ({ E, chunk, target, modelType, fromFused, cut, maxStepBytes }) => {
         const config = { model_type: modelType, num_experts: E };
         let w = tinyMoe({ prefixes: ["model.layers.0.mlp"], E, I: 2, H: 3 });
         if (fromFused) w = (await prefuse(w, config)).weights;
         const out = join(root, `out${run++}`);
-        await fuseCheckpoint(choppy(w, cut), config, out, { chunk, target });
+        await fuseCheckpoint(choppy(w, cut), config, out, { chunk, target, maxStepBytes });
         expect(sameMaps(await readBack(out), (await prefuse(w, config, { target })).weights)).toBe(true);
       }),
       fcParams(),
