@@ -31,7 +31,7 @@ export {
 export { DEFAULT_CHUNK, checkChunk } from "./reference/prefuse/chunk.js";
 export { prefuse, type PrefuseOptions, type PrefuseResult } from "./reference/prefuse/prefuse.js";
 export {
-  fuseCheckpoint, fuseCheckpointDir, outputSource,
+  fuseCheckpoint, fuseCheckpointDir, outputSource, expertsPerStep, ChunkBuffers, DEFAULT_STEP_BYTES,
   type FuseCheckpointOptions, type FuseDirOptions, type FuseProgress, type FuseResult,
 } from "./reference/prefuse/fuse-checkpoint.js";
 export { checkOutputPath } from "./reference/prefuse/output-path.js";

@@ -4,10 +4,10 @@
 // itself. The input dict is not modified; tensors that pass through are the same objects.
 
 import type { ModelConfig } from "../checkpoint.js";
-import { SafetensorsError } from "../errors.js";
+import { OutputError, SafetensorsError } from "../errors.js";
 import type { TensorBackend } from "../ops/backend.js";
 import { typedBackend } from "../ops/typed-backend.js";
-import { type Tensor, type TensorMap, specByteLength } from "../tensor.js";
+import { type Tensor, type TensorMap, formatSpec, specByteLength } from "../tensor.js";
 import { DEFAULT_CHUNK, checkChunk, chunkRanges } from "./chunk.js";
 import type { FuseTarget } from "./layouts.js";
 import { type FusePlan, type PlanOptions, planPrefuse } from "./plan.js";
@@ -30,6 +30,8 @@ function memoryReader(weights: ReadonlyMap<string, Tensor>): ExpertReader {
   const get = (name: string): Tensor => {
     const t = weights.get(name);
     if (t === undefined) throw new SafetensorsError("TENSOR_NOT_FOUND", "no such tensor", { file: "<memory>", tensor: name });
+    const n = specByteLength(t);
+    if (t.data.length !== n) throw new OutputError("INVALID_TENSOR", `${formatSpec(t)} needs ${n} bytes, the tensor holds ${t.data.length}`, { file: "<memory>", tensor: name });
     return t;
   };
   return {

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Checkpoint } from "../../../src/reference/checkpoint.js";
 import { OutputError } from "../../../src/reference/errors.js";
 import { createOnnxBackend } from "../../../src/reference/ops/onnx-backend.js";
-import { fuseCheckpoint, fuseCheckpointDir } from "../../../src/reference/prefuse/fuse-checkpoint.js";
+import { DEFAULT_STEP_BYTES, expertsPerStep, fuseCheckpoint, fuseCheckpointDir } from "../../../src/reference/prefuse/fuse-checkpoint.js";
+import type { PlannedOutput } from "../../../src/reference/prefuse/recipes.js";
 import type { FuseTarget } from "../../../src/reference/prefuse/layouts.js";
 import { checkOutputPath } from "../../../src/reference/prefuse/output-path.js";
 import { prefuse } from "../../../src/reference/prefuse/prefuse.js";
@@ -146,6 +147,21 @@ describe("fuseCheckpoint (streaming)", () => {
       await ckpt.close();
     }
     expect(readdirSync(dir)).toEqual(["in"]);
+  });
+
+  it("steps through `chunk` experts, or as many as fit in the step budget, at least one", () => {
+    const out = (E: number, I: number, H: number): PlannedOutput => ({
+      name: "x",
+      layer: "l",
+      dtype: "BF16",
+      shape: [E, 2 * I, H],
+      recipe: { op: "copy", input: { name: "y", spec: { dtype: "BF16", shape: [E, 2 * I, H] } } },
+    });
+    expect(expertsPerStep(out(256, 512, 2048), 16, DEFAULT_STEP_BYTES)).toBe(1);
+    expect(expertsPerStep(out(256, 8, 8), 16, DEFAULT_STEP_BYTES)).toBe(16);
+    expect(expertsPerStep(out(5, 8, 8), 16, DEFAULT_STEP_BYTES)).toBe(5);
+    expect(expertsPerStep(out(64, 8, 8), 64, 256 * 10)).toBe(10);
+    expect(expertsPerStep(out(3, 0, 8), 2, 1)).toBe(2);
   });
 
   it("reports progress up to the total bytes written", async () => {

@@ -173,6 +173,13 @@ describe("prefuse (in memory)", () => {
     expect(sameMaps(twice.weights, once.weights)).toBe(true);
   });
 
+  it("names an in-memory tensor whose bytes do not match its shape", async () => {
+    const w = tinyMoe({ prefixes: [P], E: 2, I: 1, H: 2 });
+    const name = expertName(P, 1, "up_proj");
+    w.set(name, { ...w.get(name)!, data: new Uint8Array(3) });
+    await expect(prefuse(w, { num_experts: 2 })).rejects.toThrow(`<memory>: tensor '${name}': BF16 [1, 2] needs 4 bytes, the tensor holds 3`);
+  });
+
   it("rejects a chunk size that is not a positive integer", async () => {
     const w = tinyMoe({ prefixes: [P], E: 1, I: 1, H: 1 });
     for (const chunk of [0, -1, 1.5]) await expect(prefuse(w, { num_experts: 1 }, { chunk })).rejects.toThrow(/chunk size/);
