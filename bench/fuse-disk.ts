@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Checkpoint } from "../src/reference/checkpoint.js";
-import { GiB, median, options, timed } from "./support/measure.js";
+import { GiB, type Timed, median, options, timed } from "./support/measure.js";
 import { writeSyntheticCheckpoint } from "./support/synthetic-checkpoint.js";
 
 const o = options({ layers: "8", runs: "3", E: "256", I: "512", H: "2048", chunk: "16", dir: join(tmpdir(), `moe-prefuse-bench-${process.pid}`) });
@@ -50,12 +50,12 @@ try {
   console.error(`generated ${(bytes / GiB).toFixed(2)} GiB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   spawnSync("sync");
 
-  const cp: number[] = [];
-  const fuse: { seconds: number; maxRssKiB: number }[] = [];
+  const cp: Timed[] = [];
+  const fuse: Timed[] = [];
   for (let r = 0; r < Number(o.runs); r++) {
     const runCp = () => {
       const out = join(dir, "cp");
-      cp.push(timed("cp", ["-r", input, out]).seconds);
+      cp.push(timed("cp", ["-r", input, out]));
       rmSync(out, { recursive: true, force: true });
       spawnSync("sync");
     };
@@ -65,7 +65,7 @@ try {
       const report = JSON.parse(res.stdout) as { plan: { summary: { fused: number } } };
       if (report.plan.summary.fused !== shape.layers) throw new Error(`expected ${shape.layers} fused layers: ${res.stdout.slice(0, 500)}`);
       if (r === 0) await spotCheck(out, shape.layers - 1, shape.E - 1);
-      fuse.push({ seconds: res.seconds, maxRssKiB: res.maxRssKiB });
+      fuse.push(res);
       rmSync(out, { recursive: true, force: true });
       spawnSync("sync");
     };
@@ -76,18 +76,21 @@ try {
       await runFuse();
       runCp();
     }
-    console.error(`run ${r + 1}: cp -r ${cp.at(-1)!.toFixed(1)} s, fuse ${fuse.at(-1)!.seconds.toFixed(1)} s (peak RSS ${(fuse.at(-1)!.maxRssKiB / 1024).toFixed(0)} MiB)`);
+    const [c, f] = [cp.at(-1)!, fuse.at(-1)!];
+    console.error(`run ${r + 1}: cp -r ${c.seconds.toFixed(1)} s (cpu ${c.cpuSeconds.toFixed(1)}), fuse ${f.seconds.toFixed(1)} s (cpu ${f.cpuSeconds.toFixed(1)}, peak RSS ${(f.maxRssKiB / 1024).toFixed(0)} MiB)`);
   }
   t = median(fuse.map((f) => f.seconds));
+  const cpu = (xs: Timed[]) => median(xs.map((x) => x.cpuSeconds));
   console.log(
     JSON.stringify(
       {
         shape: { ...shape, dtype: "BF16", chunk: Number(o.chunk) },
         checkpointGiB: bytes / GiB,
         runs: Number(o.runs),
-        cpSeconds: { median: median(cp), all: cp },
-        fuseSeconds: { median: t, all: fuse.map((f) => f.seconds) },
-        timeRatioFuseOverCp: t / median(cp),
+        cpSeconds: { median: median(cp.map((c) => c.seconds)), all: cp.map((c) => c.seconds), cpuMedian: cpu(cp) },
+        fuseSeconds: { median: t, all: fuse.map((f) => f.seconds), cpuMedian: cpu(fuse) },
+        timeRatioFuseOverCp: t / median(cp.map((c) => c.seconds)),
+        cpuRatioFuseOverCp: cpu(fuse) / cpu(cp),
         fusePeakRssMiB: { max: Math.max(...fuse.map((f) => f.maxRssKiB)) / 1024, all: fuse.map((f) => f.maxRssKiB / 1024) },
         loadAverage: readFileSync("/proc/loadavg", "utf8").trim(),
       },

@@ -13,7 +13,10 @@ export function median(xs: readonly number[]): number {
 export const GNU_TIME = "/usr/bin/time";
 
 export interface Timed {
+  /** Wall-clock seconds. */
   readonly seconds: number;
+  /** User + system CPU seconds: less sensitive than wall time to other load on a shared machine. */
+  readonly cpuSeconds: number;
   readonly maxRssKiB: number;
   readonly stdout: string;
 }
@@ -21,10 +24,10 @@ export interface Timed {
 /** Runs a command under GNU time; fails loudly on a non-zero exit. */
 export function timed(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Timed {
   if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} (GNU time) is needed to measure peak RSS`);
-  const r = spawnSync(GNU_TIME, ["-f", "TIME %e %M", cmd, ...args], { encoding: "utf8", env, maxBuffer: 256 << 20 });
-  const m = /TIME ([\d.]+) (\d+)\s*$/.exec(r.stderr);
+  const r = spawnSync(GNU_TIME, ["-f", "TIME %e %U %S %M", cmd, ...args], { encoding: "utf8", env, maxBuffer: 256 << 20 });
+  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(r.stderr);
   if (r.status !== 0 || m === null) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  return { seconds: Number(m[1]), maxRssKiB: Number(m[2]), stdout: r.stdout };
+  return { seconds: Number(m[1]), cpuSeconds: Number(m[2]) + Number(m[3]), maxRssKiB: Number(m[4]), stdout: r.stdout };
 }
 
 /** `--name value` options with defaults. */
