@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { MoePrefuseError } from "../reference/errors.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerDequant } from "./commands/dequant.js";
+import { registerFuse } from "./commands/fuse.js";
 import { PACKAGE } from "./package-info.js";
 
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInspect(program);
   registerDequant(program);
+  registerFuse(program);
   return program;
 }
 
