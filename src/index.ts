@@ -44,7 +44,7 @@ export {
   fuseCheckpoint, fuseCheckpointDir, outputSource, expertsPerStep, ChunkBuffers, DEFAULT_STEP_BYTES,
   type FuseCheckpointOptions, type FuseDirOptions, type FuseProgress, type FuseResult,
 } from "./reference/prefuse/fuse-checkpoint.js";
-export { checkOutputPath } from "./reference/prefuse/output-path.js";
+export { checkOutputPath } from "./reference/output-path.js";
 export { planReport, moeView, type PlanReport, type MoeView, type MoeLayerView } from "./reference/prefuse/report.js";
 export { type TensorBackend, type BackendName, BACKEND_NAMES } from "./reference/ops/backend.js";
 export { typedBackend } from "./reference/ops/typed-backend.js";

@@ -70,6 +70,14 @@ describe("moe-prefuse fuse", () => {
     expect(layers[0].state).toBe("fused");
   });
 
+  it("--strict refuses a layer that cannot be fused, naming it and the tensor, and writes nothing", async () => {
+    const input = await checkpoint(CONFIG, [expertName(PREFIXES[1]!, 2, "up_proj")]);
+    const out = join(input, "..", "out");
+    expectRefusal(runCli(["fuse", input, out, "--strict"]), out, input, hashTree(input), new RegExp(`layer ${PREFIXES[1]!.replace(/\./g, "\\.")} cannot be fused: expert 2 has no up_proj\\.weight`));
+    const complete = await checkpoint();
+    expect(runCli(["fuse", complete, join(complete, "..", "ok"), "--strict"]).status).toBe(0);
+  });
+
   it("refuses output paths that exist, equal the input or lie inside it", async () => {
     const input = await checkpoint();
     const before = hashTree(input);

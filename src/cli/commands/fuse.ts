@@ -2,7 +2,11 @@
 // Thin: parse options, call fuseCheckpointDir, print the plan and the result.
 
 import type { Command } from "commander";
+import { join } from "node:path";
+import { CONFIG_FILE, type Checkpoint } from "../../reference/checkpoint.js";
 import { UsageError } from "../../reference/errors.js";
+import { dequantPlanReport } from "../../reference/fp8/report.js";
+import { type DequantView, dequantView } from "../../reference/fp8/view.js";
 import { BACKEND_NAMES, type BackendName } from "../../reference/ops/backend.js";
 import { createBackend } from "../../reference/ops/engines.js";
 import { DEFAULT_CHUNK } from "../../reference/prefuse/chunk.js";
@@ -19,6 +23,8 @@ interface FuseFlags {
   target: string;
   maxShardSize: string;
   engine: string;
+  dequantFp8?: boolean;
+  strict?: boolean;
   json?: boolean;
 }
 
@@ -56,6 +62,8 @@ export function registerFuse(program: Command): void {
     .option("--target <target>", `output layout: ${FUSE_TARGETS.join(" | ")}`, "fused")
     .option("--max-shard-size <size>", "split the output into shards of at most this size (5GB, 512MiB, bytes)", "5GB")
     .option("--engine <engine>", `tensor-op engine: ${BACKEND_NAMES.join(" | ")}`, "typed")
+    .option("--dequant-fp8", "dequantize FP8 block-scaled weights to BF16 on the fly, in the same streaming pass")
+    .option("--strict", "fail, writing nothing, when a layer cannot be fused (default: leave it per expert, as oQ does)")
     .option("--json", "print the plan and the result as JSON")
     .action(async (input: string, output: string, flags: FuseFlags) => {
       const chunk = parseChunk(flags.chunk);
@@ -66,8 +74,13 @@ export function registerFuse(program: Command): void {
       const bar = progressBar();
       const started = performance.now();
       let result: FuseResult;
+      let dequant: DequantView | undefined;
       try {
-        result = await fuseCheckpointDir(await resolveCheckpointArg(input), output, {
+        const checkpoint = await resolveCheckpointArg(input);
+        const dequantize = (ckpt: Checkpoint) => (dequant = dequantView(ckpt, ckpt.config, { checkpoint, configFile: join(ckpt.dir, CONFIG_FILE) }));
+        result = await fuseCheckpointDir(checkpoint, output, {
+          view: flags.dequantFp8 ? dequantize : undefined,
+          strict: flags.strict === true,
           chunk,
           target,
           backend,
@@ -85,7 +98,8 @@ export function registerFuse(program: Command): void {
       }
       if (flags.json) {
         const { plan, ...rest } = result;
-        process.stdout.write(`${JSON.stringify({ plan: planReport(plan), result: { ...rest, engine, chunk } }, null, 2)}\n`);
+        const dequantReport = dequant === undefined ? null : dequantPlanReport(dequant.plan);
+        process.stdout.write(`${JSON.stringify({ plan: planReport(plan), dequant: dequantReport, result: { ...rest, engine, chunk } }, null, 2)}\n`);
       } else {
         printText(result, seconds);
       }

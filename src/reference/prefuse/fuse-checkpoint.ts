@@ -5,18 +5,19 @@
 // those two buffers, whatever the size of the layer or of the checkpoint.
 
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { CONFIG_FILE, Checkpoint, type ModelConfig } from "../checkpoint.js";
 import { DEFAULT_MAX_SHARD_SIZE, writeCheckpoint } from "../checkpoint-writer.js";
-import { CheckpointError, SafetensorsError, UsageError } from "../errors.js";
+import { CheckpointError, PrefuseError, SafetensorsError, UsageError } from "../errors.js";
 import type { TensorBackend } from "../ops/backend.js";
 import { typedBackend } from "../ops/typed-backend.js";
 import type { TensorSource } from "../safetensors/source.js";
 import { specByteLength } from "../tensor.js";
 import type { WeightSource } from "../weights.js";
 import { DEFAULT_CHUNK, checkChunk, chunkRanges } from "./chunk.js";
-import { checkOutputPath } from "./output-path.js";
+import { checkOutputPath } from "../output-path.js";
 import { type FusePlan, planPrefuse } from "./plan.js";
+import { summarizeReasons } from "./report.js";
 import type { PrefuseOptions } from "./prefuse.js";
 import { type ExpertReader, Scratch, produceExperts, sliceBytes } from "./produce.js";
 import type { PlannedOutput } from "./recipes.js";
@@ -41,6 +42,12 @@ export interface FuseCheckpointOptions extends PrefuseOptions {
   /** config.json's exact text to write (default: `config` serialized). */
   readonly configText?: string;
   readonly onProgress?: (p: FuseProgress) => void;
+  /**
+   * Refuse (before writing anything) when a layer with per-expert tensors cannot be fused. oQ
+   * leaves such layers per expert and lets the downstream sanitize fail; a pipeline that wants
+   * the failure here, naming the tensor, asks for it.
+   */
+  readonly strict?: boolean;
 }
 
 export interface FuseResult {
@@ -207,10 +214,18 @@ function counted(name: string, s: TensorSource, tick: (bytes: number, name: stri
   };
 }
 
+function refuseUntouched(plan: FusePlan, file: string): void {
+  const layer = plan.layers.find((l) => l.state === "untouched");
+  if (layer?.state !== "untouched") return;
+  const first = layer.reasons[0];
+  throw new PrefuseError("LAYER_UNTOUCHED", `layer ${layer.prefix} cannot be fused: ${summarizeReasons(layer.reasons)}`, first?.tensor === undefined ? { file } : { file, tensor: first.tensor });
+}
+
 export async function fuseCheckpoint(source: WeightSource, config: ModelConfig, outDir: string, options: FuseCheckpointOptions = {}): Promise<FuseResult> {
   const chunk = checkChunk(options.chunk ?? DEFAULT_CHUNK);
   const backend = options.backend ?? typedBackend;
   const plan = planPrefuse(source.specs, config, options);
+  if (options.strict) refuseUntouched(plan, options.configFile === undefined ? outDir : dirname(options.configFile));
   const consumed = new Set(plan.consumed);
   const maxStepBytes = options.maxStepBytes ?? DEFAULT_STEP_BYTES;
   if (!(maxStepBytes > 0)) throw new UsageError("INVALID_ARGUMENT", `step budget ${maxStepBytes} must be a positive number of bytes`);
@@ -250,10 +265,13 @@ export interface FuseDirOptions extends FuseCheckpointOptions {
    * What to fuse from the opened checkpoint instead of its raw tensors (for example a lazily
    * FP8-dequantizing view). Its tensors are planned and streamed like the checkpoint's own.
    */
-  readonly view?: (ckpt: Checkpoint) => WeightSource | Promise<WeightSource>;
-  /** The config to plan with and write (default: the input's config.json, copied verbatim). */
+  readonly view?: (ckpt: Checkpoint) => ConfiguredSource | Promise<ConfiguredSource>;
+  /** The config to plan with and write (default: the view's, else the input's config.json copied verbatim). */
   readonly config?: ModelConfig;
 }
+
+/** A view may carry the config that goes with its tensors (a dequantized view drops quantization_config). */
+export type ConfiguredSource = WeightSource & { readonly config?: ModelConfig | undefined };
 
 /** `moe-prefuse fuse <in> <out>`: checks the paths, opens the checkpoint, streams the fuse. */
 export async function fuseCheckpointDir(input: string, outDir: string, options: FuseDirOptions = {}): Promise<FuseResult> {
@@ -262,9 +280,10 @@ export async function fuseCheckpointDir(input: string, outDir: string, options: 
   try {
     const configFile = join(ckpt.dir, CONFIG_FILE);
     if (ckpt.config === undefined) throw new CheckpointError("CONFIG_MISSING", "missing: the fuse needs the config to know the expert count", { file: configFile });
-    const configText = options.config === undefined ? await readFile(configFile, "utf8") : undefined;
-    const source = options.view === undefined ? ckpt : await options.view(ckpt);
-    return await fuseCheckpoint(source, options.config ?? ckpt.config, outDir, {
+    const source: ConfiguredSource = options.view === undefined ? ckpt : await options.view(ckpt);
+    const config = options.config ?? (source === ckpt ? undefined : source.config);
+    const configText = config === undefined ? await readFile(configFile, "utf8") : undefined;
+    return await fuseCheckpoint(source, config ?? ckpt.config, outDir, {
       ...options,
       configFile,
       configText,

@@ -8,7 +8,7 @@ import { createOnnxBackend } from "../../../src/reference/ops/onnx-backend.js";
 import { DEFAULT_STEP_BYTES, expertsPerStep, fuseCheckpoint, fuseCheckpointDir } from "../../../src/reference/prefuse/fuse-checkpoint.js";
 import type { PlannedOutput } from "../../../src/reference/prefuse/recipes.js";
 import type { FuseTarget } from "../../../src/reference/prefuse/layouts.js";
-import { checkOutputPath } from "../../../src/reference/prefuse/output-path.js";
+import { checkOutputPath } from "../../../src/reference/output-path.js";
 import { prefuse } from "../../../src/reference/prefuse/prefuse.js";
 import type { TensorSource } from "../../../src/reference/safetensors/source.js";
 import { type TensorMap, bytesEqual } from "../../../src/reference/tensor.js";

@@ -1,10 +1,10 @@
-// Where `fuse` may write: a new or empty directory that is neither the input checkpoint nor
+// Where `fuse` and `dequant` may write: a new or empty directory that is neither the input checkpoint nor
 // inside it (symlinks resolved), so the input is never written to, even by a temporary.
 
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { assertEmptyOrMissing } from "../atomic.js";
-import { CheckpointError, OutputError } from "../errors.js";
+import { assertEmptyOrMissing } from "./atomic.js";
+import { CheckpointError, OutputError } from "./errors.js";
 
 /** realpath of a path that may not exist yet: its nearest existing ancestor resolved, the rest appended. */
 async function resolveLeniently(path: string): Promise<string> {
