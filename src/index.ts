@@ -51,3 +51,4 @@ export { typedBackend } from "./reference/ops/typed-backend.js";
 export { OnnxBackend, createOnnxBackend } from "./reference/ops/onnx-backend.js";
 export { createBackend } from "./reference/ops/engines.js";
 export { TensorOpError } from "./reference/ops/geometry.js";
+export { STAGES, type Stage, parseStage, runStage, type StageResult } from "./reference/stages.js";
