@@ -8,6 +8,7 @@ import { registerGen } from "./commands/gen.js";
 import { registerHub } from "./commands/hub.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerDequant } from "./commands/dequant.js";
+import { registerFuse } from "./commands/fuse.js";
 import { PACKAGE } from "./package-info.js";
 
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInspect(program);
   registerDequant(program);
+  registerFuse(program);
   registerGen(program);
   registerHub(program);
   return program;

@@ -4,7 +4,8 @@
 // as transformers writes them, so the file is byte-stable.
 
 import type { ModelConfig } from "../reference/checkpoint.js";
-import type { CountLocation, FamilyDef, JsonValue } from "./families.js";
+import type { ExpertCountKey } from "../reference/prefuse/expert-count.js";
+import type { FamilyDef, JsonValue } from "./families.js";
 import type { FloatDType } from "./float-codec.js";
 import { VISION_POSITIONS, attentionHeads, isFullAttention } from "./model-layout.js";
 import type { ResolvedSpec } from "./spec.js";
@@ -93,7 +94,7 @@ function placeCount(top: JsonObject, keys: readonly CountKeySetting[], experts: 
   }
 }
 
-function splitLocation(key: CountLocation): ["top" | "text_config", string] {
+function splitLocation(key: ExpertCountKey): ["top" | "text_config", string] {
   return key.startsWith("text_config.") ? ["text_config", key.slice("text_config.".length)] : ["top", key];
 }
 

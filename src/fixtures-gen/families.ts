@@ -5,19 +5,8 @@
 // transformers 5.18 models and vLLM's Qwen3.5 MTP loader). The code in model-layout.ts and
 // config.ts interprets these entries; adding a family is adding an entry.
 
+import type { ExpertCountKey } from "../reference/prefuse/expert-count.js";
 import type { FloatDType } from "./float-codec.js";
-
-export const COUNT_LOCATIONS = [
-  "num_local_experts",
-  "text_config.num_local_experts",
-  "num_experts",
-  "text_config.num_experts",
-  "n_routed_experts",
-  "text_config.n_routed_experts",
-] as const;
-
-/** Where a config may state the number of experts. */
-export type CountLocation = (typeof COUNT_LOCATIONS)[number];
 
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
 
@@ -116,7 +105,7 @@ export interface FamilyDef {
   readonly dtype: FloatDType;
   /** transformers v5 writes `dtype`, v4 wrote `torch_dtype`. */
   readonly dtypeKey: "dtype" | "torch_dtype";
-  readonly countKey: CountLocation;
+  readonly countKey: ExpertCountKey;
   /** Config key of the per-expert intermediate size. */
   readonly intermediateKey: "moe_intermediate_size" | "intermediate_size";
   readonly attention: AttentionDef;
@@ -309,7 +298,7 @@ export interface FamilyInfo {
   readonly modelType: string;
   readonly summary: string;
   readonly modelledOn: string;
-  readonly countKey: CountLocation;
+  readonly countKey: ExpertCountKey;
   readonly dtype: string;
   readonly defaults: FamilyDefaults;
 }

@@ -8,7 +8,7 @@
 import type { ModelConfig } from "../reference/checkpoint.js";
 import type { DType } from "../reference/dtypes.js";
 import type { TensorSpec } from "../reference/tensor.js";
-import { COUNT_LOCATIONS, type CountLocation } from "./families.js";
+import { EXPERT_COUNT_KEYS, type ExpertCountKey, configValue } from "../reference/prefuse/expert-count.js";
 
 export type MoeLayout = "per-expert" | "fused" | "fused-transposed" | "fused-irregular";
 
@@ -26,28 +26,23 @@ export interface MoeLayerSummary {
 }
 
 export interface CountKeyValue {
-  readonly key: CountLocation;
+  readonly key: ExpertCountKey;
   readonly value: unknown;
 }
 
 const PER_EXPERT = /^(.+)\.experts\.(\d+)\.([^.]+)\.weight$/;
 const FUSED = /^(.+)\.experts\.(gate_up_proj|down_proj)$/;
 
-/** Every config location holding an expert count, in oQ's lookup order. */
+/**
+ * Every config location stating an expert count, in the reference's lookup order (oQ's, then
+ * n_routed_experts), whatever the value; null counts as absent, as in the reference.
+ */
 export function countKeysOf(config: ModelConfig | undefined): CountKeyValue[] {
   if (config === undefined) return [];
-  const text = config["text_config"];
-  const out: CountKeyValue[] = [];
-  for (const key of COUNT_LOCATIONS) {
-    const scope: Record<string, unknown> | undefined = key.startsWith("text_config.")
-      ? typeof text === "object" && text !== null
-        ? (text as Record<string, unknown>)
-        : undefined
-      : config;
-    const leaf = key.slice(key.lastIndexOf(".") + 1);
-    if (scope !== undefined && Object.hasOwn(scope, leaf)) out.push({ key, value: scope[leaf] });
-  }
-  return out;
+  return EXPERT_COUNT_KEYS.flatMap((key) => {
+    const value = configValue(config, key);
+    return value === undefined ? [] : [{ key, value }];
+  });
 }
 
 function fusedLayout(gateUp: TensorSpec | undefined, down: TensorSpec | undefined): MoeLayout {

@@ -24,7 +24,7 @@ import {
 import { type FixtureSpec, type ResolvedPartial, type ResolvedSpec, layerKey, resolveSpec } from "./spec.js";
 import { type KindRef, ValueCache, cacheBudget } from "./value-cache.js";
 import { SIGN_PERIOD } from "./values.js";
-import { PROJECTIONS, type Projection } from "./variants.js";
+import { PROJECTIONS, type Projection } from "../reference/prefuse/layouts.js";
 
 export interface FixturePlan {
   readonly spec: ResolvedSpec;

@@ -6,7 +6,8 @@
 // for.
 
 import type { DType } from "../reference/dtypes.js";
-import type { CountLocation, FamilyName, JsonValue } from "./families.js";
+import type { ExpertCountKey } from "../reference/prefuse/expert-count.js";
+import type { FamilyName, JsonValue } from "./families.js";
 import type { MoeLayout } from "./moe-structure.js";
 
 export interface RealRepo {
@@ -15,7 +16,7 @@ export interface RealRepo {
   readonly family: FamilyName | undefined;
   readonly modelType: string;
   /** Where the config states the expert count. */
-  readonly countKey: CountLocation;
+  readonly countKey: ExpertCountKey;
   /** The expert count, when known. */
   readonly experts: number | undefined;
   /** How every MoE layer stores its experts, when known. */

@@ -7,7 +7,8 @@ import { UsageError } from "../reference/errors.js";
 import { type FamilyDef, type FamilyName, FAMILY_NAMES, family as familyDef, isFamilyName } from "./families.js";
 import { FLOAT_DTYPES, type FloatDType, isFloatDType } from "./float-codec.js";
 import type { BlockSize } from "./fp8-quantize.js";
-import { type CountKeySetting, type LayerRef, type PartialDefect, type Projection, type Variant, formatVariant } from "./variants.js";
+import type { Projection } from "../reference/prefuse/layouts.js";
+import { type CountKeySetting, type LayerRef, type PartialDefect, type Variant, formatVariant } from "./variants.js";
 
 export interface Fp8Options {
   /** [rows, cols] of a quantization block; default [128, 128]. */

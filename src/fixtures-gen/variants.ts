@@ -10,11 +10,10 @@
 // Parsing is strict: an unknown name, key or value is a one-line UsageError naming the variant.
 
 import { UsageError } from "../reference/errors.js";
-import { COUNT_LOCATIONS, type CountLocation, type JsonValue } from "./families.js";
+import { EXPERT_COUNT_KEYS, type ExpertCountKey } from "../reference/prefuse/expert-count.js";
+import { PROJECTIONS, type Projection } from "../reference/prefuse/layouts.js";
+import type { JsonValue } from "./families.js";
 import { FLOAT_DTYPES, type FloatDType, isFloatDType } from "./float-codec.js";
-
-export const PROJECTIONS = ["gate", "up", "down"] as const;
-export type Projection = (typeof PROJECTIONS)[number];
 
 /** A decoder layer index, or a multi-token-prediction layer (`mtp.0` is the first). */
 export type LayerRef = number | `mtp.${number}`;
@@ -23,7 +22,7 @@ export const PARTIAL_DEFECTS = ["drop-expert", "drop-projection", "wrong-shape",
 export type PartialDefect = (typeof PARTIAL_DEFECTS)[number];
 
 export interface CountKeySetting {
-  readonly key: CountLocation;
+  readonly key: ExpertCountKey;
   /** Any JSON value (so bad counts can be generated too); the expert count when omitted. */
   readonly value?: JsonValue;
 }
@@ -72,7 +71,7 @@ const VARIANT_INFO: readonly VariantInfo[] = [
   { syntax: "extra-expert[:layer=N,id=K]", summary: "layer N also holds expert K >= E (default K = E)" },
   {
     syntax: "count-key:LOC[=VALUE][,LOC[=VALUE]...] | count-key:none",
-    summary: `expert count at these config locations instead of the family's (${COUNT_LOCATIONS.join(", ")}); VALUE a JSON scalar (default E), different values make a conflict; none: no count, experts still per expert`,
+    summary: `expert count at these config locations instead of the family's (${EXPERT_COUNT_KEYS.join(", ")}); VALUE a JSON scalar (default E), different values make a conflict; none: no count, experts still per expert`,
   },
 ];
 
@@ -125,10 +124,10 @@ function parseCountKeys(text: string, arg: string | undefined): CountKeySetting[
   for (const part of arg.split(",")) {
     const eq = part.indexOf("=");
     const key = eq < 0 ? part : part.slice(0, eq);
-    if (!(COUNT_LOCATIONS as readonly string[]).includes(key)) throw bad(text, `'${key}' is not a count location (${COUNT_LOCATIONS.join(", ")})`);
+    if (!(EXPERT_COUNT_KEYS as readonly string[]).includes(key)) throw bad(text, `'${key}' is not a count location (${EXPERT_COUNT_KEYS.join(", ")})`);
     if (keys.some((k) => k.key === key)) throw bad(text, `location '${key}' given twice`);
     if (eq < 0) {
-      keys.push({ key: key as CountLocation });
+      keys.push({ key: key as ExpertCountKey });
       continue;
     }
     let value: JsonValue;
@@ -137,7 +136,7 @@ function parseCountKeys(text: string, arg: string | undefined): CountKeySetting[
     } catch {
       throw bad(text, `value of '${key}' must be a JSON scalar (8, -1, 8.5, "8", null), not '${part.slice(eq + 1)}'`);
     }
-    keys.push({ key: key as CountLocation, value });
+    keys.push({ key: key as ExpertCountKey, value });
   }
   return keys;
 }

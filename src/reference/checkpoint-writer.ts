@@ -16,6 +16,8 @@ export const DEFAULT_MAX_SHARD_SIZE = 5_000_000_000;
 
 export interface CheckpointWriteOptions {
   readonly config?: ModelConfig;
+  /** config.json's exact text (say, an input's, copied verbatim); takes precedence over `config`. */
+  readonly configText?: string;
   readonly metadata?: Readonly<Record<string, string>>;
   /** Split the weights into shards of at most this many data bytes (a larger tensor stands alone). */
   readonly maxShardSize?: number;
@@ -71,7 +73,8 @@ export async function writeCheckpoint(
   const layouts = groups.map((g, k) => layoutFile(g.map((n) => [n, tensors.get(n)!] as const), options.metadata, join(outDir, names[k]!)));
 
   await writeDirAtomically(outDir, async (temp) => {
-    if (options.config !== undefined) await writeFile(join(temp, CONFIG_FILE), serializeConfig(options.config));
+    const configText = options.configText ?? (options.config === undefined ? undefined : serializeConfig(options.config));
+    if (configText !== undefined) await writeFile(join(temp, CONFIG_FILE), configText);
     for (let k = 0; k < layouts.length; k++) await writeLayout(join(temp, names[k]!), layouts[k]!, join(outDir, names[k]!));
     if (groups.length > 1) {
       const weightMap = new Map(groups.flatMap((g, k) => g.map((n) => [n, names[k]!] as const)));

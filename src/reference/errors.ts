@@ -99,3 +99,10 @@ export type UsageErrorCode = "INVALID_ARGUMENT";
 export class UsageError extends MoePrefuseError<UsageErrorCode> {
   override readonly name = "UsageError";
 }
+
+/** A fuse that cannot do what was asked of it (with `--strict`: a layer that cannot be fused). */
+export type PrefuseErrorCode = "LAYER_UNTOUCHED";
+
+export class PrefuseError extends MoePrefuseError<PrefuseErrorCode> {
+  override readonly name = "PrefuseError";
+}

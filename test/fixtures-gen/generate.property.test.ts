@@ -1,11 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseSafetensors, serializeSafetensors } from "../../src/reference/safetensors/memory.js";
-import { COUNT_LOCATIONS, FAMILY_NAMES, family } from "../../src/fixtures-gen/families.js";
+import { EXPERT_COUNT_KEYS } from "../../src/reference/prefuse/expert-count.js";
+import { PROJECTIONS } from "../../src/reference/prefuse/layouts.js";
+import { FAMILY_NAMES, family } from "../../src/fixtures-gen/families.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import { countKeysOf, describeMoeLayers } from "../../src/fixtures-gen/moe-structure.js";
 import { type FixtureSpec, layerKey, moeLayers, resolveSpec } from "../../src/fixtures-gen/spec.js";
-import { PARTIAL_DEFECTS, PROJECTIONS, type Variant } from "../../src/fixtures-gen/variants.js";
+import { PARTIAL_DEFECTS, type Variant } from "../../src/fixtures-gen/variants.js";
 import { fcSettings } from "../unit/fp8/fc-settings.js";
 
 /** A random spec every combination of which is valid (layer and expert picked by index into what exists). */
@@ -25,7 +27,7 @@ const specArb = fc
       fc.constant({ kind: "dense" as const }),
       fc.record({ kind: fc.constant("partial" as const), defect: fc.constantFrom(...PARTIAL_DEFECTS), layerPick: fc.nat(), expertPick: fc.nat(), projection: fc.constantFrom(...PROJECTIONS) }),
       fc.record({ kind: fc.constant("extra-expert" as const), layerPick: fc.nat(), extra: fc.nat({ max: 5 }) }),
-      fc.record({ kind: fc.constant("count-key" as const), keys: fc.subarray([...COUNT_LOCATIONS]), values: fc.array(fc.option(fc.integer({ min: -2, max: 40 }), { nil: undefined }), { minLength: 6, maxLength: 6 }) }),
+      fc.record({ kind: fc.constant("count-key" as const), keys: fc.subarray([...EXPERT_COUNT_KEYS]), values: fc.array(fc.option(fc.integer({ min: -2, max: 40 }), { nil: undefined }), { minLength: 6, maxLength: 6 }) }),
     ),
   })
   .map((r) => {
@@ -67,7 +69,7 @@ describe("generator properties", () => {
         const variant = spec.variants?.[0];
         // The expert count sits where the variant says (default: the family's own location).
         const counted = countKeysOf(g.config).map((c) => c.key).sort();
-        const expectedKeys = variant?.kind === "dense" ? [] : variant?.kind === "count-key" ? variant.keys.map((k) => k.key) : [def.countKey];
+        const expectedKeys = variant?.kind === "dense" ? [] : variant?.kind === "count-key" ? variant.keys.filter((k) => k.value !== null).map((k) => k.key) : [def.countKey];
         expect(counted).toEqual([...expectedKeys].sort());
 
         // MoE layers: where the family puts them, in the layout asked for, with the experts asked for.

@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/reference/errors.js";
-import { COUNT_LOCATIONS } from "../../src/fixtures-gen/families.js";
-import { PARTIAL_DEFECTS, PROJECTIONS, type Variant, formatVariant, listVariants, parseVariant } from "../../src/fixtures-gen/variants.js";
+import { EXPERT_COUNT_KEYS } from "../../src/reference/prefuse/expert-count.js";
+import { PROJECTIONS } from "../../src/reference/prefuse/layouts.js";
+import { PARTIAL_DEFECTS, type Variant, formatVariant, listVariants, parseVariant } from "../../src/fixtures-gen/variants.js";
 import { fcSettings } from "../unit/fp8/fc-settings.js";
 
 const layer = fc.oneof(fc.nat({ max: 99 }), fc.nat({ max: 3 }).map((j) => `mtp.${j}` as const));
@@ -33,7 +34,7 @@ const variantArb: fc.Arbitrary<Variant> = fc.oneof(
       ...(r.dtype !== undefined && r.defect === "wrong-dtype" ? { dtype: r.dtype } : {}),
     })),
   fc
-    .uniqueArray(fc.record({ key: fc.constantFrom(...COUNT_LOCATIONS), value: opt(fc.oneof(fc.integer(), fc.constant(null), fc.string({ maxLength: 4 }).filter((s) => !s.includes(",")))) }), { selector: (k) => k.key, maxLength: 6 })
+    .uniqueArray(fc.record({ key: fc.constantFrom(...EXPERT_COUNT_KEYS), value: opt(fc.oneof(fc.integer(), fc.constant(null), fc.string({ maxLength: 4 }).filter((s) => !s.includes(",")))) }), { selector: (k) => k.key, maxLength: 6 })
     .map((keys): Variant => ({ kind: "count-key", keys: keys.map((k) => (k.value === undefined ? { key: k.key } : { key: k.key, value: k.value })) })),
 );
 

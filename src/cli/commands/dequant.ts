@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { DEFAULT_MAX_SHARD_SIZE } from "../../reference/checkpoint-writer.js";
 import { dequantCheckpoint } from "../../reference/fp8/checkpoint.js";
+import { dequantPlanReport } from "../../reference/fp8/report.js";
 import { formatBytes, parseSize } from "../../reference/size.js";
 import { resolveCheckpointArg } from "../inputs.js";
 
@@ -24,11 +25,7 @@ export function registerDequant(program: Command): void {
         const report = {
           input,
           output,
-          scheme: plan.scheme ?? null,
-          dequantized: plan.dequantized.map((e) => ({ weight: e.weight, dtype: e.dtype, shape: e.shape, scale: e.scale, scaleDtype: e.scaleSpec.dtype, block: e.block })),
-          removedScales: plan.removedScales,
-          droppedActivationScales: plan.droppedActivationScales,
-          passthrough: plan.passthrough,
+          ...dequantPlanReport(plan),
           files: result.files,
           totalSize: result.totalSize,
         };

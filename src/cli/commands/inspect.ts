@@ -2,8 +2,10 @@
 // headers alone (no tensor data is touched, so it answers at once on any size of checkpoint).
 
 import type { Command } from "commander";
-import { relative } from "node:path";
-import { Checkpoint } from "../../reference/checkpoint.js";
+import { join, relative } from "node:path";
+import { CONFIG_FILE, Checkpoint } from "../../reference/checkpoint.js";
+import { planPrefuse } from "../../reference/prefuse/plan.js";
+import { type MoeView, describeExpertCount, describeLayout, moeView } from "../../reference/prefuse/report.js";
 import { formatBytes } from "../../reference/size.js";
 import { resolveCheckpointArg } from "../inputs.js";
 import { asLines, prettyJson, writeOutput } from "../output.js";
@@ -17,6 +19,8 @@ export interface InspectReport {
   readonly modelType: string | null;
   readonly totalBytes: number;
   readonly tensors: readonly { name: string; dtype: string; shape: readonly number[]; bytes: number; file: string }[];
+  /** MoE layers by prefix (null without config.json, which holds the expert count). */
+  readonly moe: MoeView | null;
 }
 
 export async function inspectCheckpoint(path: string): Promise<InspectReport> {
@@ -34,10 +38,22 @@ export async function inspectCheckpoint(path: string): Promise<InspectReport> {
       modelType: typeof modelType === "string" ? modelType : null,
       totalBytes: tensors.reduce((a, t) => a + t.bytes, 0),
       tensors,
+      moe: ckpt.config === undefined ? null : moeView(planPrefuse(ckpt.specs, ckpt.config, { configFile: join(ckpt.dir, CONFIG_FILE) })),
     };
   } finally {
     await ckpt.close();
   }
+}
+
+function moeLines(moe: MoeView | null): string[] {
+  if (moe === null) return ["MoE: no config.json, so no expert count"];
+  const head = `MoE: ${describeLayout(moe)}, ${describeExpertCount(moe.expertCount)}`;
+  if (moe.layers.length === 0) return [head, "no MoE expert tensors"];
+  return [
+    head,
+    ...moe.warnings.map((w) => `warning: ${w}`),
+    ...tableLines(["LAYER", "STATE", "EXPERTS", "DETAIL"], moe.layers.map((l) => [l.prefix, l.state, String(l.experts), l.detail])),
+  ];
 }
 
 export function registerInspect(program: Command): void {
@@ -60,6 +76,7 @@ export function registerInspect(program: Command): void {
           ["NAME", "DTYPE", "SHAPE", "BYTES"],
           report.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(", ")}]`, String(t.bytes)]),
         ),
+        ...moeLines(report.moe),
       ];
       await writeOutput(asLines(out));
     });

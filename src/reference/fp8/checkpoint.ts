@@ -2,10 +2,10 @@
 // stream every tensor (dequantized on the fly, or copied) into a new checkpoint directory that
 // appears whole or not at all. The input is only read.
 
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { join } from "node:path";
 import { CONFIG_FILE, Checkpoint, type ModelConfig } from "../checkpoint.js";
 import { writeCheckpoint } from "../checkpoint-writer.js";
-import { OutputError } from "../errors.js";
+import { checkOutputPath } from "../output-path.js";
 import type { KernelStrategy } from "./kernel.js";
 import type { DequantPlan } from "./plan.js";
 import { dequantView } from "./view.js";
@@ -24,18 +24,10 @@ export interface DequantCheckpointResult {
   readonly totalSize: number;
 }
 
-/** A directory checkpoint must not receive the output inside itself (the input stays untouched). */
-function assertOutsideInput(output: string, input: string, inputDir: string): void {
-  if (resolve(input) !== resolve(inputDir)) return; // a single .safetensors file: its directory is not the checkpoint
-  const rel = relative(resolve(inputDir), resolve(output));
-  const outside = rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel);
-  if (!outside) throw new OutputError("OUTPUT_INSIDE_INPUT", `output is inside the input checkpoint directory ${inputDir}`, { file: output });
-}
-
 export async function dequantCheckpoint(input: string, output: string, options: DequantCheckpointOptions = {}): Promise<DequantCheckpointResult> {
+  await checkOutputPath(input, output);
   const ckpt = await Checkpoint.open(input);
   try {
-    assertOutsideInput(output, input, ckpt.dir);
     const view = dequantView(ckpt, ckpt.config, { checkpoint: input, configFile: join(ckpt.dir, CONFIG_FILE), strategy: options.strategy });
     const sources = new Map([...view.specs.keys()].map((name) => [name, view.source(name)] as const));
     const written = await writeCheckpoint(output, sources, { config: view.config, metadata: ckpt.metadata, maxShardSize: options.maxShardSize });

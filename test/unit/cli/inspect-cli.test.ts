@@ -58,19 +58,21 @@ describe("moe-prefuse CLI", () => {
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^checkpoint .*: 5 tensors, 168 B in \d+ file\(s\), model_type qwen3_moe$/);
     expect(lines[1]).toMatch(/^NAME +DTYPE +SHAPE +BYTES$/);
-    expect(lines.slice(2).map((l) => l.split(/ {2,}/))).toEqual([
+    expect(lines.slice(2, 7).map((l) => l.split(/ {2,}/))).toEqual([
       ["empty", "BF16", "[0, 3]", "0"],
       ["model.layers.0.mlp.experts.0.up_proj.weight", "BF16", "[4, 8]", "64"],
       ["model.layers.0.mlp.experts.1.up_proj.weight", "BF16", "[4, 8]", "64"],
       ["model.norm.weight", "F32", "[8]", "32"],
       ["scalar", "I64", "[]", "8"],
     ]);
+    // Then the MoE view: this config has no expert count, so the checkpoint reads as dense.
+    expect(lines[7]).toMatch(/^MoE: /);
   });
 
   it("inspect --json has a fixed shape, absent fields as null", async () => {
     const dir = await shardedCheckpoint();
     const report = JSON.parse(runCli(["inspect", "--json", dir]).stdout) as Record<string, unknown>;
-    expect(Object.keys(report)).toEqual(["checkpoint", "files", "metadata", "modelType", "totalBytes", "tensors"]);
+    expect(Object.keys(report)).toEqual(["checkpoint", "files", "metadata", "modelType", "totalBytes", "tensors", "moe"]);
     expect(report).toMatchObject({ checkpoint: dir, metadata: { format: "pt" }, modelType: "qwen3_moe", totalBytes: 168 });
     const tensors = report.tensors as { name: string; file: string }[];
     expect(tensors.map((t) => Object.keys(t))).toEqual(tensors.map(() => ["name", "dtype", "shape", "bytes", "file"]));
@@ -81,7 +83,7 @@ describe("moe-prefuse CLI", () => {
     const single = join(tempDir(), "w.safetensors");
     writeFileSync(single, serializeSafetensors([["w", bf16([2])]]));
     const bare = JSON.parse(runCli(["inspect", "--json", single]).stdout);
-    expect(bare).toEqual({ checkpoint: single, files: ["w.safetensors"], metadata: null, modelType: null, totalBytes: 4, tensors: [{ name: "w", dtype: "BF16", shape: [2], bytes: 4, file: "w.safetensors" }] });
+    expect(bare).toEqual({ checkpoint: single, files: ["w.safetensors"], metadata: null, modelType: null, totalBytes: 4, tensors: [{ name: "w", dtype: "BF16", shape: [2], bytes: 4, file: "w.safetensors" }], moe: null });
   });
 
   it("refuses a missing path in one line, exit 1", () => {
