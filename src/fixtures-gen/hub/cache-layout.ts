@@ -8,7 +8,6 @@
 import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { writeFileAtomically } from "../../reference/atomic.js";
 import { registerTemp, releaseTemp } from "../../reference/cleanup.js";
 import { CONFIG_FILE, SINGLE_FILE } from "../../reference/checkpoint.js";
 import { INDEX_FILE, parseShardIndex } from "../../reference/safetensors/shard-index.js";
@@ -47,10 +46,8 @@ export async function readRef(folder: string, revision: string): Promise<string 
   }
 }
 
-export async function writeRef(folder: string, revision: string, commit: string): Promise<void> {
-  const path = join(folder, "refs", revision);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFileAtomically(path, (temp) => writeFile(temp, commit));
+export function writeRef(folder: string, revision: string, commit: string): Promise<void> {
+  return installAtomically(join(folder, "refs", revision), ".tmp", (temp) => writeFile(temp, commit));
 }
 
 /** Size of the file at `path` (following symlinks), or undefined when there is none. */
@@ -64,26 +61,37 @@ export async function fileSize(path: string): Promise<number | undefined> {
 }
 
 /**
- * Points `pointer` at `blob` with a relative symlink (a copy where symlinks are not allowed),
- * replacing whatever was there in one rename.
+ * Builds `target` under a temporary name next to it (`suffix` marks what it is) and renames it
+ * into place: `build` writes the temporary and may throw, and then (or on SIGINT/SIGTERM) the
+ * temporary is removed, so `target` is either whole or untouched.
  */
-export async function linkBlob(blob: string, pointer: string): Promise<void> {
-  await mkdir(dirname(pointer), { recursive: true });
-  const temp = `${pointer}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+export async function installAtomically(target: string, suffix: string, build: (temp: string) => Promise<void>): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  const temp = `${target}.${process.pid}-${randomBytes(4).toString("hex")}${suffix}`;
   registerTemp(temp);
   try {
-    try {
-      await symlink(relative(dirname(pointer), blob), temp);
-    } catch {
-      await copyFile(blob, temp);
-    }
-    await rename(temp, pointer);
+    await build(temp);
+    await rename(temp, target);
   } catch (e) {
     await rm(temp, { force: true });
     throw e;
   } finally {
     releaseTemp(temp);
   }
+}
+
+/**
+ * Points `pointer` at `blob` with a relative symlink (a copy where symlinks are not allowed),
+ * replacing whatever was there in one rename.
+ */
+export function linkBlob(blob: string, pointer: string): Promise<void> {
+  return installAtomically(pointer, ".tmp", async (temp) => {
+    try {
+      await symlink(relative(dirname(pointer), blob), temp);
+    } catch {
+      await copyFile(blob, temp);
+    }
+  });
 }
 
 /**

@@ -7,12 +7,10 @@
 // download lives under a temporary name until it is verified.
 
 import { downloadFile, listFiles, modelInfo } from "@huggingface/hub";
-import { createHash, randomBytes, type Hash } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
-import { registerTemp, releaseTemp } from "../../reference/cleanup.js";
+import { createHash, type Hash } from "node:crypto";
+import { open } from "node:fs/promises";
 import { CONFIG_FILE } from "../../reference/checkpoint.js";
-import { blobPath, fileSize, insideDir, linkBlob, readRef, repoFolder, snapshotComplete, snapshotDir, writeRef } from "./cache-layout.js";
+import { blobPath, fileSize, insideDir, installAtomically, linkBlob, readRef, repoFolder, snapshotComplete, snapshotDir, writeRef } from "./cache-layout.js";
 import { HubError } from "./errors.js";
 import { fetchWithTimeouts, withRetries } from "./http.js";
 import { COMMIT_HASH, validateRepoId, validateRevision } from "./repo-ref.js";
@@ -64,12 +62,9 @@ function contentHash(f: RemoteFile): Hash {
   return createHash("sha1").update(`blob ${f.size}\0`);
 }
 
-async function download(o: FetchRepoOptions, commit: string, f: RemoteFile, blob: string, label: string): Promise<void> {
+function download(o: FetchRepoOptions, commit: string, f: RemoteFile, blob: string, label: string): Promise<void> {
   const s = o.settings;
-  await mkdir(dirname(blob), { recursive: true });
-  const temp = `${blob}.${process.pid}-${randomBytes(4).toString("hex")}.incomplete`;
-  registerTemp(temp);
-  try {
+  return installAtomically(blob, ".incomplete", async (temp) => {
     const remote = await downloadFile({
       repo: o.repo,
       path: f.path,
@@ -98,13 +93,7 @@ async function download(o: FetchRepoOptions, commit: string, f: RemoteFile, blob
     if (digest !== f.etag) {
       throw new HubError("CHECKSUM_MISMATCH", `${f.hash} of the download is ${digest}, the repository lists ${f.etag}; nothing was kept`, { file: label });
     }
-    await rename(temp, blob);
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  } finally {
-    releaseTemp(temp);
-  }
+  });
 }
 
 async function listRemote(o: FetchRepoOptions, commit: string, label: string): Promise<RemoteFile[]> {
