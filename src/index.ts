@@ -68,3 +68,4 @@ export { hubSettings, hubCacheDir, type HubSettings } from "./fixtures-gen/hub/s
 export { HubError, type HubErrorCode } from "./fixtures-gen/hub/errors.js";
 export { parseHubRef, isHubRef, type HubRef } from "./fixtures-gen/hub/repo-ref.js";
 export { checkRealRepos, compareWithCatalogue, type RepoCheck } from "./fixtures-gen/hub/check.js";
+export * from "./golden/corpus.js";
