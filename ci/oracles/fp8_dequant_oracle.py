@@ -14,6 +14,12 @@ Usage:
                                            compare them byte for byte with the committed ones
   fp8_dequant_oracle.py cross-check DIR    also compare with torch and ml_dtypes (needs both; e.g.
                                            the project's .venv), reporting their NaN conventions
+  fp8_dequant_oracle.py dequant IN OUT [CASE]
+                                           dequantize the checkpoint directory IN (config.json + one
+                                           model.safetensors) into the safetensors file OUT: with CASE,
+                                           by that case's rules; without, by the config's "fp8" method
+                                           (weight_block_size, default [128, 128]; null: per tensor).
+                                           The golden corpus (moe-prefuse golden update) uses it.
 """
 
 import json
@@ -290,7 +296,35 @@ def cross_check(root):
                 print(f"{name} {weight}: {label}: {diff} non-NaN differences of {m * n}; NaN results {int(nan.sum())} as {nan_bits or '-'} (oracle 0x7fc0)")
 
 
+def fp8_rules(config, tensors):
+    """The block of every FP8 weight under a "fp8" quantization_config (top level or text_config)."""
+    qc = config.get("quantization_config") or (config.get("text_config") or {}).get("quantization_config")
+    if not qc or qc.get("quant_method") != "fp8":
+        raise SystemExit(f"only quant_method 'fp8' is read without a CASE, not {qc and qc.get('quant_method')!r}")
+    block = qc.get("weight_block_size", [128, 128])
+    rules = {}
+    for name, (dtype, shape, _) in tensors.items():
+        if dtype in TABLES:
+            m, n = shape
+            rules[name] = (m, n) if block is None else tuple(block)
+            if not any(name + s in tensors for s in ("_scale_inv", "_scale")):
+                raise SystemExit(f"{name}: FP8 weight without a scale")
+    return rules
+
+
+def dequant_dir(inp, out_file, case=None):
+    with open(os.path.join(inp, "config.json")) as f:
+        config = json.load(f)
+    tensors, meta = read_safetensors(os.path.join(inp, "model.safetensors"))
+    rules = cases()[case][2] if case is not None else fp8_rules(config, tensors)
+    _, out = expected(config, tensors, rules)
+    write_safetensors(out_file, out, meta)
+
+
 def main():
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "dequant":
+        dequant_dir(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) == 5 else None)
+        return
     if len(sys.argv) != 3 or sys.argv[1] not in ("write", "check", "cross-check"):
         sys.exit(__doc__)
     root = sys.argv[2]

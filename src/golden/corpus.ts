@@ -47,6 +47,8 @@ export interface CaseMeta {
   readonly layers: Readonly<Record<string, string>>;
   /** For outcome "error": the typed error's stable code. */
   readonly errorCode?: string;
+  /** Optional: per untouched layer prefix, why the reference leaves it untouched (one line per finding). */
+  readonly reasons?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface GoldenCase {
@@ -79,6 +81,10 @@ async function readJson(file: string): Promise<unknown> {
   }
 }
 
+function isReasons(v: unknown): v is Record<string, string[]> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((r) => Array.isArray(r) && r.every((x) => typeof x === "string"));
+}
+
 function parseMeta(json: unknown, file: string, id: string): CaseMeta {
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw bad(file, "not a JSON object");
   const m = json as Record<string, unknown>;
@@ -102,6 +108,7 @@ function parseMeta(json: unknown, file: string, id: string): CaseMeta {
     source: (m.source ?? {}) as Record<string, unknown>,
     layers: m.layers as Record<string, string>,
     ...(typeof m.errorCode === "string" ? { errorCode: m.errorCode } : {}),
+    ...(isReasons(m.reasons) ? { reasons: m.reasons } : {}),
   };
 }
 
@@ -134,8 +141,8 @@ export async function readCase(dir: string, id: string): Promise<GoldenCase> {
   return { dir, meta, inputDir: join(dir, INPUT_DIR), expected: meta.outcome === "error" ? undefined : join(dir, EXPECTED_FILE) };
 }
 
-/** Reads a whole corpus (every case in index.json, and no folder that index.json does not list). */
-export async function readCorpus(root: string): Promise<GoldenCase[]> {
+/** The case ids index.json lists; fails on a folder it does not list. */
+export async function readIndex(root: string): Promise<string[]> {
   const indexFile = join(root, INDEX_FILE);
   const index = (await readJson(indexFile)) as { format?: unknown; cases?: unknown };
   if (index.format !== CORPUS_FORMAT) throw bad(indexFile, `format ${String(index.format)} is not ${CORPUS_FORMAT}`);
@@ -144,6 +151,12 @@ export async function readCorpus(root: string): Promise<GoldenCase[]> {
   const folders = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   const unlisted = folders.filter((f) => !ids.includes(f));
   if (unlisted.length > 0) throw bad(indexFile, `case folder(s) not listed: ${unlisted.join(", ")}`);
+  return ids;
+}
+
+/** Reads a whole corpus (every case in index.json, and no folder that index.json does not list). */
+export async function readCorpus(root: string): Promise<GoldenCase[]> {
+  const ids = await readIndex(root);
   const cases: GoldenCase[] = [];
   for (const id of ids) cases.push(await readCase(join(root, id), id));
   return cases;

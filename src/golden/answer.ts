@@ -1,0 +1,103 @@
+// The reference's answer to a golden case: run its stage over the input checkpoint and return
+// the expected file's bytes (the stage's whole output, serialized with the input's metadata), or
+// the typed error the stage refuses the input with, together with what the prefuse plan says
+// per layer. `golden update` stores this answer; `golden check` recomputes and compares it.
+
+import type { ModelConfig } from "../reference/checkpoint.js";
+import { MoePrefuseError } from "../reference/errors.js";
+import { dequantFp8 } from "../reference/fp8/dequant.js";
+import { type FusePlan, planPrefuse } from "../reference/prefuse/plan.js";
+import { parseSafetensors, serializeSafetensors } from "../reference/safetensors/memory.js";
+import { type Stage, runStage } from "../reference/stages.js";
+import { type TensorMap, bytesEqual } from "../reference/tensor.js";
+import type { Outcome } from "./corpus.js";
+
+/** A case's input as the candidate gets it: config.json's text and one model.safetensors. */
+export interface CaseInput {
+  readonly configText: string;
+  readonly model: Uint8Array;
+}
+
+export interface ParsedInput {
+  readonly config: ModelConfig;
+  readonly weights: TensorMap;
+  readonly metadata: Readonly<Record<string, string>> | undefined;
+}
+
+export function parseInput(input: CaseInput, where = "input"): ParsedInput {
+  const config = JSON.parse(input.configText) as ModelConfig;
+  const { header, tensors } = parseSafetensors(input.model, `${where}/model.safetensors`);
+  return { config, weights: tensors, metadata: header.metadata };
+}
+
+/** Per layer prefix: the plan's state, and for untouched layers the reasons (one line each). */
+export interface LayerSummary {
+  readonly layers: Record<string, string>;
+  readonly reasons: Record<string, string[]>;
+}
+
+export type ReferenceAnswer =
+  | ({ readonly kind: "output"; readonly expected: Uint8Array; readonly weights: TensorMap } & LayerSummary)
+  | ({ readonly kind: "error"; readonly code: string; readonly message: string } & LayerSummary);
+
+function summarize(plan: FusePlan | undefined): LayerSummary {
+  const layers: Record<string, string> = {};
+  const reasons: Record<string, string[]> = {};
+  for (const l of plan?.layers ?? []) {
+    layers[l.prefix] = l.state;
+    if (l.state === "untouched") reasons[l.prefix] = l.reasons.map((r) => r.message);
+  }
+  return { layers, reasons };
+}
+
+/** The prefuse plan a stage follows (after dequantization for dequant+prefuse); none for dequant. */
+function stagePlan(stage: Stage, input: ParsedInput): FusePlan | undefined {
+  switch (stage) {
+    case "dequant":
+      return undefined;
+    case "prefuse":
+      return planPrefuse(input.weights, input.config, { target: "fused" });
+    case "switch_mlp":
+      return planPrefuse(input.weights, input.config, { target: "switch_mlp" });
+    case "dequant+prefuse": {
+      const d = dequantFp8(input.weights, input.config);
+      return planPrefuse(d.weights, d.config ?? input.config, { target: "fused" });
+    }
+  }
+}
+
+/** The stage's output serialized as the expected file: canonical layout, the input's metadata. */
+export function serializeExpected(weights: TensorMap, input: ParsedInput): Uint8Array {
+  return serializeSafetensors(weights, input.metadata);
+}
+
+export async function referenceAnswer(stage: Stage, input: ParsedInput): Promise<ReferenceAnswer> {
+  try {
+    const summary = summarize(stagePlan(stage, input));
+    const result = await runStage(stage, input.weights, input.config);
+    return { kind: "output", expected: serializeExpected(result.weights, input), weights: result.weights, ...summary };
+  } catch (e) {
+    if (!(e instanceof MoePrefuseError)) throw e;
+    return { kind: "error", code: e.code, message: e.message, layers: {}, reasons: {} };
+  }
+}
+
+function sameWeights(a: TensorMap, b: TensorMap): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, t] of a) {
+    const u = b.get(name);
+    if (u === undefined || u.dtype !== t.dtype || u.shape.join() !== t.shape.join() || !bytesEqual(u.data, t.data)) return false;
+  }
+  return true;
+}
+
+/** Why an answer contradicts a case's outcome label, or undefined when it fits. */
+export function outcomeProblem(outcome: Outcome, answer: ReferenceAnswer, input: ParsedInput): string | undefined {
+  if (outcome === "error") return answer.kind === "error" ? undefined : "is labelled 'error' but the reference accepts it";
+  if (answer.kind === "error") return `the reference refuses it: ${answer.message}`;
+  if (outcome === "open") return undefined;
+  const unchanged = sameWeights(answer.weights, input.weights);
+  if (outcome === "transform" && unchanged) return "is labelled y_ but the reference leaves the input as it is";
+  if (outcome === "untouched" && !unchanged) return "is labelled n_ but the reference changes the input";
+  return undefined;
+}
