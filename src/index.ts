@@ -73,7 +73,7 @@ export * from "./golden/corpus.js";
 export { GOLDEN_CASES } from "./golden/cases.js";
 export { buildCase, CaseDefinitionError, type CaseDefinition, type CaseSource, type BuildContext, type BuiltCase } from "./golden/build.js";
 export { referenceAnswer, parseInput, outcomeProblem, type CaseInput, type ParsedInput, type ReferenceAnswer } from "./golden/answer.js";
-export { checkCorpus, type CaseCheck, type CorpusCheck } from "./golden/check.js";
+export { checkCorpus, checkCase, type CaseCheck, type CorpusCheck } from "./golden/check.js";
 export { diffCorpus, diffTensors, formatDiff, isEmptyDiff, type CorpusDiff, type CaseChange, type FileChange, type TensorChange } from "./golden/diff.js";
 export { findFp8Oracle, oracleDequant, FP8_ORACLE_SCRIPT, type Fp8Oracle } from "./golden/fp8-oracle.js";
 export { planCorpusUpdate, writeCorpus, readCaseFolders, type UpdatePlan, type UpdateOptions } from "./golden/update.js";

@@ -91,13 +91,22 @@ function sameWeights(a: TensorMap, b: TensorMap): boolean {
   return true;
 }
 
+/** What the reference did with the input: refused it, changed it, or left it exactly as it was. */
+export function observedOutcome(answer: ReferenceAnswer, input: ParsedInput): "error" | "transform" | "untouched" {
+  if (answer.kind === "error") return "error";
+  return sameWeights(answer.weights, input.weights) ? "untouched" : "transform";
+}
+
+const SAID: Readonly<Record<Outcome, string>> = { error: "'error'", transform: "y_", untouched: "n_", open: "i_" };
+const DID: Readonly<Record<"error" | "transform" | "untouched", string>> = {
+  error: "the reference refuses it",
+  transform: "the reference changes the input",
+  untouched: "the reference leaves the input as it is",
+};
+
 /** Why an answer contradicts a case's outcome label, or undefined when it fits. */
 export function outcomeProblem(outcome: Outcome, answer: ReferenceAnswer, input: ParsedInput): string | undefined {
-  if (outcome === "error") return answer.kind === "error" ? undefined : "is labelled 'error' but the reference accepts it";
-  if (answer.kind === "error") return `the reference refuses it: ${answer.message}`;
-  if (outcome === "open") return undefined;
-  const unchanged = sameWeights(answer.weights, input.weights);
-  if (outcome === "transform" && unchanged) return "is labelled y_ but the reference leaves the input as it is";
-  if (outcome === "untouched" && !unchanged) return "is labelled n_ but the reference changes the input";
-  return undefined;
+  const observed = observedOutcome(answer, input);
+  if (observed === outcome || (outcome === "open" && observed !== "error")) return undefined;
+  return `is labelled ${SAID[outcome]} but ${DID[observed]}${answer.kind === "error" ? `: ${answer.message}` : ""}`;
 }

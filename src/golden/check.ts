@@ -38,7 +38,8 @@ function describeLayers(layers: Readonly<Record<string, string>>): string {
   return entries.length === 0 ? "none" : entries.map(([p, s]) => `${p} ${s}`).join(", ");
 }
 
-async function checkOne(root: string, id: string): Promise<CaseCheck> {
+/** Checks one case folder `<root>/<id>`. */
+export async function checkCase(root: string, id: string): Promise<CaseCheck> {
   let meta: CaseMeta | undefined;
   const fail = (detail: string): CaseCheck => ({ id, meta, ok: false, detail });
   try {
@@ -77,7 +78,7 @@ export async function checkCorpus(root: string, onCase?: (c: CaseCheck) => void)
   const ids = await readIndex(root);
   const cases: CaseCheck[] = [];
   for (const id of ids) {
-    const c = await checkOne(root, id);
+    const c = await checkCase(root, id);
     onCase?.(c);
     cases.push(c);
   }

@@ -119,6 +119,9 @@ export function isEmptyDiff(d: CorpusDiff): boolean {
   return d.added.length === 0 && d.removed.length === 0 && d.changed.length === 0;
 }
 
+/** Tensors listed per changed file; the rest are counted. */
+const MAX_LISTED_TENSORS = 12;
+
 /** The diff as lines: `+ id`, `- id`, `~ id` with its files and tensors indented. */
 export function formatDiff(d: CorpusDiff): string[] {
   const lines: string[] = [];
@@ -130,7 +133,9 @@ export function formatDiff(d: CorpusDiff): string[] {
       const fields = f.fields === undefined ? "" : f.fields.length > 0 ? `: ${f.fields.join(", ")}` : ": formatting only";
       const sameTensors = f.tensors !== undefined && f.tensors.length === 0 ? ": same tensors, header or metadata differ" : "";
       lines.push(`    ${f.file}: ${f.change}${fields}${sameTensors}`);
-      for (const t of f.tensors ?? []) lines.push(`      ${t.tensor}: ${t.change} ${t.detail}`);
+      const tensors = f.tensors ?? [];
+      for (const t of tensors.slice(0, MAX_LISTED_TENSORS)) lines.push(`      ${t.tensor}: ${t.change} ${t.detail}`);
+      if (tensors.length > MAX_LISTED_TENSORS) lines.push(`      ... and ${tensors.length - MAX_LISTED_TENSORS} more tensor(s)`);
     }
   }
   lines.push(`${d.added.length} added, ${d.removed.length} removed, ${d.changed.length} changed, ${d.unchanged} unchanged`);

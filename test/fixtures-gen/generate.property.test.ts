@@ -1,62 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseSafetensors, serializeSafetensors } from "../../src/reference/safetensors/memory.js";
-import { EXPERT_COUNT_KEYS } from "../../src/reference/prefuse/expert-count.js";
-import { PROJECTIONS } from "../../src/reference/prefuse/layouts.js";
-import { FAMILY_NAMES, family } from "../../src/fixtures-gen/families.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import { countKeysOf, describeMoeLayers } from "../../src/fixtures-gen/moe-structure.js";
-import { type FixtureSpec, layerKey, moeLayers, resolveSpec } from "../../src/fixtures-gen/spec.js";
-import { PARTIAL_DEFECTS, type Variant } from "../../src/fixtures-gen/variants.js";
+import { layerKey, moeLayers } from "../../src/fixtures-gen/spec.js";
 import { fcSettings } from "../unit/fp8/fc-settings.js";
-
-/** A random spec every combination of which is valid (layer and expert picked by index into what exists). */
-const specArb = fc
-  .record({
-    family: fc.constantFrom(...FAMILY_NAMES),
-    seed: fc.nat({ max: 0xffffffff }),
-    experts: fc.integer({ min: 1, max: 18 }),
-    layers: fc.integer({ min: 1, max: 4 }),
-    hidden: fc.integer({ min: 1, max: 12 }),
-    intermediate: fc.integer({ min: 1, max: 8 }),
-    shards: fc.integer({ min: 1, max: 3 }),
-    fp8Block: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
-    variant: fc.oneof(
-      fc.constant({ kind: "none" as const }),
-      fc.record({ kind: fc.constant("fused" as const), layerPick: fc.option(fc.nat(), { nil: undefined }) }),
-      fc.constant({ kind: "dense" as const }),
-      fc.record({ kind: fc.constant("partial" as const), defect: fc.constantFrom(...PARTIAL_DEFECTS), layerPick: fc.nat(), expertPick: fc.nat(), projection: fc.constantFrom(...PROJECTIONS) }),
-      fc.record({ kind: fc.constant("extra-expert" as const), layerPick: fc.nat(), extra: fc.nat({ max: 5 }) }),
-      fc.record({ kind: fc.constant("count-key" as const), keys: fc.subarray([...EXPERT_COUNT_KEYS]), values: fc.array(fc.option(fc.integer({ min: -2, max: 40 }), { nil: undefined }), { minLength: 6, maxLength: 6 }) }),
-    ),
-  })
-  .map((r) => {
-    const base: FixtureSpec = { family: r.family, seed: r.seed, experts: r.experts, layers: r.layers, hidden: r.hidden, intermediate: r.intermediate };
-    const fp8 = r.fp8Block !== undefined || family(r.family).fp8.byDefault;
-    const layers = moeLayers(resolveSpec(base));
-    const pick = (n: number) => layers[n % layers.length]!;
-    let variant: Variant | undefined;
-    const v = r.variant;
-    if (v.kind === "fused" && !fp8) variant = v.layerPick === undefined || layers.length === 0 ? { kind: "fused" } : { kind: "fused", layer: pick(v.layerPick) };
-    if (v.kind === "dense") variant = { kind: "dense" };
-    if (v.kind === "partial" && layers.length > 0 && (v.defect !== "drop-scale" || fp8)) {
-      variant = { kind: "partial", defect: v.defect, layer: pick(v.layerPick), expert: v.expertPick % r.experts, projection: v.projection };
-    }
-    if (v.kind === "extra-expert" && layers.length > 0) variant = { kind: "extra-expert", layer: pick(v.layerPick), id: r.experts + v.extra };
-    if (v.kind === "count-key") variant = { kind: "count-key", keys: v.keys.map((key, i) => (v.values[i] === undefined ? { key } : { key, value: v.values[i]! })) };
-    const spec: FixtureSpec = {
-      ...base,
-      ...(variant ? { variants: [variant] } : {}),
-      ...(r.fp8Block !== undefined ? { fp8: { blockSize: [r.fp8Block, r.fp8Block] as const } } : {}),
-      shards: r.shards,
-    };
-    return spec;
-  });
+import { anyFixtureSpec } from "../property/arbitraries/fixture-spec.js";
 
 describe("generator properties", () => {
   it("any valid spec: deterministic, loadable, and structured exactly as its variants claim", () => {
     fc.assert(
-      fc.property(specArb, (spec) => {
+      fc.property(anyFixtureSpec, (spec) => {
         const g = generateCheckpoint(spec);
         const again = generateCheckpoint(spec);
         const file = serializeSafetensors(g.tensors, g.metadata);

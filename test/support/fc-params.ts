@@ -4,7 +4,7 @@
 
 import type { Parameters } from "fast-check";
 
-function envInt(name: string): number | undefined {
+export function envInt(name: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === "") return undefined;
   const n = Number(raw);

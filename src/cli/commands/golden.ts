@@ -53,6 +53,8 @@ export function registerGolden(program: Command): void {
     .option("--dry-run", "only print the diff")
     .action(async (opts: { corpus?: string; yes?: boolean; dryRun?: boolean }) => {
       if (opts.yes && opts.dryRun) throw new UsageError("INVALID_ARGUMENT", "--yes and --dry-run contradict each other");
+      const ask = !opts.yes && !opts.dryRun;
+      if (ask && !process.stdin.isTTY) throw new UsageError("INVALID_ARGUMENT", "not writing without confirmation: pass --yes to write the changes, or --dry-run to only show them");
       const root = corpusDir(opts.corpus);
       const pkg = packageRoot();
       const oracle = findFp8Oracle(pkg);
@@ -69,12 +71,9 @@ export function registerGolden(program: Command): void {
         return;
       }
       if (opts.dryRun) return;
-      if (!opts.yes) {
-        if (!process.stdin.isTTY) throw new UsageError("INVALID_ARGUMENT", "not writing without confirmation: pass --yes to write the changes, or --dry-run to only show them");
-        if (!(await confirm(`write these changes to ${root}? [y/N] `))) {
-          await writeOutput(asLines(["nothing written"]));
-          return;
-        }
+      if (ask && !(await confirm(`write these changes to ${root}? [y/N] `))) {
+        await writeOutput(asLines(["nothing written"]));
+        return;
       }
       await writeCorpus(plan);
       await writeOutput(asLines([`wrote ${root} (${plan.cases.length} cases)`]));

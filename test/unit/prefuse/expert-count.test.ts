@@ -1,8 +1,6 @@
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CheckpointError } from "../../../src/reference/errors.js";
 import { EXPERT_COUNT_KEYS, type ExpertCountKey, resolveExpertCount } from "../../../src/reference/prefuse/expert-count.js";
-import { fcParams } from "../../support/fc.js";
 
 /** A config holding `values` at dotted keys. */
 function configWith(values: Partial<Record<ExpertCountKey, unknown>>, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -59,20 +57,5 @@ describe("resolveExpertCount", () => {
 
   it("rejects a bad value even where a valid key comes first", () => {
     expect(() => resolveExpertCount(configWith({ num_local_experts: 8, n_routed_experts: -2 }))).toThrow(/'n_routed_experts'/);
-  });
-
-  it("property: the first present key wins; every differing later key is one warning", () => {
-    const entries = fc.dictionary(fc.constantFrom(...EXPERT_COUNT_KEYS), fc.integer({ min: 1, max: 300 }));
-    fc.assert(
-      fc.property(entries, (values) => {
-        const r = resolveExpertCount(configWith(values));
-        const present = EXPERT_COUNT_KEYS.filter((k) => values[k] !== undefined);
-        if (present.length === 0) return r === undefined;
-        const first = present[0]!;
-        const differing = present.filter((k) => values[k] !== values[first]);
-        return r !== undefined && r.key === first && r.count === values[first] && r.warnings.length === differing.length && differing.every((k, i) => r.warnings[i]!.includes(`'${k}'`));
-      }),
-      fcParams(),
-    );
   });
 });

@@ -1,17 +1,14 @@
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { DType } from "../../../src/reference/dtypes.js";
-import { createOnnxBackend } from "../../../src/reference/ops/onnx-backend.js";
-import type { FuseTarget } from "../../../src/reference/prefuse/layouts.js";
 import { prefuse } from "../../../src/reference/prefuse/prefuse.js";
 import { type Tensor, type TensorMap, bytesEqual } from "../../../src/reference/tensor.js";
 import { fcParams } from "../../support/fc.js";
+import { shuffled } from "../../support/weights.js";
 import { expertName, tensor, tinyMoe } from "../../support/moe.js";
 import { oracleGateUpColumns, oracleGateUpRows, oracleStack } from "../../support/oracle.js";
 
 const P = "model.layers.0.mlp";
-const onnx = createOnnxBackend();
-afterAll(() => onnx.close());
 
 function experts(w: TensorMap, prefix: string, proj: string, E: number): Tensor[] {
   return Array.from({ length: E }, (_, e) => w.get(expertName(prefix, e, proj))!);
@@ -28,22 +25,6 @@ function expectSame(a: Tensor | undefined, b: Tensor): void {
 function slice(t: Tensor, e: number): Uint8Array {
   const n = t.data.length / t.shape[0]!;
   return t.data.subarray(e * n, (e + 1) * n);
-}
-
-function sameMaps(a: TensorMap, b: TensorMap): boolean {
-  return a.size === b.size && [...a].every(([k, t]) => b.has(k) && b.get(k)!.dtype === t.dtype && bytesEqual(b.get(k)!.data, t.data) && b.get(k)!.shape.join() === t.shape.join());
-}
-
-/** The same dict with its entries in a seeded random order (Fisher-Yates over an LCG). */
-function shuffled(w: TensorMap, seed: number): TensorMap {
-  const entries = [...w];
-  let s = seed >>> 0;
-  for (let i = entries.length - 1; i > 0; i--) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = s % (i + 1);
-    [entries[i], entries[j]] = [entries[j]!, entries[i]!];
-  }
-  return new Map(entries);
 }
 
 describe("prefuse (in memory)", () => {
@@ -80,48 +61,6 @@ describe("prefuse (in memory)", () => {
       }),
       fcParams(),
     );
-  });
-
-  it("property: the ONNX Runtime engine writes the same bytes as typed arrays, for both targets and both orientations", async () => {
-    const arb = fc.record({
-      E: fc.integer({ min: 1, max: 18 }),
-      I: fc.integer({ min: 1, max: 3 }),
-      H: fc.integer({ min: 1, max: 3 }),
-      dtype: fc.constantFrom<DType>("BF16", "F32", "U8", "F64"),
-      chunk: fc.integer({ min: 1, max: 20 }),
-      target: fc.constantFrom<FuseTarget>("fused", "switch_mlp"),
-      modelType: fc.constantFrom("qwen3_5_moe", "qwen3_vl_moe"),
-    });
-    await fc.assert(
-      fc.asyncProperty(arb, async ({ E, I, H, dtype, chunk, target, modelType }) => {
-        const w = tinyMoe({ prefixes: [P], E, I, H, dtype });
-        const config = { model_type: modelType, num_experts: E };
-        const a = await prefuse(w, config, { chunk, target });
-        const b = await prefuse(w, config, { chunk, target, backend: onnx });
-        expect(sameMaps(a.weights, b.weights)).toBe(true);
-        // From the fused result, switch_mlp conversion must agree too.
-        const c = await prefuse(a.weights, config, { chunk, target: "switch_mlp" });
-        const d = await prefuse(a.weights, config, { chunk, target: "switch_mlp", backend: onnx });
-        expect(sameMaps(c.weights, d.weights)).toBe(true);
-      }),
-      fcParams(),
-    );
-  });
-
-  it("switch_mlp target equals fused-then-split (mlx-vlm's sanitize), for rows and columns layouts", async () => {
-    for (const modelType of ["qwen3_5_moe", "qwen3_vl_moe", "llama4"]) {
-      const E = 17;
-      const w = tinyMoe({ prefixes: [P], E, I: 2, H: 3 });
-      const config = { model_type: modelType, num_local_experts: E };
-      const direct = await prefuse(w, config, { target: "switch_mlp" });
-      const fused = await prefuse(w, config);
-      const viaFused = await prefuse(fused.weights, config, { target: "switch_mlp" });
-      expect(viaFused.plan.layers[0]).toMatchObject({ state: "fused", source: "fused" });
-      expect(sameMaps(direct.weights, viaFused.weights)).toBe(true);
-      const mod = modelType === "llama4" ? "experts" : "switch_mlp";
-      expectSame(direct.weights.get(`${P}.${mod}.gate_proj.weight`), oracleStack(experts(w, P, "gate_proj", E)));
-      expectSame(direct.weights.get(`${P}.${mod}.down_proj.weight`), oracleStack(experts(w, P, "down_proj", E)));
-    }
   });
 
   it("writes the transposed fused layout for qwen3_vl_moe: gate_up [E, H, 2I], down [E, I, H]", async () => {
@@ -161,16 +100,6 @@ describe("prefuse (in memory)", () => {
         for (let e = 0; e < E; e++) expect(bytesEqual(slice(out, e), w.get(expertName(P, e, proj, kind))!.data)).toBe(true);
       }
     }
-  });
-
-  it("changes nothing without an expert count, and nothing on a second run (idempotent)", async () => {
-    const w = tinyMoe({ prefixes: [P], E: 3, I: 1, H: 2 });
-    const dense = await prefuse(w, { model_type: "qwen3_moe" });
-    expect(sameMaps(dense.weights, w)).toBe(true);
-    const once = await prefuse(w, { num_experts: 3 });
-    const twice = await prefuse(once.weights, { num_experts: 3 });
-    expect(twice.plan.layers[0]!.state).toBe("already-fused");
-    expect(sameMaps(twice.weights, once.weights)).toBe(true);
   });
 
   it("names an in-memory tensor whose bytes do not match its shape", async () => {

@@ -1,0 +1,39 @@
+// Dense no-op (oQ's 'no-op on dense models'): a checkpoint without an expert count (a dense model,
+// or per-expert tensors under a config that states no count) comes out exactly as it went in,
+// for both targets, and the plan writes nothing.
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { FuseTarget } from "../../src/reference/prefuse/layouts.js";
+import { prefuse } from "../../src/reference/prefuse/prefuse.js";
+import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
+import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
+import { tinySpec } from "./arbitraries/fixture-spec.js";
+import { specCounterexample } from "./counterexample.js";
+import { checkProperty } from "./runner.js";
+import { expectSameWeights } from "../support/weights.js";
+
+const denseArb = fc.record({
+  spec: fc.tuple(tinySpec({ dtypes: true }), fc.boolean()).map(([s, moe]): FixtureSpec => ({ ...s, variants: [moe ? { kind: "count-key", keys: [] } : { kind: "dense" }] })),
+  target: fc.constantFrom<FuseTarget>("fused", "switch_mlp"),
+});
+
+describe("dense no-op", () => {
+  it("property: no expert count, nothing written: the output is the input, bit for bit", async () => {
+    await checkProperty({
+      name: "dense-noop",
+      arbitrary: denseArb,
+      counterexample: ({ spec, target }) => specCounterexample(target === "fused" ? "prefuse" : "switch_mlp", spec),
+      predicate: async ({ spec, target }) => {
+        const g = generateCheckpoint(spec);
+        const { weights, plan } = await prefuse(g.tensors, g.config, { target });
+        expect(plan.expertCount).toBeUndefined();
+        expect(plan.outputs).toEqual([]);
+        expect(plan.layers.every((l) => l.state === "dense")).toBe(true);
+        // Per-expert tensors without a count are reported dense, layer by layer.
+        if (spec.variants![0]!.kind === "count-key") expect(plan.layers.length).toBeGreaterThan(0);
+        expectSameWeights(weights, g.tensors, `${target} without an expert count`);
+      },
+    });
+  });
+});

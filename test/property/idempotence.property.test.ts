@@ -1,0 +1,31 @@
+// Idempotence (oQ's 'no-op on already-fused checkpoints', generalised): fusing the output of a
+// fuse changes nothing, for both targets, whatever mixture of per-expert, fused and damaged
+// layers went in; the second plan fuses no layer.
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { FuseTarget } from "../../src/reference/prefuse/layouts.js";
+import { prefuse } from "../../src/reference/prefuse/prefuse.js";
+import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
+import { anyPrefuseInput } from "./arbitraries/fixture-spec.js";
+import { specCounterexample } from "./counterexample.js";
+import { checkProperty } from "./runner.js";
+import { expectSameWeights } from "../support/weights.js";
+
+describe("idempotence", () => {
+  it("property: prefuse(prefuse(x)) = prefuse(x), for both targets", async () => {
+    await checkProperty({
+      name: "idempotence",
+      arbitrary: fc.record({ spec: anyPrefuseInput, target: fc.constantFrom<FuseTarget>("fused", "switch_mlp") }),
+      counterexample: ({ spec, target }) => specCounterexample(target === "fused" ? "prefuse" : "switch_mlp", spec),
+      predicate: async ({ spec, target }) => {
+        const g = generateCheckpoint(spec);
+        const once = await prefuse(g.tensors, g.config, { target });
+        const twice = await prefuse(once.weights, g.config, { target });
+        expect(twice.plan.layers.filter((l) => l.state === "fused").map((l) => l.prefix)).toEqual([]);
+        expect(twice.plan.outputs).toEqual([]);
+        expectSameWeights(twice.weights, once.weights, `second ${target} fuse`);
+      },
+    });
+  });
+});

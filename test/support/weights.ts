@@ -1,0 +1,46 @@
+// Comparing weight dicts in property tests, with failures that name the first differing tensor,
+// and the small reshufflings the properties apply to their inputs.
+
+import { expect } from "vitest";
+import { type Tensor, type TensorMap, bytesEqual } from "../../src/reference/tensor.js";
+
+/** The first difference between two weight dicts, in words, or undefined when they are equal. */
+export function weightsDifference(actual: TensorMap, expected: TensorMap): string | undefined {
+  for (const name of expected.keys()) if (!actual.has(name)) return `missing ${name}`;
+  for (const name of actual.keys()) if (!expected.has(name)) return `unexpected ${name}`;
+  for (const [name, t] of expected) {
+    const a = actual.get(name)!;
+    if (a.dtype !== t.dtype) return `${name}: dtype ${a.dtype}, expected ${t.dtype}`;
+    if (a.shape.join() !== t.shape.join()) return `${name}: shape [${a.shape.join(", ")}], expected [${t.shape.join(", ")}]`;
+    if (!bytesEqual(a.data, t.data)) return `${name}: bytes differ`;
+  }
+  return undefined;
+}
+
+export function expectSameWeights(actual: TensorMap, expected: TensorMap, what: string): void {
+  const difference = weightsDifference(actual, expected);
+  if (difference !== undefined) expect.fail(`${what}: ${difference}`);
+}
+
+export function expectSameBytes(actual: Uint8Array | undefined, expected: Uint8Array, what: string): void {
+  if (actual === undefined) expect.fail(`${what}: missing`);
+  if (!bytesEqual(actual, expected)) expect.fail(`${what}: bytes differ`);
+}
+
+/** Expert e's slice of a tensor whose leading axis is the expert. */
+export function expertSlot(t: Tensor, e: number): Uint8Array {
+  const n = t.data.length / t.shape[0]!;
+  return t.data.subarray(e * n, (e + 1) * n);
+}
+
+/** The same dict with its entries in a seeded random order (Fisher-Yates over an LCG). */
+export function shuffled(w: TensorMap, seed: number): TensorMap {
+  const entries = [...w];
+  let s = seed >>> 0;
+  for (let i = entries.length - 1; i > 0; i--) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const j = s % (i + 1);
+    [entries[i], entries[j]] = [entries[j]!, entries[i]!];
+  }
+  return new Map(entries);
+}
