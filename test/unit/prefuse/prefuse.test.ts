@@ -4,7 +4,7 @@ import type { DType } from "../../../src/reference/dtypes.js";
 import { prefuse } from "../../../src/reference/prefuse/prefuse.js";
 import { type Tensor, type TensorMap, bytesEqual } from "../../../src/reference/tensor.js";
 import { fcParams } from "../../support/fc.js";
-import { shuffled } from "../../support/weights.js";
+import { shuffled, weightsDifference } from "../../support/weights.js";
 import { expertName, tensor, tinyMoe } from "../../support/moe.js";
 import { oracleGateUpColumns, oracleGateUpRows, oracleStack } from "../../support/oracle.js";
 
@@ -61,6 +61,19 @@ describe("prefuse (in memory)", () => {
       }),
       fcParams(),
     );
+  });
+
+  it("switch_mlp target equals fused-then-split for llama4 too (its switch module is `experts`; the generator has no llama4 family)", async () => {
+    const E = 17;
+    const w = tinyMoe({ prefixes: [P], E, I: 2, H: 3 });
+    const config = { model_type: "llama4", num_local_experts: E };
+    const direct = await prefuse(w, config, { target: "switch_mlp" });
+    const viaFused = await prefuse((await prefuse(w, config)).weights, config, { target: "switch_mlp" });
+    expect(viaFused.plan.layers[0]).toMatchObject({ state: "fused", source: "fused" });
+    expect(weightsDifference(direct.weights, viaFused.weights)).toBeUndefined();
+    expectSame(direct.weights.get(`${P}.experts.gate_proj.weight`), oracleStack(experts(w, P, "gate_proj", E)));
+    expectSame(direct.weights.get(`${P}.experts.up_proj.weight`), oracleStack(experts(w, P, "up_proj", E)));
+    expectSame(direct.weights.get(`${P}.experts.down_proj.weight`), oracleStack(experts(w, P, "down_proj", E)));
   });
 
   it("writes the transposed fused layout for qwen3_vl_moe: gate_up [E, H, 2I], down [E, I, H]", async () => {

@@ -1,0 +1,157 @@
+// `npm run mutants`: shows that the suite catches realistic breaks of the reference. The
+// repository (minus node_modules, which is linked) is copied to a temporary directory; the
+// unmutated suite must pass there first; then each mutant of mutants.ts is applied alone, the
+// relevant part of the suite (property + golden + prefuse and FP8 unit tests) runs against it,
+// and the source is restored. The worktree itself is never edited. Prints one row per mutant
+// (killed?, by which tests) and the kill rate; exits 1 if any mutant survives, any edit no
+// longer applies, or a mutant breaks the build instead of a test.
+//
+//   npm run mutants [-- --only name,name] [-- --keep]
+
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Mutant, MUTANTS } from "./mutants.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const COPIED = ["bin", "ci", "src", "test", "package.json", "tsconfig.json", "tsconfig.build.json", "vitest.config.ts"];
+/** The part of the suite that judges the reference's bytes. */
+export const SUITE = ["test/property", "test/unit/golden", "test/unit/prefuse", "test/unit/fp8", "test/cli/golden.test.ts"];
+
+interface SuiteRun {
+  /** undefined: the run produced no report (the build or vitest itself failed). */
+  readonly failed: readonly string[] | undefined;
+  readonly passed: number;
+  readonly seconds: number;
+  readonly output: string;
+}
+
+interface VitestJson {
+  readonly testResults?: readonly { readonly name: string; readonly status: string; readonly message?: string; readonly assertionResults: readonly { readonly fullName: string; readonly status: string }[] }[];
+}
+
+function runSuite(work: string): SuiteRun {
+  const report = join(work, "mutant-report.json");
+  rmSync(report, { force: true });
+  const started = performance.now();
+  const r = spawnSync(process.execPath, [join(work, "node_modules", "vitest", "vitest.mjs"), "run", ...SUITE, "--reporter=json", `--outputFile=${report}`], {
+    cwd: work,
+    encoding: "utf8",
+    maxBuffer: 256 << 20,
+    env: { ...process.env, FORCE_COLOR: "0" },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const output = `${r.stdout}\n${r.stderr}`;
+  if (!existsSync(report)) return { failed: undefined, passed: 0, seconds, output };
+  const json = JSON.parse(readFileSync(report, "utf8")) as VitestJson;
+  const files = json.testResults ?? [];
+  if (files.length === 0) return { failed: undefined, passed: 0, seconds, output };
+  const failed: string[] = [];
+  let passed = 0;
+  for (const f of files) {
+    const file = relative(work, f.name);
+    const tests = f.assertionResults;
+    for (const t of tests) {
+      if (t.status === "failed") failed.push(`${file} > ${t.fullName}`);
+      else if (t.status === "passed") passed++;
+    }
+    if (f.status === "failed" && !tests.some((t) => t.status === "failed")) failed.push(`${file} (failed to run: ${(f.message ?? "").split("\n")[0]})`);
+  }
+  return { failed, passed, seconds, output };
+}
+
+interface Row {
+  readonly name: string;
+  readonly verdict: string;
+  /** Whether a property test / a golden test (corpus check or golden CLI) failed. */
+  readonly property: string;
+  readonly golden: string;
+  readonly by: string;
+}
+
+/** "corpus-check 25, round-trip-split 1": failing tests counted per test file. */
+function byFile(failed: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const t of failed) {
+    const file = t.slice(0, t.indexOf(" ")).replace(/^.*\//, "").replace(/(\.property)?\.test\.ts$/, "");
+    counts.set(file, (counts.get(file) ?? 0) + 1);
+  }
+  return [...counts].map(([f, n]) => `${f} ${n}`).join(", ");
+}
+
+/** Applies a mutant's edits to the copy; returns the originals to restore, or why an edit does not apply. */
+function apply(work: string, m: Mutant): Map<string, string> | string {
+  const originals = new Map<string, string>();
+  const text = new Map<string, string>();
+  for (const e of m.edits) {
+    const path = join(work, e.file);
+    const current = text.get(path) ?? readFileSync(path, "utf8");
+    if (!originals.has(path)) originals.set(path, current);
+    const at = current.indexOf(e.search);
+    if (at < 0) return `${e.file}: search text not found: ${JSON.stringify(e.search.slice(0, 80))}`;
+    if (current.indexOf(e.search, at + 1) >= 0) return `${e.file}: search text found more than once: ${JSON.stringify(e.search.slice(0, 80))}`;
+    text.set(path, current.slice(0, at) + e.replace + current.slice(at + e.search.length));
+  }
+  for (const [path, t] of text) writeFileSync(path, t);
+  return originals;
+}
+
+function main(): number {
+  const args = process.argv.slice(2);
+  const onlyAt = args.indexOf("--only");
+  const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? "").split(",")) : undefined;
+  const mutants = MUTANTS.filter((m) => only === undefined || only.has(m.name));
+  if (only !== undefined && mutants.length !== only.size) {
+    console.error(`unknown mutant(s): ${[...only].filter((n) => !MUTANTS.some((m) => m.name === n)).join(", ")}`);
+    return 2;
+  }
+
+  const work = mkdtempSync(join(tmpdir(), "moe-prefuse-mutants-"));
+  try {
+    for (const entry of COPIED) {
+      cpSync(join(ROOT, entry), join(work, entry), { recursive: true, filter: (src) => !src.includes(join("test", "property", "counterexamples")) });
+    }
+    symlinkSync(realpathSync(join(ROOT, "node_modules")), join(work, "node_modules"));
+    console.log(`copy of the repository: ${work}\nsuite: ${SUITE.join(" ")}\n`);
+
+    const baseline = runSuite(work);
+    if (baseline.failed === undefined || baseline.failed.length > 0) {
+      console.error(`the unmutated suite does not pass in the copy; fix that first:\n${baseline.failed?.join("\n") ?? baseline.output.slice(-4000)}`);
+      return 1;
+    }
+    console.log(`baseline: ${baseline.passed} tests pass (${baseline.seconds.toFixed(1)} s)\n`);
+
+    const rows: Row[] = [];
+    for (const m of mutants) {
+      const originals = apply(work, m);
+      if (typeof originals === "string") {
+        rows.push({ name: m.name, verdict: "EDIT FAILED", property: "-", golden: "-", by: originals });
+        console.log(`${m.name}: EDIT FAILED (${originals})`);
+        continue;
+      }
+      const r = runSuite(work);
+      for (const [path, t] of originals) writeFileSync(path, t);
+      const verdict = r.failed === undefined ? "BROKEN" : r.failed.length > 0 ? "killed" : "SURVIVED";
+      const failed = r.failed ?? [];
+      const part = (prefixes: readonly string[]) => (failed.some((t) => prefixes.some((p) => t.startsWith(p))) ? "yes" : "no");
+      const by = r.failed === undefined ? `no test report (build or vitest failed): ${r.output.trim().split("\n").slice(-3).join(" | ")}` : failed.length === 0 ? "-" : byFile(failed);
+      rows.push({ name: m.name, verdict, property: part(["test/property/"]), golden: part(["test/unit/golden/", "test/cli/golden"]), by });
+      console.log(`${m.name}: ${verdict} in ${r.seconds.toFixed(1)} s (${m.bug})`);
+      for (const t of failed) console.log(`    ${t}`);
+    }
+
+    const width = Math.max(...rows.map((r) => r.name.length), "MUTANT".length);
+    console.log(`\n${"MUTANT".padEnd(width)}  KILLED?      PROPERTY  GOLDEN  BY (failing tests per file)`);
+    for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.verdict.padEnd(11)}  ${r.property.padEnd(8)}  ${r.golden.padEnd(6)}  ${r.by}`);
+    const killed = rows.filter((r) => r.verdict === "killed").length;
+    console.log(`\nkill rate: ${killed}/${rows.length} (${((100 * killed) / Math.max(rows.length, 1)).toFixed(0)}%)`);
+    return killed === rows.length ? 0 : 1;
+  } finally {
+    if (args.includes("--keep")) console.log(`kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = main();

@@ -1,0 +1,77 @@
+// The Python snippet of test/golden/README.md, run as written (python3, no moe-prefuse): a port
+// of oQ's function, written here from the stage's contract, passes every y_ and n_ case of the
+// prefuse stage and differs on every i_ case (the contract leaves those open); the identity
+// function fails every y_ case. This holds the README, the corpus labels and the contract to each other.
+
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "../../support/cli.js";
+import { tempDir } from "../../support/tmp.js";
+
+const README = readFileSync(join(ROOT, "test", "golden", "README.md"), "utf8");
+const SNIPPET = /```python\n([\s\S]*?)```/.exec(README)![1]!;
+
+const CANDIDATES = String.raw`
+import re, sys
+
+PER_EXPERT = re.compile(r"^(.+)\.experts\.(\d+)\.(gate|up|down)_proj\.weight$")
+
+def oq_prefuse(weights, config):
+    text = config.get("text_config") or {}
+    E = next((v for v in (config.get("num_local_experts"), text.get("num_local_experts"), config.get("num_experts"), text.get("num_experts")) if v is not None), None)
+    if not E:
+        return weights
+    layers = {}
+    for name in weights:
+        m = PER_EXPERT.match(name)
+        if m:
+            layers.setdefault(m[1], {})[(int(m[2]), m[3])] = name
+    out = dict(weights)
+    for prefix, found in layers.items():
+        if prefix + ".experts.gate_up_proj" in weights or prefix + ".experts.down_proj" in weights:
+            continue
+        if set(found) != {(e, p) for e in range(E) for p in ("gate", "up", "down")}:
+            continue
+        dtypes = {weights[n][0] for n in found.values()}
+        I, H = weights[found[(0, "gate")]][1]
+        if len(dtypes) != 1 or any(weights[n][1] != ((H, I) if p == "down" else (I, H)) for (e, p), n in found.items()):
+            continue
+        dtype = dtypes.pop()
+        gate_up = b"".join(weights[found[(e, "gate")]][2] + weights[found[(e, "up")]][2] for e in range(E))
+        down = b"".join(weights[found[(e, "down")]][2] for e in range(E))
+        for n in found.values():
+            del out[n]
+        out[prefix + ".experts.gate_up_proj"] = (dtype, (E, 2 * I, H), gate_up)
+        out[prefix + ".experts.down_proj"] = (dtype, (E, H, I), down)
+    return out
+
+candidate = {"oq": oq_prefuse, "identity": lambda w, c: w}[sys.argv[2]]
+failed = run_stage(sys.argv[1], "prefuse", candidate)
+print(f"failed {failed}")
+`;
+
+function run(candidate: string): string[] {
+  const script = join(tempDir(), "consume.py");
+  writeFileSync(script, `${SNIPPET}\n${CANDIDATES}`);
+  return execFileSync("python3", [script, join(ROOT, "test", "golden"), candidate], { encoding: "utf8" }).trimEnd().split("\n");
+}
+
+const prefuseCases = (JSON.parse(readFileSync(join(ROOT, "test", "golden", "index.json"), "utf8")).cases as string[]).filter((id) => /^[yni]_prefuse-/.test(id));
+
+describe("test/golden/README.md's Python snippet", () => {
+  it("a port of oQ's function passes every y_ and n_ prefuse case; i_ cases are reported, not failed", () => {
+    const lines = run("oq");
+    expect(lines.at(-1)).toBe("failed 0");
+    expect(lines.slice(0, -1)).toEqual(prefuseCases.map((id) => (id.startsWith("i_") ? `differs (open: reported only) ${id}` : `ok   ${id}`)));
+  });
+
+  it("the identity fails every y_ case and passes the n_ ones", () => {
+    const lines = run("identity");
+    const y = prefuseCases.filter((id) => id.startsWith("y_"));
+    expect(lines.at(-1)).toBe(`failed ${y.length}`);
+    for (const id of y) expect(lines).toContain(`FAIL ${id}`);
+    for (const id of prefuseCases.filter((c) => c.startsWith("n_"))) expect(lines).toContain(`ok   ${id}`);
+  });
+});
