@@ -71,11 +71,11 @@ interface Row {
   readonly by: string;
 }
 
-/** "corpus-check 25, round-trip-split 1": failing tests counted per test file. */
+/** "golden/corpus-check 25, property/round-trip-split 1": failing tests counted per test file. */
 function byFile(failed: readonly string[]): string {
   const counts = new Map<string, number>();
   for (const t of failed) {
-    const file = t.slice(0, t.indexOf(" ")).replace(/^.*\//, "").replace(/(\.property)?\.test\.ts$/, "");
+    const file = t.slice(0, t.indexOf(" ")).replace(/^test\/(unit\/)?/, "").replace(/(\.property)?\.test\.ts$/, "");
     counts.set(file, (counts.get(file) ?? 0) + 1);
   }
   return [...counts].map(([f, n]) => `${f} ${n}`).join(", ");

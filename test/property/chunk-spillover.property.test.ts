@@ -70,6 +70,8 @@ describe("chunk-boundary spillover", () => {
     await checkProperty({
       name: "chunk-spillover",
       arbitrary: caseArb,
+      // fast-check counts examples among the runs: 100 random cases on top of them.
+      runs: 100 + EXAMPLES.length,
       examples: EXAMPLES,
       counterexample: (c) => specCounterexample(c.target === "fused" ? "prefuse" : "switch_mlp", c.spec, { chunk: c.chunk, maxStepBytes: c.maxStepBytes ?? null }),
       predicate: async ({ spec, chunk, target, maxStepBytes }) => {

@@ -18,7 +18,7 @@ import { specCounterexample } from "./counterexample.js";
 import { checkProperty } from "./runner.js";
 import { expectSameWeights } from "../support/weights.js";
 
-/** The lookup order, as the README's contract states it. */
+/** The lookup order, as the README's contract states it: written out here, not imported, so a reordered EXPERT_COUNT_KEYS fails. */
 const PRECEDENCE: readonly ExpertCountKey[] = [
   "num_local_experts",
   "text_config.num_local_experts",
