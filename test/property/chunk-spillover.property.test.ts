@@ -16,8 +16,8 @@ import { memoryWeights } from "../../src/reference/weights.js";
 import { type FamilyName, family } from "../../src/fixtures-gen/families.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
-import { UNQUANTIZED_FAMILIES, chunkSeams, expertCount } from "./arbitraries/fixture-spec.js";
-import { specCounterexample } from "./counterexample.js";
+import { UNQUANTIZED_FAMILIES, chunkSeams, expertCount, fuseTarget } from "./arbitraries/fixture-spec.js";
+import { specCounterexample, targetStage } from "./counterexample.js";
 import { checkProperty } from "./runner.js";
 import { expectSameWeights } from "../support/weights.js";
 import { tempDir } from "../support/tmp.js";
@@ -44,7 +44,7 @@ const caseArb: fc.Arbitrary<ChunkCase> = fc
       spec: fc.constant(oneLayer(r.family, r.experts, r.seed, r.hidden, r.intermediate)),
       // oQ's 16, anything up to E + 5, and chunks larger than E.
       chunk: fc.oneof(fc.constant(16), fc.integer({ min: 1, max: r.experts + 5 }), fc.integer({ min: r.experts + 1, max: r.experts + 5 })),
-      target: fc.constantFrom<FuseTarget>("fused", "switch_mlp"),
+      target: fuseTarget,
       maxStepBytes: fc.option(fc.integer({ min: 1, max: 256 }), { nil: undefined }),
     }),
   );
@@ -74,7 +74,7 @@ describe("chunk-boundary spillover", () => {
       // fast-check counts examples among the runs: 100 random cases on top of them.
       runs: 100 + EXAMPLES.length,
       examples: EXAMPLES,
-      counterexample: (c) => specCounterexample(c.target === "fused" ? "prefuse" : "switch_mlp", c.spec, { chunk: c.chunk, maxStepBytes: c.maxStepBytes ?? null }),
+      counterexample: (c) => specCounterexample(targetStage(c.target), c.spec, { chunk: c.chunk, maxStepBytes: c.maxStepBytes ?? null }),
       predicate: async ({ spec, chunk, target, maxStepBytes }) => {
         const g = generateCheckpoint(spec);
         const E = spec.experts!;

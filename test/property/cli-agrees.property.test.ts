@@ -8,13 +8,12 @@ import fc from "fast-check";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { FuseTarget } from "../../src/reference/prefuse/layouts.js";
 import { prefuse } from "../../src/reference/prefuse/prefuse.js";
 import { serializeSafetensors } from "../../src/reference/safetensors/memory.js";
 import { bytesEqual } from "../../src/reference/tensor.js";
 import { generateCheckpoint, writeGeneratedCheckpoint } from "../../src/fixtures-gen/generate.js";
-import { anyPrefuseInput } from "./arbitraries/fixture-spec.js";
-import { specCounterexample } from "./counterexample.js";
+import { anyPrefuseInput, fuseTarget } from "./arbitraries/fixture-spec.js";
+import { specCounterexample, targetStage } from "./counterexample.js";
 import { checkProperty } from "./runner.js";
 import { runCliAsync } from "../support/cli-async.js";
 import { tempDir } from "../support/tmp.js";
@@ -32,10 +31,10 @@ describe("in-memory API and streaming CLI", () => {
         spec: anyPrefuseInput,
         shards: fc.integer({ min: 1, max: 3 }),
         chunk: fc.integer({ min: 1, max: 20 }),
-        target: fc.constantFrom<FuseTarget>("fused", "switch_mlp"),
+        target: fuseTarget,
         engine: fc.constantFrom("typed", "onnx"),
       }),
-      counterexample: ({ spec, shards, chunk, target, engine }) => specCounterexample(target === "fused" ? "prefuse" : "switch_mlp", spec, { shards, chunk, engine }),
+      counterexample: ({ spec, shards, chunk, target, engine }) => specCounterexample(targetStage(target), spec, { shards, chunk, engine }),
       predicate: async ({ spec, shards, chunk, target, engine }) => {
         const g = generateCheckpoint(spec);
         const dir = join(root, `run${run++}`);

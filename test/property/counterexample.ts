@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { serializeConfig } from "../../src/reference/checkpoint-writer.js";
 import type { ModelConfig } from "../../src/reference/checkpoint.js";
 import { serializeSafetensors } from "../../src/reference/safetensors/memory.js";
+import type { FuseTarget } from "../../src/reference/prefuse/layouts.js";
 import type { Stage } from "../../src/reference/stages.js";
 import type { TensorMap } from "../../src/reference/tensor.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
@@ -27,6 +28,11 @@ export interface CounterexampleCheckpoint {
   readonly spec?: FixtureSpec;
   /** The property's other inputs (chunk size, target, shuffle seed...). */
   readonly params?: Readonly<Record<string, unknown>>;
+}
+
+/** The stage a fuse target is checked at. */
+export function targetStage(target: FuseTarget): Stage {
+  return target === "fused" ? "prefuse" : "switch_mlp";
 }
 
 /** The checkpoint a generated spec stands for (the usual counterexample). */

@@ -4,18 +4,17 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { FuseTarget } from "../../src/reference/prefuse/layouts.js";
 import { prefuse } from "../../src/reference/prefuse/prefuse.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
-import { tinySpec } from "./arbitraries/fixture-spec.js";
-import { specCounterexample } from "./counterexample.js";
+import { fuseTarget, tinySpec } from "./arbitraries/fixture-spec.js";
+import { specCounterexample, targetStage } from "./counterexample.js";
 import { checkProperty } from "./runner.js";
 import { expectSameWeights } from "../support/weights.js";
 
 const denseArb = fc.record({
   spec: fc.tuple(tinySpec({ dtypes: true }), fc.boolean()).map(([s, moe]): FixtureSpec => ({ ...s, variants: [moe ? { kind: "count-key", keys: [] } : { kind: "dense" }] })),
-  target: fc.constantFrom<FuseTarget>("fused", "switch_mlp"),
+  target: fuseTarget,
 });
 
 describe("dense no-op", () => {
@@ -23,7 +22,7 @@ describe("dense no-op", () => {
     await checkProperty({
       name: "dense-noop",
       arbitrary: denseArb,
-      counterexample: ({ spec, target }) => specCounterexample(target === "fused" ? "prefuse" : "switch_mlp", spec),
+      counterexample: ({ spec, target }) => specCounterexample(targetStage(target), spec),
       predicate: async ({ spec, target }) => {
         const g = generateCheckpoint(spec);
         const { weights, plan } = await prefuse(g.tensors, g.config, { target });

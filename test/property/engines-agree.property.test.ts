@@ -5,11 +5,10 @@
 import fc from "fast-check";
 import { afterAll, describe, it } from "vitest";
 import { createOnnxBackend } from "../../src/reference/ops/onnx-backend.js";
-import type { FuseTarget } from "../../src/reference/prefuse/layouts.js";
 import { prefuse } from "../../src/reference/prefuse/prefuse.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
-import { anyPrefuseInput } from "./arbitraries/fixture-spec.js";
-import { specCounterexample } from "./counterexample.js";
+import { anyPrefuseInput, fuseTarget } from "./arbitraries/fixture-spec.js";
+import { specCounterexample, targetStage } from "./counterexample.js";
 import { checkProperty } from "./runner.js";
 import { expectSameWeights } from "../support/weights.js";
 
@@ -20,8 +19,8 @@ describe("typed-array and ONNX Runtime engines", () => {
   it("property: both engines write the same bytes, for both targets and from fused input", async () => {
     await checkProperty({
       name: "engines-agree",
-      arbitrary: fc.record({ spec: anyPrefuseInput, target: fc.constantFrom<FuseTarget>("fused", "switch_mlp"), chunk: fc.integer({ min: 1, max: 20 }) }),
-      counterexample: ({ spec, target, chunk }) => specCounterexample(target === "fused" ? "prefuse" : "switch_mlp", spec, { chunk, engine: "onnx" }),
+      arbitrary: fc.record({ spec: anyPrefuseInput, target: fuseTarget, chunk: fc.integer({ min: 1, max: 20 }) }),
+      counterexample: ({ spec, target, chunk }) => specCounterexample(targetStage(target), spec, { chunk, engine: "onnx" }),
       predicate: async ({ spec, target, chunk }) => {
         const g = generateCheckpoint(spec);
         const typed = await prefuse(g.tensors, g.config, { target, chunk });

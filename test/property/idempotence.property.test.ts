@@ -4,11 +4,10 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { FuseTarget } from "../../src/reference/prefuse/layouts.js";
 import { prefuse } from "../../src/reference/prefuse/prefuse.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
-import { anyPrefuseInput } from "./arbitraries/fixture-spec.js";
-import { specCounterexample } from "./counterexample.js";
+import { anyPrefuseInput, fuseTarget } from "./arbitraries/fixture-spec.js";
+import { specCounterexample, targetStage } from "./counterexample.js";
 import { checkProperty } from "./runner.js";
 import { expectSameWeights } from "../support/weights.js";
 
@@ -16,8 +15,8 @@ describe("idempotence", () => {
   it("property: prefuse(prefuse(x)) = prefuse(x), for both targets", async () => {
     await checkProperty({
       name: "idempotence",
-      arbitrary: fc.record({ spec: anyPrefuseInput, target: fc.constantFrom<FuseTarget>("fused", "switch_mlp") }),
-      counterexample: ({ spec, target }) => specCounterexample(target === "fused" ? "prefuse" : "switch_mlp", spec),
+      arbitrary: fc.record({ spec: anyPrefuseInput, target: fuseTarget }),
+      counterexample: ({ spec, target }) => specCounterexample(targetStage(target), spec),
       predicate: async ({ spec, target }) => {
         const g = generateCheckpoint(spec);
         const once = await prefuse(g.tensors, g.config, { target });

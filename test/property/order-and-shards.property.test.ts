@@ -6,14 +6,13 @@ import fc from "fast-check";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { FuseTarget } from "../../src/reference/prefuse/layouts.js";
 import { fuseCheckpointDir } from "../../src/reference/prefuse/fuse-checkpoint.js";
 import { prefuse } from "../../src/reference/prefuse/prefuse.js";
 import { serializeSafetensors } from "../../src/reference/safetensors/memory.js";
 import { bytesEqual } from "../../src/reference/tensor.js";
 import { generateCheckpoint, writeGeneratedCheckpoint } from "../../src/fixtures-gen/generate.js";
-import { anyPrefuseInput } from "./arbitraries/fixture-spec.js";
-import { specCounterexample } from "./counterexample.js";
+import { anyPrefuseInput, fuseTarget } from "./arbitraries/fixture-spec.js";
+import { specCounterexample, targetStage } from "./counterexample.js";
 import { checkProperty } from "./runner.js";
 import { expectSameWeights, shuffled } from "../support/weights.js";
 import { tempDir } from "../support/tmp.js";
@@ -24,8 +23,8 @@ describe("independence from tensor order and shard layout", () => {
     let run = 0;
     await checkProperty({
       name: "order-and-shards",
-      arbitrary: fc.record({ spec: anyPrefuseInput, order: fc.nat(), shards: fc.integer({ min: 2, max: 5 }), target: fc.constantFrom<FuseTarget>("fused", "switch_mlp") }),
-      counterexample: ({ spec, order, shards, target }) => specCounterexample(target === "fused" ? "prefuse" : "switch_mlp", spec, { order, shards }),
+      arbitrary: fc.record({ spec: anyPrefuseInput, order: fc.nat(), shards: fc.integer({ min: 2, max: 5 }), target: fuseTarget }),
+      counterexample: ({ spec, order, shards, target }) => specCounterexample(targetStage(target), spec, { order, shards }),
       predicate: async ({ spec, order, shards, target }) => {
         const g = generateCheckpoint(spec);
         const reference = await prefuse(g.tensors, g.config, { target });

@@ -5,12 +5,11 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { FuseTarget } from "../../src/reference/prefuse/layouts.js";
 import { prefuse } from "../../src/reference/prefuse/prefuse.js";
 import { bytesEqual } from "../../src/reference/tensor.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
-import { anyPrefuseInput } from "./arbitraries/fixture-spec.js";
-import { specCounterexample } from "./counterexample.js";
+import { anyPrefuseInput, fuseTarget } from "./arbitraries/fixture-spec.js";
+import { specCounterexample, targetStage } from "./counterexample.js";
 import { checkProperty } from "./runner.js";
 import { DOWN, GATE_UP, parsePerExpert } from "./support/moe-names.js";
 
@@ -21,8 +20,8 @@ describe("pass-through", () => {
   it("property: every tensor outside the fused layers passes through bit for bit; fused layers leave no expert behind", async () => {
     await checkProperty({
       name: "passthrough",
-      arbitrary: fc.record({ spec: anyPrefuseInput, target: fc.constantFrom<FuseTarget>("fused", "switch_mlp") }),
-      counterexample: ({ spec, target }) => specCounterexample(target === "fused" ? "prefuse" : "switch_mlp", spec),
+      arbitrary: fc.record({ spec: anyPrefuseInput, target: fuseTarget }),
+      counterexample: ({ spec, target }) => specCounterexample(targetStage(target), spec),
       predicate: async ({ spec, target }) => {
         const g = generateCheckpoint(spec);
         const { weights } = await prefuse(g.tensors, g.config, { target });

@@ -5,7 +5,7 @@
 
 import fc from "fast-check";
 import { EXPERT_COUNT_KEYS } from "../../../src/reference/prefuse/expert-count.js";
-import { PROJECTIONS } from "../../../src/reference/prefuse/layouts.js";
+import { type FuseTarget, PROJECTIONS } from "../../../src/reference/prefuse/layouts.js";
 import { FAMILY_NAMES, type FamilyName, family } from "../../../src/fixtures-gen/families.js";
 import { type FixtureSpec, moeLayers, resolveSpec } from "../../../src/fixtures-gen/spec.js";
 import { PARTIAL_DEFECTS, type PartialDefect, type Variant } from "../../../src/fixtures-gen/variants.js";
@@ -145,3 +145,5 @@ export const anyFixtureSpec: fc.Arbitrary<FixtureSpec> = fc
 
 /** A tiny checkpoint of any unquantized family in any layout a prefuse meets: per expert, fused, mixed, damaged. */
 export const anyPrefuseInput: fc.Arbitrary<FixtureSpec> = withVariant(tinySpec({ dtypes: true }), ["none", "none", "fused", "fused-layer", "partial", "extra-expert"]);
+
+export const fuseTarget: fc.Arbitrary<FuseTarget> = fc.constantFrom<FuseTarget>("fused", "switch_mlp");
