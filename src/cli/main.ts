@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { MoePrefuseError } from "../reference/errors.js";
 import { registerInspect } from "./commands/inspect.js";
+import { registerBench } from "./commands/bench.js";
 import { PACKAGE } from "./package-info.js";
 
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`moe-prefuse: ${str}`) })
     .exitOverride();
   registerInspect(program);
+  registerBench(program);
   return program;
 }
 
