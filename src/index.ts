@@ -12,3 +12,11 @@ export { parseSafetensors, serializeSafetensors } from "./reference/safetensors/
 export { writeSafetensorsFile } from "./reference/safetensors/writer.js";
 export { type TensorSource, tensorSource, fileTensorSource } from "./reference/safetensors/source.js";
 export { parseSize, formatBytes } from "./reference/size.js";
+export { runBenchmark, writeReport, rerenderReport, reportStem, type WrittenReport } from "./bench/bench.js";
+export { checkReport, checkReportFiles, type ReportFiles } from "./bench/check.js";
+export { GRIDS, getGrid, gridPoints, type Grid, type GridBlock, type GridPoint } from "./bench/grid.js";
+export { STRATEGIES, getStrategy } from "./bench/strategies/registry.js";
+export { STRATEGY_NAMES, type Strategy, type StrategyName } from "./bench/strategies/strategy.js";
+export { MemoryLedger } from "./bench/ledger.js";
+export { type RunOptions, runGrid } from "./bench/runner.js";
+export type { BenchResults, PointResult, TorchRun, TorchSection } from "./bench/results.js";

@@ -39,7 +39,7 @@ export const GRIDS: Readonly<Record<string, Grid>> = {
     ],
     chunks: POWERS,
     iterations: 3,
-    timeMs: 500,
+    timeMs: 250,
   },
   quick: {
     name: "quick",

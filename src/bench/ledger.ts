@@ -17,9 +17,10 @@ export const STEP_COLLECT_BYTES = 32 << 20;
 
 export type CollectKind = "step" | "phase";
 
-function exposedGc(): (() => void) | undefined {
+/** A forced full collection, when the process exposes `gc()`; otherwise nothing. */
+export function collectGarbage(): void {
   const gc = (globalThis as { gc?: unknown }).gc;
-  return typeof gc === "function" ? (gc as () => void) : undefined;
+  if (typeof gc === "function") (gc as () => void)();
 }
 
 /** Bytes held by code the strategy calls but does not own (e.g. the safetensors writer's stage). */
@@ -35,7 +36,6 @@ export class MemoryLedger {
   private peakBytes = 0;
   private peakMoment: readonly string[] = [];
   private droppedSinceCollect = 0;
-  private readonly gc = exposedGc();
 
   /** A fresh zeroed buffer of `bytes`, accounted as live under `label` until `release`d. */
   alloc(bytes: number, label: string): Uint8Array {
@@ -73,7 +73,7 @@ export class MemoryLedger {
   collect(kind: CollectKind): void {
     if (kind === "step" && this.droppedSinceCollect < STEP_COLLECT_BYTES) return;
     this.droppedSinceCollect = 0;
-    this.gc?.();
+    collectGarbage();
   }
 
   get current(): number {

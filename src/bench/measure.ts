@@ -14,7 +14,7 @@ import { Bench } from "tinybench";
 import { Checkpoint } from "../reference/checkpoint.js";
 import { memoryWeights, type WeightSource } from "../reference/weights.js";
 import { expertWeights } from "./inputs.js";
-import { MemoryLedger } from "./ledger.js";
+import { MemoryLedger, collectGarbage } from "./ledger.js";
 import { type FuseProblem, inputBytes, outputBytes } from "./problem.js";
 import type { MemoryStats, PointResult, TimeStats } from "./results.js";
 import { getStrategy } from "./strategies/registry.js";
@@ -30,11 +30,6 @@ export interface PointSpec {
   readonly inputDir?: string;
   /** Where strategies that write to disk put their outputs (a fresh directory per run). */
   readonly workDir: string;
-}
-
-function fullCollect(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
 }
 
 function rssNow(): { rss: number; maxRss: number } {
@@ -100,12 +95,12 @@ export async function measurePoint(spec: PointSpec): Promise<PointResult> {
         if (output.residency === "disk") await rm(output.dir, { recursive: true, force: true });
         output = undefined;
         ledger = undefined;
-        fullCollect();
+        collectGarbage();
       },
     },
   );
 
-  fullCollect();
+  collectGarbage();
   baseline = rssNow();
   try {
     await bench.run();

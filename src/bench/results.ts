@@ -50,6 +50,8 @@ export interface PointResult {
   readonly memory: MemoryStats;
   /** Every output byte compared with the inputs after the first run. */
   readonly verified: boolean;
+  /** The machine's 1-minute load average when the point started (noise indicator). */
+  readonly loadAverage?: number;
 }
 
 export interface PointFailure {
@@ -97,6 +99,7 @@ export interface Environment {
   readonly loadAverageStart: readonly number[];
   readonly loadAverageEnd: readonly number[];
   readonly childNodeFlags: readonly string[];
+  readonly childEnv: Readonly<Record<string, string>>;
   readonly durationSeconds: number;
 }
 

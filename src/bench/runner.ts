@@ -25,6 +25,15 @@ import { TORCH_STRATEGIES, type TorchDiscovery, type TorchOptions, discoverTorch
  * main thread so that a collection has returned dropped buffers when it returns.
  */
 export const CHILD_NODE_FLAGS = ["--expose-gc", "--single-threaded-gc"];
+/**
+ * Environment of the measuring child. glibc serves blocks under its mmap threshold from its
+ * heap and keeps them resident after free, and it raises that threshold (up to 32 MiB) each
+ * time a larger mapped block is freed: chunk temporaries of a few MiB then stay resident and
+ * the measured peak depends on allocation history (seen: +456 MiB on one run of 2.5 GiB).
+ * Pinning the threshold at glibc's own default, 128 KiB, gives every buffer that matters its
+ * own mapping, returned to the system when V8 frees it. No effect on other C libraries.
+ */
+export const CHILD_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: "131072" };
 
 /** Runtime overhead assumed on top of inputs and the analytic peak when projecting a point. */
 const RUNTIME_MARGIN = 256 << 20;
@@ -54,7 +63,11 @@ function childScript(): string {
 type ChildReply = { ok: true; result: PointResult } | { ok: false; error: string };
 
 function runChild(spec: PointSpec): ChildReply {
-  const r = spawnSync(process.execPath, [...CHILD_NODE_FLAGS, childScript(), JSON.stringify(spec)], { encoding: "utf8", maxBuffer: 16 << 20 });
+  const r = spawnSync(process.execPath, [...CHILD_NODE_FLAGS, childScript(), JSON.stringify(spec)], {
+    encoding: "utf8",
+    maxBuffer: 16 << 20,
+    env: { ...process.env, ...CHILD_ENV },
+  });
   const line = (r.stdout ?? "").trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(line) as ChildReply;
@@ -110,9 +123,10 @@ export async function runGrid(options: RunOptions): Promise<BenchResults> {
           await writeExpertCheckpoint(inputDir, point.problem);
         }
         const spec: PointSpec = { problem: point.problem, strategy: point.strategy, iterations: options.grid.iterations, timeMs: options.grid.timeMs, workDir: scratch, ...(inputDir ? { inputDir } : {}) };
+        const loadAverage = loadavg()[0]!;
         const reply = runChild(spec);
         if (reply.ok) {
-          points.push(reply.result);
+          points.push({ ...reply.result, loadAverage });
           say(`${label}: ${reply.result.time.medianMs.toFixed(1)} ms, +${formatBytes(Math.max(0, reply.result.memory.extra))} (analytic ${formatBytes(reply.result.analyticPeak)})`);
         } else {
           failures.push(failure(point, "failed", reply.error));
@@ -158,6 +172,7 @@ export async function runGrid(options: RunOptions): Promise<BenchResults> {
       loadAverageStart,
       loadAverageEnd: loadavg(),
       childNodeFlags: CHILD_NODE_FLAGS,
+      childEnv: CHILD_ENV,
       durationSeconds: Math.round((Date.now() - started) / 1000),
     },
     points,

@@ -190,7 +190,7 @@ export function renderMarkdown(results: BenchResults, stem: string): string {
     ...(results.note ? [`> **${results.note}**`, ""] : []),
     `Node ${env.node} on ${env.platform}/${env.arch}, ${env.cpus} x ${env.cpuModel}, ${formatBytes(env.totalMemory)} RAM; load average ${env.loadAverageStart.map((v) => v.toFixed(2)).join(" ")} at the start, ${env.loadAverageEnd.map((v) => v.toFixed(2)).join(" ")} at the end; ${env.durationSeconds} s in all. Raw data: \`${stem}.json\`.`,
     "",
-    `Every point ran in a fresh child process (\`node ${env.childNodeFlags.join(" ")}\`) over one MoE layer of bf16 experts. **Time**: tinybench, at least ${grid.iterations} runs and ${grid.timeMs} ms per point, median with min-max. **Measured** peak: the child's maxRSS after the first run minus its RSS once the inputs were generated (the inputs are the baseline). **Analytic** peak: the bytes the strategy's own ledger holds at its worst moment, which must equal the strategy's formula. Points where the two differ by more than ${DISAGREEMENT * 100}% are flagged with an explanation.`,
+    `Every point ran in a fresh child process (\`${Object.entries(env.childEnv).map(([k, v]) => `${k}=${v} `).join("")}node ${env.childNodeFlags.join(" ")}\`) over one MoE layer of bf16 experts. **Time**: tinybench, at least ${grid.iterations} runs and ${grid.timeMs} ms per point, median with min-max. **Measured** peak: the child's maxRSS after the first run minus its RSS once the inputs were generated (the inputs are the baseline). **Analytic** peak: the bytes the strategy's own ledger holds at its worst moment, which must equal the strategy's formula. Points where the two differ by more than ${DISAGREEMENT * 100}% are flagged with an explanation.`,
     "",
     "## Strategies",
     "",
