@@ -85,24 +85,34 @@ function recommendationTable(recs: readonly Recommendation[]): string {
   );
 }
 
+/** Binary and decimal: oQ's reports quote GB, this report counts GiB. */
+function bothUnits(bytes: number): string {
+  return `${formatBytes(bytes)} (${(bytes / 1e9).toFixed(2)} GB)`;
+}
+
 function modelSection(m: ModelSaving | undefined): string {
   if (m === undefined) return "No in-memory strategy was measured: no whole-model figure.";
   const src = m.source === "measured" ? `measured at E=${m.experts} in this run` : `analytic: this grid has no E=${m.experts} point of that shape`;
   const lines = [
     `### A ${m.layers}-layer, ${m.experts}-expert model: ${m.shape.name} (H ${m.shape.hidden}, I ${m.shape.intermediate}; ${src})`,
     "",
-    `In oQ's eager path every layer's per-expert weights are resident (${m.layers} x ${formatBytes(m.residentWeights / m.layers)} = ${formatBytes(m.residentWeights)}) and layers are fused one after another, each layer's transient freed before the next. The model's peak is therefore the resident weights plus ONE layer's transient, and the saving is per layer, not ${m.layers} times it:`,
+    `In oQ's eager path the per-expert weights are resident (at most ${m.layers} x ${formatBytes(m.residentWeights / m.layers)} = ${bothUnits(m.residentWeights)}) and layers are fused one after another, each layer's transient freed before the next. The model's peak is the resident weights plus ONE layer's transient, so the saving is per layer, not ${m.layers} times it:`,
     "",
     table(
-      ["", "strategy", "transient of one layer", "model peak"],
+      ["", "strategy", "transient of one layer", "model peak (all weights resident)"],
       [
-        ["today", `${m.today.strategy} C=${m.today.chunk}`, formatBytes(m.today.transient), formatBytes(m.residentWeights + m.today.transient)],
-        ["recommended", `${m.recommended.strategy}${STRATEGIES.get(m.recommended.strategy)!.chunked ? ` C=${m.recommended.chunk}` : ""}`, formatBytes(m.recommended.transient), formatBytes(m.residentWeights + m.recommended.transient)],
-        ...(m.stream ? [["disk to disk", `stream C=${m.stream.chunk}`, formatBytes(m.stream.transient), `${formatBytes(m.stream.transient)} (no weights resident)`]] : []),
+        ["today", `${m.today.strategy} C=${m.today.chunk}`, bothUnits(m.today.transient), bothUnits(m.residentWeights + m.today.transient)],
+        [
+          "recommended",
+          `${m.recommended.strategy}${STRATEGIES.get(m.recommended.strategy)!.chunked ? ` C=${m.recommended.chunk}` : ""}`,
+          bothUnits(m.recommended.transient),
+          bothUnits(m.residentWeights + m.recommended.transient),
+        ],
+        ...(m.stream ? [["disk to disk", `stream C=${m.stream.chunk}`, bothUnits(m.stream.transient), `${bothUnits(m.stream.transient)}: no weights resident`]] : []),
       ],
     ),
     "",
-    `oQ would save **${formatBytes(m.saving)}** (${(m.saving / 1e9).toFixed(2)} GB) at the peak by switching from ${m.today.strategy} C=${m.today.chunk} to ${m.recommended.strategy}. For scale: oQ issue #1094 peaked at 62.9 GB against a 60.2 GB limit on this model, 2.7 GB over.`,
+    `oQ would save **${bothUnits(m.saving)}** at the peak by switching from ${m.today.strategy} C=${m.today.chunk} to ${m.recommended.strategy}. For scale: oQ issue #1094 peaked at 62.9 GB against a 60.2 GB limit on this model, 2.7 GB over; today's transient alone is ${(m.today.transient / 1e9).toFixed(2)} GB.`,
   ];
   return lines.join("\n");
 }

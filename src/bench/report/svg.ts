@@ -70,7 +70,20 @@ export function niceScale(max: number, ticks = 5): { max: number; step: number }
 }
 
 function formatTick(v: number): string {
-  return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 2 : 1).replace(/0+$/, "").replace(/\.$/, "");
+  return String(Number(v.toFixed(3)));
+}
+
+/** Splits text into lines of at most `width` characters at spaces. */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  return [...lines, line];
 }
 
 function marker(style: SeriesStyle, x: number, y: number): string {
@@ -143,10 +156,11 @@ export function renderChart(spec: ChartSpec): string {
   const rows = Math.ceil(spec.panels.length / cols);
   // At least two panels wide, so that the title, subtitle and legend fit.
   const width = Math.max(2, cols) * PANEL_W + 20;
+  const subtitle = spec.subtitle.flatMap((line) => wrapText(line, Math.floor((width - 40) / 6.6)));
   // Legend: entries flow left to right, wrapping at the chart width.
   const legend: string[] = [];
   let lx = 20;
-  let ly = 24 + 18 * spec.subtitle.length + 22;
+  let ly = 24 + 18 * subtitle.length + 22;
   for (const entry of spec.legend) {
     const entryW = 48 + entry.label.length * 7;
     if (lx + entryW > width - 10 && lx > 20) {
@@ -165,7 +179,7 @@ export function renderChart(spec: ChartSpec): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="20" y="24" font-size="17" font-weight="bold" ${FONT}>${escapeXml(spec.title)}</text>`,
-    ...spec.subtitle.map((line, i) => `<text x="20" y="${44 + 18 * i}" font-size="12" fill="#444" ${FONT}>${escapeXml(line)}</text>`),
+    ...subtitle.map((line, i) => `<text x="20" y="${44 + 18 * i}" font-size="12" fill="#444" ${FONT}>${escapeXml(line)}</text>`),
     ...legend,
     ...panels,
     `</svg>`,
