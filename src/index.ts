@@ -12,6 +12,62 @@ export { parseSafetensors, serializeSafetensors } from "./reference/safetensors/
 export { writeSafetensorsFile } from "./reference/safetensors/writer.js";
 export { type TensorSource, tensorSource, fileTensorSource } from "./reference/safetensors/source.js";
 export { parseSize, formatBytes } from "./reference/size.js";
+export { Fp8Error, type Fp8ErrorCode } from "./reference/fp8/errors.js";
+export { type ScaleLayout, describeLayout } from "./reference/fp8/layout.js";
+export { type Fp8Rule, type Fp8Scheme, type ScaleSuffix, describeRule } from "./reference/fp8/rule.js";
+export { resolveScheme } from "./reference/fp8/scheme.js";
+export { Fp8Dequantizer, type BlockScaledWeight, type KernelStrategy } from "./reference/fp8/kernel.js";
+export { planDequant, type DequantPlan, type DequantEntry, type PlanLocation } from "./reference/fp8/plan.js";
+export { dequantizedConfig } from "./reference/fp8/config.js";
+export { dequantFp8, dequantTensor, type DequantOptions, type DequantResult } from "./reference/fp8/dequant.js";
+export { dequantView, DEQUANT_CHUNK_ELEMENTS, type DequantView, type DequantViewOptions } from "./reference/fp8/view.js";
+export { dequantCheckpoint, type DequantCheckpointOptions, type DequantCheckpointResult } from "./reference/fp8/checkpoint.js";
+export { resolveExpertCount, configValue, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, type ExpertCount, type ExpertCountKey } from "./reference/prefuse/expert-count.js";
+export {
+  EXPERT_LAYOUTS, DEFAULT_LAYOUT, FUSE_TARGETS, PROJECTIONS, selectLayout, layoutForModelType, fusedNames, fusedPrefix, switchName,
+  type ExpertLayout, type FuseTarget, type FusedOrientation, type Projection, type LayoutChoice, type ModelTypeKey,
+} from "./reference/prefuse/layouts.js";
+export { scanExperts, expertPattern, type ExpertGroup, type ExpertTensor, type SwitchTensor } from "./reference/prefuse/scan.js";
+export { naturalCompare } from "./reference/prefuse/natural-order.js";
+export { fusedDims, fusedGateUpShape, fusedDownShape, perExpertShapes, type FusedDims } from "./reference/prefuse/shapes.js";
+export { checkExpertLayer, STACKED_COMPANIONS, type CompleteLayer, type LayerCheck } from "./reference/prefuse/layer-check.js";
+export type { UntouchedCode, UntouchedReason } from "./reference/prefuse/reasons.js";
+export { recipeInputs, type OutputRecipe, type PlannedOutput } from "./reference/prefuse/recipes.js";
+export { produceExperts, Scratch, type ExpertReader } from "./reference/prefuse/produce.js";
+export {
+  planPrefuse, type FusePlan, type PlanOptions, type LayerPlan, type LayerState,
+  type FusedLayerPlan, type UntouchedLayerPlan, type AlreadyFusedLayerPlan, type DenseLayerPlan,
+} from "./reference/prefuse/plan.js";
+export { DEFAULT_CHUNK, checkChunk } from "./reference/prefuse/chunk.js";
+export { prefuse, type PrefuseOptions, type PrefuseResult } from "./reference/prefuse/prefuse.js";
+export {
+  fuseCheckpoint, fuseCheckpointDir, outputSource, expertsPerStep, ChunkBuffers, DEFAULT_STEP_BYTES,
+  type FuseCheckpointOptions, type FuseDirOptions, type FuseProgress, type FuseResult,
+} from "./reference/prefuse/fuse-checkpoint.js";
+export { checkOutputPath } from "./reference/output-path.js";
+export { planReport, moeView, type PlanReport, type MoeView, type MoeLayerView } from "./reference/prefuse/report.js";
+export { type TensorBackend, type BackendName, BACKEND_NAMES } from "./reference/ops/backend.js";
+export { typedBackend } from "./reference/ops/typed-backend.js";
+export { OnnxBackend, createOnnxBackend } from "./reference/ops/onnx-backend.js";
+export { createBackend } from "./reference/ops/engines.js";
+export { TensorOpError } from "./reference/ops/geometry.js";
+export { STAGES, type Stage, parseStage, runStage, type StageResult } from "./reference/stages.js";
+// Fixture generation: deterministic synthetic checkpoints of real MoE families (src/fixtures-gen).
+export { listFamilies, FAMILY_NAMES, type FamilyName, type FamilyInfo, type JsonValue } from "./fixtures-gen/families.js";
+export { generateCheckpoint, writeGeneratedCheckpoint, IN_MEMORY_LIMIT, type GeneratedCheckpoint, type GeneratedWriteResult } from "./fixtures-gen/generate.js";
+export { resolveSpec, moeLayers, type FixtureSpec, type Fp8Options, type ResolvedSpec } from "./fixtures-gen/spec.js";
+export { listVariants, parseVariant, formatVariant, PARTIAL_DEFECTS, type Variant, type VariantInfo, type LayerRef, type PartialDefect, type CountKeySetting } from "./fixtures-gen/variants.js";
+export { planFixture, type FixturePlan } from "./fixtures-gen/plan.js";
+export type { TensorProducer } from "./fixtures-gen/producers.js";
+export { encodeE4M3, quantizeBlocks, E4M3_MAX, type BlockSize, type BlockQuantized } from "./fixtures-gen/fp8-quantize.js";
+export { describeMoeLayers, countKeysOf, type MoeLayerSummary, type MoeLayout, type CountKeyValue } from "./fixtures-gen/moe-structure.js";
+// Real checkpoints from the Hugging Face Hub.
+export { REAL_REPOS, type RealRepo } from "./fixtures-gen/real-repos.js";
+export { fetchRepo, type FetchRepoOptions, type FetchRepoResult, type FetchedFile } from "./fixtures-gen/hub/fetch-repo.js";
+export { hubSettings, hubCacheDir, type HubSettings } from "./fixtures-gen/hub/settings.js";
+export { HubError, type HubErrorCode } from "./fixtures-gen/hub/errors.js";
+export { parseHubRef, isHubRef, type HubRef } from "./fixtures-gen/hub/repo-ref.js";
+export { checkRealRepos, compareWithCatalogue, type RepoCheck } from "./fixtures-gen/hub/check.js";
 export { runBenchmark, writeReport, rerenderReport, reportStem, type WrittenReport } from "./bench/bench.js";
 export { checkReport, checkReportFiles, type ReportFiles } from "./bench/check.js";
 export { GRIDS, getGrid, gridPoints, type Grid, type GridBlock, type GridPoint } from "./bench/grid.js";

@@ -65,7 +65,7 @@ export async function measurePoint(spec: PointSpec): Promise<PointResult> {
         }
       : async () => {
           ledger = new MemoryLedger();
-          output = await strategy.run({ problem, weights, ledger, outDir: join(spec.workDir, `out-${process.pid}-${runs++}`) });
+          output = await strategy.run({ problem, weights, config: ckpt!.config ?? {}, ledger, outDir: join(spec.workDir, `out-${process.pid}-${runs++}`) });
         };
   bench.add(
     `${strategy.name} E=${problem.experts} C=${problem.chunk}`,

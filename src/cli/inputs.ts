@@ -1,6 +1,20 @@
-// Turning a checkpoint argument into a local path. Today a path is a path; `hf://` references
-// are resolved here once the Hub fetcher is in place, so that every command accepts them.
+// Turning a checkpoint argument into a local path: a path is a path, and `hf://owner/name[@rev]`
+// is fetched into the Hugging Face cache (or found there) and replaced by its snapshot
+// directory, so that every command accepts Hub references.
+
+import { fetchRepo } from "../fixtures-gen/hub/fetch-repo.js";
+import { isHubRef, parseHubRef } from "../fixtures-gen/hub/repo-ref.js";
+import { hubSettings } from "../fixtures-gen/hub/settings.js";
 
 export async function resolveCheckpointArg(arg: string): Promise<string> {
-  return arg;
+  if (!isHubRef(arg)) return arg;
+  const { repo, revision } = parseHubRef(arg);
+  const result = await fetchRepo({
+    repo,
+    ...(revision !== undefined ? { revision } : {}),
+    settings: hubSettings(),
+    log: (line) => process.stderr.write(`moe-prefuse: ${line}\n`),
+  });
+  process.stderr.write(`moe-prefuse: ${arg} is commit ${result.commit}${result.fromCache ? " (from the cache)" : ""}\n`);
+  return result.snapshotDir;
 }

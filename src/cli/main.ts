@@ -4,7 +4,11 @@
 
 import { Command, CommanderError } from "commander";
 import { MoePrefuseError } from "../reference/errors.js";
+import { registerGen } from "./commands/gen.js";
+import { registerHub } from "./commands/hub.js";
 import { registerInspect } from "./commands/inspect.js";
+import { registerDequant } from "./commands/dequant.js";
+import { registerFuse } from "./commands/fuse.js";
 import { registerBench } from "./commands/bench.js";
 import { PACKAGE } from "./package-info.js";
 
@@ -17,6 +21,10 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`moe-prefuse: ${str}`) })
     .exitOverride();
   registerInspect(program);
+  registerDequant(program);
+  registerFuse(program);
+  registerGen(program);
+  registerHub(program);
   registerBench(program);
   return program;
 }

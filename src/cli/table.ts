@@ -1,8 +1,16 @@
 // Plain-text tables for terminal output: left-aligned columns, two spaces apart.
 
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+/** The table's lines (header first), for output that should not be joined into one string. */
+export function tableLines(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h) => h.length);
+  for (const r of rows) for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (r[i] ?? "").length);
   const line = (cells: readonly string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+  const out = [line(header)];
+  for (const r of rows) out.push(line(r));
+  return out;
+}
+
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  return tableLines(header, rows).join("\n");
 }

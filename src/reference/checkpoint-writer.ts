@@ -16,9 +16,13 @@ export const DEFAULT_MAX_SHARD_SIZE = 5_000_000_000;
 
 export interface CheckpointWriteOptions {
   readonly config?: ModelConfig;
+  /** config.json's exact text (say, an input's, copied verbatim); takes precedence over `config`. */
+  readonly configText?: string;
   readonly metadata?: Readonly<Record<string, string>>;
   /** Split the weights into shards of at most this many data bytes (a larger tensor stands alone). */
   readonly maxShardSize?: number;
+  /** Or say exactly which tensors each shard holds (every tensor in one shard); overrides maxShardSize. */
+  readonly shardGroups?: readonly (readonly string[])[];
 }
 
 export interface CheckpointWriteResult {
@@ -59,13 +63,18 @@ export async function writeCheckpoint(
     throw new OutputError("INVALID_SHARD_SIZE", `shard size ${maxShardSize} must be a positive whole number of bytes`, { file: outDir });
   }
   const totalSize = [...tensors.values()].reduce((a, t) => a + t.byteLength, 0);
-  const groups = maxShardSize === undefined || totalSize <= maxShardSize ? [[...tensors.keys()]] : planShards(tensors, maxShardSize);
+  const groups = options.shardGroups ?? (maxShardSize === undefined || totalSize <= maxShardSize ? [[...tensors.keys()]] : planShards(tensors, maxShardSize));
+  const assigned = groups.flat();
+  if (options.shardGroups !== undefined && (groups.some((g) => g.length === 0) || assigned.length !== tensors.size || new Set(assigned).size !== tensors.size || !assigned.every((n) => tensors.has(n)))) {
+    throw new OutputError("INVALID_TENSOR", "shard groups must be non-empty and hold every tensor exactly once", { file: outDir });
+  }
   const names = groups.length === 1 ? [SINGLE_FILE] : groups.map((_, k) => shardFileName(k + 1, groups.length));
   // Lay out every file before writing any, so a bad tensor spec fails before I/O starts.
   const layouts = groups.map((g, k) => layoutFile(g.map((n) => [n, tensors.get(n)!] as const), options.metadata, join(outDir, names[k]!)));
 
   await writeDirAtomically(outDir, async (temp) => {
-    if (options.config !== undefined) await writeFile(join(temp, CONFIG_FILE), serializeConfig(options.config));
+    const configText = options.configText ?? (options.config === undefined ? undefined : serializeConfig(options.config));
+    if (configText !== undefined) await writeFile(join(temp, CONFIG_FILE), configText);
     for (let k = 0; k < layouts.length; k++) await writeLayout(join(temp, names[k]!), layouts[k]!, join(outDir, names[k]!));
     if (groups.length > 1) {
       const weightMap = new Map(groups.flatMap((g, k) => g.map((n) => [n, names[k]!] as const)));

@@ -130,8 +130,15 @@ async function readConfig(dir: string): Promise<ModelConfig | undefined> {
 function checkIndex(index: ShardIndex, files: readonly SafetensorsFile[], indexFile: string): void {
   const byShard = new Map(files.map((f) => [f.path, f]));
   const dir = dirname(indexFile);
+  // Resolved once per shard, not once per tensor: an index lists tens of thousands of tensors.
+  const paths = new Map<string, string>();
+  const pathOf = (shard: string): string => {
+    let p = paths.get(shard);
+    if (p === undefined) paths.set(shard, (p = shardPath(dir, shard, indexFile)));
+    return p;
+  };
   for (const [tensor, shard] of index.weightMap) {
-    const f = byShard.get(shardPath(dir, shard, indexFile));
+    const f = byShard.get(pathOf(shard));
     if (f === undefined || !f.tensors.has(tensor)) {
       throw new SafetensorsError("INDEX_MISMATCH", `the index places it in ${shard}, which does not hold it`, { file: indexFile, tensor });
     }
@@ -139,7 +146,7 @@ function checkIndex(index: ShardIndex, files: readonly SafetensorsFile[], indexF
   for (const f of files) {
     for (const name of f.tensors.keys()) {
       const shard = index.weightMap.get(name);
-      if (shard === undefined || shardPath(dir, shard, indexFile) !== f.path) {
+      if (shard === undefined || pathOf(shard) !== f.path) {
         throw new SafetensorsError("INDEX_MISMATCH", `${basename(f.path)} holds it but the index ${shard === undefined ? "does not list it" : `places it in ${shard}`}`, { file: indexFile, tensor: name });
       }
     }

@@ -9,11 +9,19 @@ export interface ErrorLocation {
   readonly tensor?: string;
 }
 
+// Control characters (and line/paragraph separators) in a file or tensor name are shown as
+// escapes, so that a hostile name cannot break the message's one line.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+function printable(name: string): string {
+  return name.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 function locate(detail: string, where: ErrorLocation): string {
   const parts: string[] = [];
-  if (where.file !== undefined) parts.push(where.file);
-  if (where.tensor !== undefined) parts.push(`tensor '${where.tensor}'`);
-  parts.push(detail.replace(/\s*\n\s*/g, " "));
+  if (where.file !== undefined) parts.push(printable(where.file));
+  if (where.tensor !== undefined) parts.push(`tensor '${printable(where.tensor)}'`);
+  parts.push(printable(detail.replace(/\s*\n\s*/g, " ")));
   return parts.join(": ");
 }
 
@@ -90,4 +98,11 @@ export type UsageErrorCode = "INVALID_ARGUMENT";
 
 export class UsageError extends MoePrefuseError<UsageErrorCode> {
   override readonly name = "UsageError";
+}
+
+/** A fuse that cannot do what was asked of it (with `--strict`: a layer that cannot be fused). */
+export type PrefuseErrorCode = "LAYER_UNTOUCHED";
+
+export class PrefuseError extends MoePrefuseError<PrefuseErrorCode> {
+  override readonly name = "PrefuseError";
 }

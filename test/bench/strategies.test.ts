@@ -87,7 +87,7 @@ describe("in-memory strategies", () => {
       expect(STRATEGIES.get("prealloc")!.analyticPeak(p(c))).toBe(3 * e * 256);
       expect(STRATEGIES.get("split-retain")!.analyticPeak(p(c))).toBe(5 * e * 256);
     }
-    expect(STRATEGIES.get("stream")!.analyticPeak(p(16))).toBe(2 * e * 16 + (4 << 20));
+    expect(STRATEGIES.get("stream")!.analyticPeak(p(16))).toBe(4 * e * 16 + (4 << 20));
   });
 });
 
@@ -118,7 +118,7 @@ describe("stream (disk to disk)", () => {
           const { ckpt, want } = inputs[k]!;
           const output = join(dir, `out-${n++}`);
           const ledger = new MemoryLedger();
-          const out = await strategy.run({ problem: p, weights: ckpt, ledger, outDir: output });
+          const out = await strategy.run({ problem: p, weights: ckpt, config: ckpt.config ?? {}, ledger, outDir: output });
           expect(out.dir).toBe(output);
           const fused = await Checkpoint.open(output);
           try {

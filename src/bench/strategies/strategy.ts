@@ -3,6 +3,7 @@
 // its inputs), and what it reads and produces, so the harness can prepare inputs, verify the
 // output byte for byte and explain the numbers.
 
+import type { ModelConfig } from "../../reference/checkpoint.js";
 import type { Tensor } from "../../reference/tensor.js";
 import type { WeightSource } from "../../reference/weights.js";
 import type { OutputTensor } from "../layout.js";
@@ -19,10 +20,11 @@ export interface MemoryStrategyInput {
   readonly ledger: MemoryLedger;
 }
 
-/** What a disk-to-disk strategy gets: a per-expert checkpoint and a fresh output directory path. */
+/** What a disk-to-disk strategy gets: a per-expert checkpoint, its config and a fresh output directory path. */
 export interface DiskStrategyInput {
   readonly problem: FuseProblem;
   readonly weights: WeightSource;
+  readonly config: ModelConfig;
   readonly ledger: MemoryLedger;
   readonly outDir: string;
 }

@@ -22,6 +22,8 @@ export const OnnxType = {
   FLOAT8E4M3FNUZ: 18,
   FLOAT8E5M2: 19,
   FLOAT8E5M2FNUZ: 20,
+  /** OCP MX scale type; Cast needs opset 24. */
+  FLOAT8E8M0: 24,
 } as const;
 export type OnnxType = (typeof OnnxType)[keyof typeof OnnxType];
 

@@ -4,7 +4,7 @@
 
 import { type DType, byteSize, dtypeBits, isDType } from "../dtypes.js";
 import { SafetensorsError, type SafetensorsErrorCode } from "../errors.js";
-import { type JsonValue, JsonSyntaxError, parseStrictJson } from "./strict-json.js";
+import { type JsonObject, type JsonValue, JsonFloat, JsonSyntaxError, parseStrictJson } from "./strict-json.js";
 
 /** The reference reader refuses headers larger than this. */
 export const MAX_HEADER_SIZE = 100_000_000;
@@ -29,7 +29,9 @@ export interface SafetensorsHeader {
   readonly tensors: readonly TensorEntry[];
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text (the default strips it), so that a header
+// starting with a byte-order mark fails the '{' check, as in the reference reader.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Reads N from the first 8 bytes and checks it against the file size, before anything of that
@@ -66,19 +68,20 @@ export function parseHeader(bytes: Uint8Array, fileSize: number, file: string): 
   try {
     json = parseStrictJson(text);
   } catch (e) {
-    if (e instanceof JsonSyntaxError && e.reason === "duplicate") {
-      throw err("DUPLICATE_KEY", `header has key '${e.key}' twice`, e.key);
-    }
+    if (e instanceof JsonSyntaxError && e.reason === "duplicate") throw duplicateKey(e, file);
     throw err("INVALID_HEADER_JSON", `header is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+  if (!isObject(json)) {
     throw err("INVALID_HEADER_JSON", "header is not a JSON object");
   }
 
   let metadata: Record<string, string> | undefined;
   const tensors: TensorEntry[] = [];
-  for (const [name, value] of Object.entries(json)) {
-    if (name === METADATA_KEY) metadata = parseMetadata(value, file);
+  // for...in, not Object.entries: a large MoE header has tens of thousands of entries.
+  for (const name in json) {
+    const value = json[name]!;
+    // `"__metadata__": null` is no metadata, as the reference reads it (an Option).
+    if (name === METADATA_KEY) metadata = value === null ? undefined : parseMetadata(value, file);
     else tensors.push(parseEntry(name, value, file));
   }
 
@@ -101,27 +104,41 @@ export function parseHeader(bytes: Uint8Array, fileSize: number, file: string): 
   return { headerSize, dataStart: 8 + headerSize, metadata, tensors };
 }
 
+function duplicateKey(e: JsonSyntaxError, file: string): SafetensorsError {
+  const [outer] = e.path;
+  if (outer === undefined) {
+    return new SafetensorsError("DUPLICATE_KEY", `header has key '${e.key}' twice`, e.key === METADATA_KEY ? { file } : { file, tensor: e.key });
+  }
+  if (outer === METADATA_KEY) return new SafetensorsError("DUPLICATE_KEY", `'${METADATA_KEY}' has key '${e.key}' twice`, { file });
+  return new SafetensorsError("DUPLICATE_KEY", `entry has key '${e.key}' twice`, { file, tensor: outer });
+}
+
 function parseMetadata(value: JsonValue, file: string): Record<string, string> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (!isObject(value)) {
     throw new SafetensorsError("INVALID_METADATA", `'${METADATA_KEY}' must be an object of strings`, { file });
   }
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) {
+  const entries = Object.entries(value);
+  for (const [k, v] of entries) {
     if (typeof v !== "string") {
       throw new SafetensorsError("INVALID_METADATA", `'${METADATA_KEY}.${k}' must be a string`, { file });
     }
-    out[k] = v;
   }
-  return out;
+  // fromEntries defines own properties, so a key such as "__proto__" is kept as data.
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
+function isObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof JsonFloat);
+}
+
+/** A non-negative integer lexeme (the strict parser gives those, and only those, as number or bigint). */
 function isUint(v: JsonValue | undefined): v is number | bigint {
-  return (typeof v === "number" && Number.isInteger(v) && v >= 0) || (typeof v === "bigint" && v >= 0n);
+  return (typeof v === "number" && v >= 0) || (typeof v === "bigint" && v >= 0n);
 }
 
 function parseEntry(name: string, value: JsonValue, file: string): TensorEntry {
   const bad = (code: SafetensorsErrorCode, detail: string) => new SafetensorsError(code, detail, { file, tensor: name });
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (!isObject(value)) {
     throw bad("INVALID_TENSOR_ENTRY", "entry is not an object with dtype, shape and data_offsets");
   }
   const { dtype, shape, data_offsets: offsets } = value;
@@ -137,13 +154,16 @@ function parseEntry(name: string, value: JsonValue, file: string): TensorEntry {
   if (typeof begin === "bigint" || typeof end === "bigint") {
     throw bad("VALIDATION_OVERFLOW", "data_offsets exceed the largest file this reader can address");
   }
-  // Shape entries beyond 2^53 arrive as bigint; numel is computed exactly before the byte check.
-  let numel = 1n;
-  for (const d of shape as (number | bigint)[]) numel *= BigInt(d);
-  if (numel * BigInt(dtypeBits(dtype)) > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw bad("VALIDATION_OVERFLOW", `shape [${shape.join(", ")}] overflows`);
+  // Zeros left out: every dimension and every product of dimensions (a stride, a row count) must
+  // stay an exact number, even in an empty tensor. Dimensions past 2^53 arrive as bigint; below,
+  // the product is exact in doubles for as long as it stays below 2^53.
+  const dims = shape as (number | bigint)[];
+  let bits = dtypeBits(dtype);
+  for (const d of dims) bits = typeof d === "bigint" ? Infinity : d === 0 ? bits : bits * d;
+  if (bits > Number.MAX_SAFE_INTEGER) {
+    throw bad("VALIDATION_OVERFLOW", `shape [${dims.join(", ")}] overflows: its dimensions multiply past 2^53 bits`);
   }
-  return { name, dtype, shape: (shape as (number | bigint)[]).map(Number), begin, end };
+  return { name, dtype, shape: dims as number[], begin, end };
 }
 
 function checkSize(t: TensorEntry, file: string): void {

@@ -17,7 +17,12 @@ export async function readFully(
 ): Promise<void> {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await handle.read(target, offset + done, length - done, position + done);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await handle.read(target, offset + done, length - done, position + done));
+    } catch (e) {
+      throw new SafetensorsError("READ_FAILED", `read failed at byte ${position + done} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file }, { cause: e });
+    }
     if (bytesRead === 0) {
       throw new SafetensorsError("READ_FAILED", `unexpected end of file at byte ${position + done}`, { file });
     }
@@ -33,7 +38,9 @@ export class SafetensorsFile {
     readonly header: SafetensorsHeader,
     private readonly handle: FileHandle,
   ) {
-    this.tensors = new Map(header.tensors.map((t) => [t.name, t]));
+    const tensors = new Map<string, TensorEntry>();
+    for (const t of header.tensors) tensors.set(t.name, t);
+    this.tensors = tensors;
   }
 
   static async open(path: string): Promise<SafetensorsFile> {

@@ -26,7 +26,9 @@ export function parseShardIndex(text: string, file: string): ShardIndex {
   const { weight_map: map, metadata } = json as Record<string, unknown>;
   if (typeof map !== "object" || map === null || Array.isArray(map)) throw bad("'weight_map' must be an object of tensor name -> shard file");
   const weightMap = new Map<string, string>();
-  for (const [tensor, shard] of Object.entries(map)) {
+  const entries = map as Record<string, unknown>;
+  for (const tensor in entries) {
+    const shard = entries[tensor];
     if (typeof shard !== "string" || shard === "") throw new SafetensorsError("INVALID_INDEX", "weight_map entry must name a shard file", { file, tensor });
     weightMap.set(tensor, shard);
   }

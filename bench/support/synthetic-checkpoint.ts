@@ -1,0 +1,78 @@
+// A large synthetic per-expert MoE checkpoint for benchmarks, written through writeCheckpoint
+// with computed sources: no tensor is ever held in memory and generation runs at disk speed.
+// Each tensor is an 8-byte tag (its index) followed by a fixed pseudo-random pattern read from a
+// tensor-specific offset, so tensors differ and every byte is deterministic.
+
+import { writeCheckpoint } from "../../src/reference/checkpoint-writer.js";
+import type { DType } from "../../src/reference/dtypes.js";
+import type { TensorSource } from "../../src/reference/safetensors/source.js";
+
+const PATTERN_BYTES = 8 << 20;
+
+function pattern(): Uint8Array {
+  const p = new Uint8Array(PATTERN_BYTES);
+  let s = 0x9e3779b9;
+  for (let i = 0; i < p.length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    p[i] = s & 0xff;
+  }
+  return p;
+}
+
+function computed(index: number, dtype: DType, shape: readonly number[], bytesPerElement: number, base: Uint8Array): TensorSource {
+  const byteLength = shape.reduce((a, b) => a * b, 1) * bytesPerElement;
+  return {
+    dtype,
+    shape,
+    byteLength,
+    async *chunks() {
+      const tag = new Uint8Array(8);
+      new DataView(tag.buffer).setBigUint64(0, BigInt(index), true);
+      yield tag.subarray(0, Math.min(8, byteLength));
+      let offset = (index * 4099) % PATTERN_BYTES;
+      for (let done = 8; done < byteLength; ) {
+        const n = Math.min(byteLength - done, PATTERN_BYTES - offset);
+        yield base.subarray(offset, offset + n);
+        done += n;
+        offset = 0;
+      }
+    },
+  };
+}
+
+export interface SyntheticMoe {
+  readonly layers: number;
+  readonly E: number;
+  readonly I: number;
+  readonly H: number;
+}
+
+export function syntheticConfig(s: SyntheticMoe): Record<string, unknown> {
+  return { model_type: "qwen3_moe", num_experts: s.E, hidden_size: s.H, moe_intermediate_size: s.I, num_hidden_layers: s.layers, torch_dtype: "bfloat16" };
+}
+
+/** Writes the checkpoint (bf16, sharded at 5 GB like transformers) and returns its tensor bytes. */
+export async function writeSyntheticCheckpoint(dir: string, s: SyntheticMoe): Promise<number> {
+  const base = pattern();
+  const tensors = new Map<string, TensorSource>();
+  const add = (name: string, shape: readonly number[]) => tensors.set(name, computed(tensors.size, "BF16", shape, 2, base));
+  add("model.embed_tokens.weight", [8192, s.H]);
+  add("lm_head.weight", [8192, s.H]);
+  add("model.norm.weight", [s.H]);
+  for (let l = 0; l < s.layers; l++) {
+    const p = `model.layers.${l}`;
+    for (const x of ["q", "k", "v", "o"]) add(`${p}.self_attn.${x}_proj.weight`, [s.H, s.H]);
+    add(`${p}.input_layernorm.weight`, [s.H]);
+    add(`${p}.post_attention_layernorm.weight`, [s.H]);
+    add(`${p}.mlp.gate.weight`, [s.E, s.H]);
+    for (let e = 0; e < s.E; e++) {
+      add(`${p}.mlp.experts.${e}.gate_proj.weight`, [s.I, s.H]);
+      add(`${p}.mlp.experts.${e}.up_proj.weight`, [s.I, s.H]);
+      add(`${p}.mlp.experts.${e}.down_proj.weight`, [s.H, s.I]);
+    }
+  }
+  const r = await writeCheckpoint(dir, tensors, { config: syntheticConfig(s), metadata: { format: "pt" }, maxShardSize: 5_000_000_000 });
+  return r.totalSize;
+}

@@ -1,0 +1,107 @@
+// `moe-prefuse fuse <in> <out>`: the streaming prefuse of a checkpoint directory into a new one.
+// Thin: parse options, call fuseCheckpointDir, print the plan and the result.
+
+import type { Command } from "commander";
+import { join } from "node:path";
+import { CONFIG_FILE, type Checkpoint } from "../../reference/checkpoint.js";
+import { UsageError } from "../../reference/errors.js";
+import { dequantPlanReport } from "../../reference/fp8/report.js";
+import { type DequantView, dequantView } from "../../reference/fp8/view.js";
+import { BACKEND_NAMES, type BackendName } from "../../reference/ops/backend.js";
+import { createBackend } from "../../reference/ops/engines.js";
+import { DEFAULT_CHUNK } from "../../reference/prefuse/chunk.js";
+import { type FuseResult, fuseCheckpointDir } from "../../reference/prefuse/fuse-checkpoint.js";
+import { FUSE_TARGETS, type FuseTarget } from "../../reference/prefuse/layouts.js";
+import { countStates, describeExpertCount, describeLayer, describeLayout, planReport, summarizeReasons } from "../../reference/prefuse/report.js";
+import { formatBytes, parseSize } from "../../reference/size.js";
+import { resolveCheckpointArg } from "../inputs.js";
+import { progressBar } from "../progress.js";
+import { formatTable } from "../table.js";
+
+interface FuseFlags {
+  chunk: string;
+  target: string;
+  maxShardSize: string;
+  engine: string;
+  dequantFp8?: boolean;
+  strict?: boolean;
+  json?: boolean;
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError("INVALID_ARGUMENT", `${flag} must be one of ${allowed.join(", ")}, got '${value}'`);
+  return value as T;
+}
+
+function parseChunk(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError("INVALID_ARGUMENT", `--chunk must be a whole number of experts, at least 1, got '${text}'`);
+  }
+  return Number(text);
+}
+
+function printText(r: FuseResult, seconds: number): void {
+  const { plan } = r;
+  const lines = [`plan: target ${plan.target}, ${describeLayout(plan)}, ${describeExpertCount(plan.expertCount)}`];
+  if (plan.layers.length > 0) {
+    lines.push(formatTable(["LAYER", "STATE", "EXPERTS", "DETAIL"], plan.layers.map((l) => [l.prefix, l.state, String(l.expertsFound), describeLayer(l, plan)])));
+  }
+  const c = countStates(plan);
+  lines.push(`layers: ${c.fused} fused, ${c.untouched} untouched, ${c["already-fused"]} already fused, ${c.dense} dense`);
+  lines.push(`wrote ${r.tensors} tensors, ${formatBytes(r.totalSize)} in ${r.files.length} file(s) to ${r.outDir} in ${seconds.toFixed(1)} s`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+export function registerFuse(program: Command): void {
+  program
+    .command("fuse")
+    .description("prefuse per-expert MoE weights into fused tensors, streaming from <in> to a new directory <out>")
+    .argument("<in>", "a checkpoint directory (config.json with model.safetensors, or an index and its shards)")
+    .argument("<out>", "a new or empty directory, outside <in>")
+    .option("--chunk <n>", "experts stacked per step (memory per step; never changes the bytes)", String(DEFAULT_CHUNK))
+    .option("--target <target>", `output layout: ${FUSE_TARGETS.join(" | ")}`, "fused")
+    .option("--max-shard-size <size>", "split the output into shards of at most this size (5GB, 512MiB, bytes)", "5GB")
+    .option("--engine <engine>", `tensor-op engine: ${BACKEND_NAMES.join(" | ")}`, "typed")
+    .option("--dequant-fp8", "dequantize FP8 block-scaled weights to BF16 on the fly, in the same streaming pass")
+    .option("--strict", "fail, writing nothing, when a layer cannot be fused (default: leave it per expert, as oQ does)")
+    .option("--json", "print the plan and the result as JSON")
+    .action(async (input: string, output: string, flags: FuseFlags) => {
+      const chunk = parseChunk(flags.chunk);
+      const target = oneOf<FuseTarget>("--target", flags.target, FUSE_TARGETS);
+      const engine = oneOf<BackendName>("--engine", flags.engine, BACKEND_NAMES);
+      const maxShardSize = parseSize(flags.maxShardSize);
+      const backend = await createBackend(engine);
+      const bar = progressBar();
+      const started = performance.now();
+      let result: FuseResult;
+      let dequant: DequantView | undefined;
+      try {
+        const checkpoint = await resolveCheckpointArg(input);
+        const dequantize = (ckpt: Checkpoint) => (dequant = dequantView(ckpt, ckpt.config, { checkpoint, configFile: join(ckpt.dir, CONFIG_FILE) }));
+        result = await fuseCheckpointDir(checkpoint, output, {
+          view: flags.dequantFp8 ? dequantize : undefined,
+          strict: flags.strict === true,
+          chunk,
+          target,
+          backend,
+          maxShardSize,
+          onProgress: bar === undefined ? undefined : (p) => bar.update(p.bytesDone, p.bytesTotal),
+        });
+      } finally {
+        bar?.done();
+        await backend.close();
+      }
+      const seconds = (performance.now() - started) / 1000;
+      for (const w of result.plan.warnings) process.stderr.write(`moe-prefuse: warning: ${w}\n`);
+      for (const l of result.plan.layers) {
+        if (l.state === "untouched") process.stderr.write(`moe-prefuse: warning: layer ${l.prefix} left untouched: ${summarizeReasons(l.reasons)}\n`);
+      }
+      if (flags.json) {
+        const { plan, ...rest } = result;
+        const dequantReport = dequant === undefined ? null : dequantPlanReport(dequant.plan);
+        process.stdout.write(`${JSON.stringify({ plan: planReport(plan), dequant: dequantReport, result: { ...rest, engine, chunk } }, null, 2)}\n`);
+      } else {
+        printText(result, seconds);
+      }
+    });
+}

@@ -1,0 +1,64 @@
+// `moe-prefuse hub fetch <repo>`: downloads a checkpoint into the Hugging Face cache and prints
+// the commit it resolved to; `moe-prefuse hub check`: verifies the catalogue of real tiny
+// checkpoints against the Hub (skipped, with the reason, where the Hub is not reachable).
+
+import type { Command } from "commander";
+import { writeFile } from "node:fs/promises";
+import { writeFileAtomically } from "../../reference/atomic.js";
+import { checkRealRepos } from "../../fixtures-gen/hub/check.js";
+import { fetchRepo } from "../../fixtures-gen/hub/fetch-repo.js";
+import { isHubRef, parseHubRef } from "../../fixtures-gen/hub/repo-ref.js";
+import { hubSettings } from "../../fixtures-gen/hub/settings.js";
+import { formatTable } from "../table.js";
+
+export function registerHub(program: Command): void {
+  const hub = program.command("hub").description("real checkpoints from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, HF_HUB_CACHE)");
+
+  hub
+    .command("fetch")
+    .description("download a model repository into the Hugging Face cache and print the commit it resolved to")
+    .argument("<repo>", "owner/name (or hf://owner/name@revision)")
+    .option("--revision <rev>", "branch, tag or commit (default main)")
+    .option("--cache-dir <dir>", "cache directory (default: HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub)")
+    .option("--json", "print the result as JSON")
+    .action(async (arg: string, o: { revision?: string; cacheDir?: string; json?: boolean }) => {
+      const ref = isHubRef(arg) ? parseHubRef(arg) : { repo: arg, revision: undefined };
+      const settings = hubSettings(process.env, o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {});
+      const revision = o.revision ?? ref.revision;
+      const result = await fetchRepo({
+        repo: ref.repo,
+        ...(revision !== undefined ? { revision } : {}),
+        settings,
+        log: (line) => process.stderr.write(`moe-prefuse: ${line}\n`),
+      });
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        return;
+      }
+      const downloaded = result.files.filter((f) => f.source === "download").length;
+      process.stdout.write(
+        `${result.repo}@${result.revision} -> commit ${result.commit}\n` +
+          `snapshot ${result.snapshotDir}\n` +
+          (result.fromCache ? "served from the cache (no request)\n" : `${result.files.length} file(s), ${downloaded} downloaded\n`),
+      );
+    });
+
+  hub
+    .command("check")
+    .description("verify the catalogue of real tiny MoE checkpoints against the Hub (skips, with the reason, without it)")
+    .option("--cache-dir <dir>", "cache directory for the downloads")
+    .option("--json", "print the report as JSON")
+    .option("--out <file>", "also write the JSON report (with the commits seen) to this file")
+    .action(async (o: { cacheDir?: string; json?: boolean; out?: string }) => {
+      const settings = hubSettings(process.env, o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {});
+      const report = { endpoint: settings.endpoint, checkedAt: new Date().toISOString(), repos: await checkRealRepos(settings) };
+      const json = `${JSON.stringify(report, null, 2)}\n`;
+      if (o.out !== undefined) await writeFileAtomically(o.out, (temp) => writeFile(temp, json));
+      if (o.json) process.stdout.write(json);
+      else {
+        const rows = report.repos.map((r) => [r.repo, r.status, r.commit ?? "-", r.reason ?? r.findings.join("; ")]);
+        process.stdout.write(`${formatTable(["REPO", "STATUS", "COMMIT", "DETAIL"], rows)}\n`);
+      }
+      if (report.repos.some((r) => r.status === "mismatch" || r.status === "error")) process.exitCode = 1;
+    });
+}

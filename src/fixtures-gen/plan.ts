@@ -1,0 +1,195 @@
+// From a spec to a plan: config.json plus one producer per tensor, in name order. This is where
+// the variants act on the family's layout: MoE layers are emitted per expert, fused (as the
+// family stores fused experts) or damaged (a missing expert or projection, a wrong shape or
+// dtype, a missing FP8 scale, an extra expert id), and FP8 replaces each quantizable weight by
+// its E4M3 codes and block scales. Nothing is computed until a producer is filled.
+
+import type { ModelConfig } from "../reference/checkpoint.js";
+import { numelOf } from "../reference/dtypes.js";
+import { UsageError } from "../reference/errors.js";
+import { compareNames } from "../reference/safetensors/layout.js";
+import { buildConfig } from "./config.js";
+import type { FloatDType } from "./float-codec.js";
+import { EXPERT_DISTRIBUTION, type MoeBlockDecl, ROLE_DISTRIBUTION, modelLayout } from "./model-layout.js";
+import {
+  type TensorProducer,
+  concatProducer,
+  convertedProducer,
+  expertProducer,
+  fp8ScaleProducer,
+  fp8WeightProducer,
+  plainProducer,
+  transposedProducer,
+} from "./producers.js";
+import { type FixtureSpec, type ResolvedPartial, type ResolvedSpec, layerKey, resolveSpec } from "./spec.js";
+import { type KindRef, ValueCache, cacheBudget } from "./value-cache.js";
+import { SIGN_PERIOD } from "./values.js";
+import { PROJECTIONS, type Projection } from "../reference/prefuse/layouts.js";
+
+export interface FixturePlan {
+  readonly spec: ResolvedSpec;
+  readonly config: ModelConfig;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Every tensor, in name order (UTF-8 bytes). */
+  readonly tensors: ReadonlyMap<string, TensorProducer>;
+}
+
+/** What transformers' save_pretrained writes into every safetensors header. */
+const FIXTURE_METADATA: Readonly<Record<string, string>> = { format: "pt" };
+
+class Emitter {
+  readonly tensors = new Map<string, TensorProducer>();
+  readonly cache: ValueCache;
+
+  constructor(readonly spec: ResolvedSpec) {
+    // Expert kinds are the largest arrays drawn (I x H elements of up to 4 bytes).
+    this.cache = new ValueCache(spec.seed, cacheBudget(spec.intermediate * spec.hidden * 4));
+  }
+
+  add(name: string, p: TensorProducer): void {
+    if (this.tensors.has(name)) throw new Error(`fixture plan declares ${name} twice`);
+    this.tensors.set(name, p);
+  }
+
+  /** A weight: its kind's values, as they are or (FP8, quantizable 2-D) as E4M3 codes plus scales. */
+  weight(name: string, kind: KindRef, quantizable: boolean, expert?: number, withScale = true): void {
+    const source = expert === undefined ? { kind } : expertSource(kind, expert);
+    const fp8 = this.spec.fp8;
+    if (fp8 !== undefined && quantizable && kind.shape.length === 2) {
+      this.add(name, fp8WeightProducer(this.cache, source.kind, fp8, source.expert));
+      if (withScale) this.add(`${name}${fp8.scaleSuffix}`, fp8ScaleProducer(this.cache, source.kind, fp8, source.expert));
+      return;
+    }
+    this.add(name, this.values(source));
+  }
+
+  /** The 16-bit (or F32) values of expert `e` of a kind, as stored per expert or inside a fused tensor. */
+  expert(kind: KindRef, e: number): TensorProducer<FloatDType> {
+    return this.values(expertSource(kind, e));
+  }
+
+  private values(source: { kind: KindRef; expert?: number }): TensorProducer<FloatDType> {
+    return source.expert === undefined ? plainProducer(this.cache, source.kind) : expertProducer(this.cache, source.kind, source.expert);
+  }
+}
+
+/**
+ * Where expert `e`'s values come from: large experts vary the kind's base (cheap at any scale);
+ * experts too small for that to make them all distinct (fewer elements than a sign pattern) are
+ * kinds of their own, drawn independently.
+ */
+function expertSource(kind: KindRef, e: number): { kind: KindRef; expert?: number } {
+  return numelOf(kind.shape) < SIGN_PERIOD ? { kind: { ...kind, key: `${kind.key}#${e}` } } : { kind, expert: e };
+}
+
+function expertKinds(spec: ResolvedSpec, block: MoeBlockDecl): Record<Projection, KindRef> {
+  const names = spec.family.moe.projections;
+  const kind = (p: Projection, shape: readonly number[]): KindRef => ({
+    key: `${block.blockPrefix}.experts.*.${names[p]}.weight`,
+    dtype: spec.dtype,
+    shape,
+    dist: EXPERT_DISTRIBUTION,
+  });
+  const I = spec.intermediate;
+  const H = spec.hidden;
+  return { gate: kind("gate", [I, H]), up: kind("up", [I, H]), down: kind("down", [H, I]) };
+}
+
+function emitFused(em: Emitter, block: MoeBlockDecl, kinds: Record<Projection, KindRef>): void {
+  const { experts: E, intermediate: I, hidden: H } = em.spec;
+  const ids = Array.from({ length: E }, (_, e) => e);
+  const expert = (p: Projection, e: number) => em.expert(kinds[p], e);
+  const gateUp = ids.map((e) => concatProducer([expert("gate", e), expert("up", e)], [2 * I, H]));
+  const p = `${block.fusedPrefix}.experts`;
+  if (em.spec.family.moe.fusedTransposed) {
+    em.add(`${p}.gate_up_proj`, concatProducer(gateUp.map((g) => transposedProducer(g, 2 * I, H, [H, 2 * I])), [E, H, 2 * I]));
+    em.add(`${p}.down_proj`, concatProducer(ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])), [E, I, H]));
+  } else {
+    em.add(`${p}.gate_up_proj`, concatProducer(gateUp, [E, 2 * I, H]));
+    em.add(`${p}.down_proj`, concatProducer(ids.map((e) => expert("down", e)), [E, H, I]));
+  }
+}
+
+function wrongShape(p: ResolvedPartial, correct: readonly number[]): readonly number[] {
+  const shape = p.shape ?? [correct[0]! + 1, ...correct.slice(1)];
+  if (shape.length === correct.length && shape.every((d, i) => d === correct[i])) {
+    throw new UsageError("INVALID_ARGUMENT", `partial:wrong-shape at layer ${p.layer}: [${shape.join(", ")}] is the correct shape`);
+  }
+  return shape;
+}
+
+function wrongDtype(spec: ResolvedSpec, p: ResolvedPartial): FloatDType {
+  const dtype = p.dtype ?? (spec.dtype === "F32" || spec.fp8 !== undefined ? "BF16" : "F32");
+  if (spec.fp8 === undefined && dtype === spec.dtype) {
+    throw new UsageError("INVALID_ARGUMENT", `partial:wrong-dtype at layer ${p.layer}: the weights already are ${dtype}`);
+  }
+  return dtype;
+}
+
+function emitPerExpert(em: Emitter, block: MoeBlockDecl, kinds: Record<Projection, KindRef>): void {
+  const spec = em.spec;
+  const key = layerKey(block.layer);
+  const names = spec.family.moe.projections;
+  const extras = spec.extras.filter((x) => layerKey(x.layer) === key).map((x) => x.id);
+  const ids = [...Array.from({ length: spec.experts }, (_, e) => e), ...extras];
+  const partials = spec.partials.filter((p) => layerKey(p.layer) === key);
+  for (const id of ids) {
+    for (const proj of PROJECTIONS) {
+      const name = `${block.blockPrefix}.experts.${id}.${names[proj]}.weight`;
+      const kind = kinds[proj];
+      const defect = partials.find((p) => p.expert === id && (p.defect === "drop-expert" || p.projection === proj));
+      switch (defect?.defect) {
+        case undefined:
+          em.weight(name, kind, true, id);
+          break;
+        case "drop-expert":
+        case "drop-projection":
+          break;
+        case "wrong-shape":
+          // A tensor of its own (values drawn for the wrong shape), quantized like the others.
+          em.weight(name, { ...kind, key: `${name}#wrong-shape`, shape: wrongShape(defect, kind.shape) }, true);
+          break;
+        case "wrong-dtype":
+          em.add(name, convertedProducer(em.expert(kind, id), wrongDtype(spec, defect)));
+          break;
+        case "drop-scale":
+          em.weight(name, kind, true, id, false);
+          break;
+      }
+    }
+  }
+}
+
+function emitMoe(em: Emitter, block: MoeBlockDecl): void {
+  const spec = em.spec;
+  const fused = spec.fusedLayers.has(layerKey(block.layer));
+  const prefix = fused ? block.fusedPrefix : block.blockPrefix;
+  const E = spec.experts;
+  // The router moves with the experts when fused (Mixtral's block_sparse_moe becomes mlp) but
+  // keeps its values: its kind is named after the per-expert location.
+  const router = (leaf: string, shape: readonly number[], dtype: FloatDType, role: "linear-kept" | "bias") =>
+    em.weight(`${prefix}.${leaf}`, { key: `${block.blockPrefix}.${leaf}`, dtype, shape, dist: ROLE_DISTRIBUTION[role] }, false);
+  router("gate.weight", [E, spec.hidden], spec.dtype, "linear-kept");
+  // DeepSeek keeps its router score correction bias in float32 whatever the weights' dtype.
+  if (spec.family.moe.routerBias) router("gate.e_score_correction_bias", [E], "F32", "bias");
+  const kinds = expertKinds(spec, block);
+  if (fused) emitFused(em, block, kinds);
+  else emitPerExpert(em, block, kinds);
+}
+
+export function planFixture(input: FixtureSpec): FixturePlan {
+  const spec = resolveSpec(input);
+  const em = new Emitter(spec);
+  const layout = modelLayout(spec);
+  for (const t of layout.tensors) em.weight(t.name, { key: t.name, dtype: t.dtype, shape: t.shape, dist: ROLE_DISTRIBUTION[t.role] }, t.role === "linear");
+  for (const block of layout.moe) emitMoe(em, block);
+  const tensors = new Map([...em.tensors].sort(([a], [b]) => compareNames(a, b)));
+  return { spec, config: buildConfig(spec), metadata: FIXTURE_METADATA, tensors };
+}
+
+/** Total bytes of the tensors of a plan. */
+export function planBytes(plan: FixturePlan): number {
+  let n = 0;
+  for (const t of plan.tensors.values()) n += t.byteLength;
+  return n;
+}

@@ -1,0 +1,295 @@
+// The streaming disk-to-disk fuse. Any WeightSource goes in (a checkpoint on disk, an in-memory
+// dict, a lazily dequantizing view), a checkpoint directory comes out through writeCheckpoint
+// (atomic, sharded). Each fused tensor is produced a step of experts at a time into one of two
+// reused buffers and written as it is made; inputs are read expert by expert. Peak memory is
+// those two buffers, whatever the size of the layer or of the checkpoint.
+
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { CONFIG_FILE, Checkpoint, type ModelConfig } from "../checkpoint.js";
+import { DEFAULT_MAX_SHARD_SIZE, writeCheckpoint } from "../checkpoint-writer.js";
+import { CheckpointError, PrefuseError, SafetensorsError, UsageError } from "../errors.js";
+import type { TensorBackend } from "../ops/backend.js";
+import { typedBackend } from "../ops/typed-backend.js";
+import type { TensorSource } from "../safetensors/source.js";
+import { specByteLength } from "../tensor.js";
+import type { WeightSource } from "../weights.js";
+import { DEFAULT_CHUNK, checkChunk, chunkRanges } from "./chunk.js";
+import { checkOutputPath } from "../output-path.js";
+import { type FusePlan, planPrefuse } from "./plan.js";
+import { summarizeReasons } from "./report.js";
+import type { PrefuseOptions } from "./prefuse.js";
+import { type ExpertReader, Scratch, produceExperts, sliceBytes } from "./produce.js";
+import type { PlannedOutput } from "./recipes.js";
+
+export interface FuseProgress {
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  /** The tensor being written. */
+  readonly tensor: string;
+}
+
+export interface FuseCheckpointOptions extends PrefuseOptions {
+  /**
+   * Byte budget of one streaming step (default 4 MiB): a step stacks `chunk` experts, or as many
+   * as fit in this budget if fewer (at least one). Never changes the bytes.
+   */
+  readonly maxStepBytes?: number;
+  /** Shard limit in bytes (default 5 GB, like oQ and transformers). */
+  readonly maxShardSize?: number;
+  /** safetensors `__metadata__` of the output. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** config.json's exact text to write (default: `config` serialized). */
+  readonly configText?: string;
+  readonly onProgress?: (p: FuseProgress) => void;
+  /**
+   * Refuse (before writing anything) when a layer with per-expert tensors cannot be fused. oQ
+   * leaves such layers per expert and lets the downstream sanitize fail; a pipeline that wants
+   * the failure here, naming the tensor, asks for it.
+   */
+  readonly strict?: boolean;
+}
+
+export interface FuseResult {
+  readonly plan: FusePlan;
+  readonly outDir: string;
+  readonly files: readonly string[];
+  readonly totalSize: number;
+  readonly tensors: number;
+}
+
+/** Bytes read in order from a tensor's chunk stream, however its chunks are cut. */
+class SequentialBytes {
+  private readonly chunks: AsyncIterator<Uint8Array>;
+  private pending: Uint8Array = new Uint8Array(0);
+  private position = 0;
+
+  constructor(private readonly source: TensorSource, private readonly name: string) {
+    this.chunks = source.chunks()[Symbol.asyncIterator]();
+  }
+
+  async read(at: number, into: Uint8Array): Promise<void> {
+    if (at !== this.position) throw new RangeError(`${this.name}: read at ${at}, but the stream is at ${this.position}`);
+    let filled = 0;
+    while (filled < into.length) {
+      if (this.pending.length === 0) {
+        const r = await this.chunks.next();
+        if (r.done) throw new SafetensorsError("READ_FAILED", `source ended after ${this.position + filled} of ${this.source.byteLength} bytes`, { tensor: this.name });
+        this.pending = r.value;
+      }
+      const n = Math.min(this.pending.length, into.length - filled);
+      into.set(this.pending.subarray(0, n), filled);
+      this.pending = this.pending.subarray(n);
+      filled += n;
+    }
+    this.position += into.length;
+  }
+}
+
+/** Reads per-expert tensors straight into the slots they are given; fused inputs sequentially. */
+function streamReader(source: WeightSource): ExpertReader {
+  const cursors = new Map<string, SequentialBytes>();
+  return {
+    async tensor(name, spec, into) {
+      await source.readInto(name, into, 0);
+      return { dtype: spec.dtype, shape: spec.shape, data: into };
+    },
+    async experts(name, spec, first, count, into) {
+      let cursor = cursors.get(name);
+      if (cursor === undefined) {
+        cursor = new SequentialBytes(source.source(name), name);
+        cursors.set(name, cursor);
+      }
+      const b = sliceBytes(spec);
+      const data = into.subarray(0, count * b);
+      await cursor.read(first * b, data);
+      return { dtype: spec.dtype, shape: [count, ...spec.shape.slice(1)], data };
+    },
+  };
+}
+
+/**
+ * The reusable buffers of one fuse, all of one size. Tensors are written one after another, so
+ * two buffers serve the whole run: one being written while the next chunk is produced into the
+ * other. Nothing else of that size is allocated, so memory stays flat from start to end.
+ */
+export class ChunkBuffers {
+  private readonly free: Uint8Array[] = [];
+
+  constructor(readonly size: number) {}
+
+  take(): Uint8Array {
+    return this.free.pop() ?? new Uint8Array(this.size);
+  }
+
+  give(...buffers: Uint8Array[]): void {
+    this.free.push(...buffers);
+  }
+}
+
+/**
+ * Default byte budget of one streaming step. A step's bytes are read, then written at once; kept
+ * well inside the CPU's last-level cache, the write copies from cache instead of memory, which
+ * measured here (32 MiB L3) as about twice the throughput of 64 MiB steps.
+ */
+export const DEFAULT_STEP_BYTES = 4 << 20;
+
+/** Experts per streaming step: `chunk`, capped by the byte budget, at least one. */
+export function expertsPerStep(o: PlannedOutput, chunk: number, maxStepBytes: number): number {
+  const slice = sliceBytes({ dtype: o.dtype, shape: o.shape });
+  const fit = slice === 0 ? chunk : Math.floor(maxStepBytes / slice);
+  return Math.max(1, Math.min(chunk, fit, o.shape[0]!));
+}
+
+/** A pass-through tensor read whole into a pooled buffer (no garbage per tensor). */
+function pooledSource(name: string, source: WeightSource, pool: ChunkBuffers): TensorSource {
+  const spec = source.specs.get(name)!;
+  const byteLength = specByteLength(spec);
+  return {
+    dtype: spec.dtype,
+    shape: spec.shape,
+    byteLength,
+    async *chunks() {
+      const buffer = pool.take();
+      try {
+        const data = buffer.subarray(0, byteLength);
+        await source.readInto(name, data, 0);
+        yield data;
+      } finally {
+        pool.give(buffer);
+      }
+    },
+  };
+}
+
+/**
+ * A planned output as a writer source, `step` experts at a time. The next step is produced (its
+ * inputs read) while the consumer writes the current one.
+ */
+export function outputSource(o: PlannedOutput, source: WeightSource, backend: TensorBackend, step: number, pool?: ChunkBuffers): TensorSource {
+  const spec = { dtype: o.dtype, shape: o.shape };
+  return {
+    ...spec,
+    byteLength: specByteLength(spec),
+    async *chunks() {
+      const slice = sliceBytes(spec);
+      const ranges = [...chunkRanges(o.shape[0]!, step)];
+      const buffers = pool ?? new ChunkBuffers(Math.min(step, o.shape[0]!) * slice);
+      const [a, b] = [buffers.take(), buffers.take()];
+      const io = streamReader(source);
+      const scratch = new Scratch();
+      const make = async (k: number): Promise<Uint8Array> => {
+        const { first, count } = ranges[k]!;
+        const out = (k % 2 === 0 ? a : b).subarray(0, count * slice);
+        await produceExperts(o.recipe, first, count, out, io, backend, scratch);
+        return out;
+      };
+      let next: Promise<Uint8Array> | undefined = ranges.length > 0 ? make(0) : undefined;
+      try {
+        for (let k = 0; next !== undefined; k++) {
+          const out = await next;
+          next = k + 1 < ranges.length ? make(k + 1) : undefined;
+          yield out;
+        }
+      } finally {
+        // A consumer that stops early (a failed write) must not leave a step running on our buffers.
+        await next?.catch(() => undefined);
+        buffers.give(a, b);
+      }
+    },
+  };
+}
+
+function counted(name: string, s: TensorSource, tick: (bytes: number, name: string) => void): TensorSource {
+  return {
+    dtype: s.dtype,
+    shape: s.shape,
+    byteLength: s.byteLength,
+    async *chunks() {
+      for await (const c of s.chunks()) {
+        yield c;
+        tick(c.length, name);
+      }
+    },
+  };
+}
+
+function refuseUntouched(plan: FusePlan, file: string): void {
+  const layer = plan.layers.find((l) => l.state === "untouched");
+  if (layer?.state !== "untouched") return;
+  const first = layer.reasons[0];
+  throw new PrefuseError("LAYER_UNTOUCHED", `layer ${layer.prefix} cannot be fused: ${summarizeReasons(layer.reasons)}`, first?.tensor === undefined ? { file } : { file, tensor: first.tensor });
+}
+
+export async function fuseCheckpoint(source: WeightSource, config: ModelConfig, outDir: string, options: FuseCheckpointOptions = {}): Promise<FuseResult> {
+  const chunk = checkChunk(options.chunk ?? DEFAULT_CHUNK);
+  const backend = options.backend ?? typedBackend;
+  const plan = planPrefuse(source.specs, config, options);
+  if (options.strict) refuseUntouched(plan, options.configFile === undefined ? outDir : dirname(options.configFile));
+  const consumed = new Set(plan.consumed);
+  const maxStepBytes = options.maxStepBytes ?? DEFAULT_STEP_BYTES;
+  if (!(maxStepBytes > 0)) throw new UsageError("INVALID_ARGUMENT", `step budget ${maxStepBytes} must be a positive number of bytes`);
+  const steps = plan.outputs.map((o) => expertsPerStep(o, chunk, maxStepBytes));
+  // One buffer size for the run: the largest step. Pass-through tensors that fit are read whole
+  // into the same buffers; larger ones stream in the source's own chunks.
+  const pool = new ChunkBuffers(Math.max(0, ...plan.outputs.map((o, k) => steps[k]! * sliceBytes({ dtype: o.dtype, shape: o.shape }))));
+  const tensors = new Map<string, TensorSource>();
+  for (const [name, spec] of source.specs) {
+    if (consumed.has(name)) continue;
+    tensors.set(name, specByteLength(spec) <= pool.size && pool.size > 0 ? pooledSource(name, source, pool) : source.source(name));
+  }
+  plan.outputs.forEach((o, k) => tensors.set(o.name, outputSource(o, source, backend, steps[k]!, pool)));
+
+  const { onProgress } = options;
+  let written = tensors;
+  if (onProgress !== undefined) {
+    const bytesTotal = [...tensors.values()].reduce((a, t) => a + t.byteLength, 0);
+    let bytesDone = 0;
+    const tick = (n: number, tensor: string) => {
+      bytesDone += n;
+      onProgress({ bytesDone, bytesTotal, tensor });
+    };
+    written = new Map([...tensors].map(([n, s]) => [n, counted(n, s, tick)]));
+  }
+  const result = await writeCheckpoint(outDir, written, {
+    config,
+    configText: options.configText,
+    metadata: options.metadata,
+    maxShardSize: options.maxShardSize ?? DEFAULT_MAX_SHARD_SIZE,
+  });
+  return { plan, outDir, files: result.files, totalSize: result.totalSize, tensors: tensors.size };
+}
+
+export interface FuseDirOptions extends FuseCheckpointOptions {
+  /**
+   * What to fuse from the opened checkpoint instead of its raw tensors (for example a lazily
+   * FP8-dequantizing view). Its tensors are planned and streamed like the checkpoint's own.
+   */
+  readonly view?: (ckpt: Checkpoint) => ConfiguredSource | Promise<ConfiguredSource>;
+  /** The config to plan with and write (default: the view's, else the input's config.json copied verbatim). */
+  readonly config?: ModelConfig;
+}
+
+/** A view may carry the config that goes with its tensors (a dequantized view drops quantization_config). */
+export type ConfiguredSource = WeightSource & { readonly config?: ModelConfig | undefined };
+
+/** `moe-prefuse fuse <in> <out>`: checks the paths, opens the checkpoint, streams the fuse. */
+export async function fuseCheckpointDir(input: string, outDir: string, options: FuseDirOptions = {}): Promise<FuseResult> {
+  await checkOutputPath(input, outDir);
+  const ckpt = await Checkpoint.open(input);
+  try {
+    const configFile = join(ckpt.dir, CONFIG_FILE);
+    if (ckpt.config === undefined) throw new CheckpointError("CONFIG_MISSING", "missing: the fuse needs the config to know the expert count", { file: configFile });
+    const source: ConfiguredSource = options.view === undefined ? ckpt : await options.view(ckpt);
+    const config = options.config ?? (source === ckpt ? undefined : source.config);
+    const configText = config === undefined ? await readFile(configFile, "utf8") : undefined;
+    return await fuseCheckpoint(source, config ?? ckpt.config, outDir, {
+      ...options,
+      configFile,
+      configText,
+      metadata: options.metadata ?? ckpt.metadata,
+    });
+  } finally {
+    await ckpt.close();
+  }
+}

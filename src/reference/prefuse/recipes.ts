@@ -1,0 +1,105 @@
+// What each output tensor of a fused layer is made of. Every output has the expert as its
+// leading axis and every input is either one tensor per expert or a fused tensor with the expert
+// leading, so any output can be produced expert range by expert range (`produce.ts`); the
+// in-memory prefuse and the streaming fuse share these recipes and so write the same bytes.
+
+import type { DType } from "../dtypes.js";
+import type { TensorSpec } from "../tensor.js";
+import { type CompleteLayer, type StackedSeries } from "./layer-check.js";
+import { type ExpertLayout, type FuseTarget, PROJECTIONS, fusedNames, switchName } from "./layouts.js";
+import { type FusedDims, fusedDownShape, fusedGateUpShape } from "./shapes.js";
+
+/** Per-expert inputs: names in expert order, all of one spec. */
+export interface ExpertSeries {
+  readonly names: readonly string[];
+  readonly spec: TensorSpec;
+}
+
+/** A fused input whose leading axis is the expert. */
+export interface FusedInput {
+  readonly name: string;
+  readonly spec: TensorSpec;
+}
+
+export type OutputRecipe =
+  /** out[e] = in[e] */
+  | { readonly op: "stack"; readonly inputs: ExpertSeries }
+  /** out[e] = in[e]^T */
+  | { readonly op: "stack-transposed"; readonly inputs: ExpertSeries }
+  /** out[e] = gate[e] rows then up[e] rows */
+  | { readonly op: "concat-rows"; readonly gate: ExpertSeries; readonly up: ExpertSeries }
+  /** out[e] = gate[e]^T columns then up[e]^T columns */
+  | { readonly op: "concat-columns"; readonly gate: ExpertSeries; readonly up: ExpertSeries }
+  /** out[e] = half `half` of in[e] along its rows (axis -2) */
+  | { readonly op: "split-rows"; readonly input: FusedInput; readonly half: 0 | 1 }
+  /** out[e] = (half `half` of in[e] along its columns (axis -1))^T */
+  | { readonly op: "split-columns"; readonly input: FusedInput; readonly half: 0 | 1 }
+  /** out = in, under a new name */
+  | { readonly op: "copy"; readonly input: FusedInput }
+  /** out[e] = in[e]^T */
+  | { readonly op: "transpose"; readonly input: FusedInput };
+
+export interface PlannedOutput extends TensorSpec {
+  readonly name: string;
+  /** The layer prefix it belongs to. */
+  readonly layer: string;
+  readonly recipe: OutputRecipe;
+}
+
+const seriesOf = (s: StackedSeries): ExpertSeries => ({ names: s.names, spec: s.spec });
+
+/** The outputs of a complete per-expert layer. */
+export function perExpertOutputs(layer: CompleteLayer, layout: ExpertLayout, prefix: string, target: FuseTarget): PlannedOutput[] {
+  const { gate, up, down } = layer.weights;
+  const out = (name: string, dtype: DType, shape: readonly number[], recipe: OutputRecipe): PlannedOutput => ({ name, dtype, shape, layer: prefix, recipe });
+  if (target === "switch_mlp") {
+    return [...PROJECTIONS.map((p) => layer.weights[p]), ...layer.companions].map((s) =>
+      out(switchName(layout, prefix, s.projection, s.kind), s.spec.dtype, [layer.E, ...s.spec.shape], { op: "stack", inputs: seriesOf(s) }),
+    );
+  }
+  const names = fusedNames(layout, prefix);
+  const rows = layout.orientation === "rows";
+  return [
+    out(names.gateUp, layer.dtype, fusedGateUpShape(layer.E, gate.spec.shape, up.spec.shape, layout.orientation), {
+      op: rows ? "concat-rows" : "concat-columns",
+      gate: seriesOf(gate),
+      up: seriesOf(up),
+    }),
+    out(names.down, layer.dtype, fusedDownShape(layer.E, down.spec.shape, layout.orientation), {
+      op: rows ? "stack" : "stack-transposed",
+      inputs: seriesOf(down),
+    }),
+  ];
+}
+
+/** The switch_mlp outputs of an already fused layer: gate_up split in two, down carried over. */
+export function fusedToSwitchOutputs(gateUp: FusedInput, down: FusedInput, dims: FusedDims, layout: ExpertLayout, prefix: string): PlannedOutput[] {
+  const { E, I, H } = dims;
+  const rows = layout.orientation === "rows";
+  const out = (projection: "gate" | "up" | "down", shape: readonly number[], recipe: OutputRecipe): PlannedOutput => ({
+    name: switchName(layout, prefix, projection),
+    dtype: recipe.op === "copy" || recipe.op === "transpose" ? down.spec.dtype : gateUp.spec.dtype,
+    shape,
+    layer: prefix,
+    recipe,
+  });
+  return [
+    out("gate", [E, I, H], { op: rows ? "split-rows" : "split-columns", input: gateUp, half: 0 }),
+    out("up", [E, I, H], { op: rows ? "split-rows" : "split-columns", input: gateUp, half: 1 }),
+    out("down", [E, H, I], rows ? { op: "copy", input: down } : { op: "transpose", input: down }),
+  ];
+}
+
+/** Every input tensor a recipe reads. */
+export function recipeInputs(r: OutputRecipe): readonly string[] {
+  switch (r.op) {
+    case "stack":
+    case "stack-transposed":
+      return r.inputs.names;
+    case "concat-rows":
+    case "concat-columns":
+      return [...r.gate.names, ...r.up.names];
+    default:
+      return [r.input.name];
+  }
+}

@@ -1,0 +1,215 @@
+// A local stand-in for the Hugging Face Hub on 127.0.0.1, answering the requests
+// @huggingface/hub makes for a download (read from the library's sources, 2.17):
+//   GET  /api/models/{repo}/revision/{rev}?expand=...      (modelInfo: resolves the commit)
+//   GET  /api/models/{repo}/tree/{rev}?recursive=true...   (listFiles, paginated by Link header)
+//   GET  /{repo}/resolve/{rev}/{path}                       (downloadFile: a `Range: bytes=0-0`
+//        probe answered 206 with Content-Range and ETag/X-Linked-ETag, then a plain GET)
+// It serves files given in memory, logs every request, and injects faults on demand: HTTP
+// errors, a stalled response, a body cut short or stalled half way, bytes that do not match
+// the listing, and listing entries whose names escape the snapshot.
+
+import { createHash } from "node:crypto";
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+export interface ServedFile {
+  readonly path: string;
+  readonly data: Uint8Array;
+  /** Stored with git LFS (listed with an lfs.oid sha256, as .safetensors files are). */
+  readonly lfs: boolean;
+}
+
+export interface LoggedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly range: string | undefined;
+  readonly authorization: string | undefined;
+}
+
+export type Fault =
+  | { readonly kind: "status"; readonly status: number }
+  | { readonly kind: "hang" }
+  | { readonly kind: "truncate" }
+  | { readonly kind: "stall-body" }
+  | { readonly kind: "corrupt" };
+
+interface FaultRule {
+  readonly match: (r: LoggedRequest) => boolean;
+  readonly fault: Fault;
+  remaining: number;
+}
+
+interface Commit {
+  readonly files: ReadonlyMap<string, ServedFile>;
+  readonly extraEntries: object[];
+}
+
+export function gitBlobSha1(data: Uint8Array): string {
+  return createHash("sha1").update(`blob ${data.length}\0`).update(data).digest("hex");
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+function etagOf(f: ServedFile): string {
+  return f.lfs ? sha256(f.data) : gitBlobSha1(f.data);
+}
+
+export class FakeHub {
+  readonly requests: LoggedRequest[] = [];
+  /** Entries per page of tree listings (the real Hub pages at 1000). */
+  pageSize = 1000;
+  private readonly repos = new Map<string, { refs: Map<string, string>; commits: Map<string, Commit> }>();
+  private readonly faults: FaultRule[] = [];
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {
+    server.on("connection", (s) => {
+      this.sockets.add(s);
+      s.on("close", () => this.sockets.delete(s));
+    });
+  }
+
+  static async start(): Promise<FakeHub> {
+    let hub: FakeHub | undefined;
+    const server = createServer((req, res) => hub!.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    hub = new FakeHub(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return hub;
+  }
+
+  /** Publishes `files` as a new commit of `repo` and points `branch` at it; returns the commit. */
+  publish(repo: string, files: readonly ServedFile[], branch = "main"): string {
+    const r = this.repos.get(repo) ?? { refs: new Map(), commits: new Map() };
+    this.repos.set(repo, r);
+    const h = createHash("sha1").update(repo).update(String(r.commits.size));
+    for (const f of files) h.update(f.path).update(f.data);
+    const commit = h.digest("hex");
+    r.commits.set(commit, { files: new Map(files.map((f) => [f.path, f])), extraEntries: [] });
+    r.refs.set(branch, commit);
+    return commit;
+  }
+
+  /** Adds raw entries to the tree listing of a commit (e.g. names that escape the snapshot). */
+  listExtra(repo: string, commit: string, entry: object): void {
+    this.repos.get(repo)!.commits.get(commit)!.extraEntries.push(entry);
+  }
+
+  /** Injects `fault` into the next `times` requests that `match`. */
+  inject(match: (r: LoggedRequest) => boolean, fault: Fault, times = 1): void {
+    this.faults.push({ match, fault, remaining: times });
+  }
+
+  count(match: (r: LoggedRequest) => boolean = () => true): number {
+    return this.requests.filter(match).length;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private takeFault(r: LoggedRequest): Fault | undefined {
+    const rule = this.faults.find((f) => f.remaining > 0 && f.match(r));
+    if (rule === undefined) return undefined;
+    rule.remaining--;
+    return rule.fault;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? "/", this.url);
+    const logged: LoggedRequest = {
+      method: req.method ?? "GET",
+      path: url.pathname + url.search,
+      range: req.headers.range,
+      authorization: req.headers.authorization,
+    };
+    this.requests.push(logged);
+    const fault = this.takeFault(logged);
+    if (fault?.kind === "hang") return;
+    if (fault?.kind === "status") return json(res, fault.status, { error: `injected ${fault.status}` });
+    req.resume();
+    const api = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(url.pathname);
+    if (api !== null) return this.api(res, api[1]!, api[2]!, decodeURIComponent(api[3]!), url);
+    const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
+    if (resolve !== null) return this.resolve(req, res, resolve[1]!, decodeURIComponent(resolve[2]!), decodeURIComponent(resolve[3]!), fault);
+    json(res, 404, { error: "no such endpoint" });
+  }
+
+  private commitOf(repo: string, rev: string): { commit: string; files: Commit } | undefined {
+    const r = this.repos.get(repo);
+    const commit = r?.refs.get(rev) ?? (r?.commits.has(rev) ? rev : undefined);
+    return commit === undefined ? undefined : { commit, files: r!.commits.get(commit)! };
+  }
+
+  private api(res: ServerResponse, repo: string, what: string, rev: string, url: URL): void {
+    if (!this.repos.has(repo)) return json(res, 404, { error: "Repository not found" }, { "X-Error-Code": "RepoNotFound" });
+    const c = this.commitOf(repo, rev);
+    if (c === undefined) return json(res, 404, { error: "Invalid rev id" }, { "X-Error-Code": "RevisionNotFound" });
+    if (what === "revision") {
+      return json(res, 200, { _id: `id-${repo}`, id: repo, sha: c.commit, private: false, gated: false, downloads: 0, likes: 0, lastModified: "2025-01-01T00:00:00.000Z" });
+    }
+    const entries: object[] = [];
+    const dirs = new Set<string>();
+    for (const f of c.files.files.values()) {
+      const parts = f.path.split("/");
+      for (let k = 1; k < parts.length; k++) dirs.add(parts.slice(0, k).join("/"));
+      entries.push({
+        type: "file",
+        oid: gitBlobSha1(f.data),
+        size: f.data.length,
+        path: f.path,
+        ...(f.lfs ? { lfs: { oid: sha256(f.data), size: f.data.length, pointerSize: 134 } } : {}),
+      });
+    }
+    for (const d of dirs) entries.push({ type: "directory", oid: "0".repeat(40), size: 0, path: d });
+    entries.push(...c.files.extraEntries);
+    const cursor = Number(url.searchParams.get("cursor") ?? 0);
+    const page = entries.slice(cursor, cursor + this.pageSize);
+    const headers: Record<string, string> = {};
+    if (cursor + this.pageSize < entries.length) {
+      const next = new URL(url);
+      next.searchParams.set("cursor", String(cursor + this.pageSize));
+      headers.Link = `<${next.href}>; rel="next"`;
+    }
+    json(res, 200, page, headers);
+  }
+
+  private resolve(req: IncomingMessage, res: ServerResponse, repo: string, rev: string, path: string, fault: Fault | undefined): void {
+    const c = this.commitOf(repo, rev);
+    const f = c?.files.files.get(path);
+    if (c === undefined || f === undefined) return json(res, 404, { error: "Entry not found" }, { "X-Error-Code": "EntryNotFound" });
+    let data = f.data;
+    if (fault?.kind === "corrupt") {
+      data = Uint8Array.from(data);
+      if (data.length > 0) data[data.length - 1]! ^= 0xff;
+    }
+    const etag = etagOf(f);
+    const headers: Record<string, string> = { ETag: `"${etag}"`, "X-Repo-Commit": c.commit, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream" };
+    if (f.lfs) headers["X-Linked-ETag"] = `"${etag}"`;
+    if (req.headers.range === "bytes=0-0" && data.length > 0) {
+      res.writeHead(206, { ...headers, "Content-Range": `bytes 0-0/${data.length}`, "Content-Length": "1" });
+      res.end(Buffer.from(data.subarray(0, 1)));
+      return;
+    }
+    res.writeHead(200, { ...headers, "Content-Length": String(data.length) });
+    if (fault?.kind === "truncate" || fault?.kind === "stall-body") {
+      // Cut the connection once half the body has really left (the headers promised all of it).
+      res.write(Buffer.from(data.subarray(0, data.length >> 1)), () => {
+        if (fault.kind === "truncate") res.socket?.destroy();
+      });
+      return;
+    }
+    res.end(Buffer.from(data));
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(text)), ...headers });
+  res.end(text);
+}

@@ -1,0 +1,126 @@
+// The lazily dequantizing WeightSource: BF16 specs up front, bytes decoded on demand in bounded
+// chunks straight from the underlying source's chunk stream, identical to the in-memory API
+// whichever way a tensor is read.
+
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Checkpoint, type ModelConfig } from "../../../src/reference/checkpoint.js";
+import { OutputError, SafetensorsError } from "../../../src/reference/errors.js";
+import { dequantFp8 } from "../../../src/reference/fp8/dequant.js";
+import { dequantView } from "../../../src/reference/fp8/view.js";
+import { type TensorSource, tensorSource } from "../../../src/reference/safetensors/source.js";
+import { writeSafetensorsFile } from "../../../src/reference/safetensors/writer.js";
+import type { TensorMap } from "../../../src/reference/tensor.js";
+import { type WeightSource, loadAll, memoryWeights } from "../../../src/reference/weights.js";
+import { tempDir } from "../../support/tmp.js";
+import { bf16, f32, fp8 } from "./tensors.js";
+
+const CONFIG: ModelConfig = { model_type: "x", quantization_config: { quant_method: "fp8", fmt: "e4m3", weight_block_size: [4, 8] } };
+
+function weights(): TensorMap {
+  return new Map([
+    ["a.weight", fp8([9, 20], "F8_E4M3", (i) => (i * 53 + 1) & 0xff)],
+    ["a.weight_scale_inv", f32([3, 3])],
+    ["a.activation_scale", f32([])],
+    ["n.weight", bf16([5])],
+  ]);
+}
+
+/** A source that streams weights in small chunks and refuses whole-tensor reads of FP8 weights. */
+function streamingOnly(map: TensorMap, chunk: number, truncate = 0): WeightSource {
+  const inner = memoryWeights(map);
+  const isFp8 = (name: string) => map.get(name)!.dtype.startsWith("F8_");
+  return {
+    specs: inner.specs,
+    read: (name) => (isFp8(name) ? Promise.reject(new Error(`whole read of ${name}`)) : inner.read(name)),
+    readInto: (name, t, o) => (isFp8(name) ? Promise.reject(new Error(`whole read of ${name}`)) : inner.readInto(name, t, o)),
+    source(name): TensorSource {
+      const t = map.get(name)!;
+      const data = t.data.subarray(0, t.data.length - truncate);
+      return {
+        ...tensorSource(t),
+        async *chunks() {
+          const buf = new Uint8Array(chunk);
+          for (let off = 0; off < data.length; off += chunk) {
+            const part = data.subarray(off, off + chunk);
+            buf.set(part);
+            yield buf.subarray(0, part.length);
+          }
+        },
+      };
+    },
+  };
+}
+
+async function collect(src: TensorSource): Promise<{ bytes: Uint8Array; sizes: number[] }> {
+  const parts: Uint8Array[] = [];
+  for await (const c of src.chunks()) parts.push(c.slice());
+  return { bytes: new Uint8Array(Buffer.concat(parts)), sizes: parts.map((p) => p.length) };
+}
+
+describe("dequantView", () => {
+  const expected = dequantFp8(weights(), CONFIG).weights;
+
+  it("shows the output's specs and reads every tensor as dequantFp8 computes it", async () => {
+    const view = dequantView(memoryWeights(weights()), CONFIG);
+    expect([...view.specs]).toEqual([
+      ["a.weight", { dtype: "BF16", shape: [9, 20] }],
+      ["n.weight", { dtype: "BF16", shape: [5] }],
+    ]);
+    expect(view.config).toEqual({ model_type: "x" });
+    expect(view.plan.droppedActivationScales).toEqual(["a.activation_scale"]);
+    expect(await loadAll(view)).toEqual(expected);
+    await expect(view.read("a.weight_scale_inv")).rejects.toThrow(SafetensorsError);
+    await expect(view.read("a.weight_scale_inv")).rejects.toThrow("removed by FP8 dequantization");
+  });
+
+  it("streams from the source's chunks in bounded output chunks, never reading a whole FP8 weight", async () => {
+    const view = dequantView(streamingOnly(weights(), 7), CONFIG, { chunkElements: 5 });
+    const { bytes, sizes } = await collect(view.source("a.weight"));
+    expect(bytes).toEqual(expected.get("a.weight")!.data);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
+    expect(view.source("a.weight").byteLength).toBe(360);
+    expect((await view.read("a.weight")).data).toEqual(expected.get("a.weight")!.data);
+  });
+
+  it("readInto writes at aligned and odd offsets without touching the bytes around", async () => {
+    const view = dequantView(streamingOnly(weights(), 13), CONFIG, { chunkElements: 6 });
+    const want = expected.get("a.weight")!.data;
+    for (const offset of [0, 1, 2, 3]) {
+      const target = new Uint8Array(want.length + 6).fill(0xee);
+      await view.readInto("a.weight", target, offset);
+      expect(target.subarray(offset, offset + want.length)).toEqual(want);
+      expect([...target.subarray(0, offset), ...target.subarray(offset + want.length)].every((b) => b === 0xee)).toBe(true);
+    }
+    await expect(view.readInto("a.weight", new Uint8Array(10), 0)).rejects.toThrow("cannot hold");
+  });
+
+  it("fails with a typed error when the source yields fewer bytes than the weight's spec", async () => {
+    const view = dequantView(streamingOnly(weights(), 64, 3), CONFIG);
+    await expect(collect(view.source("a.weight"))).rejects.toThrow(OutputError);
+    await expect(collect(view.source("a.weight"))).rejects.toThrow("yielded 177 of the 180 bytes");
+  });
+
+  it("handles an empty FP8 weight ([0, n], scale grid [0, 2]) on every path", async () => {
+    const empty: TensorMap = new Map([
+      ["e.weight", fp8([0, 16])],
+      ["e.weight_scale_inv", f32([0, 2])],
+    ]);
+    expect(dequantFp8(empty, CONFIG).weights.get("e.weight")).toEqual({ dtype: "BF16", shape: [0, 16], data: new Uint8Array(0) });
+    const view = dequantView(streamingOnly(empty, 8), CONFIG);
+    expect((await collect(view.source("e.weight"))).bytes).toEqual(new Uint8Array(0));
+    expect((await view.read("e.weight")).data).toEqual(new Uint8Array(0));
+  });
+
+  it("dequantizes a checkpoint on disk lazily", async () => {
+    const path = join(tempDir(), "model.safetensors");
+    await writeSafetensorsFile(path, [...weights()].map(([n, t]) => [n, tensorSource(t)] as const));
+    const ckpt = await Checkpoint.open(path);
+    try {
+      const view = dequantView(ckpt, CONFIG, { checkpoint: path });
+      expect(await loadAll(view)).toEqual(expected);
+    } finally {
+      await ckpt.close();
+    }
+  });
+});

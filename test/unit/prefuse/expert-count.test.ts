@@ -1,0 +1,78 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { CheckpointError } from "../../../src/reference/errors.js";
+import { EXPERT_COUNT_KEYS, type ExpertCountKey, resolveExpertCount } from "../../../src/reference/prefuse/expert-count.js";
+import { fcParams } from "../../support/fc.js";
+
+/** A config holding `values` at dotted keys. */
+function configWith(values: Partial<Record<ExpertCountKey, unknown>>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const config: Record<string, unknown> = { ...extra };
+  for (const [key, v] of Object.entries(values)) {
+    if (key.startsWith("text_config.")) {
+      const tc = (config.text_config ??= {}) as Record<string, unknown>;
+      tc[key.slice("text_config.".length)] = v;
+    } else config[key] = v;
+  }
+  return config;
+}
+
+describe("resolveExpertCount", () => {
+  it("is undefined for a dense config", () => {
+    expect(resolveExpertCount({ model_type: "llama", hidden_size: 8 })).toBeUndefined();
+    expect(resolveExpertCount({ num_experts: null, text_config: { num_experts: null } })).toBeUndefined();
+  });
+
+  it.each(EXPERT_COUNT_KEYS.map((k) => [k]))("reads %s", (key) => {
+    expect(resolveExpertCount(configWith({ [key]: 12 }))).toEqual({ count: 12, key, warnings: [] });
+  });
+
+  it("follows oQ's order: num_local_experts, text_config.num_local_experts, num_experts, text_config.num_experts, then n_routed_experts", () => {
+    expect(EXPERT_COUNT_KEYS).toEqual([
+      "num_local_experts",
+      "text_config.num_local_experts",
+      "num_experts",
+      "text_config.num_experts",
+      "n_routed_experts",
+      "text_config.n_routed_experts",
+    ]);
+    const r = resolveExpertCount(configWith({ num_experts: 4, "text_config.num_local_experts": 8 }));
+    expect(r?.count).toBe(8);
+    expect(r?.key).toBe("text_config.num_local_experts");
+    expect(r?.warnings).toEqual([
+      "config.json: 'num_experts' = 4 disagrees with 'text_config.num_local_experts' = 8; using 8 (the first key in precedence order)",
+    ]);
+  });
+
+  it("stays silent when several locations agree", () => {
+    expect(resolveExpertCount(configWith({ num_experts: 16, "text_config.num_experts": 16 }))).toEqual({ count: 16, key: "num_experts", warnings: [] });
+  });
+
+  it("ignores a text_config that is not an object", () => {
+    expect(resolveExpertCount({ text_config: "x", num_experts: 3 })?.key).toBe("num_experts");
+  });
+
+  it.each([0, -1, 1.5, "8", true, [8], { n: 8 }])("rejects %j as an expert count, naming the file and the key", (bad) => {
+    const run = () => resolveExpertCount(configWith({ "text_config.num_experts": bad }), "/ckpt/config.json");
+    expect(run).toThrow(CheckpointError);
+    expect(run).toThrow(`/ckpt/config.json: 'text_config.num_experts' must be a positive integer expert count, got ${JSON.stringify(bad)}`);
+  });
+
+  it("rejects a bad value even where a valid key comes first", () => {
+    expect(() => resolveExpertCount(configWith({ num_local_experts: 8, n_routed_experts: -2 }))).toThrow(/'n_routed_experts'/);
+  });
+
+  it("property: the first present key wins; every differing later key is one warning", () => {
+    const entries = fc.dictionary(fc.constantFrom(...EXPERT_COUNT_KEYS), fc.integer({ min: 1, max: 300 }));
+    fc.assert(
+      fc.property(entries, (values) => {
+        const r = resolveExpertCount(configWith(values));
+        const present = EXPERT_COUNT_KEYS.filter((k) => values[k] !== undefined);
+        if (present.length === 0) return r === undefined;
+        const first = present[0]!;
+        const differing = present.filter((k) => values[k] !== values[first]);
+        return r !== undefined && r.key === first && r.count === values[first] && r.warnings.length === differing.length && differing.every((k, i) => r.warnings[i]!.includes(`'${k}'`));
+      }),
+      fcParams(),
+    );
+  });
+});
