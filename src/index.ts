@@ -68,6 +68,7 @@ export { hubSettings, hubCacheDir, type HubSettings } from "./fixtures-gen/hub/s
 export { HubError, type HubErrorCode } from "./fixtures-gen/hub/errors.js";
 export { parseHubRef, isHubRef, type HubRef } from "./fixtures-gen/hub/repo-ref.js";
 export { checkRealRepos, compareWithCatalogue, type RepoCheck } from "./fixtures-gen/hub/check.js";
+export * from "./golden/corpus.js";
 export { runBenchmark, writeReport, rerenderReport, reportStem, type WrittenReport } from "./bench/bench.js";
 export { checkReport, checkReportFiles, type ReportFiles } from "./bench/check.js";
 export { GRIDS, getGrid, gridPoints, type Grid, type GridBlock, type GridPoint } from "./bench/grid.js";

@@ -106,3 +106,10 @@ export type PrefuseErrorCode = "LAYER_UNTOUCHED";
 export class PrefuseError extends MoePrefuseError<PrefuseErrorCode> {
   override readonly name = "PrefuseError";
 }
+
+/** A golden corpus (or a case folder) that breaks its format, or a file changed since it was written. */
+export type CorpusErrorCode = "CORPUS_INVALID" | "CORPUS_FILE_MISSING" | "CORPUS_HASH_MISMATCH";
+
+export class CorpusError extends MoePrefuseError<CorpusErrorCode> {
+  override readonly name = "CorpusError";
+}
