@@ -77,3 +77,11 @@ export { checkCorpus, checkCase, type CaseCheck, type CorpusCheck } from "./gold
 export { diffCorpus, diffTensors, formatDiff, isEmptyDiff, type CorpusDiff, type CaseChange, type FileChange, type TensorChange } from "./golden/diff.js";
 export { findFp8Oracle, oracleDequant, FP8_ORACLE_SCRIPT, type Fp8Oracle } from "./golden/fp8-oracle.js";
 export { planCorpusUpdate, writeCorpus, readCaseFolders, type UpdatePlan, type UpdateOptions } from "./golden/update.js";
+export { runBenchmark, writeReport, rerenderReport, reportStem, type WrittenReport } from "./bench/bench.js";
+export { checkReport, checkReportFiles, type ReportFiles } from "./bench/check.js";
+export { GRIDS, getGrid, gridPoints, type Grid, type GridBlock, type GridPoint } from "./bench/grid.js";
+export { STRATEGIES, getStrategy } from "./bench/strategies/registry.js";
+export { STRATEGY_NAMES, type Strategy, type StrategyName } from "./bench/strategies/strategy.js";
+export { MemoryLedger } from "./bench/ledger.js";
+export { type RunOptions, runGrid } from "./bench/runner.js";
+export type { BenchResults, PointResult, TorchRun, TorchSection } from "./bench/results.js";

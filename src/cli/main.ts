@@ -10,6 +10,7 @@ import { registerInspect } from "./commands/inspect.js";
 import { registerDequant } from "./commands/dequant.js";
 import { registerFuse } from "./commands/fuse.js";
 import { registerGolden } from "./commands/golden.js";
+import { registerBench } from "./commands/bench.js";
 import { PACKAGE } from "./package-info.js";
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerGen(program);
   registerHub(program);
   registerGolden(program);
+  registerBench(program);
   return program;
 }
 

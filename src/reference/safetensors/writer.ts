@@ -9,7 +9,8 @@ import { writeFileAtomically } from "../atomic.js";
 import { type FileLayout, layoutFile } from "./layout.js";
 import type { TensorSource } from "./source.js";
 
-const STAGE = 4 << 20;
+/** Bytes of the staging buffer each file write holds (memory accounting in bench/ counts it). */
+export const STAGE = 4 << 20;
 
 class StagedWriter {
   private readonly stage = new Uint8Array(STAGE);
