@@ -9,6 +9,7 @@ import { registerHub } from "./commands/hub.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerDequant } from "./commands/dequant.js";
 import { registerFuse } from "./commands/fuse.js";
+import { registerGate } from "./commands/gate.js";
 import { PACKAGE } from "./package-info.js";
 
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerFuse(program);
   registerGen(program);
   registerHub(program);
+  registerGate(program);
   return program;
 }
 

@@ -1,0 +1,41 @@
+// Diagnosis: the expert count was read from the wrong config key. When the config states the
+// count at several locations with different values, oQ's precedence (num_local_experts,
+// text_config.num_local_experts, num_experts, text_config.num_experts; then this project's
+// n_routed_experts) picks the first. A candidate that stacks as many experts as a later key says,
+// or leaves a layer per expert that the first key makes complete, reads them in another order.
+
+import { countKeysOf } from "../../../src/fixtures-gen/moe-structure.js";
+import { type Diagnosis, type DiagnosisContext, listNames } from "./diagnosis.js";
+
+export function diagnoseCountKeyPrecedence(ctx: DiagnosisContext): Diagnosis[] {
+  const count = ctx.plan?.expertCount;
+  if (count === undefined) return [];
+  const others = countKeysOf(ctx.config).filter((k) => typeof k.value === "number" && k.value !== count.count && k.key !== count.key);
+  if (others.length === 0) return [];
+  const used = (n: number) => others.find((k) => k.value === n);
+  const stated = `${count.key} = ${count.count} comes first in the precedence, ${others.map((k) => `${k.key} = ${String(k.value)}`).join(", ")} later`;
+  // Stacked tensors whose expert axis holds another key's count.
+  const stacked = [...ctx.actual].filter(([name, t]) => t.shape.length === 3 && ctx.expected.get(name)?.shape[0] !== t.shape[0] && used(t.shape[0]!) !== undefined);
+  if (stacked.length > 0) {
+    const [name, t] = stacked[0]!;
+    return [
+      {
+        kind: "count-key-precedence",
+        message: `the candidate stacked ${t.shape[0]} experts (the value of ${used(t.shape[0]!)!.key}) in ${listNames(stacked.map(([n]) => n), 2)}: ${stated}`,
+        tensors: stacked.map(([n]) => n),
+        detail: { used: t.shape[0]!, expected: count.count, tensor: name },
+      },
+    ];
+  }
+  // Layers the first key makes complete, left per expert as if another count applied.
+  const left = (ctx.plan?.layers ?? []).flatMap((l) => (l.state === "fused" && !l.outputs.some((o) => ctx.actual.has(o)) && l.consumed.every((n) => ctx.actual.has(n)) ? [l] : []));
+  if (left.length === 0) return [];
+  return [
+    {
+      kind: "count-key-precedence",
+      message: `${left.length} complete layer(s) left per expert (${listNames(left.map((l) => l.prefix), 2)}) as if the count were ${others.map((k) => String(k.value)).join(" or ")}: ${stated}`,
+      tensors: left.flatMap((l) => l.consumed),
+      detail: { expected: count.count },
+    },
+  ];
+}
