@@ -409,28 +409,29 @@ def switch_mlp(weights, config):
 
 # ---- the command ------------------------------------------------------------------------------
 
+# Looked up at call time, so a wrapper can replace any function of this module (ci/candidates/broken).
 STAGES = {
-    "prefuse": prefuse,
-    "dequant": dequant,
+    "prefuse": lambda w, c: prefuse(w, c),
+    "dequant": lambda w, c: dequant(w, c),
     "dequant+prefuse": lambda w, c: prefuse(dequant(w, c), c),
-    "switch_mlp": switch_mlp,
+    "switch_mlp": lambda w, c: switch_mlp(w, c),
 }
 
 
-def main(argv=None, stages=STAGES):
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stage", default=os.environ.get("MOE_PREFUSE_STAGE", "prefuse"))
     parser.add_argument("input")
     parser.add_argument("output")
     args = parser.parse_args(argv)
-    if args.stage not in stages:
-        print(f"numpy_prefuse: stage {args.stage!r} is not one of {', '.join(stages)}", file=sys.stderr)
+    if args.stage not in STAGES:
+        print(f"numpy_prefuse: stage {args.stage!r} is not one of {', '.join(STAGES)}", file=sys.stderr)
         return 2
     try:
         with open(os.path.join(args.input, "config.json"), encoding="utf-8") as f:
             config = json.load(f)
         weights, metadata = read_safetensors(os.path.join(args.input, "model.safetensors"))
-        write_safetensors(args.output, stages[args.stage](weights, config), metadata)
+        write_safetensors(args.output, STAGES[args.stage](weights, config), metadata)
     except Refused as e:
         print(f"numpy_prefuse: {e}", file=sys.stderr)
         return 1
