@@ -3,7 +3,7 @@
 // family and feature, open cases, skipped corpus cases and the counterexamples saved.
 
 import type { GateReport } from "./report.js";
-import { reportPasses, summaryLine } from "./report.js";
+import { casesCovered, reportPasses, summaryLine } from "./report.js";
 import type { CaseResult } from "./run-case.js";
 import { caseGroups, signatureList, tallyBy } from "./tally.js";
 
@@ -33,7 +33,7 @@ export function markdownSummary(report: GateReport): string {
     `- cases: ${report.corpus === null ? "no golden corpus" : `golden corpus \`${cell(report.corpus)}\``}, ${report.runs} generated (seed ${report.seed}), ${report.totalCases} in all`,
     `- comparison: ${report.tolerance === null ? "bit-exact" : `within ${report.tolerance.ulp} ulp for BF16/F16/F32`}`,
   ];
-  if (report.cases.length < report.totalCases) lines.push(`- **incomplete**: ${report.cases.length} of ${report.totalCases} cases in this report`);
+  if (report.cases.length < casesCovered(report)) lines.push(`- **incomplete**: ${report.cases.length} of ${casesCovered(report)} cases in this report`);
   const failed = report.cases.filter((c) => c.verdict === "fail");
   if (failed.length > 0) lines.push("", "### Failures", "", ...caseRows(failed));
   const groups = tallyBy(report.cases, caseGroups);

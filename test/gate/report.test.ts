@@ -90,7 +90,9 @@ describe("reports", () => {
     expect(merged.cases.map((c) => c.index)).toEqual([0, 1, 2, 17]);
     expect(merged.totals).toEqual(whole.totals);
     expect(merged.shards).toEqual([{ index: 1, count: 2 }, { index: 2, count: 2 }]);
-    expect(reportPasses({ ...a, totals: { ...a.totals, failed: 0 } })).toBe(false); // a shard alone is not the whole run
+    // A shard passes on its own cases; a report missing some of them does not.
+    expect(reportPasses({ ...a, totals: { ...a.totals, failed: 0 } })).toBe(true);
+    expect(reportPasses({ ...a, cases: a.cases.slice(1), totals: { ...a.totals, failed: 0 } })).toBe(false);
   });
 
   it("refuse to merge missing or repeated shards and reports of different runs", () => {

@@ -2,7 +2,7 @@
 // count at several locations with different values, oQ's precedence (num_local_experts,
 // text_config.num_local_experts, num_experts, text_config.num_experts; then this project's
 // n_routed_experts) picks the first. A candidate that stacks as many experts as a later key says,
-// or leaves a layer per expert that the first key makes complete, reads them in another order.
+// or leaves every layer per expert that the first key makes complete, reads them in another order.
 
 import { countKeysOf } from "../../../src/fixtures-gen/moe-structure.js";
 import { type Diagnosis, type DiagnosisContext, listNames } from "./diagnosis.js";
@@ -27,8 +27,11 @@ export function diagnoseCountKeyPrecedence(ctx: DiagnosisContext): Diagnosis[] {
       },
     ];
   }
-  // Layers the first key makes complete, left per expert as if another count applied.
-  const left = (ctx.plan?.layers ?? []).flatMap((l) => (l.state === "fused" && !l.outputs.some((o) => ctx.actual.has(o)) && l.consumed.every((n) => ctx.actual.has(n)) ? [l] : []));
+  // Every layer the first key makes complete left per expert, as another count would have it (one
+  // layer left alone while others are fused is a different bug: layer-left-per-expert).
+  const complete = (ctx.plan?.layers ?? []).flatMap((l) => (l.state === "fused" ? [l] : []));
+  const left = complete.filter((l) => !l.outputs.some((o) => ctx.actual.has(o)) && l.consumed.every((n) => ctx.actual.has(n)));
+  if (left.length < complete.length) return [];
   if (left.length === 0) return [];
   return [
     {

@@ -94,56 +94,50 @@ async function writeOutputs(report: GateReport, o: OutputOptions): Promise<void>
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-function outputOptions(cmd: Command): Command {
-  return cmd
+export function registerGate(program: Command): void {
+  // --junit, --report and --markdown belong to `gate` and apply to `gate merge` too (optsWithGlobals).
+  const gate = program
+    .command("gate")
+    .description("release gate: run a prefuse implementation (any language, through files) over the golden corpus and generated cases")
+    .option("--candidate <template>", "command run per case, without a shell: {input} (dir with config.json + model.safetensors), {output} (.safetensors to write), {stage}")
+    .option("--stage <stage>", "prefuse (oQ's function), dequant+prefuse, switch_mlp or dequant", GATE_DEFAULTS.stage)
+    .option("--corpus <dir>", "golden corpus (default: the package's test/golden, when present)")
+    .option("--no-corpus", "generated cases only")
+    .option("--runs <N>", `generated cases (default ${GATE_DEFAULTS.runs})`)
+    .option("--seed <S>", `seed of the generated cases (default ${GATE_DEFAULTS.seed})`)
+    .option("--timeout <SEC>", `per case (default ${GATE_DEFAULTS.timeoutSec})`)
+    .option("--jobs <N>", "candidate processes at a time (default: the number of cores)")
+    .option("--shard <K/N>", "run the K-th of N deterministic parts of the cases")
+    .option("--tolerance <ulp=N>", "accept BF16/F16/F32 elements within N ulps (dequant stages only; default bit-exact)")
+    .option("--shrink <N>", `shrink up to N failing generated cases, one per distinct failure (default ${GATE_DEFAULTS.shrink}; 0: none)`)
+    .option("--shrink-budget <N>", `candidate runs per shrink (default ${GATE_DEFAULTS.shrinkBudget})`)
+    .option("--save-failures <dir>", `where shrunk cases are saved as golden case folders (default ./${GATE_DEFAULTS.saveFailures})`)
+    .option("--name <name>", "the implementation's name in reports (default: the template's script)")
+    .option("--keep-temp", "keep each case's input and output files")
     .option("--junit <file>", "write JUnit XML (one testcase per case)")
     .option("--report <file>", "write the JSON report (what `gate merge` and `gate table` read)")
-    .option("--markdown <file>", "write a Markdown summary (for $GITHUB_STEP_SUMMARY)");
-}
+    .option("--markdown <file>", "write a Markdown summary (for $GITHUB_STEP_SUMMARY)")
+    .action(async (o: GateCliOptions) => {
+      const report = await runGate(gateOptionsFromCli(o), say);
+      await writeOutputs(report, o);
+      process.exitCode = reportPasses(report) ? 0 : 1;
+    });
 
-export function registerGate(program: Command): void {
-  const gate = outputOptions(
-    program
-      .command("gate")
-      .description("release gate: run a prefuse implementation (any language, through files) over the golden corpus and generated cases")
-      .enablePositionalOptions()
-      .option("--candidate <template>", "command run per case, without a shell: {input} (dir with config.json + model.safetensors), {output} (.safetensors to write), {stage}")
-      .option("--stage <stage>", "prefuse (oQ's function), dequant+prefuse, switch_mlp or dequant", GATE_DEFAULTS.stage)
-      .option("--corpus <dir>", "golden corpus (default: the package's test/golden, when present)")
-      .option("--no-corpus", "generated cases only")
-      .option("--runs <N>", `generated cases (default ${GATE_DEFAULTS.runs})`)
-      .option("--seed <S>", `seed of the generated cases (default ${GATE_DEFAULTS.seed})`)
-      .option("--timeout <SEC>", `per case (default ${GATE_DEFAULTS.timeoutSec})`)
-      .option("--jobs <N>", "candidate processes at a time (default: the number of cores)")
-      .option("--shard <K/N>", "run the K-th of N deterministic parts of the cases")
-      .option("--tolerance <ulp=N>", "accept BF16/F16/F32 elements within N ulps (dequant stages only; default bit-exact)")
-      .option("--shrink <N>", `shrink up to N failing generated cases, one per distinct failure (default ${GATE_DEFAULTS.shrink}; 0: none)`)
-      .option("--shrink-budget <N>", `candidate runs per shrink (default ${GATE_DEFAULTS.shrinkBudget})`)
-      .option("--save-failures <dir>", `where shrunk cases are saved as golden case folders (default ./${GATE_DEFAULTS.saveFailures})`)
-      .option("--name <name>", "the implementation's name in reports (default: the template's script)")
-      .option("--keep-temp", "keep each case's input and output files"),
-  ).action(async (o: GateCliOptions) => {
-    const report = await runGate(gateOptionsFromCli(o), say);
-    await writeOutputs(report, o);
-    process.exitCode = reportPasses(report) ? 0 : 1;
-  });
-
-  outputOptions(
-    gate
-      .command("merge")
-      .description("merge the --report files of a sharded gate run into one, print it and exit 0 only if every case passed")
-      .argument("<reports...>", "JSON reports of every shard"),
-  ).action(async (files: string[], o: OutputOptions) => {
-    const report = mergeReports(await Promise.all(files.map(readReport)));
-    for (const r of report.cases) {
-      say(caseLine(r));
-      for (const l of detailLines(r)) say(l);
-    }
-    say(`gate: merged ${files.length} report(s), ${report.cases.length} of ${report.totalCases} cases`);
-    say(summaryLine(report.totals));
-    await writeOutputs(report, o);
-    process.exitCode = reportPasses(report) ? 0 : 1;
-  });
+  gate
+    .command("merge")
+    .description("merge the --report files of a sharded run into one (--junit/--report/--markdown write it), print it, exit 0 only if every case passed")
+    .argument("<reports...>", "JSON reports of every shard")
+    .action(async (files: string[], _options: unknown, cmd: Command) => {
+      const report = mergeReports(await Promise.all(files.map(readReport)));
+      for (const r of report.cases) {
+        say(caseLine(r));
+        for (const l of detailLines(r)) say(l);
+      }
+      say(`gate: merged ${files.length} report(s), ${report.cases.length} of ${report.totalCases} cases`);
+      say(summaryLine(report.totals));
+      await writeOutputs(report, cmd.optsWithGlobals<OutputOptions>());
+      process.exitCode = reportPasses(report) ? 0 : 1;
+    });
 
   gate
     .command("table")
