@@ -178,6 +178,11 @@ describe("diagnoses", () => {
     // Stacked with 17 experts.
     const stacked = withFault(ref, RICH_FUSED, E, { order: Array.from({ length: 17 }, (_, e) => e) });
     expect(diagnoseCountKeyPrecedence(ctx(stacked))[0]?.detail).toMatchObject({ used: 17, expected: 20 });
+    // Every expert on disk stacked whatever the count says: the count was ignored, not misread.
+    const text = ref.config.text_config as Record<string, unknown>;
+    const swapped = await reference(RICH, "prefuse", { ...ref.config, num_experts: 17, text_config: { ...text, num_experts: 20 } });
+    expect(diagnoseCountKeyPrecedence(ctx(ref.expected, swapped))).toEqual([]);
+    expect(kinds(ref.expected, swapped)[0]).toBe("partial-layer-fused");
     // One layer left while others fuse is not a precedence problem.
     const oneLeft = new Map(ref.expected);
     for (const n of [`${RICH_FUSED[0]}.experts.gate_up_proj`, `${RICH_FUSED[0]}.experts.down_proj`]) oneLeft.delete(n);

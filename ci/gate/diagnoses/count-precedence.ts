@@ -14,8 +14,12 @@ export function diagnoseCountKeyPrecedence(ctx: DiagnosisContext): Diagnosis[] {
   if (others.length === 0) return [];
   const used = (n: number) => others.find((k) => k.value === n);
   const stated = `${count.key} = ${count.count} comes first in the precedence, ${others.map((k) => `${k.key} = ${String(k.value)}`).join(", ")} later`;
-  // Stacked tensors whose expert axis holds another key's count.
-  const stacked = [...ctx.actual].filter(([name, t]) => t.shape.length === 3 && ctx.expected.get(name)?.shape[0] !== t.shape[0] && used(t.shape[0]!) !== undefined);
+  // Stacked tensors whose expert axis holds another key's count, where that is not simply every
+  // expert the layer has on disk (a candidate ignoring the count stacks those: partial-layer-fused).
+  const onDisk = (name: string) => ctx.plan?.layers.find((l) => name.startsWith(`${l.prefix}.`))?.expertsFound;
+  const stacked = [...ctx.actual].filter(
+    ([name, t]) => t.shape.length === 3 && ctx.expected.get(name)?.shape[0] !== t.shape[0] && used(t.shape[0]!) !== undefined && onDisk(name) !== t.shape[0],
+  );
   if (stacked.length > 0) {
     const [name, t] = stacked[0]!;
     return [
