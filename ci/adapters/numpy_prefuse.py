@@ -26,7 +26,6 @@ Tensors are carried as raw bits (bf16 as uint16): only the FP8 dequant interpret
 Exit status: 0 written, 1 the input is refused (one line on stderr), 2 bad usage or stage.
 """
 
-import argparse
 import json
 import os
 import re
@@ -35,6 +34,7 @@ import sys
 from collections import defaultdict
 
 import numpy as np
+from gate_protocol import arguments
 
 # ---- safetensors ---------------------------------------------------------------------------
 
@@ -418,15 +418,8 @@ STAGES = {
 }
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--stage", default=os.environ.get("MOE_PREFUSE_STAGE", "prefuse"))
-    parser.add_argument("input")
-    parser.add_argument("output")
-    args = parser.parse_args(argv)
-    if args.stage not in STAGES:
-        print(f"numpy_prefuse: stage {args.stage!r} is not one of {', '.join(STAGES)}", file=sys.stderr)
-        return 2
+def main():
+    args = arguments("numpy_prefuse", "numpy implementation of the release gate's stage contracts", STAGES)
     try:
         with open(os.path.join(args.input, "config.json"), encoding="utf-8") as f:
             config = json.load(f)

@@ -10,21 +10,15 @@ function may rebuild `weights` in place or return the new dict: both are handled
 MLX and oMLX are installed (Apple silicon). Exit 2 for another stage or a missing MLX/oMLX.
 """
 
-import argparse
 import json
 import os
 import sys
 
+from gate_protocol import arguments
+
 
 def main():
-    parser = argparse.ArgumentParser(description="oMLX oQ prefuse (gate candidate)")
-    parser.add_argument("--stage", default=os.environ.get("MOE_PREFUSE_STAGE", "prefuse"))
-    parser.add_argument("input")
-    parser.add_argument("output")
-    args = parser.parse_args()
-    if args.stage != "prefuse":
-        print(f"omlx_prefuse: oQ's _prefuse_moe_experts_for_vlm is the prefuse stage; run the gate with --stage prefuse, not {args.stage!r}", file=sys.stderr)
-        return 2
+    args = arguments("omlx_prefuse", "oMLX oQ prefuse (gate candidate)", ("prefuse",))
     try:
         import mlx.core as mx
         from omlx import oq

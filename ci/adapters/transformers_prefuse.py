@@ -22,7 +22,6 @@ loader does (it logs a conversion error and the parameter stays unloaded); the e
 Needs torch, safetensors and transformers (5.x); exit 2 for a stage other than prefuse.
 """
 
-import argparse
 import copy
 import os
 import sys
@@ -32,6 +31,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from transformers.conversion_mapping import get_checkpoint_conversion_mapping
 from transformers.core_model_loading import WeightConverter, dot_natural_key, rename_source_key
+
+from gate_protocol import arguments
 
 
 def fuse(weights):
@@ -55,14 +56,7 @@ def fuse(weights):
 
 
 def main():
-    parser = argparse.ArgumentParser(description="transformers 5.x qwen2_moe expert fusion (gate candidate)")
-    parser.add_argument("--stage", default=os.environ.get("MOE_PREFUSE_STAGE", "prefuse"))
-    parser.add_argument("input")
-    parser.add_argument("output")
-    args = parser.parse_args()
-    if args.stage != "prefuse":
-        print(f"transformers_prefuse: only the prefuse stage (transformers' fusion of bf16/f16/f32 experts), not {args.stage!r}", file=sys.stderr)
-        return 2
+    args = arguments("transformers_prefuse", "transformers 5.x qwen2_moe expert fusion (gate candidate)", ("prefuse",))
     path = os.path.join(args.input, "model.safetensors")
     with safe_open(path, framework="pt") as f:
         metadata = f.metadata()

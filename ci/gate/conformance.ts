@@ -8,7 +8,7 @@ import { caseGroups, signatureList, tallyBy } from "./tally.js";
 
 export function conformanceTable(reports: readonly GateReport[]): string {
   const columns = reports.map((r) => ({ head: `${r.name} (${r.stage})`, tallies: tallyBy(r.cases, caseGroups) }));
-  const groups = [...new Set(columns.flatMap((c) => [...c.tallies.keys()]))].sort((a, b) => (a === "all cases" ? -1 : b === "all cases" ? 1 : a < b ? -1 : 1));
+  const groups = [...tallyBy(reports.flatMap((r) => r.cases), caseGroups).keys()];
   const lines = [`| case group | ${columns.map((c) => cell(c.head)).join(" | ")} |`, `|---|${columns.map(() => "---").join("|")}|`];
   for (const g of groups) {
     const cells = columns.map(({ tallies }) => {

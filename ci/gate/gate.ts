@@ -180,12 +180,16 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
   };
 }
 
-/** Shrinks the first failing generated case of each distinct failure, up to `o.shrink` of them. */
+/**
+ * Shrinks the first failing generated case of each distinct failure, up to `o.shrink` of them.
+ * Timeouts and commands that cannot start are not shrunk: every probe would cost the timeout, or
+ * fail the same way whatever the input.
+ */
 async function shrinkFailures(stage: Stage, seed: number, o: GateOptions, results: readonly CaseResult[], settings: CaseRunSettings, log: (line: string) => void): Promise<ShrunkCase[]> {
   const limit = o.shrink ?? GATE_DEFAULTS.shrink;
   const firsts = new Map<string, CaseResult>();
   for (const r of results) {
-    if (r.verdict !== "fail" || r.spec === undefined || r.failure === "spawn") continue;
+    if (r.verdict !== "fail" || r.spec === undefined || r.failure === "spawn" || r.failure === "timeout") continue;
     const s = failureSignature(r);
     if (!firsts.has(s)) firsts.set(s, r);
   }

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
 import type { Outcome } from "../../src/golden/corpus.js";
 import { CONFIG_FILE, SINGLE_FILE } from "../../src/reference/checkpoint.js";
+import type { FusePlan, LayerState } from "../../src/reference/prefuse/plan.js";
 import { type Stage, planStage } from "../../src/reference/stages.js";
 import { runCandidate } from "./candidate.js";
 import type { GateCase } from "./cases.js";
@@ -23,6 +24,8 @@ export interface CaseResult extends Judgement {
   readonly family: string | null;
   readonly features: readonly string[];
   readonly outcome: Outcome;
+  /** What the reference's plan does with the input's MoE layers: how many it fuses, leaves untouched, ... */
+  readonly referenceLayers: Readonly<Partial<Record<LayerState, number>>>;
   readonly exit: { readonly code: number | null; readonly signal: string | null; readonly timedOut: boolean };
   readonly durationMs: number;
   /** The candidate's stdout and stderr (tails), kept for failed and open cases only. */
@@ -60,6 +63,12 @@ async function readOutput(path: string): Promise<OutputRead> {
   }
 }
 
+function layerStates(plan: FusePlan | undefined): Partial<Record<LayerState, number>> {
+  const counts: Partial<Record<LayerState, number>> = {};
+  for (const l of plan?.layers ?? []) counts[l.state] = (counts[l.state] ?? 0) + 1;
+  return counts;
+}
+
 /** Materializes the case, runs the candidate on it and judges what it wrote. */
 export async function runCase(c: GateCase, s: CaseRunSettings): Promise<CaseResult> {
   const m = await c.materialize();
@@ -77,19 +86,19 @@ export async function runCase(c: GateCase, s: CaseRunSettings): Promise<CaseResu
     env: { ...SINGLE_THREADED, ...process.env, MOE_PREFUSE_STAGE: s.stage, MOE_PREFUSE_CASE: m.id },
   });
   const out = await readOutput(output);
+  let plan: FusePlan | undefined;
+  try {
+    plan = planStage(s.stage, m.input, m.config);
+  } catch {
+    plan = undefined; // a refused input: diagnoses that need the plan are skipped
+  }
   if (!s.keep) await rm(dir, { recursive: true, force: true });
   const judgement = judge({
     outcome: m.outcome,
     ...(m.errorCode !== undefined ? { errorCode: m.errorCode } : {}),
     expected: m.expected,
     config: m.config,
-    plan: () => {
-      try {
-        return planStage(s.stage, m.input, m.config);
-      } catch {
-        return undefined; // diagnoses that need the plan are skipped
-      }
-    },
+    plan: () => plan,
     run,
     output: out,
     ...(s.tolerance !== undefined ? { tolerance: s.tolerance } : {}),
@@ -103,6 +112,7 @@ export async function runCase(c: GateCase, s: CaseRunSettings): Promise<CaseResu
     family: c.family,
     features: c.features,
     outcome: m.outcome,
+    referenceLayers: layerStates(plan),
     ...judgement,
     exit: { code: run.exitCode, signal: run.signal, timedOut: run.timedOut },
     durationMs: Math.round(run.durationMs),

@@ -2,6 +2,7 @@
 // failures were diagnosed, for the Markdown summary and the conformance table.
 
 import { failureSignature } from "./judge.js";
+import type { LayerState } from "../../src/reference/prefuse/plan.js";
 import type { CaseResult } from "./run-case.js";
 
 export interface GroupTally {
@@ -31,12 +32,34 @@ export function tallyBy(cases: readonly CaseResult[], groups: (c: CaseResult) =>
       }
     }
   }
-  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return new Map([...out].sort(([a], [b]) => groupRank(a) - groupRank(b) || (a < b ? -1 : 1)));
 }
 
-/** Feature groups of a case: "all", its family, and each feature tag. */
+const GROUP_ORDER = ["all cases", "reference:", "family:", "feature:"];
+
+/** "all cases" first, then what the reference does, then families, then features. */
+function groupRank(g: string): number {
+  const i = GROUP_ORDER.findIndex((p) => g.startsWith(p));
+  return i < 0 ? GROUP_ORDER.length : i;
+}
+
+const LAYER_GROUPS: readonly [LayerState, string][] = [
+  ["untouched", "reference: leaves an incomplete layer untouched"],
+  ["dense", "reference: no expert count (dense)"],
+  ["already-fused", "reference: a layer already fused"],
+];
+
+/** What the reference does with a case's MoE layers, as groups (a case can be in several). */
+export function referenceGroups(c: CaseResult): string[] {
+  const s = c.referenceLayers;
+  const groups = LAYER_GROUPS.filter(([state]) => (s[state] ?? 0) > 0).map(([, g]) => g);
+  if (groups.length > 0) return groups;
+  return [(s.fused ?? 0) > 0 ? "reference: fuses every MoE layer" : "reference: no MoE layer"];
+}
+
+/** Groups of a case: "all", what the reference does with its layers, its family, each feature tag. */
 export function caseGroups(c: CaseResult): string[] {
-  return ["all cases", `family: ${c.family ?? "hand-built"}`, ...c.features.map((f) => `feature: ${f}`)];
+  return ["all cases", ...referenceGroups(c), `family: ${c.family ?? "hand-built"}`, ...c.features.map((f) => `feature: ${f}`)];
 }
 
 /** The failure signatures of a group, most frequent first: `chunk-seam x3, crash`. */

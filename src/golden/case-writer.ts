@@ -29,15 +29,10 @@ import {
   sha256,
 } from "./corpus.js";
 
-export interface NewCase {
+/** A case to write: what case.json says of it, and its input. */
+export interface NewCase extends Pick<CaseMeta, "description" | "stage" | "features" | "family" | "source"> {
   /** The case id without its outcome prefix (`oq-fuses-end-to-end`); the prefix follows the outcome. */
   readonly name: string;
-  readonly description: string;
-  readonly stage: Stage;
-  readonly features: readonly string[];
-  readonly family: string | null;
-  /** How the input was made (a fixture spec, or a note). */
-  readonly source: Readonly<Record<string, unknown>>;
   readonly weights: TensorMap;
   readonly config: ModelConfig;
   /** safetensors `__metadata__` of the input (and of the expected file, as the reference keeps it). */

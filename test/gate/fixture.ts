@@ -3,7 +3,6 @@
 // Qwen3.5's non-.weight tensors), the reference's answer for it, and a test-side fuse that builds
 // wrong outputs straight from the per-expert bytes, independently of the gate's own helpers.
 
-import { join } from "node:path";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
 import { addToCorpusIndex, writeCaseFolder } from "../../src/golden/case-writer.js";
@@ -117,5 +116,3 @@ export function withFault(ref: Reference, prefixes: readonly string[], E: number
   }
   return out;
 }
-
-export const corpusDir = (root: string) => join(root, "corpus");

@@ -19,6 +19,7 @@ function result(index: number, verdict: CaseResult["verdict"], extra: Partial<Ca
     family: "qwen3_5_moe",
     features: index > 16 ? ["chunk-seam"] : [],
     outcome: "transform",
+    referenceLayers: { fused: 2 },
     verdict,
     reason: verdict === "pass" ? "identical to the reference" : "chunk seam in <x> & \"y\"",
     diagnoses: verdict === "fail" ? [{ kind: "chunk-seam", message: "chunk seam in <x> & \"y\"", tensors: ["x"] }] : [],
@@ -128,6 +129,7 @@ describe("reports", () => {
     const lines = t.trim().split("\n");
     expect(lines[0]).toBe("| case group | x.py (prefuse) | other.py (prefuse) |");
     expect(lines[2]).toBe("| all cases | **FAIL 1/3**: chunk-seam (+1 open) | pass (2) |");
+    expect(t).toContain("| reference: fuses every MoE layer | **FAIL 1/3**: chunk-seam (+1 open) | pass (2) |");
     expect(t).toContain("| feature: chunk-seam | pass (1) | pass (1) |");
   });
 
