@@ -3,6 +3,7 @@
 // Qwen3.5's non-.weight tensors), the reference's answer for it, and a test-side fuse that builds
 // wrong outputs straight from the per-expert bytes, independently of the gate's own helpers.
 
+import { execFileSync } from "node:child_process";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
 import { addToCorpusIndex, writeCaseFolder } from "../../src/golden/case-writer.js";
@@ -31,8 +32,10 @@ export const RICH: FixtureSpec = {
 export const RICH_FUSED = ["model.language_model.layers.1.mlp", "mtp.layers.0.mlp"];
 export const RICH_PARTIAL = "model.language_model.layers.0.mlp";
 
-export const NUMPY = "python3 ci/adapters/numpy_prefuse.py {input} {output}";
-export const broken = (name: string) => `python3 ci/candidates/broken/${name}.py {input} {output}`;
+/** python3 from PATH, resolved once (a version manager's shim costs each of the many runs a shell). */
+const PYTHON = `'${execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim()}'`;
+export const NUMPY = `${PYTHON} ci/adapters/numpy_prefuse.py {input} {output}`;
+export const broken = (name: string) => `${PYTHON} ci/candidates/broken/${name}.py {input} {output}`;
 export const CANDIDATE_CWD = ROOT;
 
 export interface Reference {
