@@ -10,6 +10,7 @@ import { registerInspect } from "./commands/inspect.js";
 import { registerDequant } from "./commands/dequant.js";
 import { registerFuse } from "./commands/fuse.js";
 import { registerBench } from "./commands/bench.js";
+import { registerGate } from "./commands/gate.js";
 import { PACKAGE } from "./package-info.js";
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerGen(program);
   registerHub(program);
   registerBench(program);
+  registerGate(program);
   return program;
 }
 
