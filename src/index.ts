@@ -85,3 +85,21 @@ export { STRATEGY_NAMES, type Strategy, type StrategyName } from "./bench/strate
 export { MemoryLedger } from "./bench/ledger.js";
 export { type RunOptions, runGrid } from "./bench/runner.js";
 export type { BenchResults, PointResult, TorchRun, TorchSection } from "./bench/results.js";
+export { planStage } from "./reference/stages.js";
+export { writeCaseFolder, addToCorpusIndex, outcomeOf, type NewCase } from "./golden/case-writer.js";
+// The release gate (ci/gate): checking any prefuse implementation from the outside, through files.
+export { runGate, GATE_DEFAULTS, FLOATING_STAGES, type GateOptions, type CorpusChoice } from "../ci/gate/gate.js";
+export { STAGE_CONTRACTS, type StageContract } from "../ci/gate/contracts.js";
+export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders } from "../ci/gate/template.js";
+export { caseArbitrary, toFixtureSpec, caseFeatures, type CaseDraw } from "../ci/gate/case-space.js";
+export { compareWeights, type Comparison, type TensorMismatch, type Tolerance } from "../ci/gate/compare.js";
+export { ulpDistance, ULP_DTYPES } from "../ci/gate/ulp.js";
+export { diagnose } from "../ci/gate/diagnoses/diagnose.js";
+export type { Diagnosis, DiagnosisKind, DiagnosisContext } from "../ci/gate/diagnoses/diagnosis.js";
+export { judge, failureSignature, type Judgement, type Verdict, type FailureKind } from "../ci/gate/judge.js";
+export type { CaseResult } from "../ci/gate/run-case.js";
+export { mergeReports, readReport, reportPasses, summaryLine, REPORT_FORMAT, type GateReport, type Totals, type ShrunkCase } from "../ci/gate/report.js";
+export { parseShard, inShard, type Shard } from "../ci/gate/shard.js";
+export { junitXml } from "../ci/gate/junit.js";
+export { markdownSummary } from "../ci/gate/markdown.js";
+export { conformanceTable } from "../ci/gate/conformance.js";

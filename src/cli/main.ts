@@ -11,6 +11,7 @@ import { registerDequant } from "./commands/dequant.js";
 import { registerFuse } from "./commands/fuse.js";
 import { registerGolden } from "./commands/golden.js";
 import { registerBench } from "./commands/bench.js";
+import { registerGate } from "./commands/gate.js";
 import { PACKAGE } from "./package-info.js";
 
 export function buildProgram(): Command {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerHub(program);
   registerGolden(program);
   registerBench(program);
+  registerGate(program);
   return program;
 }
 

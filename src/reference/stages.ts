@@ -8,8 +8,10 @@
 import type { ModelConfig } from "./checkpoint.js";
 import { UsageError } from "./errors.js";
 import { dequantFp8 } from "./fp8/dequant.js";
+import { planDequant } from "./fp8/plan.js";
+import { type FusePlan, planPrefuse } from "./prefuse/plan.js";
 import { prefuse } from "./prefuse/prefuse.js";
-import type { TensorMap } from "./tensor.js";
+import type { TensorMap, TensorSpec } from "./tensor.js";
 
 export const STAGES = ["prefuse", "dequant", "dequant+prefuse", "switch_mlp"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -41,5 +43,23 @@ export async function runStage(stage: Stage, weights: TensorMap, config: ModelCo
       const c = d.config ?? config;
       return { weights: (await prefuse(d.weights, c, { target: "fused" })).weights, config: c };
     }
+  }
+}
+
+/**
+ * The reference's prefuse plan for a stage's input (names, dtypes and shapes only): what it fuses,
+ * leaves untouched and why. Undefined for `dequant`, which fuses nothing. Throws what the stage
+ * would throw on a bad config or FP8 layout.
+ */
+export function planStage(stage: Stage, specs: ReadonlyMap<string, TensorSpec>, config: ModelConfig): FusePlan | undefined {
+  switch (stage) {
+    case "prefuse":
+      return planPrefuse(specs, config, { target: "fused" });
+    case "switch_mlp":
+      return planPrefuse(specs, config, { target: "switch_mlp" });
+    case "dequant":
+      return undefined;
+    case "dequant+prefuse":
+      return planPrefuse(planDequant(specs, config, { checkpoint: "<memory>", configFile: "config.json" }).specs, config, { target: "fused" });
   }
 }

@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+"""An independent numpy implementation of the release gate's stage contracts (moe-prefuse).
+
+Gate protocol: numpy_prefuse.py [--stage STAGE] INPUT_DIR OUTPUT_FILE
+  INPUT_DIR holds config.json and one model.safetensors; OUTPUT_FILE is the .safetensors file to
+  write with the whole resulting weight dict. The stage comes from --stage, else the environment
+  variable MOE_PREFUSE_STAGE, else "prefuse".
+
+Stages (the contracts as the README states them; nothing here is derived from moe-prefuse's code):
+  prefuse          oQ's _prefuse_moe_experts_for_vlm(weights, config): the expert count from
+                   num_local_experts, text_config.num_local_experts, num_experts,
+                   text_config.num_experts (first present wins; none: nothing changes); per layer
+                   prefix, `<p>.experts.<e>.{gate,up,down}_proj.weight` for exactly e = 0..E-1
+                   become `<p>.experts.gate_up_proj` [E, 2I, H] (each expert's gate rows, then its
+                   up rows) and `<p>.experts.down_proj` [E, H, I]; a layer already fused, or
+                   incomplete, or inconsistent (ids, shapes, dtypes) is left as it is.
+  dequant          FP8 block dequantization as MLX does it: bf16(f32(e4m3(W)) * f32(scale)), the
+                   `<W>_scale_inv` tensors and activation scales removed.
+  dequant+prefuse  dequant, then prefuse.
+  switch_mlp       the final MLX layout `<p>.<switch>.{gate,up,down}_proj.weight` [E,I,H],[E,I,H],
+                   [E,H,I], for every family of the layout table (mixtral's w1/w3/w2, the transposed
+                   fused families), the expert count also from n_routed_experts, MLX `.scales` and
+                   `.biases` stacked with their weights, already fused layers split.
+
+Tensors are carried as raw bits (bf16 as uint16): only the FP8 dequant interprets values.
+Exit status: 0 written, 1 the input is refused (one line on stderr), 2 bad usage or stage.
+"""
+
+import json
+import os
+import re
+import struct
+import sys
+from collections import defaultdict
+
+import numpy as np
+from gate_protocol import arguments
+
+# ---- safetensors ---------------------------------------------------------------------------
+
+BITS = {"BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "F8_E4M3FNUZ": 8,
+        "F8_E5M2FNUZ": 8, "I16": 16, "U16": 16, "F16": 16, "BF16": 16, "I32": 32, "U32": 32,
+        "F32": 32, "F64": 64, "I64": 64, "U64": 64, "C64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
+CARRIER = {8: np.dtype("u1"), 16: np.dtype("<u2"), 32: np.dtype("<u4"), 64: np.dtype("<u8")}
+
+
+class Refused(Exception):
+    """The input is outside what this stage can do: one line, exit 1."""
+
+
+class Tensor:
+    """A dtype name, a shape and the elements as unsigned integers of the element's width."""
+
+    __slots__ = ("dtype", "shape", "bits")
+
+    def __init__(self, dtype, shape, bits):
+        self.dtype, self.shape, self.bits = dtype, tuple(shape), bits
+
+    @staticmethod
+    def of(dtype, array):
+        return Tensor(dtype, array.shape, array)
+
+    def raw(self):
+        return np.ascontiguousarray(self.bits).tobytes()
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 8:
+        raise Refused(f"{path}: not a safetensors file")
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n].decode("utf-8"))
+    base = 8 + n
+    metadata = header.pop("__metadata__", None) or {}
+    tensors = {}
+    for name, entry in header.items():
+        dtype, shape = entry["dtype"], entry["shape"]
+        begin, end = entry["data_offsets"]
+        chunk = data[base + begin:base + end]
+        width = BITS[dtype]
+        if width % 8:  # sub-byte elements: carried as bytes, passed through whole
+            tensors[name] = Tensor(dtype, shape, np.frombuffer(chunk, dtype=np.uint8))
+        else:
+            tensors[name] = Tensor(dtype, shape, np.frombuffer(chunk, dtype=CARRIER[width]).reshape(shape))
+    return tensors, metadata
+
+
+def write_safetensors(path, tensors, metadata):
+    names = sorted(tensors)
+    header, offset, blobs = {}, 0, []
+    if metadata:
+        header["__metadata__"] = metadata
+    for name in names:
+        blob = tensors[name].raw()
+        header[name] = {"dtype": tensors[name].dtype, "shape": list(tensors[name].shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        blobs.append(blob)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    temp = f"{path}.tmp-{os.getpid()}"
+    with open(temp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+    os.replace(temp, path)
+
+
+# ---- the expert count ------------------------------------------------------------------------
+
+OQ_COUNT_KEYS = ("num_local_experts", "text_config.num_local_experts", "num_experts", "text_config.num_experts")
+ALL_COUNT_KEYS = OQ_COUNT_KEYS + ("n_routed_experts", "text_config.n_routed_experts")
+
+
+def config_value(config, key):
+    scope, _, leaf = key.rpartition(".")
+    holder = config.get(scope) if scope else config
+    return holder.get(leaf) if isinstance(holder, dict) else None
+
+
+def expert_count(config, keys):
+    """The first count present (null is absent) in precedence order, or None for a dense model."""
+    for key in keys:
+        value = config_value(config, key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise Refused(f"config.json: '{key}' must be a positive integer expert count, got {json.dumps(value)}")
+        return value
+    return None
+
+
+# ---- per layer: find the experts, check them, fuse them ----------------------------------------
+
+def ordered_experts(n):
+    """Expert slots in fused order: the numeric expert id."""
+    return list(range(n))
+
+
+def complete_series(slots, n, projections, kind="weight"):
+    """{projection: [tensor of expert 0..n-1]} when every slot is filled exactly once, else None."""
+    out = {}
+    for proj in projections:
+        series = []
+        for e in range(n):
+            found = slots.get((e, proj, kind), [])
+            if len(found) != 1:
+                return None
+            series.append(found[0])
+        out[proj] = series
+    return out
+
+
+def uniform(tensors):
+    """The one (dtype, shape) all the tensors share, or None."""
+    specs = {(t.dtype, t.shape) for t in tensors}
+    return specs.pop() if len(specs) == 1 else None
+
+
+def stack(tensors):
+    return Tensor.of(tensors[0].dtype, np.stack([t.bits for t in tensors]))
+
+
+def fuse_gate_up(gates, ups, n):
+    """[E, 2I, H]: each expert's gate rows, then its up rows."""
+    order = ordered_experts(n)
+    return Tensor.of(gates[0].dtype, np.stack([np.concatenate([gates[e].bits, ups[e].bits], axis=0) for e in order]))
+
+
+def fuse_down(downs, n):
+    return Tensor.of(downs[0].dtype, np.stack([downs[e].bits for e in ordered_experts(n)]))
+
+
+def layer_fits(series):
+    """gate and up [I, H], down [H, I], one dtype: the shape rule of an unquantized layer."""
+    g, u, d = uniform(series["gate_proj"]), uniform(series["up_proj"]), uniform(series["down_proj"])
+    if g is None or u is None or d is None or not (g == u and g[0] == d[0]):
+        return False
+    shape = g[1]
+    return len(shape) == 2 and d[1] == (shape[1], shape[0])
+
+
+OQ_PER_EXPERT = re.compile(r"^(?P<prefix>.+)\.experts\.(?P<e>\d+)\.(?P<proj>gate_proj|up_proj|down_proj)\.weight$")
+PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
+
+
+def prefuse_layers(weights):
+    """Which layer prefixes hold per-expert tensors, and the oQ per-expert tensors of each."""
+    layers = defaultdict(lambda: defaultdict(list))
+    for name in weights:
+        m = OQ_PER_EXPERT.match(name)
+        if m:
+            layers[m["prefix"]][(int(m["e"]), m["proj"], "weight")].append(weights[name])
+            layers[m["prefix"]]["names"].append(name)
+    return layers
+
+
+def prefuse(weights, config):
+    """oQ's prefuse: the weight dict with every complete per-expert layer fused."""
+    n = expert_count(config, OQ_COUNT_KEYS)
+    if n is None:
+        return weights
+    out = dict(weights)
+    for prefix, slots in prefuse_layers(weights).items():
+        gate_up, down = f"{prefix}.experts.gate_up_proj", f"{prefix}.experts.down_proj"
+        if gate_up in weights or down in weights:
+            continue  # already fused
+        ids = {key[0] for key in slots if key != "names"}
+        series = complete_series(slots, n, PROJECTIONS)
+        if series is None or ids != set(range(n)) or not layer_fits(series):
+            continue  # incomplete or inconsistent: left for the loader to refuse
+        for name in slots["names"]:
+            del out[name]
+        out[gate_up] = fuse_gate_up(series["gate_proj"], series["up_proj"], n)
+        out[down] = fuse_down(series["down_proj"], n)
+    return out
+
+
+# ---- FP8 block dequantization ---------------------------------------------------------------
+
+def e4m3_table():
+    codes = np.arange(256)
+    sign = np.where(codes & 0x80, -1.0, 1.0)
+    exp, man = (codes >> 3) & 0xF, codes & 0x7
+    value = np.where(exp == 0, man * 2.0 ** -9, (1 + man / 8.0) * 2.0 ** (exp - 7.0)) * sign
+    return np.where((codes & 0x7F) == 0x7F, np.nan, value).astype(np.float32)
+
+
+def to_float32(t):
+    if t.dtype == "F32":
+        return t.bits.view(np.float32)
+    if t.dtype == "BF16":
+        return (t.bits.astype(np.uint32) << 16).view(np.float32)
+    if t.dtype == "F16":
+        return t.bits.view(np.float16).astype(np.float32)
+    raise Refused(f"scale dtype {t.dtype} is not F32, BF16 or F16")
+
+
+def to_bf16_bits(x):
+    """Round float32 to bf16, to nearest even; every NaN becomes 0x7FC0."""
+    u = x.view(np.uint32).astype(np.uint64)
+    rounded = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+    return np.where(np.isnan(x), np.uint16(0x7FC0), rounded)
+
+
+ACTIVATION_SCALES = (".input_scale", ".activation_scale", ".output_scale", ".k_scale", ".v_scale")
+
+
+def quantization_config(config):
+    for holder in (config, config.get("text_config")):
+        if isinstance(holder, dict) and isinstance(holder.get("quantization_config"), dict):
+            return holder["quantization_config"]
+    return None
+
+
+def dequant(weights, config):
+    q = quantization_config(config)
+    if q is None or q.get("quant_method") != "fp8":
+        raise Refused("config.json: the dequant stages need quantization_config.quant_method 'fp8'")
+    if q.get("fmt", "e4m3") != "e4m3":
+        raise Refused(f"config.json: FP8 format {q.get('fmt')!r} is not e4m3")
+    block = q.get("weight_block_size", [128, 128])
+    table = e4m3_table()
+    out = {}
+    for name, t in weights.items():
+        if name.endswith("_scale_inv") or name.endswith(ACTIVATION_SCALES):
+            base = weights.get(name[:-len("_scale_inv")]) if name.endswith("_scale_inv") else None
+            if name.endswith("_scale_inv") and (base is None or not base.dtype.startswith("F8_")):
+                raise Refused(f"{name}: a scale without an FP8 weight")
+            continue
+        if t.dtype != "F8_E4M3":
+            if t.dtype.startswith("F8_"):
+                raise Refused(f"{name}: {t.dtype} weights are not e4m3")
+            out[name] = t
+            continue
+        scale = weights.get(f"{name}_scale_inv")
+        if scale is None:
+            raise Refused(f"{name}: an FP8 weight without {name}_scale_inv")
+        if len(t.shape) != 2:
+            raise Refused(f"{name}: FP8 weights must be 2-D")
+        rows, cols = t.shape
+        bm, bn = (rows, cols) if block is None else block
+        grid = (-(-rows // bm), -(-cols // bn))
+        if scale.shape != grid:
+            raise Refused(f"{name}_scale_inv: shape {list(scale.shape)} is not the block grid {list(grid)}")
+        factors = np.repeat(np.repeat(to_float32(scale), bm, axis=0), bn, axis=1)[:rows, :cols]
+        out[name] = Tensor.of("BF16", to_bf16_bits(table[t.bits] * factors))
+    return out
+
+
+# ---- the switch_mlp layout (every family of the layout table) ---------------------------------
+
+# model_type -> (per-expert names of gate, up, down; fused orientation; MLX's stacked module)
+FAMILIES = {
+    "mixtral": (("w1", "w3", "w2"), "rows", "switch_mlp"),
+    "qwen3_vl_moe": (PROJECTIONS, "columns", "switch_mlp"),
+    "qwen3_vl_moe_text": (PROJECTIONS, "columns", "switch_mlp"),
+    "llama4": (PROJECTIONS, "columns", "experts"),
+    "llama4_text": (PROJECTIONS, "columns", "experts"),
+}
+DEFAULT_FAMILY = (PROJECTIONS, "rows", "switch_mlp")
+STACKED_KINDS = ("weight", "scales", "biases")
+
+
+def family_of(config):
+    for key in ("model_type", "text_config.model_type"):
+        value = config_value(config, key)
+        if isinstance(value, str) and value in FAMILIES:
+            return FAMILIES[value]
+    return DEFAULT_FAMILY
+
+
+def switch_pattern(names, module):
+    alternatives = "|".join(re.escape(n) for n in names)
+    return re.compile(rf"^(?P<prefix>.+)\.(?:experts\.(?:(?P<e>\d+)\.(?P<proj>{alternatives})\.(?P<kind>[^.]+)"
+                      rf"|(?P<fused>gate_up_proj|down_proj))|{re.escape(module)}\.(?:gate_proj|up_proj|down_proj)\.[^.]+)$")
+
+
+def split_fused(gate_up, down, n, orientation):
+    """mlx-vlm's sanitize of an already fused layer: halves of gate_up, down carried over."""
+    if len(gate_up.shape) != 3 or len(down.shape) != 3 or gate_up.dtype != down.dtype or gate_up.shape[0] != n:
+        return None
+    g = gate_up.bits if orientation == "rows" else gate_up.bits.transpose(0, 2, 1)
+    d = down.bits if orientation == "rows" else down.bits.transpose(0, 2, 1)
+    if g.shape[1] % 2 or d.shape != (n, g.shape[2], g.shape[1] // 2):
+        return None
+    half = g.shape[1] // 2
+    return [Tensor.of(gate_up.dtype, np.ascontiguousarray(a)) for a in (g[:, :half], g[:, half:], d)]
+
+
+def switch_layer(slots, n, names):
+    """The stacked tensors {(projection index, kind): tensor} of a complete per-expert layer, or None."""
+    ids = {key[0] for key in slots}
+    if not ids <= set(range(n)):
+        return None
+    weights = complete_series(slots, n, names)
+    if weights is None:
+        return None
+    quantized = any(key[2] == "scales" for key in slots)
+    if quantized:  # packed weights: each projection uniform, gate and up alike
+        specs = [uniform(weights[p]) for p in names]
+        if None in specs or specs[0] != specs[1] or len({s[0] for s in specs}) != 1 or any(len(s[1]) != 2 for s in specs):
+            return None
+    elif not layer_fits(dict(zip(PROJECTIONS, (weights[p] for p in names)))):
+        return None
+    out = {(i, "weight"): stack(weights[p]) for i, p in enumerate(names)}
+    for kind in ("scales", "biases"):
+        kind_dtypes = set()
+        for i, p in enumerate(names):
+            if not any(key[1] == p and key[2] == kind for key in slots):
+                continue
+            series = complete_series(slots, n, [p], kind)
+            if series is None or uniform(series[p]) is None or len(series[p][0].shape) != 2:
+                return None
+            kind_dtypes.add(series[p][0].dtype)
+            out[(i, kind)] = stack(series[p])
+        if len(kind_dtypes) > 1:
+            return None
+    return out
+
+
+def switch_mlp(weights, config):
+    n = expert_count(config, ALL_COUNT_KEYS)
+    if n is None:
+        return weights
+    names, orientation, module = family_of(config)
+    pattern = switch_pattern(names, module)
+    groups = defaultdict(lambda: {"slots": defaultdict(list), "fused": {}, "stacked": False, "members": []})
+    for name in weights:
+        m = pattern.match(name)
+        if not m:
+            continue
+        g = groups[m["prefix"]]
+        g["members"].append(name)
+        if m["e"] is not None:
+            g["slots"][(int(m["e"]), m["proj"], m["kind"])].append(weights[name])
+        elif m["fused"] is not None:
+            g["fused"][m["fused"]] = name
+        else:
+            g["stacked"] = True
+    out, written = dict(weights), set()
+    for prefix in sorted(groups):
+        g = groups[prefix]
+        target = lambda i, kind="weight": f"{prefix}.{module}.{PROJECTIONS[i]}.{kind}"
+        if g["stacked"] or (g["fused"] and g["slots"]):
+            continue
+        if g["fused"]:
+            if len(g["fused"]) != 2:
+                continue
+            parts = split_fused(weights[g["fused"]["gate_up_proj"]], weights[g["fused"]["down_proj"]], n, orientation)
+            made = None if parts is None else {(i, "weight"): t for i, t in enumerate(parts)}
+            consumed = list(g["fused"].values())
+        else:
+            made = switch_layer(g["slots"], n, names)
+            consumed = [m for m in g["members"] if m.rsplit(".", 1)[1] in STACKED_KINDS]
+        if made is None:
+            continue
+        targets = {target(i, kind): t for (i, kind), t in made.items()}
+        if any(t in weights or t in written for t in targets):
+            continue  # the output names are taken: left alone
+        for name in consumed:
+            del out[name]
+        out.update(targets)
+        written.update(targets)
+    return out
+
+
+# ---- the command ------------------------------------------------------------------------------
+
+# Looked up at call time, so a wrapper can replace any function of this module (ci/candidates/broken).
+STAGES = {
+    "prefuse": lambda w, c: prefuse(w, c),
+    "dequant": lambda w, c: dequant(w, c),
+    "dequant+prefuse": lambda w, c: prefuse(dequant(w, c), c),
+    "switch_mlp": lambda w, c: switch_mlp(w, c),
+}
+
+
+def main():
+    args = arguments("numpy_prefuse", "numpy implementation of the release gate's stage contracts", STAGES)
+    try:
+        with open(os.path.join(args.input, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        weights, metadata = read_safetensors(os.path.join(args.input, "model.safetensors"))
+        write_safetensors(args.output, STAGES[args.stage](weights, config), metadata)
+    except Refused as e:
+        print(f"numpy_prefuse: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+// `moe-prefuse gate --candidate '<template>'`: the release gate (ci/gate), checking any prefuse
+// implementation through files; `gate merge <reports...>` joins the reports of a sharded run and
+// `gate table <reports...>` puts several implementations side by side. Thin: options in, the
+// library's runGate / mergeReports / conformanceTable, files out.
+
+import type { Command } from "commander";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { conformanceTable } from "../../../ci/gate/conformance.js";
+import { type GateOptions, GATE_DEFAULTS, runGate } from "../../../ci/gate/gate.js";
+import { junitXml } from "../../../ci/gate/junit.js";
+import { caseLine, detailLines } from "../../../ci/gate/lines.js";
+import { markdownSummary } from "../../../ci/gate/markdown.js";
+import { type GateReport, mergeReports, readReport, reportPasses, summaryLine } from "../../../ci/gate/report.js";
+import { parseShard } from "../../../ci/gate/shard.js";
+import { writeFileAtomically } from "../../reference/atomic.js";
+import { UsageError } from "../../reference/errors.js";
+import { parseStage } from "../../reference/stages.js";
+import { PACKAGE, packageRoot } from "../package-info.js";
+
+interface OutputOptions {
+  junit?: string;
+  report?: string;
+  markdown?: string;
+}
+
+interface GateCliOptions extends OutputOptions {
+  candidate?: string;
+  name?: string;
+  stage: string;
+  corpus?: string | false;
+  runs?: string;
+  seed?: string;
+  timeout?: string;
+  jobs?: string;
+  shard?: string;
+  tolerance?: string;
+  shrink?: string;
+  shrinkBudget?: string;
+  saveFailures?: string;
+  keepTemp?: boolean;
+}
+
+function whole(option: string, text: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError("INVALID_ARGUMENT", `--${option} must be a whole number from ${min} to ${max}, not '${text}'`);
+  return n;
+}
+
+function seconds(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0) throw new UsageError("INVALID_ARGUMENT", `--timeout must be a positive number of seconds, not '${text}'`);
+  return n;
+}
+
+function tolerance(text: string | undefined): { ulp: number } | undefined {
+  if (text === undefined) return undefined;
+  const m = /^ulp=(\d+)$/.exec(text);
+  if (m === null) throw new UsageError("INVALID_ARGUMENT", `--tolerance must be ulp=N (N a whole number of ulps), not '${text}'`);
+  return { ulp: Number(m[1]) };
+}
+
+/** The GateOptions a command line asks for. */
+export function gateOptionsFromCli(o: GateCliOptions): GateOptions {
+  if (o.candidate === undefined) throw new UsageError("INVALID_ARGUMENT", "gate needs --candidate '<command template with {input} and {output}>'");
+  const corpus = o.corpus === false ? null : o.corpus === undefined ? { dir: join(packageRoot(), "test", "golden"), optional: true } : { dir: o.corpus, optional: false };
+  const values = {
+    name: o.name,
+    runs: whole("runs", o.runs, 0),
+    seed: whole("seed", o.seed, 0, 0xffffffff),
+    timeoutSec: seconds(o.timeout),
+    jobs: whole("jobs", o.jobs, 1, 256),
+    shard: o.shard === undefined ? undefined : parseShard(o.shard),
+    tolerance: tolerance(o.tolerance),
+    shrink: whole("shrink", o.shrink, 0),
+    shrinkBudget: whole("shrink-budget", o.shrinkBudget, 1),
+    saveFailures: o.saveFailures,
+    keepTemp: o.keepTemp,
+  };
+  const defined = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+  return { candidate: o.candidate, stage: parseStage(o.stage), corpus, tool: `${PACKAGE.name} ${PACKAGE.version}`, ...defined };
+}
+
+async function writeOutputs(report: GateReport, o: OutputOptions): Promise<void> {
+  const files: [string | undefined, string][] = [
+    [o.report, `${JSON.stringify(report, null, 2)}\n`],
+    [o.junit, junitXml(report)],
+    [o.markdown, markdownSummary(report)],
+  ];
+  for (const [file, text] of files) if (file !== undefined) await writeFileAtomically(file, (temp) => writeFile(temp, text));
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+export function registerGate(program: Command): void {
+  // --junit, --report and --markdown belong to `gate` and apply to `gate merge` too (optsWithGlobals).
+  const gate = program
+    .command("gate")
+    .description("release gate: run a prefuse implementation (any language, through files) over the golden corpus and generated cases")
+    .option("--candidate <template>", "command run per case, without a shell: {input} (dir with config.json + model.safetensors), {output} (.safetensors to write), {stage}")
+    .option("--stage <stage>", "prefuse (oQ's function), dequant+prefuse, switch_mlp or dequant", GATE_DEFAULTS.stage)
+    .option("--corpus <dir>", "golden corpus (default: the package's test/golden, when present)")
+    .option("--no-corpus", "generated cases only")
+    .option("--runs <N>", `generated cases (default ${GATE_DEFAULTS.runs})`)
+    .option("--seed <S>", `seed of the generated cases (default ${GATE_DEFAULTS.seed})`)
+    .option("--timeout <SEC>", `per case (default ${GATE_DEFAULTS.timeoutSec})`)
+    .option("--jobs <N>", "candidate processes at a time (default: the number of cores)")
+    .option("--shard <K/N>", "run the K-th of N deterministic parts of the cases")
+    .option("--tolerance <ulp=N>", "accept BF16/F16/F32 elements within N ulps (dequant stages only; default bit-exact)")
+    .option("--shrink <N>", `shrink up to N failing generated cases, one per distinct failure (default ${GATE_DEFAULTS.shrink}; 0: none)`)
+    .option("--shrink-budget <N>", `candidate runs per shrink (default ${GATE_DEFAULTS.shrinkBudget})`)
+    .option("--save-failures <dir>", `where shrunk cases are saved as golden case folders (default ./${GATE_DEFAULTS.saveFailures})`)
+    .option("--name <name>", "the implementation's name in reports (default: the template's script)")
+    .option("--keep-temp", "keep each case's input and output files")
+    .option("--junit <file>", "write JUnit XML (one testcase per case)")
+    .option("--report <file>", "write the JSON report (what `gate merge` and `gate table` read)")
+    .option("--markdown <file>", "write a Markdown summary (for $GITHUB_STEP_SUMMARY)")
+    .action(async (o: GateCliOptions) => {
+      const report = await runGate(gateOptionsFromCli(o), say);
+      await writeOutputs(report, o);
+      process.exitCode = reportPasses(report) ? 0 : 1;
+    });
+
+  gate
+    .command("merge")
+    .description("merge the --report files of a sharded run into one (--junit/--report/--markdown write it), print it, exit 0 only if every case passed")
+    .argument("<reports...>", "JSON reports of every shard")
+    .action(async (files: string[], _options: unknown, cmd: Command) => {
+      const report = mergeReports(await Promise.all(files.map(readReport)));
+      for (const r of report.cases) {
+        say(caseLine(r));
+        for (const l of detailLines(r)) say(l);
+      }
+      say(`gate: merged ${files.length} report(s), ${report.cases.length} of ${report.totalCases} cases`);
+      say(summaryLine(report.totals));
+      await writeOutputs(report, cmd.optsWithGlobals<OutputOptions>());
+      process.exitCode = reportPasses(report) ? 0 : 1;
+    });
+
+  gate
+    .command("table")
+    .description("conformance table (Markdown) of several implementations' --report files: case groups x implementations")
+    .argument("<reports...>", "JSON reports, one per implementation")
+    .action(async (files: string[]) => {
+      say(conformanceTable(await Promise.all(files.map(readReport))).trimEnd());
+    });
+}
