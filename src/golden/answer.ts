@@ -5,11 +5,11 @@
 
 import type { ModelConfig } from "../reference/checkpoint.js";
 import { MoePrefuseError } from "../reference/errors.js";
-import { dequantFp8 } from "../reference/fp8/dequant.js";
-import { type FusePlan, planPrefuse } from "../reference/prefuse/plan.js";
+import type { FusePlan } from "../reference/prefuse/plan.js";
 import { parseSafetensors, serializeSafetensors } from "../reference/safetensors/memory.js";
-import { type Stage, runStage } from "../reference/stages.js";
-import { type TensorMap, bytesEqual } from "../reference/tensor.js";
+import { type Stage, planStage, runStage } from "../reference/stages.js";
+import type { TensorMap } from "../reference/tensor.js";
+import { outcomeOf } from "./case-writer.js";
 import type { Outcome } from "./corpus.js";
 
 /** A case's input as the candidate gets it: config.json's text and one model.safetensors. */
@@ -50,22 +50,6 @@ function summarize(plan: FusePlan | undefined): LayerSummary {
   return { layers, reasons };
 }
 
-/** The prefuse plan a stage follows (after dequantization for dequant+prefuse); none for dequant. */
-function stagePlan(stage: Stage, input: ParsedInput): FusePlan | undefined {
-  switch (stage) {
-    case "dequant":
-      return undefined;
-    case "prefuse":
-      return planPrefuse(input.weights, input.config, { target: "fused" });
-    case "switch_mlp":
-      return planPrefuse(input.weights, input.config, { target: "switch_mlp" });
-    case "dequant+prefuse": {
-      const d = dequantFp8(input.weights, input.config);
-      return planPrefuse(d.weights, d.config ?? input.config, { target: "fused" });
-    }
-  }
-}
-
 /** The stage's output serialized as the expected file: canonical layout, the input's metadata. */
 export function serializeExpected(weights: TensorMap, input: ParsedInput): Uint8Array {
   return serializeSafetensors(weights, input.metadata);
@@ -73,7 +57,7 @@ export function serializeExpected(weights: TensorMap, input: ParsedInput): Uint8
 
 export async function referenceAnswer(stage: Stage, input: ParsedInput): Promise<ReferenceAnswer> {
   try {
-    const summary = summarize(stagePlan(stage, input));
+    const summary = summarize(planStage(stage, input.weights, input.config));
     const result = await runStage(stage, input.weights, input.config);
     return { kind: "output", expected: serializeExpected(result.weights, input), weights: result.weights, ...summary };
   } catch (e) {
@@ -82,19 +66,10 @@ export async function referenceAnswer(stage: Stage, input: ParsedInput): Promise
   }
 }
 
-function sameWeights(a: TensorMap, b: TensorMap): boolean {
-  if (a.size !== b.size) return false;
-  for (const [name, t] of a) {
-    const u = b.get(name);
-    if (u === undefined || u.dtype !== t.dtype || u.shape.join() !== t.shape.join() || !bytesEqual(u.data, t.data)) return false;
-  }
-  return true;
-}
-
 /** What the reference did with the input: refused it, changed it, or left it exactly as it was. */
 export function observedOutcome(answer: ReferenceAnswer, input: ParsedInput): "error" | "transform" | "untouched" {
   if (answer.kind === "error") return "error";
-  return sameWeights(answer.weights, input.weights) ? "untouched" : "transform";
+  return outcomeOf(input.weights, answer.weights);
 }
 
 const SAID: Readonly<Record<Outcome, string>> = { error: "'error'", transform: "y_", untouched: "n_", open: "i_" };

@@ -3,20 +3,19 @@
 // or the independent FP8 oracle's), case.json and the manifest, all as bytes in memory. The
 // builder also holds every case to its label: a y_ case must change the input, an n_ case must
 // leave it exactly as it is (or be refused with the stated error), and a y_/n_ case of the
-// `prefuse` stage must stay inside that stage's contract (oQ's function), else it belongs to
-// another stage or to an i_ case.
+// `prefuse` stage must stay inside that stage's contract (oQ's function, as the release gate's
+// ci/gate/contracts.ts states it), else it belongs to another stage or to an i_ case.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { serializeConfig } from "../reference/checkpoint-writer.js";
 import { CONFIG_FILE, SINGLE_FILE } from "../reference/checkpoint.js";
 import { dequantizedConfig } from "../reference/fp8/config.js";
-import { OQ_EXPERT_COUNT_KEYS } from "../reference/prefuse/expert-count.js";
-import { planPrefuse } from "../reference/prefuse/plan.js";
 import { prefuse } from "../reference/prefuse/prefuse.js";
 import { serializeSafetensors } from "../reference/safetensors/memory.js";
 import type { Stage } from "../reference/stages.js";
 import { bytesEqual } from "../reference/tensor.js";
+import { STAGE_CONTRACTS } from "../../ci/gate/contracts.js";
 import { generateCheckpoint } from "../fixtures-gen/generate.js";
 import { type FixtureSpec, resolveSpec } from "../fixtures-gen/spec.js";
 import { type CaseInput, type ParsedInput, outcomeProblem, parseInput, referenceAnswer, serializeExpected } from "./answer.js";
@@ -91,23 +90,6 @@ async function loadInput(def: CaseDefinition, ctx: BuildContext): Promise<CaseIn
   return { configText: serializeConfig(g.config), model: serializeSafetensors(g.tensors, g.metadata) };
 }
 
-const PREFUSE_DTYPES = new Set(["BF16", "F16", "F32"]);
-const PREFUSE_LAYOUTS = new Set(["qwen3_5_moe", "transformers_v5", "default"]);
-const COMPANION = /\.experts\.\d+\.[^.]+\.(?!weight$)[^.]+$/;
-
-/** Why a case falls outside the `prefuse` stage's contract (oQ's function), or undefined. */
-function outsidePrefuseContract(input: ParsedInput): string | undefined {
-  const odd = [...input.weights].find(([, t]) => !PREFUSE_DTYPES.has(t.dtype));
-  if (odd !== undefined) return `tensor ${odd[0]} is ${odd[1].dtype}; the stage takes BF16, F16 and F32 inputs`;
-  const companion = [...input.weights.keys()].find((n) => COMPANION.test(n));
-  if (companion !== undefined) return `per-expert companion ${companion}; the stage fuses .weight tensors only`;
-  const plan = planPrefuse(input.weights, input.config);
-  if (!PREFUSE_LAYOUTS.has(plan.layout)) return `layout ${plan.layout} (its own names or orientation), not oQ's gate_proj/up_proj/down_proj rows`;
-  const key = plan.expertCount?.key;
-  if (key !== undefined && !OQ_EXPERT_COUNT_KEYS.includes(key)) return `the expert count comes from ${key}, which oQ does not read`;
-  return undefined;
-}
-
 /** The expected file's bytes when they come from the FP8 oracle. */
 async function oracleExpected(def: CaseDefinition, input: CaseInput, parsed: ParsedInput, oracle: Fp8Oracle): Promise<Uint8Array> {
   const dequantized = await oracleDequant(oracle, input, def.input.kind === "fp8-oracle-case" ? def.input.name : undefined);
@@ -144,8 +126,9 @@ export async function buildCase(def: CaseDefinition, ctx: BuildContext): Promise
 
   const problem = outcomeProblem(def.outcome, answer, parsed);
   if (problem !== undefined) throw new CaseDefinitionError(def.id, problem);
+  // The release gate gives prefuse candidates only cases inside oQ's contract; a y_ or n_ prefuse case must be one.
   if (def.stage === "prefuse" && (def.outcome === "transform" || def.outcome === "untouched")) {
-    const outside = outsidePrefuseContract(parsed);
+    const outside = STAGE_CONTRACTS.prefuse.outside(parsed.config, parsed.weights);
     if (outside !== undefined) throw new CaseDefinitionError(def.id, `outside the prefuse stage's contract (${outside}): make it an i_ case or use another stage`);
   }
 

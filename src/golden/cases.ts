@@ -169,10 +169,10 @@ const PARTIAL: CaseDefinition[] = [
     input: { kind: "generated", spec: { family: "qwen3_moe", ...TINY, seed: 41, experts: 5, layers: 4, variants: [{ kind: "partial", defect: "wrong-shape", layer: 3, expert: 1, projection: "up" }] } },
   },
   {
-    id: "y_prefuse-partial-wrong-dtype",
-    description: "One gate_proj of OLMoE's layer 0 is F32 among BF16 tensors: layer 0 stays untouched (DTYPE_MISMATCH), layer 1 fuses in BF16.",
+    id: "i_prefuse-partial-wrong-dtype",
+    description: "One gate_proj of OLMoE's layer 0 is F32 among BF16 tensors: the reference leaves layer 0 untouched (DTYPE_MISMATCH) and fuses layer 1 in BF16; what oQ does with mixed dtypes is not stated, so the case is open.",
     stage: "prefuse",
-    outcome: "transform",
+    outcome: "open",
     features: ["partial", "dtype"],
     input: { kind: "generated", spec: { family: "olmoe", ...TINY, seed: 42, experts: 4, layers: 2, variants: [{ kind: "partial", defect: "wrong-dtype", layer: 0, expert: 0, projection: "gate" }] } },
   },

@@ -98,9 +98,9 @@ describe("golden update", () => {
     await expect(planCorpusUpdate(root, [{ ...dense, id: "y_prefuse-dense", outcome: "transform" }], OPTIONS)).rejects.toThrow("is labelled y_ but the reference leaves the input as it is");
     await expect(planCorpusUpdate(root, [{ ...fuses, id: "x_prefuse" }], OPTIONS)).rejects.toThrow(CaseDefinitionError);
     const mixtral: CaseDefinition = { ...fuses, id: "y_prefuse-mixtral", input: { kind: "generated", spec: { family: "mixtral", experts: 2, layers: 1, hidden: 2, intermediate: 1, vocab: 2 } } };
-    await expect(planCorpusUpdate(root, [mixtral], OPTIONS)).rejects.toThrow(/outside the prefuse stage's contract \(layout mixtral.*make it an i_ case/);
+    await expect(planCorpusUpdate(root, [mixtral], OPTIONS)).rejects.toThrow(/outside the prefuse stage's contract \(model_type 'mixtral' uses the mixtral layout.*make it an i_ case/);
     const deepseek: CaseDefinition = { ...fuses, id: "y_prefuse-deepseek", input: { kind: "generated", spec: { family: "deepseek_v3", experts: 2, layers: 2, hidden: 2, intermediate: 1, vocab: 2 } } };
-    await expect(planCorpusUpdate(root, [deepseek], OPTIONS)).rejects.toThrow(/comes from n_routed_experts, which oQ does not read/);
+    await expect(planCorpusUpdate(root, [deepseek], OPTIONS)).rejects.toThrow(/the expert count comes only from n_routed_experts, this project's extension/);
     await expect(planCorpusUpdate(root, [fuses, fuses], OPTIONS)).rejects.toThrow("defined twice");
     expect(existsSync(root)).toBe(false);
   });
