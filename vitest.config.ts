@@ -5,6 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // onnxruntime-node is a native addon: separate processes, not worker threads.
     pool: "forks",
+    // vitest leaves one core idle by default; many tests wait on child processes, so use both.
+    maxWorkers: 2,
     globalSetup: ["test/support/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
