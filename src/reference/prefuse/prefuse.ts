@@ -11,6 +11,7 @@ import { type Tensor, type TensorMap, formatSpec, specByteLength } from "../tens
 import { DEFAULT_CHUNK, checkChunk, chunkRanges } from "./chunk.js";
 import type { FuseTarget } from "./layouts.js";
 import { type FusePlan, type PlanOptions, planPrefuse } from "./plan.js";
+import { prefault } from "../prefault.js";
 import { type ExpertReader, Scratch, produceExperts, sliceBytes } from "./produce.js";
 
 export interface PrefuseOptions extends PlanOptions {
@@ -51,20 +52,29 @@ export async function prefuse(weights: ReadonlyMap<string, Tensor>, config: Mode
   const out: TensorMap = new Map();
   for (const [name, t] of weights) if (!consumed.has(name)) out.set(name, t);
   const io = memoryReader(weights);
-  for (const o of plan.outputs) {
-    const spec = { dtype: o.dtype, shape: o.shape };
-    if (o.recipe.op === "copy") {
-      // A renamed tensor: the same bytes, no copy.
-      out.set(o.name, { ...spec, data: weights.get(o.recipe.input.name)!.data });
-      continue;
+  // Every output is allocated up front so that its pages can be faulted in ahead of the copy.
+  const buffers = new Map(plan.outputs.filter((o) => o.recipe.op !== "copy").map((o) => [o, new Uint8Array(specByteLength(o))] as const));
+  const faults = await prefault([...buffers.values()]);
+  try {
+    for (const o of plan.outputs) {
+      const spec = { dtype: o.dtype, shape: o.shape };
+      if (o.recipe.op === "copy") {
+        // A renamed tensor: the same bytes, no copy.
+        out.set(o.name, { ...spec, data: weights.get(o.recipe.input.name)!.data });
+        continue;
+      }
+      const data = buffers.get(o)!;
+      const slice = sliceBytes(spec);
+      const scratch = new Scratch();
+      for (const { first, count } of chunkRanges(o.shape[0]!, chunk)) {
+        const region = data.subarray(first * slice, (first + count) * slice);
+        await faults.ready(data, first * slice, (first + count) * slice);
+        await produceExperts(o.recipe, first, count, region, io, backend, scratch);
+      }
+      out.set(o.name, { ...spec, data });
     }
-    const data = new Uint8Array(specByteLength(spec));
-    const slice = sliceBytes(spec);
-    const scratch = new Scratch();
-    for (const { first, count } of chunkRanges(o.shape[0]!, chunk)) {
-      await produceExperts(o.recipe, first, count, data.subarray(first * slice, (first + count) * slice), io, backend, scratch);
-    }
-    out.set(o.name, { ...spec, data });
+  } finally {
+    await faults.close();
   }
   return { weights: out, plan };
 }
