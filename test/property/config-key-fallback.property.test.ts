@@ -8,7 +8,6 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ExpertCountKey } from "../../src/reference/prefuse/expert-count.js";
 import { prefuse } from "../../src/reference/prefuse/prefuse.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
@@ -16,17 +15,11 @@ import type { CountKeySetting } from "../../src/fixtures-gen/variants.js";
 import { expertCount, tinySpec } from "./arbitraries/fixture-spec.js";
 import { specCounterexample } from "./counterexample.js";
 import { checkProperty } from "./runner.js";
+import { COUNT_KEY_PRECEDENCE } from "../support/contract.js";
 import { expectSameWeights } from "../support/weights.js";
 
-/** The lookup order, as the README's contract states it: written out here, not imported, so a reordered EXPERT_COUNT_KEYS fails. */
-const PRECEDENCE: readonly ExpertCountKey[] = [
-  "num_local_experts",
-  "text_config.num_local_experts",
-  "num_experts",
-  "text_config.num_experts",
-  "n_routed_experts",
-  "text_config.n_routed_experts",
-];
+const PRECEDENCE = COUNT_KEY_PRECEDENCE;
+type ExpertCountKey = (typeof PRECEDENCE)[number];
 
 /** What one location holds: the true count (twice as likely), null, another count, or nothing. */
 const placed = fc.option(fc.oneof(fc.constant("E" as const), fc.constant("E" as const), fc.constant(null), fc.integer({ min: 1, max: 30 })), { nil: undefined });

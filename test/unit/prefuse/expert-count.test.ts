@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CheckpointError } from "../../../src/reference/errors.js";
+import { COUNT_KEY_PRECEDENCE } from "../../support/contract.js";
 import { EXPERT_COUNT_KEYS, type ExpertCountKey, resolveExpertCount } from "../../../src/reference/prefuse/expert-count.js";
 
 /** A config holding `values` at dotted keys. */
@@ -25,14 +26,7 @@ describe("resolveExpertCount", () => {
   });
 
   it("follows oQ's order: num_local_experts, text_config.num_local_experts, num_experts, text_config.num_experts, then n_routed_experts", () => {
-    expect(EXPERT_COUNT_KEYS).toEqual([
-      "num_local_experts",
-      "text_config.num_local_experts",
-      "num_experts",
-      "text_config.num_experts",
-      "n_routed_experts",
-      "text_config.n_routed_experts",
-    ]);
+    expect(EXPERT_COUNT_KEYS).toEqual(COUNT_KEY_PRECEDENCE);
     const r = resolveExpertCount(configWith({ num_experts: 4, "text_config.num_local_experts": 8 }));
     expect(r?.count).toBe(8);
     expect(r?.key).toBe("text_config.num_local_experts");
