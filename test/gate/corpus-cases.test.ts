@@ -1,0 +1,33 @@
+// Which corpus cases the gate hands a candidate: those inside the stage's contract, and every
+// open (i_) case, which is recorded whatever the contract says; a y_/n_ case outside the
+// contract is skipped with the reason.
+
+import { describe, expect, it } from "vitest";
+import { goldenCases } from "../../ci/gate/cases.js";
+import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
+import { addToCorpusIndex, writeCaseFolder } from "../../src/golden/case-writer.js";
+import { tempDir } from "../support/tmp.js";
+
+describe("corpus cases for the prefuse stage", () => {
+  it("keeps cases inside the contract and open ones, skips the rest with a reason", async () => {
+    const corpus = tempDir();
+    // Mixtral's w1/w3/w2 naming is outside oQ's contract.
+    const mixtral = generateCheckpoint({ family: "mixtral", experts: 3, layers: 1, hidden: 4, intermediate: 4 });
+    const qwen = generateCheckpoint({ family: "qwen3_moe", experts: 3, layers: 2, hidden: 4, intermediate: 4 });
+    const base = { stage: "prefuse" as const, features: [], source: {} };
+    const ids: string[] = [];
+    for (const c of [
+      { ...base, name: "inside", description: "qwen3_moe", family: "qwen3_moe", weights: qwen.tensors, config: qwen.config },
+      { ...base, name: "outside", description: "mixtral, judged", family: "mixtral", weights: mixtral.tensors, config: mixtral.config },
+      { ...base, name: "outside-open", description: "mixtral, recorded", family: "mixtral", weights: mixtral.tensors, config: mixtral.config, open: true },
+    ]) {
+      ids.push((await writeCaseFolder(corpus, c)).meta.id);
+    }
+    await addToCorpusIndex(corpus, ids);
+    const { cases, skipped, total } = await goldenCases(corpus, "prefuse");
+    expect(total).toBe(3);
+    expect(cases.map((c) => c.name).sort()).toEqual(["i_outside-open", "y_inside"]);
+    expect(skipped.map((s) => s.id)).toEqual(["y_outside"]);
+    expect(skipped[0]!.reason).toMatch(/mixtral|naming|w1/);
+  });
+});
