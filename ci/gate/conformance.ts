@@ -1,6 +1,6 @@
 // The conformance table: several implementations' gate reports side by side, one row per family
 // and feature, one column per implementation, each cell `pass (n)` or `FAIL k/n` with the
-// diagnoses of its failures. Every disagreement it shows is a finding to explain.
+// diagnoses of its failures (or `open only (k)` where every case is recorded, not judged). Every disagreement it shows is a finding to explain.
 
 import type { GateReport } from "./report.js";
 import { cell } from "./markdown.js";
@@ -15,6 +15,7 @@ export function conformanceTable(reports: readonly GateReport[]): string {
       const t = tallies.get(g);
       if (t === undefined) return "";
       const n = t.passed + t.failed;
+      if (n === 0) return `open only (${t.open})`;
       const open = t.open > 0 ? ` (+${t.open} open)` : "";
       return t.failed === 0 ? `pass (${n})${open}` : `**FAIL ${t.failed}/${n}**: ${signatureList(t)}${open}`;
     });

@@ -131,6 +131,8 @@ describe("reports", () => {
     expect(lines[2]).toBe("| all cases | **FAIL 1/3**: chunk-seam (+1 open) | pass (2) |");
     expect(t).toContain("| reference: fuses every MoE layer | **FAIL 1/3**: chunk-seam (+1 open) | pass (2) |");
     expect(t).toContain("| feature: chunk-seam | pass (1) | pass (1) |");
+    const onlyOpen = conformanceTable([report([result(2, "open")])]);
+    expect(onlyOpen).toContain("| all cases | open only (1) |");
   });
 
   it("console lines: one per case, details under failures", () => {
