@@ -4,11 +4,13 @@
 // process. Reports the ratio of median fuse times and the extra peak RSS of our fuse (maxRSS
 // after minus maxRSS before, in the same child) against the output size.
 //
-//   npm run bench:fuse-memory -- --runs 5 --python /work/main/.venv/bin/python
-//     [--anchor ../shared/anchors/torch_prefuse.py] [--E 256 --I 512 --H 2048 --chunk 16]
+//   npm run bench:fuse-memory -- [--runs 5] [--python PY] [--anchor torch_prefuse.py]
+//     [--E 256 --I 512 --H 2048 --chunk 16]
+// Python and anchor are found as `moe-prefuse bench` finds them (src/bench/torch.ts).
 
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
+import { discoverTorch } from "../src/bench/torch.js";
 import { GiB, median, options, runChecked } from "./support/measure.js";
 
 const o = options({
@@ -17,10 +19,13 @@ const o = options({
   I: "512",
   H: "2048",
   chunk: "16",
-  python: process.env.MOE_PREFUSE_PYTHON ?? "/work/main/.venv/bin/python",
-  anchor: process.env.MOE_PREFUSE_ANCHORS ? join(process.env.MOE_PREFUSE_ANCHORS, "torch_prefuse.py") : "/work/shared/anchors/torch_prefuse.py",
+  python: "",
+  anchor: "",
 });
 const root = resolve(import.meta.dirname, "..");
+const found = discoverTorch({ python: o.python || undefined, anchor: o.anchor || undefined, searchRoots: [root, process.cwd()] });
+if ("unavailable" in found) throw new Error(`this benchmark compares against torch: ${found.unavailable.reason}`);
+const { python, anchor } = found.setup;
 const child = join(root, "bench", "support", "fuse-memory-child.ts");
 const tsx = join(root, "node_modules", ".bin", "tsx");
 
@@ -43,7 +48,7 @@ for (let r = 0; r < Number(o.runs); r++) {
     ours.push(res);
   };
   const runTorch = () => {
-    const t = runChecked(o.python, [o.anchor, "prealloc", o.E, o.I, o.H]);
+    const t = runChecked(python, [anchor, "prealloc", o.E, o.I, o.H]);
     const m = /fuse_s=([\d.]+)/.exec(t.stdout);
     if (m === null) throw new Error(`unexpected anchor output: ${t.stdout}`);
     torch.push({ seconds: Number(m[1]), maxRssKiB: t.maxRssKiB });
@@ -67,5 +72,6 @@ const report = {
   timeRatioOursOverTorch: median(ours.map((x) => x.fuseSeconds)) / median(torch.map((x) => x.seconds)),
   extraPeakOverOutput: { median: median(extra) / outBytes, max: Math.max(...extra) / outBytes },
   torchProcessPeakGiB: median(torch.map((x) => x.maxRssKiB)) / (1 << 20),
+  torch: { python, version: found.setup.version, anchor },
 };
 console.log(JSON.stringify(report, null, 2));

@@ -3,7 +3,7 @@
 
 Not part of `npm test` (transformers and torch are not on every machine); run it with the
 project's venv, after `npm run build`:
-  /work/main/.venv/bin/python ci/oracles/fixtures_transformers.py
+  .venv/bin/python ci/oracles/fixtures_transformers.py
 
 1. Every family, per expert and fused: transformers loads the checkpoint with no missing and no
    unexpected weight (the key names and shapes are the family's real ones), and the model loaded

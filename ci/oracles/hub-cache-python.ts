@@ -2,18 +2,19 @@
 // test` (huggingface_hub is not on every machine). Fetches a generated checkpoint from the local
 // test Hub into a fresh cache, then asks huggingface_hub (scan_cache_dir, hf_hub_download and
 // snapshot_download with local_files_only) to find every file at the same paths.
-//   node --import tsx ci/oracles/hub-cache-python.ts [python]    (default /work/main/.venv/bin/python)
+//   node --import tsx ci/oracles/hub-cache-python.ts [python]    (default: the package's .venv, else python3)
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { writeGeneratedCheckpoint } from "../../src/fixtures-gen/generate.js";
 import { fetchRepo } from "../../src/fixtures-gen/hub/fetch-repo.js";
 import { hubSettings } from "../../src/fixtures-gen/hub/settings.js";
 import { FakeHub } from "../../test/support/hub-server.js";
 
-const python = process.argv[2] ?? "/work/main/.venv/bin/python";
+const venvPython = join(resolve(import.meta.dirname, "..", ".."), ".venv", "bin", "python");
+const python = process.argv[2] ?? (existsSync(venvPython) ? venvPython : "python3");
 const work = mkdtempSync(join(tmpdir(), "moe-prefuse-hub-oracle-"));
 const hub = await FakeHub.start();
 try {
