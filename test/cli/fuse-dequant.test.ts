@@ -69,6 +69,21 @@ describe("fuse --dequant-fp8", () => {
     expect(hashTree(input)).toEqual(before);
   });
 
+  it("without --dequant-fp8, fuses the FP8 bytes as they are and says how to dequantize them first", async () => {
+    const root = tempDir();
+    const input = join(root, "in");
+    await writeTinyCheckpoint(input, fp8Moe(), config);
+    const r = runCli(["fuse", input, join(root, "out")]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^moe-prefuse: warning: FP8 expert weights were fused as FP8 .* --dequant-fp8 /m);
+    const ckpt = await Checkpoint.open(join(root, "out"));
+    try {
+      expect(ckpt.specs.get("model.layers.0.mlp.experts.gate_up_proj")?.dtype).toBe("F8_E4M3");
+    } finally {
+      await ckpt.close();
+    }
+  });
+
   it("refuses an FP8 weight without its scale, in one line, before writing anything", async () => {
     const root = tempDir();
     const input = join(root, "in");
