@@ -3,18 +3,20 @@
 // worthless, so every measured point is verified after its first run.
 
 import { Checkpoint } from "../reference/checkpoint.js";
+import { MoePrefuseError } from "../reference/errors.js";
 import { bytesEqual, formatSpec, sameSpec } from "../reference/tensor.js";
 import type { WeightSource } from "../reference/weights.js";
 import type { OutputTensor } from "./layout.js";
 import { BENCH_DTYPE, type FuseProblem, projBytes } from "./problem.js";
 import type { StrategyOutput } from "./strategies/strategy.js";
 
-export class BenchVerificationError extends Error {
+/** A strategy's output that is not the fuse of its inputs: the measurement is discarded. */
+export class BenchVerificationError extends MoePrefuseError<"BENCH_OUTPUT_MISMATCH"> {
   override readonly name = "BenchVerificationError";
 }
 
 function mismatch(t: OutputTensor, detail: string): BenchVerificationError {
-  return new BenchVerificationError(`output tensor '${t.name}': ${detail}`);
+  return new BenchVerificationError("BENCH_OUTPUT_MISMATCH", detail, { tensor: t.name });
 }
 
 export async function verifyOutput(
@@ -33,7 +35,7 @@ export async function verifyOutput(
     const produced = [...(ckpt?.tensors ?? inMemory!).keys()];
     const extra = produced.filter((n) => !names.has(n));
     if (extra.length > 0 || produced.length !== names.size) {
-      throw new BenchVerificationError(`output holds [${produced.join(", ")}], expected [${[...names].join(", ")}]`);
+      throw new BenchVerificationError("BENCH_OUTPUT_MISMATCH", `output holds [${produced.join(", ")}], expected [${[...names].join(", ")}]`);
     }
     for (const t of layout) {
       let read: (offset: number) => Promise<Uint8Array>;

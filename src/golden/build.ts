@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { serializeConfig } from "../reference/checkpoint-writer.js";
 import { CONFIG_FILE, SINGLE_FILE } from "../reference/checkpoint.js";
+import { MoePrefuseError } from "../reference/errors.js";
 import { dequantizedConfig } from "../reference/fp8/config.js";
 import { prefuse } from "../reference/prefuse/prefuse.js";
 import { serializeSafetensors } from "../reference/safetensors/memory.js";
@@ -63,10 +64,10 @@ export interface BuiltCase {
 }
 
 /** A case definition that contradicts what the reference does with it. */
-export class CaseDefinitionError extends Error {
+export class CaseDefinitionError extends MoePrefuseError<"CASE_DEFINITION_INVALID"> {
   override readonly name = "CaseDefinitionError";
   constructor(id: string, detail: string) {
-    super(`golden case ${id}: ${detail}`);
+    super("CASE_DEFINITION_INVALID", `golden case ${id}: ${detail}`);
   }
 }
 
