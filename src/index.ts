@@ -85,6 +85,7 @@ export { STRATEGY_NAMES, type Strategy, type StrategyName } from "./bench/strate
 export { MemoryLedger } from "./bench/ledger.js";
 export { type RunOptions, runGrid } from "./bench/runner.js";
 export type { BenchResults, PointResult, TorchRun, TorchSection } from "./bench/results.js";
+export { BenchVerificationError } from "./bench/verify.js";
 export { planStage } from "./reference/stages.js";
 export { writeCaseFolder, addToCorpusIndex, outcomeOf, type NewCase } from "./golden/case-writer.js";
 // The release gate (ci/gate): checking any prefuse implementation from the outside, through files.
