@@ -3,6 +3,7 @@
 // (duplicate keys, lone surrogates, which JSON.parse lets through).
 
 import fc from "fast-check";
+import { test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import { JsonFloat, type JsonValue, JsonSyntaxError, parseStrictJson } from "../../src/reference/safetensors/strict-json.js";
 import { fcParams } from "../support/fc-params.js";
@@ -28,16 +29,13 @@ function strict(text: string): { value: unknown } | JsonSyntaxError {
 const json = fc.jsonValue({ stringUnit: "binary" });
 
 describe("strict JSON parser", () => {
-  it("parses every JSON text to JSON.parse's value, on the fast path and by hand", () => {
-    fc.assert(
-      fc.property(json, fc.boolean(), (v, pretty) => {
-        const text = JSON.stringify(v, null, pretty ? 2 : undefined);
-        expect(strict(text)).toEqual({ value: JSON.parse(text) });
-        // A float lexeme beside it sends the same text through the hand-written parser.
-        expect(strict(`[${text},0.5]`)).toEqual({ value: [JSON.parse(text), 0.5] });
-      }),
-      fcParams(1000),
-    );
+  // The one property written with @fast-check/vitest's `test.prop`: the same runner parameters,
+  // vitest reporting the seed and the shrunk counterexample itself.
+  test.prop([json, fc.boolean()], fcParams<[fc.JsonValue, boolean]>(1000))("parses every JSON text to JSON.parse's value, on the fast path and by hand", (v, pretty) => {
+    const text = JSON.stringify(v, null, pretty ? 2 : undefined);
+    expect(strict(text)).toEqual({ value: JSON.parse(text) });
+    // A float lexeme beside it sends the same text through the hand-written parser.
+    expect(strict(`[${text},0.5]`)).toEqual({ value: [JSON.parse(text), 0.5] });
   });
 
   it("rejects what JSON.parse rejects, and accepts the rest unless a key repeats or a surrogate is left alone", () => {
