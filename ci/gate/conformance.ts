@@ -1,6 +1,7 @@
 // The conformance table: several implementations' gate reports side by side, one row per family
 // and feature, one column per implementation, each cell `pass (n)` or `FAIL k/n` with the
-// diagnoses of its failures (or `open only (k)` where every case is recorded, not judged). Every disagreement it shows is a finding to explain.
+// diagnoses of its failures (`open only (k)` where every case is recorded, not judged). Every
+// disagreement it shows is a finding to explain.
 
 import type { GateReport } from "./report.js";
 import { cell } from "./markdown.js";

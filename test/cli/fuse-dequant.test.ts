@@ -75,7 +75,7 @@ describe("fuse --dequant-fp8", () => {
     await writeTinyCheckpoint(input, fp8Moe(), config);
     const r = runCli(["fuse", input, join(root, "out")]);
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/^moe-prefuse: warning: FP8 expert weights were fused as FP8 .* --dequant-fp8 /m);
+    expect(r.stderr).toMatch(/^moe-prefuse: warning: FP8 expert weights are fused as FP8 .* --dequant-fp8\b/m);
     const ckpt = await Checkpoint.open(join(root, "out"));
     try {
       expect(ckpt.specs.get("model.layers.0.mlp.experts.gate_up_proj")?.dtype).toBe("F8_E4M3");

@@ -4,7 +4,6 @@
 import type { Command } from "commander";
 import { join } from "node:path";
 import { CONFIG_FILE, type Checkpoint } from "../../reference/checkpoint.js";
-import { isFloat8 } from "../../reference/dtypes.js";
 import { UsageError } from "../../reference/errors.js";
 import { dequantPlanReport } from "../../reference/fp8/report.js";
 import { type DequantView, dequantView } from "../../reference/fp8/view.js";
@@ -94,10 +93,6 @@ export function registerFuse(program: Command): void {
       }
       const seconds = (performance.now() - started) / 1000;
       for (const w of result.plan.warnings) process.stderr.write(`moe-prefuse: warning: ${w}\n`);
-      // oQ fuses after dequantizing; fused FP8 bytes are rarely what the user wanted.
-      if (!flags.dequantFp8 && result.plan.outputs.some((o) => isFloat8(o.dtype))) {
-        process.stderr.write("moe-prefuse: warning: FP8 expert weights were fused as FP8 with their scales left per expert; --dequant-fp8 dequantizes them to BF16 first, as oQ does before its prefuse\n");
-      }
       for (const l of result.plan.layers) {
         if (l.state === "untouched") process.stderr.write(`moe-prefuse: warning: layer ${l.prefix} left untouched: ${summarizeReasons(l.reasons)}\n`);
       }

@@ -9,6 +9,7 @@
 
 import type { ModelConfig } from "../checkpoint.js";
 import { CONFIG_FILE } from "../checkpoint.js";
+import { isFloat8 } from "../dtypes.js";
 import { elementBytes } from "../ops/geometry.js";
 import type { TensorSpec } from "../tensor.js";
 import { type ExpertCount, resolveExpertCount } from "./expert-count.js";
@@ -165,6 +166,11 @@ export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: Mode
     fuse(g, "per-expert", perExpertOutputs(check.layer, layout, g.prefix, target), check.layer.passthrough, found);
   }
 
+  // oQ fuses after dequantizing: fused FP8 bytes, their scales still per expert, are rarely wanted.
+  const fp8Layers = new Set(outputs.filter((o) => isFloat8(o.dtype)).map((o) => o.layer));
+  if (fp8Layers.size > 0) {
+    warnings.push(`FP8 expert weights are fused as FP8 in ${fp8Layers.size} layer(s), their scales left per expert; dequantize first (fuse --dequant-fp8, or dequantFp8), as oQ does before its prefuse`);
+  }
   const consumed = layers.flatMap((l) => (l.state === "fused" ? l.consumed : []));
   return { target, layout: layout.name, modelType: choice.modelType, modelTypeKey: choice.key, expertCount, layers, outputs, consumed, warnings };
 }

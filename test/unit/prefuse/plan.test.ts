@@ -111,6 +111,14 @@ describe("planPrefuse", () => {
     expect(layer(plan, P0).state).toBe("fused");
   });
 
+  it("warns, once, when FP8 experts would be fused as FP8 bytes", () => {
+    const w: TensorMap = new Map([...tinyMoe({ prefixes: [P0, P1], E: 2, I: 2, H: 2 })].map(([n, t]) => [n, tensor(n, "F8_E4M3", t.shape)]));
+    const plan = planPrefuse(w, config(2));
+    expect(plan.layers.map((l) => l.state)).toEqual(["fused", "fused"]);
+    expect(plan.warnings).toEqual([expect.stringMatching(/^FP8 expert weights are fused as FP8 in 2 layer\(s\).*--dequant-fp8/)]);
+    expect(planPrefuse(tinyMoe({ prefixes: [P0], E: 2, I: 2, H: 2 }), config(2)).warnings).toEqual([]);
+  });
+
   it("fused target: companions pass through with a warning; switch_mlp target stacks .scales", () => {
     const w = tinyMoe({ prefixes: [P0], E: 2, I: 2, H: 2, companions: ["scales"] });
     const fused = planPrefuse(w, config(2));
