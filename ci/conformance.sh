@@ -17,17 +17,8 @@ RUNS=${RUNS:-200}
 SEED=${SEED:-0}
 OUT=${OUT:-${TMPDIR:-/tmp}/moe-prefuse-conformance}
 
-PY=${CONFORMANCE_PYTHON:-}
-if [ -z "$PY" ]; then
-  VENV=${CONFORMANCE_VENV:-${TMPDIR:-/tmp}/moe-prefuse-conformance-venv}
-  if [ ! -x "$VENV/bin/python" ]; then
-    echo "== creating $VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --index-url file:///opt/pypi/simple --extra-index-url file:///opt/pypi-more/simple \
-      --find-links /opt/wheels torch "transformers==5.*" "safetensors==0.8.*" numpy
-  fi
-  PY="$VENV/bin/python"
-fi
+PY=$(ci/python-venv.sh "${CONFORMANCE_PYTHON:-}" "${CONFORMANCE_VENV:-${TMPDIR:-/tmp}/moe-prefuse-conformance-venv}" \
+  torch "transformers==5.*" "safetensors==0.8.*" numpy)
 "$PY" -c 'import sys, torch, transformers; print(f"== Python {sys.version.split()[0]}, torch {torch.__version__}, transformers {transformers.__version__}")'
 
 npm run -s build

@@ -12,17 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-PY=${INTEROP_PYTHON:-}
-if [ -z "$PY" ]; then
-  VENV=${INTEROP_VENV:-${TMPDIR:-/tmp}/moe-prefuse-interop-venv}
-  if [ ! -x "$VENV/bin/python" ]; then
-    echo "== creating $VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --index-url file:///opt/pypi/simple --extra-index-url file:///opt/pypi-more/simple \
-      --find-links /opt/wheels "safetensors==0.8.*" torch numpy huggingface_hub
-  fi
-  PY="$VENV/bin/python"
-fi
+PY=$(ci/python-venv.sh "${INTEROP_PYTHON:-}" "${INTEROP_VENV:-${TMPDIR:-/tmp}/moe-prefuse-interop-venv}" \
+  "safetensors==0.8.*" torch numpy huggingface_hub)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/moe-prefuse-interop.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
