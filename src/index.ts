@@ -22,16 +22,17 @@ export { dequantizedConfig } from "./reference/fp8/config.js";
 export { dequantFp8, dequantTensor, type DequantOptions, type DequantResult } from "./reference/fp8/dequant.js";
 export { dequantView, DEQUANT_CHUNK_ELEMENTS, type DequantView, type DequantViewOptions } from "./reference/fp8/view.js";
 export { dequantCheckpoint, type DequantCheckpointOptions, type DequantCheckpointResult } from "./reference/fp8/checkpoint.js";
-export { resolveExpertCount, configValue, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, type ExpertCount, type ExpertCountKey } from "./reference/prefuse/expert-count.js";
+export { configPath } from "./reference/config-path.js";
+export { resolveExpertCount, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, type ExpertCount, type ExpertCountKey } from "./reference/prefuse/expert-count.js";
 export {
-  EXPERT_LAYOUTS, DEFAULT_LAYOUT, FUSE_TARGETS, PROJECTIONS, selectLayout, layoutForModelType, fusedNames, fusedPrefix, switchName,
-  type ExpertLayout, type FuseTarget, type FusedOrientation, type Projection, type LayoutChoice, type ModelTypeKey,
+  EXPERT_LAYOUTS, DEFAULT_LAYOUT, FUSE_TARGETS, PROJECTIONS, selectLayout, layoutForModelType, fusedNames, fusedPrefix, switchName, followsOqPattern,
+  type ExpertLayout, type ExpertStorage, type SourceRef, type FuseTarget, type FusedOrientation, type Projection, type LayoutChoice, type ModelTypeKey,
 } from "./reference/prefuse/layouts.js";
-export { scanExperts, expertPattern, type ExpertGroup, type ExpertTensor, type SwitchTensor } from "./reference/prefuse/scan.js";
+export { scanExperts, PROJECTION_NAMES, type ExpertGroup, type ExpertTensor, type SwitchTensor } from "./reference/prefuse/scan.js";
 export { naturalCompare } from "./reference/prefuse/natural-order.js";
 export { fusedDims, fusedGateUpShape, fusedDownShape, perExpertShapes, type FusedDims } from "./reference/prefuse/shapes.js";
 export { checkExpertLayer, STACKED_COMPANIONS, type CompleteLayer, type LayerCheck } from "./reference/prefuse/layer-check.js";
-export type { UntouchedCode, UntouchedReason } from "./reference/prefuse/reasons.js";
+export type { UntouchedCode, UntouchedReason, LayerCode } from "./reference/prefuse/reasons.js";
 export { recipeInputs, type OutputRecipe, type PlannedOutput } from "./reference/prefuse/recipes.js";
 export { produceExperts, Scratch, type ExpertReader } from "./reference/prefuse/produce.js";
 export {

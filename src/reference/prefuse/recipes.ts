@@ -50,13 +50,15 @@ const seriesOf = (s: StackedSeries): ExpertSeries => ({ names: s.names, spec: s.
 
 /** The outputs of a complete per-expert layer. */
 export function perExpertOutputs(layer: CompleteLayer, layout: ExpertLayout, prefix: string, target: FuseTarget): PlannedOutput[] {
-  const { gate, up, down } = layer.weights;
   const out = (name: string, dtype: DType, shape: readonly number[], recipe: OutputRecipe): PlannedOutput => ({ name, dtype, shape, layer: prefix, recipe });
   if (target === "switch_mlp") {
-    return [...PROJECTIONS.map((p) => layer.weights[p]), ...layer.companions].map((s) =>
+    const weights = PROJECTIONS.flatMap((p) => layer.weights[p] ?? []);
+    return [...weights, ...layer.companions].map((s) =>
       out(switchName(layout, prefix, s.projection, s.kind), s.spec.dtype, [layer.E, ...s.spec.shape], { op: "stack", inputs: seriesOf(s) }),
     );
   }
+  // Only gated layers reach the fused target: the plan checks all three projections for it.
+  const [gate, up, down] = [layer.weights.gate!, layer.weights.up!, layer.weights.down!];
   const names = fusedNames(layout, prefix);
   const rows = layout.orientation === "rows";
   return [
