@@ -11,7 +11,7 @@ import { MoePrefuseError } from "../../src/reference/errors.js";
 import { isRecord } from "../../src/reference/fp8/config-fields.js";
 import { planDequant } from "../../src/reference/fp8/plan.js";
 import { OQ_EXPERT_COUNT_KEYS, resolveExpertCount } from "../../src/reference/prefuse/expert-count.js";
-import { DEFAULT_LAYOUT, selectLayout } from "../../src/reference/prefuse/layouts.js";
+import { followsOqPattern, selectLayout } from "../../src/reference/prefuse/layouts.js";
 import { planPrefuse } from "../../src/reference/prefuse/plan.js";
 import { scanExperts } from "../../src/reference/prefuse/scan.js";
 import type { Stage } from "../../src/reference/stages.js";
@@ -27,8 +27,8 @@ export interface StageContract {
   outside(config: ModelConfig, specs: Specs): string | undefined;
 }
 
-/** Layouts whose names and orientation are oQ's own (`experts.<e>.{gate,up,down}_proj.weight`, rows). */
-const OQ_LAYOUTS: readonly string[] = ["qwen3_5_moe", "transformers_v5", DEFAULT_LAYOUT.name];
+/** The per-expert projection names oQ's pattern matches. */
+const OQ_NAMES: readonly string[] = ["gate_proj", "up_proj", "down_proj"];
 
 function quantizationConfig(config: ModelConfig): unknown {
   return config.quantization_config ?? (isRecord(config.text_config) ? config.text_config.quantization_config : undefined);
@@ -37,7 +37,7 @@ function quantizationConfig(config: ModelConfig): unknown {
 /** oQ's function on inputs already in 16/32-bit floats. */
 function oqSemanticsOutside(config: ModelConfig, specs: Specs): string | undefined {
   const choice = selectLayout(config);
-  if (!OQ_LAYOUTS.includes(choice.layout.name)) {
+  if (!followsOqPattern(choice.layout)) {
     return `model_type '${choice.modelType}' uses the ${choice.layout.name} layout (its own expert names or a transposed fused layout), which oQ's function does not know`;
   }
   let count;
@@ -50,7 +50,9 @@ function oqSemanticsOutside(config: ModelConfig, specs: Specs): string | undefin
   if (count !== undefined && !OQ_EXPERT_COUNT_KEYS.includes(count.key)) {
     return `the expert count comes only from ${count.key}, this project's extension (oQ reads ${OQ_EXPERT_COUNT_KEYS.join(", ")})`;
   }
-  for (const g of scanExperts(specs.keys(), DEFAULT_LAYOUT)) {
+  for (const g of scanExperts(specs)) {
+    const foreign = g.perExpert.find((t) => !OQ_NAMES.includes(t.leaf));
+    if (foreign !== undefined) return `per-expert name ${foreign.name} is outside oQ's pattern (${OQ_NAMES.join(", ")}): oQ's function does not match it`;
     const companion = g.perExpert.find((t) => t.kind !== "weight");
     if (companion !== undefined) return `per-expert companion tensors (${companion.name}): oQ's function fuses .weight tensors only`;
     if (g.switched.length > 0) return `switch_mlp tensors (${g.switched[0]!.name}): the final layout belongs to the switch_mlp stage`;
