@@ -1,4 +1,4 @@
-// `moe-prefuse gate --candidate '<template>'`: the release gate (ci/gate), checking any prefuse
+// `moe-prefuse gate --candidate '<template>'`: the release gate (src/gate), checking any prefuse
 // implementation through files; `gate merge <reports...>` joins the reports of a sharded run and
 // `gate table <reports...>` puts several implementations side by side. Thin: options in, the
 // library's runGate / mergeReports / conformanceTable, files out.
@@ -6,17 +6,17 @@
 import type { Command } from "commander";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { conformanceTable } from "../../../ci/gate/conformance.js";
-import { type GateOptions, GATE_DEFAULTS, runGate } from "../../../ci/gate/gate.js";
-import { junitXml } from "../../../ci/gate/junit.js";
-import { caseLine, detailLines } from "../../../ci/gate/lines.js";
-import { markdownSummary } from "../../../ci/gate/markdown.js";
-import { type GateReport, mergeReports, readReport, reportPasses, summaryLine } from "../../../ci/gate/report.js";
-import { parseShard } from "../../../ci/gate/shard.js";
+import { conformanceTable } from "../../gate/conformance.js";
+import { type GateOptions, GATE_DEFAULTS, runGate } from "../../gate/gate.js";
+import { junitXml } from "../../gate/junit.js";
+import { caseLine, detailLines } from "../../gate/lines.js";
+import { markdownSummary } from "../../gate/markdown.js";
+import { type GateReport, mergeReports, readReport, reportPasses, summaryLine } from "../../gate/report.js";
+import { parseShard } from "../../gate/shard.js";
 import { writeFileAtomically } from "../../reference/atomic.js";
 import { UsageError } from "../../reference/errors.js";
 import { parseStage } from "../../reference/stages.js";
-import { PACKAGE, packageRoot } from "../package-info.js";
+import { PACKAGE, packageRoot } from "../../package-info.js";
 
 interface OutputOptions {
   junit?: string;
@@ -65,7 +65,7 @@ function tolerance(text: string | undefined): { ulp: number } | undefined {
 /** The GateOptions a command line asks for. */
 export function gateOptionsFromCli(o: GateCliOptions): GateOptions {
   if (o.candidate === undefined) throw new UsageError("INVALID_ARGUMENT", "gate needs --candidate '<command template with {input} and {output}>'");
-  const corpus = o.corpus === false ? null : o.corpus === undefined ? { dir: join(packageRoot(), "test", "golden"), optional: true } : { dir: o.corpus, optional: false };
+  const corpus = o.corpus === false ? null : o.corpus === undefined ? { dir: join(packageRoot(), "corpus", "golden"), optional: true } : { dir: o.corpus, optional: false };
   const values = {
     name: o.name,
     runs: whole("runs", o.runs, 0),
@@ -101,7 +101,7 @@ export function registerGate(program: Command): void {
     .description("release gate: run a prefuse implementation (any language, through files) over the golden corpus and generated cases")
     .option("--candidate <template>", "command run per case, without a shell: {input} (dir with config.json + model.safetensors), {output} (.safetensors to write), {stage}")
     .option("--stage <stage>", "prefuse (oQ's function), dequant+prefuse, switch_mlp or dequant", GATE_DEFAULTS.stage)
-    .option("--corpus <dir>", "golden corpus (default: the package's test/golden, when present)")
+    .option("--corpus <dir>", "golden corpus (default: the package's corpus/golden, when present)")
     .option("--no-corpus", "generated cases only")
     .option("--runs <N>", `generated cases (default ${GATE_DEFAULTS.runs})`)
     .option("--seed <S>", `seed of the generated cases (default ${GATE_DEFAULTS.seed})`)
