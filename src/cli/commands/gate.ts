@@ -15,6 +15,7 @@ import { type GateReport, mergeReports, readReport, reportPasses, summaryLine } 
 import { parseShard } from "../../gate/shard.js";
 import { writeFileAtomically } from "../../reference/atomic.js";
 import { UsageError } from "../../reference/errors.js";
+import { optionalWholeNumber, timerSeconds } from "../options.js";
 import { parseStage } from "../../reference/stages.js";
 import { PACKAGE, packageRoot } from "../../package-info.js";
 
@@ -41,20 +42,6 @@ interface GateCliOptions extends OutputOptions {
   keepTemp?: boolean;
 }
 
-function whole(option: string, text: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError("INVALID_ARGUMENT", `--${option} must be a whole number from ${min} to ${max}, not '${text}'`);
-  return n;
-}
-
-function seconds(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0) throw new UsageError("INVALID_ARGUMENT", `--timeout must be a positive number of seconds, not '${text}'`);
-  return n;
-}
-
 function tolerance(text: string | undefined): { ulp: number } | undefined {
   if (text === undefined) return undefined;
   const m = /^ulp=(\d+)$/.exec(text);
@@ -68,14 +55,14 @@ export function gateOptionsFromCli(o: GateCliOptions): GateOptions {
   const corpus = o.corpus === false ? null : o.corpus === undefined ? { dir: join(packageRoot(), "corpus", "golden"), optional: true } : { dir: o.corpus, optional: false };
   const values = {
     name: o.name,
-    runs: whole("runs", o.runs, 0),
-    seed: whole("seed", o.seed, 0, 0xffffffff),
-    timeoutSec: seconds(o.timeout),
-    jobs: whole("jobs", o.jobs, 1, 256),
+    runs: optionalWholeNumber("runs", o.runs, 0),
+    seed: optionalWholeNumber("seed", o.seed, 0, 0xffffffff),
+    timeoutSec: timerSeconds("timeout", o.timeout),
+    jobs: optionalWholeNumber("jobs", o.jobs, 1, 256),
     shard: o.shard === undefined ? undefined : parseShard(o.shard),
     tolerance: tolerance(o.tolerance),
-    shrink: whole("shrink", o.shrink, 0),
-    shrinkBudget: whole("shrink-budget", o.shrinkBudget, 1),
+    shrink: optionalWholeNumber("shrink", o.shrink, 0),
+    shrinkBudget: optionalWholeNumber("shrink-budget", o.shrinkBudget, 1),
     saveFailures: o.saveFailures,
     keepTemp: o.keepTemp,
   };
