@@ -13,7 +13,10 @@ import { CONFIG_FILE } from "../checkpoint.js";
 import { CheckpointError } from "../errors.js";
 import { configPath } from "../config-path.js";
 
-export const EXPERT_COUNT_KEYS = [
+/** A dotted config path stating an expert count: the global chain's, or a family's own (`ffn_config.moe_num_experts`). */
+export type ExpertCountKey = string;
+
+export const EXPERT_COUNT_KEYS: readonly ExpertCountKey[] = [
   "num_local_experts",
   "text_config.num_local_experts",
   "num_experts",
@@ -22,10 +25,7 @@ export const EXPERT_COUNT_KEYS = [
   "text_config.n_routed_experts",
   "moe_num_experts",
   "text_config.moe_num_experts",
-] as const;
-
-/** A dotted config path stating an expert count: the global chain's, or a family's own (`ffn_config.moe_num_experts`). */
-export type ExpertCountKey = string;
+];
 
 /** The keys oQ itself reads; the rest of the chain is this project's extension. */
 export const OQ_EXPERT_COUNT_KEYS: readonly ExpertCountKey[] = EXPERT_COUNT_KEYS.slice(0, 4);
