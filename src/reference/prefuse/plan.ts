@@ -139,13 +139,12 @@ function decide(g: ExpertGroup, ctx: PlanContext): Decision {
     return untouched(g.prefix, found, [{ code: "MIXED_LAYOUT", message }]);
   }
   if (hasFused) return splitFused(g, ctx, E, found);
-  const gated = g.perExpert.some((t) => t.projection === "gate");
-  if (!gated) {
-    // Up and down only (nemotron_h). Only its MLX loader defines a form: switch_mlp.fc1 / fc2.
-    if (target === "fused" || layout.storage !== "non-gated") {
-      const why = target === "fused" ? "transformers v5 defines no fused gate_up form for them" : `the ${layout.name} layout defines no MLX stack for them (nemotron_h's does)`;
-      return untouched(g.prefix, found, [{ code: "NON_GATED", message: `non-gated experts (up and down projections, no gate): ${why}` }]);
-    }
+  // Up and down only is nemotron_h's design (its registry entry says so); elsewhere a layer
+  // without gates is a damaged gated layer, and each missing gate is named.
+  const gated = layout.storage !== "non-gated" || g.perExpert.some((t) => t.projection === "gate");
+  if (!gated && target === "fused") {
+    const message = "non-gated experts (up and down projections, no gate): transformers v5 defines no fused gate_up form for them";
+    return untouched(g.prefix, found, [{ code: "NON_GATED", message }]);
   }
   const shape = { projections: gated ? PROJECTIONS : (["up", "down"] as const), names: namesOf(g.perExpert, layout) };
   const check = checkExpertLayer(g.perExpert, specs, E, layout, target, shape);
