@@ -138,6 +138,9 @@ function decide(g: ExpertGroup, ctx: PlanContext): Decision {
     const message = `per-expert tensors and fused tensors (${existing.join(", ")}) under one prefix`;
     return untouched(g.prefix, found, [{ code: "MIXED_LAYOUT", message }]);
   }
+  if (hasFused && layout.storage === "non-gated") {
+    return untouched(g.prefix, found, [{ code: "NON_GATED", tensor: g.fused.gateUp ?? g.fused.down, message: `fused gate_up tensors in a ${layout.name} checkpoint, whose experts have no gate: no loader defines a split for them` }]);
+  }
   if (hasFused) return splitFused(g, ctx, E, found);
   // Up and down only is nemotron_h's design (its registry entry says so); elsewhere a layer
   // without gates is a damaged gated layer, and each missing gate is named.
@@ -145,6 +148,10 @@ function decide(g: ExpertGroup, ctx: PlanContext): Decision {
   if (!gated && target === "fused") {
     const message = "non-gated experts (up and down projections, no gate): transformers v5 defines no fused gate_up form for them";
     return untouched(g.prefix, found, [{ code: "NON_GATED", message }]);
+  }
+  if (target === "fused" && layout.storage === "fused-interleaved") {
+    const message = `${layout.name} fuses gate and up interleaved (gate_up[..., ::2] / [..., 1::2]); the prefuse writes no interleaved form, so the per-expert tensors stay`;
+    return untouched(g.prefix, found, [{ code: "INTERLEAVED", message }]);
   }
   const shape = { projections: gated ? PROJECTIONS : (["up", "down"] as const), names: namesOf(g.perExpert, layout) };
   const check = checkExpertLayer(g.perExpert, specs, E, layout, target, shape);
@@ -181,7 +188,7 @@ function familyWarnings(choice: LayoutChoice, config: ModelConfig, target: FuseT
     );
   }
   if (!fusedAny || choice.modelType === undefined) return out;
-  if (target === "fused" && layout.fusedBy === undefined) {
+  if (target === "fused" && layout.fusedBy === undefined && layout.storage === "per-expert") {
     out.push(`transformers v5 defines no fused form for ${layout.name}: the fused target wrote the generic <prefix>.experts.gate_up_proj / down_proj names`);
   }
   if (target === "switch_mlp" && layout.mlxLoader === undefined) out.push(`no MLX loader reads ${layout.name}: the switch_mlp target wrote the default switch_mlp names`);
