@@ -13,7 +13,7 @@ import { configPath } from "../reference/config-path.js";
 import { EXPERT_COUNT_KEYS, type ExpertCountKey } from "../reference/prefuse/expert-count.js";
 import { scanExperts } from "../reference/prefuse/scan.js";
 
-export type MoeLayout = "per-expert" | "fused" | "fused-transposed" | "fused-irregular";
+export type MoeLayout = "per-expert" | "fused" | "fused-transposed" | "fused-irregular" | "stacked-other";
 
 export interface MoeLayerSummary {
   /** The module holding the experts, e.g. `model.layers.1.mlp`. */
@@ -37,9 +37,9 @@ export interface CountKeyValue {
  * Every config location stating an expert count, in the reference's lookup order (oQ's, then
  * the extensions), whatever the value; null counts as absent, as in the reference.
  */
-export function countKeysOf(config: ModelConfig | undefined): CountKeyValue[] {
+export function countKeysOf(config: ModelConfig | undefined, familyKeys: readonly string[] = []): CountKeyValue[] {
   if (config === undefined) return [];
-  return EXPERT_COUNT_KEYS.flatMap((key) => {
+  return [...new Set([...EXPERT_COUNT_KEYS, ...familyKeys])].flatMap((key) => {
     const value = configPath(config, key);
     return value === undefined ? [] : [{ key, value }];
   });
@@ -68,6 +68,12 @@ export function describeMoeLayers(specs: ReadonlyMap<string, TensorSpec>): MoeLa
         tensors: weights.length,
         dtypes: [...new Set(weights.map((t) => specs.get(t.name)!.dtype))].sort(),
       });
+      continue;
+    }
+    if (g.stacked.length > 0) {
+      // Stacked under the family's own names: the expert count is the config's to say.
+      const parts = g.stacked.map((n) => specs.get(n)!);
+      out.push({ prefix: g.prefix, layout: "stacked-other", experts: [], projections: g.stacked.map((n) => n.slice(g.prefix.length + 1)).sort(), tensors: 0, dtypes: [...new Set(parts.map((t) => t.dtype))].sort() });
       continue;
     }
     const gateUp = g.fused.gateUp === undefined ? undefined : specs.get(g.fused.gateUp);
