@@ -203,9 +203,10 @@ export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: Mode
   const layout = choice.layout;
   const expertCount = resolveExpertCount(config, file, layout.countKeys);
   const subModelCounts = (layout.subModels ?? []).map((s) => ({ prefix: s.prefix, count: resolveSubModelCount(config, s.countKey, file) }));
+  // A sub-model's own count wins for its layers; without one, the checkpoint's count applies.
   const countFor = (prefix: string): ExpertCount | undefined => {
     const sub = subModelCounts.find((s) => prefix.startsWith(s.prefix));
-    return sub === undefined ? expertCount : sub.count;
+    return sub?.count ?? expertCount;
   };
   const warnings: string[] = [...(expertCount?.warnings ?? [])];
   const layers: LayerPlan[] = [];
