@@ -14,6 +14,7 @@ type Register = (program: Command) => void;
 
 const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   inspect: async () => (await import("./commands/inspect.js")).registerInspect,
+  families: async () => (await import("./commands/families.js")).registerFamilies,
   fuse: async () => (await import("./commands/fuse.js")).registerFuse,
   dequant: async () => (await import("./commands/dequant.js")).registerDequant,
   gen: async () => (await import("./commands/gen.js")).registerGen,
@@ -26,7 +27,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
 /** The program with the commands `argv` needs registered (every command when it names none). */
 export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command("moe-prefuse")
-    .description("Verify and perform the per-expert -> fused MoE prefuse that MLX loaders expect.")
+    .description("Verify and perform the MoE prefuse: per-expert experts to the fused layout transformers v5 reads, or to the stacks each MLX loader reads.")
     .version(PACKAGE.version, "-V, --version")
     .option("--debug", "print stack traces with errors")
     // Usage errors stay on one line, like every other error.
