@@ -126,10 +126,13 @@ export const STAGE_CONTRACTS: Readonly<Record<Stage, StageContract>> = {
   switch_mlp: {
     stage: "switch_mlp",
     summary:
-      "The final MLX layout, as mlx-vlm's sanitize leaves it: per layer <p>.<switch>.{gate,up,down}_proj.weight [E, I, H], [E, I, H], [E, H, I] " +
-      "for every family of the layout table (mixtral w1/w3/w2, the transposed qwen3_vl_moe and llama4 fused layouts), the expert count also from " +
-      "n_routed_experts, MLX .scales/.biases stacked with their weights, already fused layers split in two; incomplete layers stay as they are, " +
-      "a broken expert count must be refused.",
+      "The final MLX layout, as each family's MLX loader (mlx-lm, mlx-vlm sanitize) leaves it: per layer <p>.<switch>.{gate,up,down}_proj.weight " +
+      "[E, I, H], [E, I, H], [E, H, I] for every family of the layout registry (docs/families.md: switch_mlp, or the loader's own module: " +
+      "mlp.experts for dots1/afmoe/gpt_oss, feed_forward.experts for llama4, experts.switch_glu for gemma4, mlp.switch_mlp for kimi_linear, " +
+      "switch_mlp.fc1/fc2 from up/down for nemotron_h; mixtral-style w1/w3/w2, the transposed qwen3_vl_moe and llama4 fused layouts), the expert " +
+      "count also from n_routed_experts, moe_num_experts and the family's own paths, MLX .scales/.biases stacked with their weights, already " +
+      "fused layers split in two (not gpt-oss's interleaved ones); stacks under other names and incomplete layers stay as they are, a broken " +
+      "expert count must be refused.",
     outside: floatInputsOutside,
   },
 };
