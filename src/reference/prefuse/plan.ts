@@ -216,6 +216,10 @@ export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: Mode
 
   for (const g of groups) {
     const d = decide(g, { specs, target, layout, countFor });
+    // Tensors of no known form beside recognised ones are never silent: they pass through, said here.
+    const stray = g.unrecognized;
+    const known = g.perExpert.length + g.stacked.length + g.switched.length + g.fusedCompanions.length + (g.fused.gateUp === undefined ? 0 : 1) + (g.fused.down === undefined ? 0 : 1);
+    if (stray.length > 0 && known > 0) warnings.push(`layer ${g.prefix}: ${stray.length} expert tensor(s) of no known form pass through (e.g. ${stray[0]})`);
     if ("layer" in d) {
       layers.push(d.layer);
       continue;
@@ -242,8 +246,6 @@ export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: Mode
       const rule = target === "fused" ? "the fused target fuses .weight tensors only" : "the switch_mlp target stacks .weight, .scales and .biases only";
       warnings.push(`layer ${g.prefix}: ${passthrough.length} companion tensor(s) (${kinds}) pass through per expert; ${rule}`);
     }
-    const stray = g.unrecognized;
-    if (stray.length > 0) warnings.push(`layer ${g.prefix}: ${stray.length} expert tensor(s) of no known form pass through (e.g. ${stray[0]})`);
   }
   warnings.push(...familyWarnings(choice, config, target, outputs.length > 0, groups.length));
 

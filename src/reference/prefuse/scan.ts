@@ -60,7 +60,8 @@ const FUSED = /^(?<prefix>.+)\.experts\.(?<fused>gate_up_proj|down_proj)(?<suffi
 const SWITCH = /^(?<prefix>.+?)\.(?:switch_mlp|experts\.switch_glu|experts)\.(?<leaf>gate_proj|up_proj|down_proj|fc1|fc2)\.(?<kind>[^.]+)$/;
 /** Stacks of a family's own, with the least rank that tells them from dense weights of the same name. */
 const OTHER_STACKS: readonly { readonly re: RegExp; readonly minRank: number }[] = [
-  { re: /^(?<prefix>.+)\.(?:input_linear|output_linear)\.weight$/, minRank: 3 },
+  // JetMoE's attention experts sit one level down (`self_attention.experts.input_linear`): grouped with their module.
+  { re: /^(?<prefix>.+?)(?:\.experts)?\.(?:input_linear|output_linear)\.weight$/, minRank: 3 },
   { re: /^(?<prefix>.+)\.experts\.mlp\.(?:w1|v1|w2)$/, minRank: 2 },
   { re: /^(?<prefix>.+\.moe)\.(?:gate_proj|up_proj|down_proj)\.weight$/, minRank: 3 },
 ];

@@ -112,3 +112,16 @@ describe("plan over the registry", () => {
     expect(names("kimi_linear", "model.layers.0.block_sparse_moe")[0]).toBe("model.layers.0.mlp.switch_mlp.gate_proj.weight");
   });
 });
+
+describe("plan over the registry: odd real layouts", () => {
+  it("groups JetMoE's attention experts with their module, and names a stray tensor beside them", () => {
+    const w: TensorMap = new Map([
+      ["model.layers.0.self_attention.experts.input_linear.weight", tensor("a", "BF16", [4, 2, 2])],
+      ["model.layers.0.self_attention.experts.output_linear.weight", tensor("b", "BF16", [4, 2, 2])],
+      ["model.layers.0.self_attention.experts.bias", tensor("c", "BF16", [2])],
+    ]);
+    const plan = planPrefuse(w, { model_type: "jetmoe", num_local_experts: 4 });
+    expect(plan.layers.map((l) => [l.prefix, l.state, l.code])).toEqual([["model.layers.0.self_attention", "already-fused", "STACKED_OTHER_NAME"]]);
+    expect(plan.warnings.join("\n")).toContain("1 expert tensor(s) of no known form pass through (e.g. model.layers.0.self_attention.experts.bias)");
+  });
+});
