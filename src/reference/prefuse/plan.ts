@@ -19,9 +19,9 @@ import { EXPERT_COUNT_KEYS, type ExpertCount, resolveExpertCount, resolveSubMode
 import { checkExpertLayer, namesOf } from "./layer-check.js";
 import { EXPERT_LAYOUTS, type ExpertLayout, type FuseTarget, type LayoutChoice, type ModelTypeKey, PROJECTIONS, configModelType, selectLayout } from "./layouts.js";
 import type { LayerCode, UntouchedReason } from "./reasons.js";
-import { type PlannedOutput, fusedToSwitchOutputs, perExpertOutputs, recipeInputs } from "./recipes.js";
+import { type FusedInput, type PlannedOutput, fusedToSwitchOutputs, interleavedToSwitchOutputs, perExpertOutputs, recipeInputs } from "./recipes.js";
 import { type ExpertGroup, scanExperts } from "./scan.js";
-import { fusedDims } from "./shapes.js";
+import { fusedDims, sameShape } from "./shapes.js";
 
 export type LayerState = "fused" | "untouched" | "already-fused" | "dense";
 
@@ -164,7 +164,11 @@ function splitFused(g: ExpertGroup, ctx: PlanContext, E: number, found: number):
   const { specs, layout } = ctx;
   const { gateUp, down } = g.fused;
   if (g.fusedCompanions.length > 0 || layout.storage === "fused-interleaved") {
-    const message = `fused experts with gate and up interleaved or block-packed (${[...existingTensors(g)].join(", ")}): mlx-lm's gpt_oss sanitize splits them on load; the prefuse leaves them as they are`;
+    const mxfp4 = layout.storage === "fused-interleaved" && gateUp === undefined && down === undefined ? mxfp4Parts(g, specs, E) : "not gpt-oss's MXFP4 blocks";
+    if (typeof mxfp4 !== "string") return { made: interleavedToSwitchOutputs(mxfp4, layout, g.prefix), source: "fused", passthrough: [], code: "SPLIT_FUSED" };
+    const message =
+      `fused experts with gate and up interleaved (${existingTensors(g).join(", ")}): ${mxfp4}; ` +
+      "mlx-lm's gpt_oss sanitize splits only the MXFP4 release's blocks (rows), so the prefuse leaves these as they are";
     return untouched(g.prefix, found, [{ code: "INTERLEAVED", tensor: gateUp ?? g.fusedCompanions[0], message }]);
   }
   const problem =
@@ -174,6 +178,25 @@ function splitFused(g: ExpertGroup, ctx: PlanContext, E: number, found: number):
   if (typeof problem === "string") return untouched(g.prefix, found, [{ code: "FUSED_MISMATCH", tensor: gateUp ?? down, message: problem }]);
   const made = fusedToSwitchOutputs({ name: gateUp!, spec: specs.get(gateUp!)! }, { name: down!, spec: specs.get(down!)! }, problem, layout, g.prefix);
   return { made, source: "fused", passthrough: [], code: "SPLIT_FUSED" };
+}
+
+const MXFP4_PARTS = ["gate_up_proj_blocks", "gate_up_proj_scales", "down_proj_blocks", "down_proj_scales"] as const;
+
+/** gpt-oss's MXFP4 tensors of a layer, by suffix, or why they are not a set mlx-lm's sanitize splits. */
+function mxfp4Parts(g: ExpertGroup, specs: ReadonlyMap<string, TensorSpec>, E: number): Record<string, FusedInput> | string {
+  const parts: Record<string, FusedInput> = {};
+  for (const name of g.fusedCompanions) parts[name.slice(`${g.prefix}.experts.`.length)] = { name, spec: specs.get(name)! };
+  const missing = MXFP4_PARTS.filter((p) => parts[p] === undefined);
+  if (missing.length > 0) return `no ${missing.join(", ")}`;
+  const [gb, gs, db, ds] = MXFP4_PARTS.map((p) => parts[p]!.spec);
+  const [gBias, dBias] = [parts.gate_up_proj_bias?.spec, parts.down_proj_bias?.spec];
+  const [e, twoI, G] = gb!.shape;
+  const [, H, Gd] = db!.shape;
+  const ok =
+    gb!.dtype === "U8" && db!.dtype === "U8" && gb!.shape.length === 4 && db!.shape.length === 4 && gb!.shape[3] === 16 && db!.shape[3] === 16 &&
+    e === E && db!.shape[0] === E && twoI! % 2 === 0 && sameShape(gs!.shape, [E, twoI!, G!]) && sameShape(ds!.shape, [E, H!, Gd!]) &&
+    (gBias === undefined || sameShape(gBias.shape, [E, twoI!])) && (dBias === undefined || sameShape(dBias.shape, [E, H!]));
+  return ok ? parts : `blocks and scales do not form MXFP4 [E, 2I, G, 16] / [E, 2I, G] and [E, H, G', 16] / [E, H, G'] of ${E} experts`;
 }
 
 /** Warnings that say what the plan assumed about the family (registry entry or default rules). */

@@ -6,6 +6,13 @@ import { describe, expect, it } from "vitest";
 import { planPrefuse } from "../../../src/reference/prefuse/plan.js";
 import type { TensorMap } from "../../../src/reference/tensor.js";
 import { expertName, tensor, tinyMoe } from "../../support/moe.js";
+import { execFileSync } from "node:child_process";
+import { prefuse } from "../../../src/reference/prefuse/prefuse.js";
+import { fuseCheckpoint } from "../../../src/reference/prefuse/fuse-checkpoint.js";
+import { Checkpoint } from "../../../src/reference/checkpoint.js";
+import { memoryWeights } from "../../../src/reference/weights.js";
+import { join } from "node:path";
+import { tempDir } from "../../support/tmp.js";
 
 const P = "model.layers.0.mlp";
 const layer = (plan: ReturnType<typeof planPrefuse>, prefix: string) => plan.layers.find((l) => l.prefix === prefix)!;
@@ -62,13 +69,11 @@ describe("plan over the registry", () => {
     expect(l).toMatchObject({ state: "untouched", code: "PACKED_QUANTIZED" });
   });
 
-  it("records gpt-oss's MXFP4 blocks as INTERLEAVED in the switch target and as already fused in the fused target", () => {
+  it("records gpt-oss's BF16 interleaved fused tensors as INTERLEAVED in the switch target and as already fused in the fused target", () => {
     const w: TensorMap = new Map([
-      [`${P}.experts.gate_up_proj_blocks`, tensor("a", "U8", [4, 4, 1, 16])],
-      [`${P}.experts.gate_up_proj_scales`, tensor("b", "U8", [4, 4, 1])],
+      [`${P}.experts.gate_up_proj`, tensor("a", "BF16", [4, 2, 4])],
       [`${P}.experts.gate_up_proj_bias`, tensor("c", "BF16", [4, 4])],
-      [`${P}.experts.down_proj_blocks`, tensor("d", "U8", [4, 2, 1, 16])],
-      [`${P}.experts.down_proj_scales`, tensor("e", "U8", [4, 2, 1])],
+      [`${P}.experts.down_proj`, tensor("d", "BF16", [4, 2, 2])],
       [`${P}.experts.down_proj_bias`, tensor("f", "BF16", [4, 2])],
     ]);
     const config = { model_type: "gpt_oss", num_local_experts: 4 };
@@ -123,5 +128,63 @@ describe("plan over the registry: odd real layouts", () => {
     const plan = planPrefuse(w, { model_type: "jetmoe", num_local_experts: 4 });
     expect(plan.layers.map((l) => [l.prefix, l.state, l.code])).toEqual([["model.layers.0.self_attention", "already-fused", "STACKED_OTHER_NAME"]]);
     expect(plan.warnings.join("\n")).toContain("1 expert tensor(s) of no known form pass through (e.g. model.layers.0.self_attention.experts.bias)");
+  });
+});
+
+/** mlx-lm gpt_oss.py's sanitize of the MXFP4 release, stated in numpy (python3): the oracle of the switch target's split. */
+const NUMPY_GPT_OSS = `
+import json, sys
+import numpy as np
+d = json.load(sys.stdin)
+E, I2, G, H, Gd = d["E"], d["twoI"], d["G"], d["H"], d["Gd"]
+b = lambda k: np.frombuffer(bytes.fromhex(d[k]), dtype=np.uint8)
+gu = b("gub").reshape(E, I2, G, 16).view("<u4").reshape(E, I2, 4 * G)
+gs = b("gus").reshape(E, I2, G)
+bias = b("gubias").reshape(E, I2, 2)  # BF16 elements as byte pairs
+dn = b("db").reshape(E, H, Gd, 16).view("<u4").reshape(E, H, 4 * Gd)
+out = {"gate_proj.weight": gu[:, ::2, :], "up_proj.weight": gu[:, 1::2, :], "gate_proj.scales": gs[:, ::2], "up_proj.scales": gs[:, 1::2],
+       "gate_proj.bias": bias[:, ::2], "up_proj.bias": bias[:, 1::2], "down_proj.weight": dn}
+print(json.dumps({k: [list(v.shape), np.ascontiguousarray(v).tobytes().hex()] for k, v in out.items()}))
+`;
+
+describe("gpt-oss MXFP4 to the switch target", () => {
+  it("splits the interleaved blocks, scales and biases as mlx-lm's gpt_oss sanitize does (numpy oracle), in memory and streamed", async () => {
+    const [E, twoI, G, H, Gd] = [3, 6, 2, 4, 1];
+    const w: TensorMap = new Map([
+      [`${P}.experts.gate_up_proj_blocks`, tensor("a", "U8", [E, twoI, G, 16])],
+      [`${P}.experts.gate_up_proj_scales`, tensor("b", "U8", [E, twoI, G])],
+      [`${P}.experts.gate_up_proj_bias`, tensor("c", "BF16", [E, twoI])],
+      [`${P}.experts.down_proj_blocks`, tensor("d", "U8", [E, H, Gd, 16])],
+      [`${P}.experts.down_proj_scales`, tensor("e", "U8", [E, H, Gd])],
+      [`${P}.experts.down_proj_bias`, tensor("f", "BF16", [E, H])],
+      [`${P}.router.weight`, tensor("r", "BF16", [E, H])],
+    ]);
+    const config = { model_type: "gpt_oss", num_local_experts: E };
+    const hex = (n: string) => Buffer.from(w.get(`${P}.experts.${n}`)!.data).toString("hex");
+    const input = JSON.stringify({ E, twoI, G, H, Gd, gub: hex("gate_up_proj_blocks"), gus: hex("gate_up_proj_scales"), gubias: hex("gate_up_proj_bias"), db: hex("down_proj_blocks") });
+    const oracle = JSON.parse(execFileSync("python3", ["-c", NUMPY_GPT_OSS], { input, encoding: "utf8" })) as Record<string, [number[], string]>;
+
+    const { weights, plan } = await prefuse(w, config, { target: "switch_mlp", chunk: 2 });
+    expect(layer(plan, P)).toMatchObject({ state: "fused", code: "SPLIT_FUSED" });
+    for (const [leaf, [shape, bytes]] of Object.entries(oracle)) {
+      const t = weights.get(`${P}.experts.${leaf}`);
+      // (numpy carries the BF16 bias as byte pairs: its last axis of 2 is the element.)
+      expect(t?.shape, leaf).toEqual(leaf.endsWith(".bias") ? shape.slice(0, 2) : shape);
+      expect(Buffer.from(t!.data).toString("hex"), leaf).toBe(bytes);
+    }
+    expect(weights.get(`${P}.experts.gate_proj.weight`)?.dtype).toBe("U32");
+    expect(weights.get(`${P}.experts.down_proj.scales`)?.data).toEqual(w.get(`${P}.experts.down_proj_scales`)!.data);
+    expect(weights.get(`${P}.experts.down_proj.bias`)?.data).toEqual(w.get(`${P}.experts.down_proj_bias`)!.data);
+    expect([...weights.keys()].some((n) => n.includes("_blocks") || n.includes("_scales") || n.endsWith("_bias"))).toBe(false);
+
+    // Streamed to disk, a step of one expert at a time: the same bytes.
+    const out = join(tempDir(), "out");
+    await fuseCheckpoint(memoryWeights(w), config, out, { target: "switch_mlp", chunk: 1 });
+    const ck = await Checkpoint.open(out);
+    try {
+      for (const [n, t] of weights) expect(Buffer.from((await ck.read(n)).data).equals(Buffer.from(t.data)), n).toBe(true);
+    } finally {
+      await ck.close();
+    }
   });
 });
