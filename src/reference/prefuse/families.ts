@@ -224,8 +224,10 @@ export const FAMILY_REGISTRY: readonly ExpertLayout[] = [
     mlxLoader: "mlx-lm gemma4_text.py, mlx-vlm gemma4",
     sources: [lm("gemma4_text.py"), vlm("gemma4/gemma4.py"), LM_REMAP],
   },
-  // gpt_oss.py: gate_up_proj(_blocks, _scales) split interleaved on axis -2 (v[..., ::2, :] gate,
-  // v[..., 1::2, :] up), gate_up_proj_bias on the last axis, into mlp.experts.{proj}.{weight,scales,bias}.
+  // gpt_oss.py: gate_up_proj(_blocks viewed as uint32 and flattened, _scales) split interleaved on
+  // axis -2 (v[..., ::2, :] gate, v[..., 1::2, :] up), gate_up_proj_bias on the last axis, into
+  // mlp.experts.{proj}.{weight,scales,bias}; down's renamed. Axis -2 fits the MXFP4 release only:
+  // a BF16 gate_up_proj [E, H, 2I] (transformers) interleaves its last axis.
   {
     ...DEFAULT_LAYOUT,
     name: "gpt_oss",

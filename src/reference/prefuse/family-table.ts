@@ -59,7 +59,10 @@ function switchWrites(l: ExpertLayout): string {
   const projections = l.storage === "non-gated" ? PROJECTIONS.filter((x) => x !== "gate") : PROJECTIONS;
   const stacked = projections.map((x) => `${switchName(l, p, x).slice(0, -".weight".length)} ${x === "down" ? "[E,H,I]" : "[E,I,H]"}`).join(", ");
   const kinds = ".weight (+ .scales, .biases when MLX-quantized)";
-  const interleaved = l.storage === "fused-interleaved" ? "; shipped fused (interleaved): nothing (INTERLEAVED)" : "";
+  const interleaved =
+    l.storage === "fused-interleaved"
+      ? "; from the MXFP4 release: gate/up .weight (U32 [E,I,4G]), .scales, .bias from the interleaved rows of _blocks, _scales, _bias, down's renamed; BF16 interleaved: nothing (INTERLEAVED)"
+      : "";
   const none = l.mlxLoader === undefined ? " (default names: no MLX loader)" : "";
   return `${stacked}, each ${kinds}${interleaved}${none}`;
 }
@@ -128,9 +131,13 @@ checkpoint's count where that path is absent. Conflicting locations warn; the fi
 - nemotron_h's experts have no gate: the switch target stacks \`up_proj\` into
   \`switch_mlp.fc1\` and \`down_proj\` into \`switch_mlp.fc2\`, as mlx-lm's \`nemotron_h.py\` does; the
   fused target leaves them (\`NON_GATED\`).
-- gpt-oss fuses gate and up interleaved (\`gate_up[..., ::2]\` / \`[..., 1::2]\`, MXFP4 \`_blocks\` in
-  the OpenAI release): the fused target leaves it (already fused), the switch target records
-  \`INTERLEAVED\` and leaves it to mlx-lm's \`gpt_oss.py\`, which splits it on load.
+- gpt-oss fuses gate and up interleaved. The fused target leaves it (already fused). For the
+  OpenAI MXFP4 release the switch target does what mlx-lm's \`gpt_oss.py\` does: \`gate_up_proj_blocks\`
+  \`[E, 2I, G, 16]\` viewed as U32 \`[E, 2I, 4G]\` and split on axis -2 (\`v[..., ::2, :]\` gate,
+  \`v[..., 1::2, :]\` up), \`_scales\` alike, \`gate_up_proj_bias\` on its last axis, down's blocks,
+  scales and bias renamed to \`mlp.experts.down_proj.{weight,scales,bias}\`. A BF16 \`gate_up_proj\`
+  \`[E, H, 2I]\` (transformers' layout, interleaved on the last axis) is recorded \`INTERLEAVED\`:
+  that sanitize splits axis -2, which is wrong for it, so no loader defines its conversion.
 - compressed-tensors INT4 experts (\`weight_packed\`, \`weight_scale\`, \`weight_shape\`; Kimi-K2
   Thinking) are recorded as \`PACKED_QUANTIZED\`: mlx-lm's \`deepseek_v3.py\` converts them itself.
 - The switch target stacks \`.scales\` and \`.biases\` with \`.weight\` for every family (the names
