@@ -32,7 +32,7 @@ function printText(r: FuseResult, seconds: number): void {
   const { plan } = r;
   const lines = [`plan: target ${plan.target}, ${describeLayout(plan)}, ${describeExpertCount(plan.expertCount)}`];
   if (plan.layers.length > 0) {
-    lines.push(formatTable(["LAYER", "STATE", "EXPERTS", "DETAIL"], plan.layers.map((l) => [l.prefix, l.state, String(l.expertsFound), describeLayer(l, plan)])));
+    lines.push(formatTable(["LAYER", "STATE", "CODE", "EXPERTS", "DETAIL"], plan.layers.map((l) => [l.prefix, l.state, l.code, String(l.expertsFound), describeLayer(l, plan)])));
   }
   const c = countStates(plan);
   lines.push(`layers: ${c.fused} fused, ${c.untouched} untouched, ${c["already-fused"]} already fused, ${c.dense} dense`);

@@ -117,10 +117,13 @@ const untouched = (prefix: string, expertsFound: number, reasons: readonly Untou
 function decide(g: ExpertGroup, ctx: PlanContext): Decision {
   const { specs, target, layout } = ctx;
   const existing = existingTensors(g);
-  const found = g.perExpert.length > 0 ? distinctExperts(g) : (specs.get(g.fused.gateUp ?? g.fused.down ?? "")?.shape[0] ?? specs.get(g.stacked[0] ?? "")?.shape[0] ?? 0);
+  const count = ctx.countFor(g.prefix);
+  // Stacks lead with the expert axis, except dbrx's 2-D [E * I, H]: there only the config can say.
+  const stack = specs.get(g.fused.gateUp ?? g.fused.down ?? g.fusedCompanions[0] ?? g.stacked[0] ?? "");
+  const stackExperts = stack === undefined ? 0 : stack.shape.length >= 3 ? stack.shape[0]! : (count?.count ?? 0);
+  const found = g.perExpert.length > 0 ? distinctExperts(g) : stackExperts;
   const base = { prefix: g.prefix, expertsFound: found };
   const hasFused = g.fused.gateUp !== undefined || g.fused.down !== undefined || g.fusedCompanions.length > 0;
-  const count = ctx.countFor(g.prefix);
   if (g.perExpert.length === 0 && !hasFused && g.switched.length === 0) {
     if (g.stacked.length > 0) {
       return { layer: { ...base, state: "already-fused", code: "STACKED_OTHER_NAME", tensors: g.stacked } };
