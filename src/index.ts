@@ -99,7 +99,7 @@ export { writeCaseFolder, addToCorpusIndex, outcomeOf, type NewCase } from "./go
 
 // The release gate (docs/gate.md): any prefuse implementation, checked from the outside through files.
 export { runGate, GATE_DEFAULTS, FLOATING_STAGES, type GateOptions, type CorpusChoice } from "./gate/gate.js";
-export { STAGE_CONTRACTS, type StageContract } from "./gate/contracts.js";
+export { STAGE_CONTRACTS, type StageContract } from "./reference/contracts.js";
 export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders } from "./gate/template.js";
 export { caseArbitrary, toFixtureSpec, caseFeatures, type CaseDraw } from "./gate/case-space.js";
 export { compareWeights, type Comparison, type TensorMismatch, type Tolerance } from "./gate/compare.js";
