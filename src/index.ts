@@ -62,7 +62,7 @@ export { STAGES, type Stage, parseStage, runStage, planStage, type StageResult }
 
 // FP8 block dequantization (docs/fp8.md).
 export { Fp8Error, type Fp8ErrorCode } from "./reference/fp8/errors.js";
-export { type ScaleLayout, describeLayout } from "./reference/fp8/layout.js";
+export { type ScaleLayout, describeScaleLayout } from "./reference/fp8/layout.js";
 export { type Fp8Rule, type Fp8Scheme, type ScaleSuffix, describeRule } from "./reference/fp8/rule.js";
 export { resolveScheme } from "./reference/fp8/scheme.js";
 export { Fp8Dequantizer, type BlockScaledWeight, type KernelStrategy } from "./reference/fp8/kernel.js";
