@@ -66,7 +66,7 @@ export { STAGES, type Stage, parseStage, runStage, planStage, type StageResult }
 
 // FP8 block dequantization (docs/fp8.md).
 export { Fp8Error, type Fp8ErrorCode } from "./reference/fp8/errors.js";
-export { type ScaleLayout, describeLayout } from "./reference/fp8/layout.js";
+export { type ScaleLayout, describeScaleLayout } from "./reference/fp8/layout.js";
 export { type Fp8Rule, type Fp8Scheme, type ScaleSuffix, describeRule } from "./reference/fp8/rule.js";
 export { resolveScheme } from "./reference/fp8/scheme.js";
 export { Fp8Dequantizer, type BlockScaledWeight, type KernelStrategy } from "./reference/fp8/kernel.js";
@@ -103,7 +103,7 @@ export { writeCaseFolder, addToCorpusIndex, outcomeOf, type NewCase } from "./go
 
 // The release gate (docs/gate.md): any prefuse implementation, checked from the outside through files.
 export { runGate, GATE_DEFAULTS, FLOATING_STAGES, type GateOptions, type CorpusChoice } from "./gate/gate.js";
-export { STAGE_CONTRACTS, type StageContract } from "./gate/contracts.js";
+export { STAGE_CONTRACTS, type StageContract } from "./reference/contracts.js";
 export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders } from "./gate/template.js";
 export { caseArbitrary, toFixtureSpec, caseFeatures, type CaseDraw } from "./gate/case-space.js";
 export { compareWeights, type Comparison, type TensorMismatch, type Tolerance } from "./gate/compare.js";
