@@ -266,7 +266,8 @@ export const FAMILY_REGISTRY: readonly ExpertLayout[] = [
     mlxLoader: "mlx-lm granitemoe.py, granitemoehybrid.py",
     sources: [lm("granitemoe.py"), lm("granitemoehybrid.py")],
   },
-  // JetMoE (transformers): mlp.input_linear / output_linear stacked [E, ...], attention experts too. No MLX loader.
+  // JetMoE (transformers configuration_jetmoe.py: num_local_experts): mlp.input_linear / output_linear
+  // stacked [E, ...], attention experts too. No MLX loader.
   {
     ...DEFAULT_LAYOUT,
     name: "jetmoe",
@@ -274,7 +275,7 @@ export const FAMILY_REGISTRY: readonly ExpertLayout[] = [
     storage: "stacked-other",
     countKeys: ["num_local_experts"],
     mlxStacks: [],
-    sources: [{ repo: TRANSFORMERS, path: "src/transformers/models/jetmoe/configuration_jetmoe.py", commit: "ae005ce12a086176742fbf6c8364782a27085c85" }],
+    sources: [{ repo: TRANSFORMERS, path: "src/transformers/models/jetmoe/configuration_jetmoe.py", commit: "05cd1ec14dbe16127778060fb68c34105873015c" }],
   },
   // dbrx.py: transformer.blocks.{l}.ffn.experts.mlp.{w1,v1,w2} [E*I, H] split into per-expert
   // experts.{e}.{w1,v1,w2}.weight (w2 transposed) over ffn_config.moe_num_experts.
