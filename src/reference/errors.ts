@@ -70,7 +70,10 @@ export type CheckpointErrorCode =
   | "CONFIG_MISSING"
   | "CONFIG_INVALID_JSON"
   | "CONFIG_INVALID"
-  | "DUPLICATE_TENSOR";
+  | "CONFIG_TOO_DEEP"
+  | "DUPLICATE_TENSOR"
+  | "NOT_REGULAR_FILE"
+  | "FILE_TOO_LARGE";
 
 export class CheckpointError extends MoePrefuseError<CheckpointErrorCode> {
   override readonly name = "CheckpointError";
@@ -79,6 +82,7 @@ export class CheckpointError extends MoePrefuseError<CheckpointErrorCode> {
 /** Writing output failed or the output path is not acceptable. Nothing partial is left behind. */
 export type OutputErrorCode =
   | "OUTPUT_EXISTS"
+  | "OUTPUT_UNREPLACEABLE"
   | "OUTPUT_INSIDE_INPUT"
   | "WRITE_FAILED"
   | "SOURCE_MISMATCH"
