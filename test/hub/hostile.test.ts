@@ -3,14 +3,17 @@
 // body, page count, redirect chain or trickle may cost more than its cap.
 
 import { downloadFile } from "@huggingface/hub";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HubError } from "../../src/hub/errors.js";
 import { fetchRepo, type HubLimits } from "../../src/hub/fetch-repo.js";
 import { HUB_FETCH_DEFAULTS, hubFetch } from "../../src/hub/fetch.js";
 import { type HubSettings, hubSettings } from "../../src/hub/settings.js";
+import { BIN, ROOT } from "../support/cli.js";
 import { runCliAsync } from "../support/cli-async.js";
-import { FakeHub, type LoggedRequest, type ServedFile } from "../support/hub-server.js";
+import { FakeHub, type LoggedRequest, type ServedFile, sha256 } from "../support/hub-server.js";
 import { repoFiles } from "../support/hub-served.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -198,5 +201,41 @@ describe("bounded bodies, pages, redirects and time", () => {
     const e = await failure(fetchRepo({ repo, settings: settings({ timeoutMs: 5000 }), ...limited({ apiDeadlineMs: 300 }) }));
     expect(e.code).toBe("TIMEOUT");
     expect(e.message).toMatch(/everything must arrive within 300 ms.*after 2 attempts/);
+  });
+});
+
+describe("leftovers of interrupted downloads", () => {
+  const blobsOf = (cacheDir: string, repo: string) => join(cacheDir, `models--${repo.replace("/", "--")}`, "blobs");
+
+  it("SIGHUP in the middle of a download removes the .incomplete file and exits 129", async () => {
+    const { repo, commit } = publish(small);
+    hub.inject(getOf(repo, commit, "model.safetensors"), { kind: "stall-body" });
+    const cacheDir = join(tempDir(), "cache");
+    const env = { ...process.env, HF_ENDPOINT: hub.url, HF_HUB_CACHE: cacheDir, HF_TOKEN: "", HF_HUB_OFFLINE: "", HF_HUB_DOWNLOAD_TIMEOUT: "600" };
+    const child = spawn(process.execPath, [BIN, "hub", "fetch", repo], { cwd: ROOT, env, stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const incomplete = () => readdirSync(blobsOf(cacheDir, repo)).filter((n) => n.endsWith(".incomplete"));
+    // The server stalls half way through the body: wait (without a deadline of our own) for the temporary.
+    while (!existsSync(blobsOf(cacheDir, repo)) || incomplete().length === 0) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGHUP");
+    expect(await exited).toBe(129);
+    expect(incomplete()).toEqual([]);
+  });
+
+  it("the next fetch removes the .incomplete files a killed run left, and only those", async () => {
+    const { repo } = publish(small);
+    const cacheDir = join(tempDir(), "cache");
+    const blobs = blobsOf(cacheDir, repo);
+    mkdirSync(blobs, { recursive: true });
+    const weights = sha256(small.find((f) => f.path === "model.safetensors")!.data);
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+    const stale = `${weights}.${dead}-0badf00d.incomplete`;
+    const python = `${weights}.incomplete`; // huggingface_hub's own, not ours to touch
+    for (const n of [stale, python]) writeFileSync(join(blobs, n), "partial");
+    await fetchRepo({ repo, settings: settings({ cacheDir }) });
+    const left = readdirSync(blobs);
+    expect(left).toContain(python);
+    expect(left).not.toContain(stale);
+    expect(left).toContain(weights);
   });
 });
