@@ -11,7 +11,6 @@
 // that echo the request's headers, endless, trickling and gzip-bomb bodies.
 
 import { createHash } from "node:crypto";
-import { gzipSync } from "node:zlib";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
@@ -43,8 +42,8 @@ export type Fault =
   | { readonly kind: "endless" }
   /** A 200 JSON body sent one byte every `everyMs`, forever. */
   | { readonly kind: "trickle"; readonly everyMs: number }
-  /** A 200 gzip-encoded JSON body of `decodedBytes` spaces (a few KiB on the wire). */
-  | { readonly kind: "gzip"; readonly decodedBytes: number }
+  /** A 200 JSON body sent gzip-encoded as it is given (`body`, already compressed). */
+  | { readonly kind: "gzip"; readonly body: Uint8Array }
   /** The listing page, with `Link: <href>; rel="next"`. */
   | { readonly kind: "next"; readonly href: string }
   /** The download probe answered as a xet file whose xet links name `base`. */
@@ -196,12 +195,10 @@ export class FakeHub {
         res.on("close", () => clearInterval(timer));
         return true;
       }
-      case "gzip": {
-        const body = gzipSync(Buffer.alloc(fault.decodedBytes, " "));
-        res.writeHead(200, { "Content-Type": "application/json", "Content-Encoding": "gzip", "Content-Length": String(body.length) });
-        res.end(body);
+      case "gzip":
+        res.writeHead(200, { "Content-Type": "application/json", "Content-Encoding": "gzip", "Content-Length": String(fault.body.length) });
+        res.end(fault.body);
         return true;
-      }
       case "xet":
         res.writeHead(200, {
           "Content-Type": "application/vnd.xet-fileinfo+json",

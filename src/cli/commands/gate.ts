@@ -130,6 +130,6 @@ export function registerGate(program: Command): void {
     .description("conformance table (Markdown) of several implementations' --report files: case groups x implementations")
     .argument("<reports...>", "JSON reports, one per implementation")
     .action(async (files: string[]) => {
-      say(conformanceTable(await Promise.all(files.map(readReport))).trimEnd());
+      say(...conformanceTable(await Promise.all(files.map(readReport))).trimEnd().split("\n"));
     });
 }
