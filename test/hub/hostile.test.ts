@@ -8,7 +8,6 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HubError } from "../../src/hub/errors.js";
 import { fetchRepo, type HubLimits } from "../../src/hub/fetch-repo.js";
 import { HUB_FETCH_DEFAULTS, hubFetch } from "../../src/hub/fetch.js";
 import { type HubSettings, hubSettings } from "../../src/hub/settings.js";
@@ -16,6 +15,7 @@ import { BIN, ROOT } from "../support/cli.js";
 import { runCliAsync } from "../support/cli-async.js";
 import { FakeHub, type LoggedRequest, type ServedFile, sha256 } from "../support/hub-server.js";
 import { repoFiles } from "../support/hub-served.js";
+import { hubFailure } from "../support/hub-failure.js";
 import { tempDir } from "../support/tmp.js";
 
 const TOKEN = "hf_SecretSecretSecretSecretSecret1234";
@@ -52,17 +52,7 @@ function settings(extra: Partial<HubSettings> = {}): HubSettings {
   return hubSettings({}, { endpoint: hub.url, cacheDir: join(tempDir(), "hf-cache"), timeoutMs: 2000, retries: 1, retryDelayMs: 5, token: TOKEN, ...extra });
 }
 
-async function failure(p: Promise<unknown>): Promise<HubError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(HubError);
-    expect((e as Error).message).not.toContain("\n");
-    expect((e as Error).message).not.toContain(TOKEN);
-    return e as HubError;
-  }
-  throw new Error("expected the fetch to fail");
-}
+const failure = (p: Promise<unknown>) => hubFailure(p, [TOKEN]);
 
 const of = (repo: string) => (r: LoggedRequest) => r.path.includes(`/${repo}/`);
 const tree = (repo: string) => (r: LoggedRequest) => r.path.startsWith(`/api/models/${repo}/tree/`);
