@@ -58,7 +58,7 @@ const CREDENTIALS = ["authorization", "proxy-authorization", "cookie"];
 function requestParts(input: Parameters<typeof fetch>[0], init: RequestInit | undefined): { url: URL; method: string; headers: Headers } {
   const request = input instanceof Request ? input : undefined;
   const headers = new Headers(request?.headers);
-  new Headers(init?.headers).forEach((v, k) => headers.set(k, v));
+  for (const [k, v] of new Headers(init?.headers)) headers.set(k, v);
   const url = new URL(request?.url ?? String(input));
   return { url, method: (init?.method ?? request?.method ?? "GET").toUpperCase(), headers };
 }
@@ -76,7 +76,8 @@ export function hubFetch(options: HubFetchOptions): HubFetch {
   /** The wait allowed now: timeoutMs, or less when the deadline is nearer (never more than a timer holds). */
   const wait = (): { ms: number; error: HubError } => {
     const left = expires - Date.now();
-    if (left < o.timeoutMs) return { ms: Math.max(0, Math.min(left, MAX_TIMER_MS)), error: new HubError("TIMEOUT", `timed out (everything must arrive within ${o.deadlineMs} ms)`) };
+    if (left < o.timeoutMs)
+      return { ms: Math.max(0, Math.min(left, MAX_TIMER_MS)), error: new HubError("TIMEOUT", `timed out (everything must arrive within ${o.deadlineMs} ms)`) };
     return { ms: Math.min(o.timeoutMs, MAX_TIMER_MS), error: new HubError("TIMEOUT", `timed out (no response for ${o.timeoutMs} ms)`) };
   };
 
@@ -95,7 +96,8 @@ export function hubFetch(options: HubFetchOptions): HubFetch {
       if (url.protocol !== "https:" && url.protocol !== "http:") throw fail(new HubError("BAD_RESPONSE", `refusing to fetch a ${url.protocol} URL`));
       if (++requests > o.maxRequests) throw fail(new HubError("TOO_MANY_REQUESTS", `more than ${o.maxRequests} requests (pages and redirects) for one call`));
       const key = `${method} ${url.href} ${headers.get("range") ?? ""}`;
-      if (chain.has(key) || (o.refuseRepeats && seen.has(key))) throw fail(new HubError("LOOP", `${chain.has(key) ? "a redirect" : "the listing"} leads back to ${url.origin}${url.pathname}, already requested`));
+      if (chain.has(key) || (o.refuseRepeats && seen.has(key)))
+        throw fail(new HubError("LOOP", `${chain.has(key) ? "a redirect" : "the listing"} leads back to ${url.origin}${url.pathname}, already requested`));
       chain.add(key);
       seen.add(key);
       // Once a chain has left the endpoint's origin it carries no credential, even back to it:

@@ -21,7 +21,17 @@ export async function openRegularFile(path: string): Promise<FileHandle> {
   try {
     const s = await handle.stat();
     if (!s.isFile()) {
-      const kind = s.isFIFO() ? "a FIFO" : s.isCharacterDevice() ? "a character device" : s.isBlockDevice() ? "a block device" : s.isSocket() ? "a socket" : s.isDirectory() ? "a directory" : "not a regular file";
+      const kind = s.isFIFO()
+        ? "a FIFO"
+        : s.isCharacterDevice()
+          ? "a character device"
+          : s.isBlockDevice()
+            ? "a block device"
+            : s.isSocket()
+              ? "a socket"
+              : s.isDirectory()
+                ? "a directory"
+                : "not a regular file";
       throw new CheckpointError("NOT_REGULAR_FILE", `is ${kind}, not a regular file; inputs must be regular files`, { file: path });
     }
     return handle;
@@ -39,7 +49,8 @@ export async function readRegularFile(path: string, maxBytes = MAX_JSON_FILE_BYT
   const handle = await openRegularFile(path);
   try {
     const { size } = await handle.stat();
-    if (size > maxBytes) throw new CheckpointError("FILE_TOO_LARGE", `is ${size} bytes, more than the ${maxBytes} read for a file of this kind`, { file: path });
+    if (size > maxBytes)
+      throw new CheckpointError("FILE_TOO_LARGE", `is ${size} bytes, more than the ${maxBytes} read for a file of this kind`, { file: path });
     // One byte more than fstat says: a file that grows meanwhile is caught, not read without end.
     const buffer = Buffer.alloc(size + 1);
     let got = 0;
@@ -71,7 +82,9 @@ export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
       // Skip the string: its closing quote is the first not escaped by an odd run of backslashes.
       for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
     } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > limit) return deepest;
     } else if (c === 0x5d || c === 0x7d) {
       depth--;
     }

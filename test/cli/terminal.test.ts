@@ -56,7 +56,13 @@ describe("the terminal-safe printer", () => {
   });
 
   it("tables escape cells before measuring them, so columns stay aligned", () => {
-    const lines = tableLines(["NAME", "N"], [[`a\u001bbc`, "1"], ["abcdefgh", "2"]]);
+    const lines = tableLines(
+      ["NAME", "N"],
+      [
+        [`a\u001bbc`, "1"],
+        ["abcdefgh", "2"],
+      ],
+    );
     expect(lines).toEqual(["NAME       N", "a\\u001bbc  1", "abcdefgh   2"]);
   });
 });

@@ -71,7 +71,12 @@ describe("the token goes to the configured endpoint only", () => {
     expect(abroad.every((r) => r.authorization === undefined)).toBe(true);
     const back = hub.requests.filter((r) => r.path.startsWith(`/${repo}/resolve/${commit}/config.json`) && r.range === undefined);
     expect(back.map((r) => r.authorization)).toEqual([`Bearer ${TOKEN}`, undefined]);
-    expect(hub.requests.filter(of(repo)).filter((r) => !r.path.includes("?via=")).every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(
+      hub.requests
+        .filter(of(repo))
+        .filter((r) => !r.path.includes("?via="))
+        .every((r) => r.authorization === `Bearer ${TOKEN}`),
+    ).toBe(true);
   });
 
   it("not to a pagination Link naming another host", async () => {
@@ -120,7 +125,10 @@ describe("the token is never printed", () => {
     const { repo } = publish(small);
     hub.inject((r) => r.path.startsWith(`/api/models/${repo}/revision/`), { kind: "echo", status: 418 }, 2);
     const env = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(tempDir(), "cache"), HF_TOKEN: TOKEN, HF_HUB_OFFLINE: "" };
-    for (const args of [["hub", "fetch", repo], ["--debug", "hub", "fetch", repo]]) {
+    for (const args of [
+      ["hub", "fetch", repo],
+      ["--debug", "hub", "fetch", repo],
+    ]) {
       const r = await runCliAsync(args, { env });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^moe-prefuse: error: .*unexpected HTTP 418: .*Bearer <redacted>/);
@@ -187,7 +195,11 @@ describe("bounded bodies, pages, redirects and time", () => {
     expect((await failure(fetchRepo({ repo, settings: settings() }))).code).toBe("LOOP");
 
     const chain = publish(small);
-    for (let k = 0; k < 20; k++) hub.inject((r) => r.path.startsWith(`/${chain.repo}/resolve/${chain.commit}/config.json`) && r.range === undefined, { kind: "redirect", location: `${hub.url}/${chain.repo}/resolve/${chain.commit}/config.json?hop=${k}` });
+    for (let k = 0; k < 20; k++)
+      hub.inject((r) => r.path.startsWith(`/${chain.repo}/resolve/${chain.commit}/config.json`) && r.range === undefined, {
+        kind: "redirect",
+        location: `${hub.url}/${chain.repo}/resolve/${chain.commit}/config.json?hop=${k}`,
+      });
     expect((await failure(fetchRepo({ repo: chain.repo, settings: settings() }))).message).toMatch(/more than 10 redirects/);
   });
 
