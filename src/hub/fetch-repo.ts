@@ -38,11 +38,16 @@ export interface HubLimits {
   readonly apiBodyBytes: number;
   /** Most pages of one listing, redirects included (the Hub pages at 1000 entries). */
   readonly listingPages: number;
+  /**
+   * Largest listing in all (decoded JSON of every page): the entries are kept until the listing
+   * ends, so this bounds the memory of a hostile one (128 MiB: some 400,000 files).
+   */
+  readonly listingBytes: number;
   /** Longest time for one API call, all of its pages included (default: 30 timeouts, at least a minute). */
   readonly apiDeadlineMs: number | undefined;
 }
 
-export const HUB_LIMITS: HubLimits = { apiBodyBytes: HUB_FETCH_DEFAULTS.maxBodyBytes, listingPages: 10_000, apiDeadlineMs: undefined };
+export const HUB_LIMITS: HubLimits = { apiBodyBytes: HUB_FETCH_DEFAULTS.maxBodyBytes, listingPages: 10_000, listingBytes: 128 << 20, apiDeadlineMs: undefined };
 
 /** What an API call (the commit, a listing) may cost. */
 function apiLimits(o: FetchRepoOptions, listing: boolean): CallLimits {
@@ -50,7 +55,7 @@ function apiLimits(o: FetchRepoOptions, listing: boolean): CallLimits {
   return {
     maxBodyBytes: l.apiBodyBytes,
     deadlineMs: l.apiDeadlineMs ?? Math.min(MAX_TIMER_MS, Math.max(60_000, 30 * o.settings.timeoutMs)),
-    ...(listing ? { maxRequests: l.listingPages, refuseRepeats: true } : {}),
+    ...(listing ? { maxRequests: l.listingPages, maxTotalBytes: l.listingBytes, refuseRepeats: true } : {}),
     ...(o.fetch ? { base: o.fetch } : {}),
   };
 }

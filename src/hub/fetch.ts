@@ -27,6 +27,8 @@ export interface HubFetchOptions {
   readonly deadlineMs?: number;
   /** Largest decoded body of a successful response (default 16 MiB); a longer one fails with BODY_TOO_LARGE. */
   readonly maxBodyBytes?: number;
+  /** Largest sum of the decoded successful bodies through this instance (default: no limit but maxRequests x maxBodyBytes). */
+  readonly maxTotalBytes?: number;
   /** Largest part of an error response's body kept for its message (default 64 KiB); the rest is dropped. */
   readonly maxErrorBodyBytes?: number;
   /** Most requests through this instance, redirect hops included (default 1000). */
@@ -70,6 +72,7 @@ export function hubFetch(options: HubFetchOptions): HubFetch {
   const expires = o.deadlineMs === undefined ? Infinity : Date.now() + o.deadlineMs;
   const seen = new Set<string>();
   let requests = 0;
+  let total = 0;
   let first: HubError | undefined;
   const fail = (e: HubError): HubError => (first ??= e);
 
@@ -150,6 +153,11 @@ export function hubFetch(options: HubFetchOptions): HubFetch {
             const { done, value } = await reader.read();
             if (done) return stream.close();
             got += value.length;
+            if (ok) total += value.length;
+            if (ok && o.maxTotalBytes !== undefined && total > o.maxTotalBytes) {
+              controller.abort();
+              return stream.error(fail(new HubError("BODY_TOO_LARGE", `the responses of this call are longer than the ${o.maxTotalBytes} bytes allowed in all (decoded)`)));
+            }
             if (got <= cap) return stream.enqueue(value);
             controller.abort();
             if (!ok) {

@@ -188,6 +188,18 @@ describe("bounded bodies, pages, redirects and time", () => {
     expect(hub.count(tree(repo))).toBe(4);
   });
 
+  it("pages are summed: a listing larger in all than its limit stops there, whatever each page's size", async () => {
+    const { repo, commit } = publish(small);
+    const pageBytes = (await (await fetch(`${hub.url}/api/models/${repo}/tree/${commit}?recursive=true`)).text()).length;
+    const before = hub.count(tree(repo));
+    // Whole pages again and again (a new URL each time, so no loop is seen).
+    for (let k = 0; k < 10; k++) hub.inject(tree(repo), { kind: "next", href: `${hub.url}/api/models/${repo}/tree/${commit}?recursive=true&again=${k}` });
+    const e = await failure(fetchRepo({ repo, settings: settings(), ...limited({ listingBytes: 3 * pageBytes + 1 }) }));
+    expect(e.code).toBe("BODY_TOO_LARGE");
+    expect(e.message).toContain(`longer than the ${3 * pageBytes + 1} bytes allowed in all`);
+    expect(hub.count(tree(repo)) - before).toBe(4);
+  });
+
   it("a redirect loop and an endless redirect chain are refused", async () => {
     const { repo, commit } = publish(small);
     const self = `${hub.url}/${repo}/resolve/${commit}/config.json`;
