@@ -7,6 +7,7 @@
 
 import { copyFile, mkdir, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { keepMode } from "../reference/atomic.js";
 import { registerTemp, releaseTemp, removeStaleTemps, tempName } from "../reference/cleanup.js";
 import { CONFIG_FILE, SINGLE_FILE } from "../reference/checkpoint.js";
 import { readRegularFile } from "../reference/input-file.js";
@@ -74,6 +75,7 @@ export async function installAtomically(target: string, suffix: string, build: (
   registerTemp(temp);
   try {
     await build(temp);
+    await keepMode(temp, target);
     await rename(temp, target);
   } catch (e) {
     await rm(temp, { force: true });

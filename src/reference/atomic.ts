@@ -21,6 +21,15 @@ const tempPrefix = (target: string) => `.${basename(target)}.tmp-`;
 /** Permission bits (with setuid, setgid and sticky) of an existing target. */
 const modeOf = (s: Stats) => s.mode & 0o7777;
 
+/**
+ * Gives `temp` the permissions of the file or directory it is about to replace, if there is
+ * one. A symlink target is left alone: the rename replaces the link, and chmod would follow it.
+ */
+export async function keepMode(temp: string, target: string): Promise<void> {
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing?.isFile() || existing?.isDirectory()) await chmod(temp, modeOf(existing));
+}
+
 function writeFailed(target: string, e: unknown): OutputError {
   const code = (e as NodeJS.ErrnoException).code;
   const what = code === "ENOSPC" ? "no space left on device" : code === "EFBIG" ? "file too large for this filesystem or limit" : (e as Error).message;
@@ -36,8 +45,7 @@ async function atomically<T>(target: string, build: (temp: string) => Promise<T>
   registerTemp(temp);
   try {
     const result = await build(temp);
-    const existing = await stat(target).catch(() => undefined);
-    if (existing !== undefined) await chmod(temp, modeOf(existing));
+    await keepMode(temp, target);
     await rename(temp, target);
     return result;
   } catch (e) {

@@ -4,7 +4,7 @@
 
 import { downloadFile } from "@huggingface/hub";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -257,5 +257,13 @@ describe("leftovers of interrupted downloads", () => {
     expect(left).toContain(python);
     expect(left).not.toContain(stale);
     expect(left).toContain(weights);
+
+    // A ref that is rewritten keeps the mode it had.
+    const ref = join(cacheDir, `models--${repo.replace("/", "--")}`, "refs", "main");
+    chmodSync(ref, 0o600);
+    const next = hub.publish(repo, sharded);
+    await fetchRepo({ repo, settings: settings({ cacheDir }) });
+    expect(readFileSync(ref, "utf8")).toBe(next);
+    expect(statSync(ref).mode & 0o7777).toBe(0o600);
   });
 });
