@@ -32,7 +32,7 @@ from safetensors.torch import save_file
 from transformers.conversion_mapping import get_checkpoint_conversion_mapping
 from transformers.core_model_loading import WeightConverter, dot_natural_key, rename_source_key
 
-from gate_protocol import arguments
+from moe_prefuse_candidate import arguments
 
 
 def fuse(weights):

@@ -69,6 +69,26 @@ export async function writeRichCorpus(dir: string): Promise<string> {
   return c.meta.id;
 }
 
+/** A dense checkpoint (no experts): every prefuse leaves it as it is, so an identity candidate is right (an n_ case). */
+export const denseSpec = (seed: number): FixtureSpec => ({ family: "qwen3_moe", seed, experts: 4, layers: 1, hidden: 4, intermediate: 2, vocab: 8, variants: [{ kind: "dense" }] });
+
+/** A corpus in `dir` holding one prefuse case per spec; returns the case ids. */
+export async function writeSpecCorpus(dir: string, specs: Readonly<Record<string, FixtureSpec>>): Promise<string[]> {
+  const ids: string[] = [];
+  for (const [name, spec] of Object.entries(specs)) {
+    const g = generateCheckpoint(spec);
+    const c = await writeCaseFolder(dir, { name, description: name, stage: "prefuse", features: [], family: spec.family, source: { fixtureSpec: spec }, weights: g.tensors, config: g.config, metadata: g.metadata });
+    ids.push(c.meta.id);
+  }
+  await addToCorpusIndex(dir, ids);
+  return ids;
+}
+
+/** Node stand-in candidates (test/support/candidates), quoted for a template. */
+export const hostile = (mode: string) => `'${process.execPath}' test/support/candidates/hostile.mjs ${mode} {input} {output}`;
+export const standIn = (mode: string, startMs = 0) => `'${process.execPath}' test/support/candidates/serve-stand-in.mjs ${mode} ${startMs}`;
+export const NUMPY_SERVE = `${PYTHON} ci/adapters/numpy_prefuse.py --serve`;
+
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
