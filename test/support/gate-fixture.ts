@@ -4,6 +4,7 @@
 // wrong outputs straight from the per-expert bytes, independently of the gate's own helpers.
 
 import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
 import { addToCorpusIndex, writeCaseFolder } from "../../src/golden/case-writer.js";
@@ -37,6 +38,8 @@ const PYTHON = `'${execFileSync("python3", ["-c", "import sys; print(sys.executa
 export const NUMPY = `${PYTHON} ci/adapters/numpy_prefuse.py {input} {output}`;
 export const broken = (name: string) => `${PYTHON} ci/candidates/broken/${name}.py {input} {output}`;
 export const CANDIDATE_CWD = ROOT;
+/** The project's own golden corpus. */
+export const ROOT_CORPUS = join(ROOT, "corpus", "golden");
 
 export interface Reference {
   readonly input: TensorMap;

@@ -36,7 +36,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     if (hit && mode === "wrong") return answer({ case: "someone-else", status: "written" });
     if (mode === "refuse") return answer({ case: r.case, status: "refused", message: `no thanks, ${r.stage}` });
     copyFileSync(join(r.input, "model.safetensors"), r.output);
-    answer({ case: r.case, status: "written" });
-    if (hit && mode === "stray") process.stdout.write("by the way\n");
+    // stray: the extra line in the same write as the answer, so it arrives between requests.
+    process.stdout.write(`${JSON.stringify({ case: r.case, status: "written" })}\n${hit && mode === "stray" ? "by the way\n" : ""}`);
   });
 });
