@@ -1,7 +1,7 @@
 // Reading what a candidate left at {output}, as a hostile file: never following a symbolic link
 // (O_NOFOLLOW), never blocking on a FIFO (O_NONBLOCK, then fstat), regular files only (no device
 // such as /dev/zero, no directory or socket), at most `maxBytes` of it in memory (a larger file is
-// refused before a byte is read), and within the case's deadline. The output's directory must
+// refused before a byte is read), and within a deadline. The output's directory must
 // still be the one the gate made (a candidate could swap it for a symbolic link).
 
 import { constants } from "node:fs";
@@ -15,7 +15,7 @@ export type OutputRead = { readonly bytes: Uint8Array } | { readonly missing: tr
 export interface OutputLimits {
   /** The largest output read (`--max-output-size`, else a multiple of the expected size). */
   readonly maxBytes: number;
-  /** performance.now() past which reading stops (the case's timeout). */
+  /** performance.now() past which reading stops (--timeout after the candidate's answer). */
   readonly deadline: number;
   /** Device and inode of the output directory the gate made. */
   readonly dir: { readonly dev: number; readonly ino: number };
@@ -56,7 +56,7 @@ export async function readCandidateOutput(path: string, limits: OutputLimits): P
     const bytes = new Uint8Array(st.size);
     let at = 0;
     while (at < bytes.length) {
-      if (performance.now() > limits.deadline) return { unreadable: "reading it took longer than the case's timeout" };
+      if (performance.now() > limits.deadline) return { unreadable: "reading it took longer than --timeout" };
       const { bytesRead } = await fh.read(bytes, at, Math.min(CHUNK, bytes.length - at), at);
       if (bytesRead === 0) break;
       at += bytesRead;

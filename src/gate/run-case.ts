@@ -84,8 +84,6 @@ export interface Execution {
   readonly exit: CaseResult["exit"];
   readonly stdout: string;
   readonly stderr: string;
-  /** performance.now() when the candidate was asked; the case's timeout runs from here. */
-  readonly started: number;
   readonly durationMs: number;
 }
 
@@ -141,7 +139,9 @@ export async function runCase(c: GateCase, s: CaseRunSettings, execute: Execute)
   await writeFile(join(input, SINGLE_FILE), m.inputBytes);
   const x = await execute({ case: m, input, output });
   const maxBytes = s.maxOutputSize ?? OUTPUT_SIZE_FACTOR * Math.max(m.inputBytes.length, tensorBytes(m.expected)) + OUTPUT_SIZE_SLACK;
-  const out = x.ending.kind === "written" ? await readCandidateOutput(output, { maxBytes, deadline: x.started + s.timeoutMs, dir: made }) : undefined;
+  // The read has a deadline of its own, --timeout from the answer: a candidate that answers just in
+  // time is not failed for the gate's reading, and a slow file system cannot hold the case for ever.
+  const out = x.ending.kind === "written" ? await readCandidateOutput(output, { maxBytes, deadline: performance.now() + s.timeoutMs, dir: made }) : undefined;
   let plan: FusePlan | undefined;
   try {
     plan = planStage(s.stage, m.input, m.config);
@@ -187,7 +187,6 @@ export function perCaseEnding(run: CandidateRun): Ending {
 /** The per-case protocol (case/1): one candidate process per case, {input}, {output} and {stage} in its argv. */
 export function perCaseRunner(s: CaseRunSettings): CaseRunner {
   const execute: Execute = async (p) => {
-    const started = performance.now();
     const run = await runCandidate(expandTemplate(s.argv, { input: p.input, output: p.output, stage: s.stage }), {
       timeoutMs: s.timeoutMs,
       cwd: s.cwd,
@@ -199,7 +198,6 @@ export function perCaseRunner(s: CaseRunSettings): CaseRunner {
       exit: { code: run.code, signal: run.signal, timedOut: run.timedOut },
       stdout: run.stdout,
       stderr: run.stderr,
-      started,
       durationMs: run.durationMs,
     };
   };

@@ -181,9 +181,9 @@ export class ServeRunner implements CaseRunner {
     return {
       ending,
       exit: { code: end?.code ?? null, signal: end?.signal ?? null, timedOut: event === "timeout" },
-      stdout: ending.kind === "failed" && ending.failure === "protocol" && event !== "timeout" && event.kind === "line" ? redact(event.line, this.s.secrets).slice(-16 * 1024) : "",
+      // stdout carries only answers: a bad one is quoted in the reason.
+      stdout: "",
       stderr,
-      started,
       durationMs,
     };
   }
