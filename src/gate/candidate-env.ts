@@ -34,9 +34,9 @@ export function isPassedByDefault(name: string): boolean {
   return HARMLESS.some((r) => r.test(name)) && !isSecretName(name);
 }
 
-/** The candidate's environment: the allowlisted part of `env`, the names in `pass`, then `set` (the protocol's variables). */
-export function candidateEnv(env: NodeJS.ProcessEnv, pass: readonly string[], set: Readonly<Record<string, string>>): Record<string, string> {
+/** The candidate's environment (before the protocol's own variables): the allowlisted part of `env` and the names in `pass`. */
+export function candidateEnv(env: NodeJS.ProcessEnv, pass: readonly string[]): Record<string, string> {
   const out: Record<string, string> = { ...SINGLE_THREADED };
   for (const [k, v] of Object.entries(env)) if (v !== undefined && (isPassedByDefault(k) || pass.includes(k))) out[k] = v;
-  return { ...out, ...set };
+  return out;
 }

@@ -142,7 +142,9 @@ function checkLimits(o: GateOptions): void {
 /** The candidate's working directory may not be the corpus or inside it: nothing the candidate writes relative to it may land in the corpus. */
 async function checkCwd(cwd: string, corpus: string | null): Promise<void> {
   if (corpus === null) return;
-  const [c, k] = await Promise.all([realpath(cwd), realpath(corpus)]);
+  const [c, k] = await Promise.all([realpath(cwd), realpath(corpus)]).catch(() => {
+    throw new UsageError("INVALID_ARGUMENT", `the candidate's working directory ${cwd} does not exist`);
+  });
   const r = relative(k, c);
   if (r === "" || !(r === ".." || r.startsWith(`..${sep}`) || isAbsolute(r))) {
     throw new UsageError("INVALID_ARGUMENT", `the candidate's working directory ${cwd} is inside the corpus ${corpus}: run the gate from elsewhere`);
@@ -184,7 +186,7 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
     argv,
     workDir,
     cwd,
-    env: candidateEnv(process.env, passEnv, {}),
+    env: candidateEnv(process.env, passEnv),
     secrets: secretValues(process.env),
     timeoutMs: (o.timeoutSec ?? GATE_DEFAULTS.timeoutSec) * 1000,
     ...(o.maxOutputSize !== undefined ? { maxOutputSize: o.maxOutputSize } : {}),

@@ -11,6 +11,7 @@ import type { FixtureSpec } from "../fixtures-gen/spec.js";
 import type { Outcome } from "../golden/corpus.js";
 import { CONFIG_FILE, SINGLE_FILE } from "../reference/checkpoint.js";
 import { CorpusError } from "../reference/errors.js";
+import { redact } from "../reference/secrets.js";
 import type { FusePlan, LayerState } from "../reference/prefuse/plan.js";
 import { type Stage, planStage } from "../reference/stages.js";
 import type { TensorMap } from "../reference/tensor.js";
@@ -160,7 +161,7 @@ export async function runCase(c: GateCase, s: CaseRunSettings, execute: Execute)
     ...(s.tolerance !== undefined ? { tolerance: s.tolerance } : {}),
   });
   const shown = judgement.verdict !== "pass";
-  return {
+  return scrub(s.secrets, {
     ...caseFields(c),
     id: m.id,
     outcome: m.outcome,
@@ -169,7 +170,17 @@ export async function runCase(c: GateCase, s: CaseRunSettings, execute: Execute)
     exit: x.exit,
     durationMs: Math.round(x.durationMs),
     ...(shown ? { stdout: x.stdout, stderr: x.stderr } : {}),
-  };
+  });
+}
+
+/**
+ * The result with every secret value redacted wherever the candidate could have put it: the
+ * tails are redacted already, but reasons, diagnoses and mismatches quote what it wrote (tensor
+ * names, an invalid header).
+ */
+function scrub(secrets: readonly string[], r: CaseResult): CaseResult {
+  const json = JSON.stringify(r);
+  return secrets.some((x) => json.includes(x)) ? (JSON.parse(redact(json, secrets)) as CaseResult) : r;
 }
 
 function howItEnded(run: CandidateRun): string {

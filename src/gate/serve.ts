@@ -120,6 +120,8 @@ export function answerEnding(line: string, id: string, secrets: readonly string[
 export class ServeRunner implements CaseRunner {
   private readonly idle: Worker[] = [];
   private readonly all = new Set<Worker>();
+  /** Retired workers being killed and let go of; close() waits for them. */
+  private readonly retiring: Promise<void>[] = [];
   private readonly argv: readonly string[];
   restarts = 0;
 
@@ -133,7 +135,8 @@ export class ServeRunner implements CaseRunner {
 
   private take(): Worker {
     for (let w = this.idle.pop(); w !== undefined; w = this.idle.pop()) {
-      if (w.broken === null) return w;
+      // A worker that exited while idle (its exit may not be delivered yet) is not sent anything.
+      if (w.broken === null && !w.proc.exited) return w;
       this.retire(w);
     }
     const w = new Worker(this.argv, this.s);
@@ -145,7 +148,7 @@ export class ServeRunner implements CaseRunner {
   private retire(w: Worker): void {
     this.all.delete(w);
     if (w.proc.child.pid !== undefined) this.restarts++;
-    void w.proc.kill().then(() => w.proc.release());
+    this.retiring.push(w.proc.kill().then(() => w.proc.release()));
   }
 
   private async execute(p: PreparedCase): Promise<Execution> {
@@ -190,7 +193,7 @@ export class ServeRunner implements CaseRunner {
 
   async close(): Promise<void> {
     this.idle.length = 0;
-    await Promise.all([...this.all].map((w) => w.close()));
+    await Promise.all([...[...this.all].map((w) => w.close()), ...this.retiring]);
     this.all.clear();
   }
 }

@@ -62,10 +62,16 @@ describe("the candidate's environment (item 2)", () => {
     expect(r.stderr).toContain("[redacted]");
     expect(JSON.stringify(passed)).not.toContain(TOKEN);
     expect(JSON.stringify(passed)).not.toContain(TOKEN.slice(0, 12));
+
+    // Reasons and diagnoses quote what the candidate wrote (here a tensor named after the token).
+    const named = await withEnv(vars, () => gate({ candidate: hostile("token-tensor"), passEnv: ["HF_TOKEN"] }));
+    expect(named.cases[0]!.failure).toBe("mismatch");
+    expect(JSON.stringify(named.cases[0])).toContain("leak.[redacted]");
+    expect(JSON.stringify(named)).not.toContain(TOKEN);
   });
 
   it("an allowlisted name that looks secret is dropped too; a tail never ends in the start of a secret", () => {
-    const env = candidateEnv({ PATH: "/bin", PYTHON_KEYRING_PASSWORD: "p4ssw0rd-long", MOE_PREFUSE_TOKEN: "tok-12345678", LC_ALL: "C" }, [], {});
+    const env = candidateEnv({ PATH: "/bin", PYTHON_KEYRING_PASSWORD: "p4ssw0rd-long", MOE_PREFUSE_TOKEN: "tok-12345678", LC_ALL: "C" }, []);
     expect(Object.keys(env).sort()).toEqual(["LC_ALL", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PATH"]);
     const t = new Tail(secretValues({ HF_TOKEN: TOKEN }));
     t.add(`${"y".repeat(20000)}${TOKEN.slice(0, 20)}`);

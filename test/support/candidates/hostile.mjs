@@ -14,6 +14,14 @@ switch (mode) {
     process.stdout.write(`${JSON.stringify(Object.keys(process.env).sort())}\n`);
     if (process.env.HF_TOKEN !== undefined) process.stderr.write(`my token is ${process.env.HF_TOKEN}.\n${"x".repeat(40000)}${process.env.HF_TOKEN}`);
     process.exit(1);
+  case "token-tensor": {
+    // A valid safetensors file whose one tensor is named after the token: diagnoses quote names.
+    const header = Buffer.from(JSON.stringify({ [`leak.${process.env.HF_TOKEN}`]: { dtype: "U8", shape: [1], data_offsets: [0, 1] } }));
+    const size = Buffer.alloc(8);
+    size.writeBigUInt64LE(BigInt(header.length));
+    writeFileSync(output, Buffer.concat([size, header, Buffer.from([7])]));
+    break;
+  }
   case "symlink-zero":
     symlinkSync("/dev/zero", output);
     break;
