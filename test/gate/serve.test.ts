@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GateOptions, runGate } from "../../src/gate/gate.js";
 import { failureSignature } from "../../src/gate/judge.js";
+import { markdownSummary } from "../../src/gate/markdown.js";
 import { mergeReports } from "../../src/gate/report.js";
 import { answerEnding } from "../../src/gate/serve.js";
 import { runCli } from "../support/cli.js";
@@ -107,5 +108,6 @@ describe("gate --serve (serve/1)", () => {
     const merged = mergeReports(shards);
     expect(verdicts(merged)).toEqual(["n_a pass", "n_b fail", "n_c pass"]);
     expect(merged.restarts).toBe(1);
+    expect(markdownSummary(merged)).toContain(`(${merged.name}), serve mode: 1 worker restart(s)`);
   });
 });
