@@ -84,13 +84,13 @@ class Worker {
     const next = new Promise<WorkerEvent>((r) => {
       this.waiting = r;
     });
-    this.proc.child.stdin!.write(`${JSON.stringify(request)}\n`);
+    this.proc.child.stdin?.write(`${JSON.stringify(request)}\n`);
     return next;
   }
 
   /** No more requests: stdin closed (the protocol's "exit"), then the group killed if it lingers. */
   async close(): Promise<void> {
-    this.proc.child.stdin!.end();
+    this.proc.child.stdin?.end();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.proc.ended, new Promise((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)))]);
     clearTimeout(timer);
@@ -162,8 +162,9 @@ export class ServeRunner implements CaseRunner {
     let ending: Ending;
     let end: ProcessEnd | undefined;
     if (event === "timeout") {
+      const waited = performance.now() - started;
       end = await w.proc.kill();
-      ending = { kind: "failed", failure: "timeout", reason: `timed out after ${((performance.now() - started) / 1000).toFixed(1)} s without an answer (worker killed)` };
+      ending = { kind: "failed", failure: "timeout", reason: `timed out after ${(waited / 1000).toFixed(1)} s without an answer (worker killed)` };
     } else if (event.kind === "exit") {
       end = event.end;
       ending =

@@ -64,6 +64,12 @@ describe("gate --serve (serve/1)", () => {
     expect(r.restarts).toBe(3);
   });
 
+  it("a command that cannot start fails every case with the reason, without restarts", async () => {
+    const r = await serve({ candidate: "no-such-program-xyz --serve" });
+    expect(r.cases.map((c) => c.reason)).toEqual(Array(3).fill("could not start the candidate: command not found: no-such-program-xyz"));
+    expect(r.restarts).toBe(0);
+  });
+
   it("a line between requests retires the worker; the next case gets a fresh one", async () => {
     const r = await serve({ candidate: standIn("stray:n_a") });
     expect(verdicts(r)).toEqual(["n_a pass", "n_b pass", "n_c pass"]);
