@@ -19,7 +19,7 @@ import { MAX_TIMER_SECONDS } from "../reference/timer.js";
 import { candidateEnv } from "./candidate-env.js";
 import { type GateCase, type SkippedCase, generatedCase, generatedCases, goldenCases } from "./cases.js";
 import type { Tolerance } from "./compare.js";
-import { STAGE_CONTRACTS } from "./contracts.js";
+import { STAGE_CONTRACTS } from "../reference/contracts.js";
 import { failureSignature } from "./judge.js";
 import { caseLine, detailLines } from "./lines.js";
 import { runPool } from "./pool.js";
