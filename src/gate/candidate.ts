@@ -115,8 +115,12 @@ export class CandidateProcess {
     // A worker that dies makes writes to its stdin fail (EPIPE): its exit is what counts.
     this.child.stdin?.on("error", () => {});
     this.ended = new Promise((resolve) => {
+      const settle = (end: ProcessEnd) => {
+        this.end ??= end;
+        resolve(this.end);
+      };
       this.child.on("error", (e: NodeJS.ErrnoException) => {
-        if (pid === undefined) resolve((this.end = { code: null, signal: null, spawnError: e.code === "ENOENT" ? `command not found: ${argv[0]}` : e.message }));
+        if (pid === undefined) settle({ code: null, signal: null, spawnError: e.code === "ENOENT" ? `command not found: ${argv[0]}` : e.message });
       });
       this.child.on("exit", (code, signal) => {
         // A candidate that exits while its own children run on: end them with it.
@@ -124,7 +128,7 @@ export class CandidateProcess {
           signalGroup(pid, "SIGKILL");
           live.delete(pid);
         }
-        resolve((this.end = { code, signal: signal ?? null }));
+        settle({ code, signal: signal ?? null });
       });
     });
   }

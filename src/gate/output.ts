@@ -5,7 +5,7 @@
 // still be the one the gate made (a candidate could swap it for a symbolic link).
 
 import { constants } from "node:fs";
-import { lstat, open } from "node:fs/promises";
+import { type FileHandle, lstat, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { formatBytes } from "../reference/size.js";
 
@@ -38,7 +38,7 @@ export async function readCandidateOutput(path: string, limits: OutputLimits): P
   } catch {
     return { unreadable: "its directory was removed" };
   }
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {

@@ -13,7 +13,8 @@ switch (mode) {
     // Prints what it was given; exits 1 so the gate keeps its stdout and stderr.
     process.stdout.write(`${JSON.stringify(Object.keys(process.env).sort())}\n`);
     if (process.env.HF_TOKEN !== undefined) process.stderr.write(`my token is ${process.env.HF_TOKEN}.\n${"x".repeat(40000)}${process.env.HF_TOKEN}`);
-    process.exit(1);
+    process.exitCode = 1;
+    break;
   case "token-tensor": {
     // A valid safetensors file whose one tensor is named after the token: diagnoses quote names.
     const header = Buffer.from(JSON.stringify({ [`leak.${process.env.HF_TOKEN}`]: { dtype: "U8", shape: [1], data_offsets: [0, 1] } }));
