@@ -133,8 +133,9 @@ describe("processes (items 5 and 10)", () => {
   });
 
   it("a timeout sends SIGTERM to the group, then SIGKILL to what ignores it", async () => {
+    // 3 s: the candidate must have installed its SIGTERM handler (node starting on a busy machine).
     const pidFile = join(root, "term.pid");
-    const r = (await withEnv({ ATTACK_PID_FILE: pidFile }, () => gate({ candidate: hostile("ignore-term"), passEnv: ["ATTACK_PID_FILE"], timeoutSec: 0.5, corpus: { dir: corpus, optional: false } }))).cases[0]!;
+    const r = (await withEnv({ ATTACK_PID_FILE: pidFile }, () => gate({ candidate: hostile("ignore-term"), passEnv: ["ATTACK_PID_FILE"], timeoutSec: 3, corpus: { dir: corpus, optional: false } }))).cases[0]!;
     expect(r.failure).toBe("timeout");
     const [pid, term] = readFileSync(pidFile, "utf8").split(" ");
     expect(term).toBe("TERM");

@@ -66,8 +66,8 @@ switch (mode) {
   }
   case "ignore-term":
     // Records SIGTERM, ignores it, never finishes: the gate must SIGKILL the group after its grace.
-    writeFileSync(process.env.ATTACK_PID_FILE, String(process.pid));
     process.on("SIGTERM", () => writeFileSync(process.env.ATTACK_PID_FILE, `${process.pid} TERM`));
+    writeFileSync(process.env.ATTACK_PID_FILE, String(process.pid));
     setInterval(() => {}, 1000);
     break;
   case "hang":
