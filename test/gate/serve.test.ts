@@ -40,13 +40,13 @@ describe("gate --serve (serve/1)", () => {
 
   const MISBEHAVIOURS: [string, string, RegExp, number][] = [
     ["crash:n_b", "crash", /^the worker exited with status 3 before answering$/, 1],
-    ["hang:n_b", "timeout", /^timed out after 1\.\d s without an answer \(worker killed\)$/, 1],
+    ["hang:n_b", "timeout", /^timed out after 3\.\d s without an answer \(worker killed\)$/, 1],
     ["garbage:n_b", "protocol", /^answered with a line that is not JSON: "hello, gate"$/, 1],
     ["wrong:n_b", "protocol", /^answered for case "someone-else" while case n_b was in flight$/, 1],
   ];
   it.each(MISBEHAVIOURS)("%s fails that case with the reason, and a fresh worker takes the next", async (mode, failure, reason, restarts) => {
     const log: string[] = [];
-    const r = await runGate({ serve: true, candidate: standIn(mode), corpus: { dir: corpus, optional: false }, runs: 0, jobs: 1, shrink: 0, timeoutSec: 1, cwd: CANDIDATE_CWD }, (l) => log.push(l));
+    const r = await runGate({ serve: true, candidate: standIn(mode), corpus: { dir: corpus, optional: false }, runs: 0, jobs: 1, shrink: 0, timeoutSec: 3, cwd: CANDIDATE_CWD }, (l) => log.push(l));
     expect(verdicts(r)).toEqual(["n_a pass", "n_b fail", "n_c pass"]);
     const b = r.cases[1]!;
     expect(b.failure).toBe(failure);
