@@ -16,6 +16,7 @@ import { countStates, describeExpertCount, describeLayer, describeLayout, planRe
 import { formatBytes, parseSize } from "../../reference/size.js";
 import { resolveCheckpointArg } from "../inputs.js";
 import { progressBar } from "../progress.js";
+import { THREADS_FLAG, THREADS_HELP, parseThreads } from "../threads.js";
 import { formatTable } from "../table.js";
 
 interface FuseFlags {
@@ -24,6 +25,7 @@ interface FuseFlags {
   maxShardSize: string;
   engine: string;
   dequantFp8?: boolean;
+  threads?: string;
   strict?: boolean;
   json?: boolean;
 }
@@ -63,6 +65,7 @@ export function registerFuse(program: Command): void {
     .option("--max-shard-size <size>", "split the output into shards of at most this size (5GB, 512MiB, bytes)", "5GB")
     .option("--engine <engine>", `tensor-op engine: ${BACKEND_NAMES.join(" | ")}`, "typed")
     .option("--dequant-fp8", "dequantize FP8 block-scaled weights to BF16 on the fly, in the same streaming pass")
+    .option(THREADS_FLAG, `${THREADS_HELP}; with --dequant-fp8`)
     .option("--strict", "fail, writing nothing, when a layer cannot be fused (default: leave it per expert, as oQ does)")
     .option("--json", "print the plan and the result as JSON")
     .action(async (input: string, output: string, flags: FuseFlags) => {
@@ -70,6 +73,8 @@ export function registerFuse(program: Command): void {
       const target = oneOf<FuseTarget>("--target", flags.target, FUSE_TARGETS);
       const engine = oneOf<BackendName>("--engine", flags.engine, BACKEND_NAMES);
       const maxShardSize = parseSize(flags.maxShardSize);
+      if (flags.threads !== undefined && !flags.dequantFp8) throw new UsageError("INVALID_ARGUMENT", "--threads applies to FP8 dequantization: give --dequant-fp8 too");
+      const threads = parseThreads(flags.threads);
       const backend = await createBackend(engine);
       const bar = progressBar();
       const started = performance.now();
@@ -77,7 +82,7 @@ export function registerFuse(program: Command): void {
       let dequant: DequantView | undefined;
       try {
         const checkpoint = await resolveCheckpointArg(input);
-        const dequantize = (ckpt: Checkpoint) => (dequant = dequantView(ckpt, ckpt.config, { checkpoint, configFile: join(ckpt.dir, CONFIG_FILE) }));
+        const dequantize = (ckpt: Checkpoint) => (dequant = dequantView(ckpt, ckpt.config, { checkpoint, configFile: join(ckpt.dir, CONFIG_FILE), threads }));
         result = await fuseCheckpointDir(checkpoint, output, {
           view: flags.dequantFp8 ? dequantize : undefined,
           strict: flags.strict === true,
@@ -89,6 +94,7 @@ export function registerFuse(program: Command): void {
         });
       } finally {
         bar?.done();
+        await dequant?.close();
         await backend.close();
       }
       const seconds = (performance.now() - started) / 1000;

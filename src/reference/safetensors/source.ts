@@ -12,6 +12,12 @@ export interface TensorSource extends TensorSpec {
    * for the next one, so a source may refill one buffer again and again.
    */
   chunks(): AsyncIterable<Uint8Array>;
+  /**
+   * A hint that `chunks()` will be asked for next: a source that computes its bytes may start
+   * (read ahead, compute its first chunks) so that it overlaps the write of the tensor before.
+   * Never changes the bytes; sources that only move bytes leave it out.
+   */
+  prefetch?(): void;
 }
 
 export function tensorSource(t: Tensor): TensorSource {

@@ -53,7 +53,8 @@ export async function writeLayout(path: string, layout: FileLayout<TensorSource>
   try {
     const out = new StagedWriter(handle);
     await out.write(layout.prefix);
-    for (const { name, tensor } of layout.placed) {
+    for (const [k, { name, tensor }] of layout.placed.entries()) {
+      layout.placed[k + 1]?.tensor.prefetch?.();
       let got = 0;
       for await (const chunk of tensor.chunks()) {
         got += chunk.length;
