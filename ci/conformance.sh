@@ -6,7 +6,7 @@
 #                 every stage.
 #   transformers  ci/adapters/transformers_prefuse.py: transformers 5.x's own MergeModulelist +
 #                 Concatenate, as its qwen2_moe conversion mapping applies them (prefuse stage).
-# Each runs over the golden corpus (test/golden, when present) and $RUNS generated cases
+# Each runs over the golden corpus (corpus/golden, when present) and $RUNS generated cases
 # (default 200, seed $SEED, default 0). Reports, Markdown summaries and conformance.md go to
 # $OUT (default $TMPDIR/moe-prefuse-conformance). Python with torch + transformers: $CONFORMANCE_PYTHON if set,
 # else a venv at $CONFORMANCE_VENV (default $TMPDIR/moe-prefuse-conformance-venv), created on

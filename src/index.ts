@@ -63,11 +63,11 @@ export { encodeE4M3, quantizeBlocks, E4M3_MAX, type BlockSize, type BlockQuantiz
 export { describeMoeLayers, countKeysOf, type MoeLayerSummary, type MoeLayout, type CountKeyValue } from "./fixtures-gen/moe-structure.js";
 // Real checkpoints from the Hugging Face Hub.
 export { REAL_REPOS, type RealRepo } from "./fixtures-gen/real-repos.js";
-export { fetchRepo, type FetchRepoOptions, type FetchRepoResult, type FetchedFile } from "./fixtures-gen/hub/fetch-repo.js";
-export { hubSettings, hubCacheDir, type HubSettings } from "./fixtures-gen/hub/settings.js";
-export { HubError, type HubErrorCode } from "./fixtures-gen/hub/errors.js";
-export { parseHubRef, isHubRef, type HubRef } from "./fixtures-gen/hub/repo-ref.js";
-export { checkRealRepos, compareWithCatalogue, type RepoCheck } from "./fixtures-gen/hub/check.js";
+export { fetchRepo, type FetchRepoOptions, type FetchRepoResult, type FetchedFile } from "./hub/fetch-repo.js";
+export { hubSettings, hubCacheDir, type HubSettings } from "./hub/settings.js";
+export { HubError, type HubErrorCode } from "./hub/errors.js";
+export { parseHubRef, isHubRef, type HubRef } from "./hub/repo-ref.js";
+export { checkRealRepos, compareWithCatalogue, type RepoCheck } from "./hub/check.js";
 export * from "./golden/corpus.js";
 // The golden corpus: case definitions, building, checking and updating it.
 export { GOLDEN_CASES } from "./golden/cases.js";
@@ -88,19 +88,19 @@ export type { BenchResults, PointResult, TorchRun, TorchSection } from "./bench/
 export { BenchVerificationError } from "./bench/verify.js";
 export { planStage } from "./reference/stages.js";
 export { writeCaseFolder, addToCorpusIndex, outcomeOf, type NewCase } from "./golden/case-writer.js";
-// The release gate (ci/gate): checking any prefuse implementation from the outside, through files.
-export { runGate, GATE_DEFAULTS, FLOATING_STAGES, type GateOptions, type CorpusChoice } from "../ci/gate/gate.js";
-export { STAGE_CONTRACTS, type StageContract } from "../ci/gate/contracts.js";
-export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders } from "../ci/gate/template.js";
-export { caseArbitrary, toFixtureSpec, caseFeatures, type CaseDraw } from "../ci/gate/case-space.js";
-export { compareWeights, type Comparison, type TensorMismatch, type Tolerance } from "../ci/gate/compare.js";
-export { ulpDistance, ULP_DTYPES } from "../ci/gate/ulp.js";
-export { diagnose } from "../ci/gate/diagnoses/diagnose.js";
-export type { Diagnosis, DiagnosisKind, DiagnosisContext } from "../ci/gate/diagnoses/diagnosis.js";
-export { judge, failureSignature, type Judgement, type Verdict, type FailureKind } from "../ci/gate/judge.js";
-export type { CaseResult } from "../ci/gate/run-case.js";
-export { mergeReports, readReport, reportPasses, summaryLine, REPORT_FORMAT, type GateReport, type Totals, type ShrunkCase } from "../ci/gate/report.js";
-export { parseShard, inShard, type Shard } from "../ci/gate/shard.js";
-export { junitXml } from "../ci/gate/junit.js";
-export { markdownSummary } from "../ci/gate/markdown.js";
-export { conformanceTable } from "../ci/gate/conformance.js";
+// The release gate (src/gate): checking any prefuse implementation from the outside, through files.
+export { runGate, GATE_DEFAULTS, FLOATING_STAGES, type GateOptions, type CorpusChoice } from "./gate/gate.js";
+export { STAGE_CONTRACTS, type StageContract } from "./gate/contracts.js";
+export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders } from "./gate/template.js";
+export { caseArbitrary, toFixtureSpec, caseFeatures, type CaseDraw } from "./gate/case-space.js";
+export { compareWeights, type Comparison, type TensorMismatch, type Tolerance } from "./gate/compare.js";
+export { ulpDistance, ULP_DTYPES } from "./gate/ulp.js";
+export { diagnose } from "./gate/diagnoses/diagnose.js";
+export type { Diagnosis, DiagnosisKind, DiagnosisContext } from "./gate/diagnoses/diagnosis.js";
+export { judge, failureSignature, type Judgement, type Verdict, type FailureKind } from "./gate/judge.js";
+export type { CaseResult } from "./gate/run-case.js";
+export { mergeReports, readReport, reportPasses, summaryLine, REPORT_FORMAT, type GateReport, type Totals, type ShrunkCase } from "./gate/report.js";
+export { parseShard, inShard, type Shard } from "./gate/shard.js";
+export { junitXml } from "./gate/junit.js";
+export { markdownSummary } from "./gate/markdown.js";
+export { conformanceTable } from "./gate/conformance.js";

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Loads the files moe-prefuse wrote (ci/interop/write-ours.ts) with the reference Python
+"""Loads the files moe-prefuse wrote (test/oracles/write-ours.ts) with the reference Python
 `safetensors` package and torch, and checks them against the manifest written beside them: the
 same tensor names, dtypes, shapes, data bytes (sha256), element values (NaN-aware, sign of zero
 included), metadata, and for checkpoints the index (weight_map and total_size).

@@ -2,9 +2,9 @@
 """Writes the interop fixtures with the reference Python `safetensors` package (and torch for the
 dtypes numpy lacks), plus manifest.json saying what each file holds: per tensor its dtype, shape,
 the sha256 of its data bytes and its values as torch reads them. moe-prefuse's tests read these
-files with our reader and rewrite them with our writer (test/unit/safetensors/interop-python.test.ts).
+files with our reader and rewrite them with our writer (test/reference/safetensors/interop-python.test.ts).
 
-Usage: make_python_fixtures.py [OUT_DIR]   (default: test/fixtures/interop)
+Usage: make_python_fixtures.py [OUT_DIR]   (default: corpus/interop)
 Values are formulas, not random draws, so the data is the same on every run and torch version.
 Python's writer orders `__metadata__` keys as a Rust HashMap iterates them (differently on every
 run), so files with several metadata keys differ between regenerations in that order only.
@@ -125,7 +125,7 @@ def fp8():
 
 
 def main():
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "test/fixtures/interop")
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "corpus/interop")
     out.mkdir(parents=True, exist_ok=True)
     files = {}
 

@@ -21,9 +21,9 @@ trap 'rm -rf "$WORK"' EXIT
 
 echo "== 1. Python writes, moe-prefuse reads and rewrites"
 "$PY" ci/interop/make_python_fixtures.py "$WORK/python"
-INTEROP_FIXTURES="$WORK/python" npx vitest run test/unit/safetensors/interop-python.test.ts
+INTEROP_FIXTURES="$WORK/python" npx vitest run test/reference/safetensors/interop-python.test.ts
 
 echo "== 2. moe-prefuse writes, Python reads"
-node --import tsx ci/interop/write-ours.ts "$WORK/ours"
+node --import tsx test/oracles/write-ours.ts "$WORK/ours"
 "$PY" ci/interop/check_python_reads.py "$WORK/ours"
 echo "== interop: both directions pass"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent oracle for moe-prefuse's FP8 block dequantization (golden cases under test/fixtures/fp8).
+"""Independent oracle for moe-prefuse's FP8 block dequantization (golden cases under corpus/fp8).
 
 numpy only, so it runs on any machine the test suite runs on. It shares no code with the
 TypeScript implementation: its own FP8/E8M0 decoders, its own safetensors reader and writer

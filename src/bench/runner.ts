@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { cpus, hostname, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { packageRoot } from "../cli/package-info.js";
+import { packageRoot } from "../package-info.js";
 import { formatBytes } from "../reference/size.js";
 import { type Grid, type GridPoint, gridPoints } from "./grid.js";
 import { writeExpertCheckpoint } from "./inputs.js";

@@ -2,9 +2,9 @@
 // is fetched into the Hugging Face cache (or found there) and replaced by its snapshot
 // directory, so that every command accepts Hub references.
 
-import { fetchRepo } from "../fixtures-gen/hub/fetch-repo.js";
-import { isHubRef, parseHubRef } from "../fixtures-gen/hub/repo-ref.js";
-import { hubSettings } from "../fixtures-gen/hub/settings.js";
+import { fetchRepo } from "../hub/fetch-repo.js";
+import { isHubRef, parseHubRef } from "../hub/repo-ref.js";
+import { hubSettings } from "../hub/settings.js";
 
 export async function resolveCheckpointArg(arg: string): Promise<string> {
   if (!isHubRef(arg)) return arg;

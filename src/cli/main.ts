@@ -8,7 +8,7 @@
 
 import { Command, CommanderError } from "commander";
 import { MoePrefuseError } from "../reference/errors.js";
-import { PACKAGE } from "./package-info.js";
+import { PACKAGE } from "../package-info.js";
 
 type Register = (program: Command) => void;
 

@@ -4,7 +4,7 @@
 // builder also holds every case to its label: a y_ case must change the input, an n_ case must
 // leave it exactly as it is (or be refused with the stated error), and a y_/n_ case of the
 // `prefuse` stage must stay inside that stage's contract (oQ's function, as the release gate's
-// ci/gate/contracts.ts states it), else it belongs to another stage or to an i_ case.
+// src/gate/contracts.ts states it), else it belongs to another stage or to an i_ case.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,7 +16,7 @@ import { prefuse } from "../reference/prefuse/prefuse.js";
 import { serializeSafetensors } from "../reference/safetensors/memory.js";
 import type { Stage } from "../reference/stages.js";
 import { bytesEqual } from "../reference/tensor.js";
-import { STAGE_CONTRACTS } from "../../ci/gate/contracts.js";
+import { STAGE_CONTRACTS } from "../gate/contracts.js";
 import { generateCheckpoint } from "../fixtures-gen/generate.js";
 import { type FixtureSpec, resolveSpec } from "../fixtures-gen/spec.js";
 import { type CaseInput, type ParsedInput, outcomeProblem, parseInput, referenceAnswer, serializeExpected } from "./answer.js";
@@ -27,7 +27,7 @@ import { FP8_ORACLE_SCRIPT, type Fp8Oracle, oracleDequant } from "./fp8-oracle.j
 export type CaseSource =
   /** The fixture generator (one safetensors file: `shards` must be 1 or absent). */
   | { readonly kind: "generated"; readonly spec: FixtureSpec }
-  /** A committed FP8 oracle case, `<fixtures>/<name>/input` (test/fixtures/fp8), dequantized by the oracle's rules for `name`. */
+  /** A committed FP8 oracle case, `<fixtures>/<name>/input` (corpus/fp8), dequantized by the oracle's rules for `name`. */
   | { readonly kind: "fp8-oracle-case"; readonly name: string };
 
 export interface CaseDefinition {
@@ -47,7 +47,7 @@ export interface CaseDefinition {
 }
 
 export interface BuildContext {
-  /** Folder of the committed FP8 oracle cases (test/fixtures/fp8). */
+  /** Folder of the committed FP8 oracle cases (corpus/fp8). */
   readonly fp8Fixtures: string;
   /** The oracle, or why it cannot run here. */
   readonly oracle: Fp8Oracle | string;
@@ -79,7 +79,7 @@ async function loadInput(def: CaseDefinition, ctx: BuildContext): Promise<CaseIn
     try {
       return { configText: await readFile(join(dir, CONFIG_FILE), "utf8"), model: new Uint8Array(await readFile(join(dir, SINGLE_FILE))) };
     } catch (e) {
-      // An installed package ships the corpus but not test/fixtures: keep the case's own input.
+      // A corpus copied without its FP8 fixture folder: keep the case's own committed input.
       const config = await ctx.committed(def.id, `${INPUT_DIR}/${CONFIG_FILE}`);
       const model = await ctx.committed(def.id, `${INPUT_DIR}/${SINGLE_FILE}`);
       if (config === undefined || model === undefined) throw new CaseDefinitionError(def.id, `cannot read its input ${dir}: ${(e as Error).message}`);
@@ -115,7 +115,7 @@ function autoFeatures(def: CaseDefinition): string[] {
 function sourceOf(def: CaseDefinition): Record<string, unknown> {
   const expectedBy = def.expectedBy === "fp8-oracle" ? `fp8-oracle (${FP8_ORACLE_SCRIPT})` : "reference";
   if (def.input.kind === "generated") return { generator: "generateCheckpoint (src/fixtures-gen)", spec: def.input.spec, expectedBy };
-  return { fixture: `test/fixtures/fp8/${def.input.name}/input`, oracleCase: def.input.name, expectedBy };
+  return { fixture: `corpus/fp8/${def.input.name}/input`, oracleCase: def.input.name, expectedBy };
 }
 
 export async function buildCase(def: CaseDefinition, ctx: BuildContext): Promise<BuiltCase> {

@@ -1,4 +1,4 @@
-// The golden corpus, as definitions: `moe-prefuse golden update` rebuilds test/golden from this
+// The golden corpus, as definitions: `moe-prefuse golden update` rebuilds corpus/golden from this
 // list (inputs from the fixture generator or the committed FP8 oracle cases, expected outputs
 // from the reference or the oracle), deterministically. Adding a case is adding an entry here
 // and running the update. Inputs stay tiny (a few KB; the Qwen3.5 families carry ~35 KB of
@@ -296,7 +296,7 @@ const SWITCH_MLP: CaseDefinition[] = [
   },
 ];
 
-/** The FP8 cases written by ci/oracles/fp8_dequant_oracle.py (test/fixtures/fp8), as corpus cases. */
+/** The FP8 cases written by ci/oracles/fp8_dequant_oracle.py (corpus/fp8), as corpus cases. */
 const FP8_ORACLE_CASES: CaseDefinition[] = [
   ["fp8-e4m3-blocks", "E4M3 with F32 and BF16 block scales, partial blocks (130 x 200 over 128 x 128), every FP8 code, subnormal and overflowing products, a negative scale, an activation scale dropped"],
   ["fp8-e5m2-e8m0", "E5M2 weights with E8M0 scales (F8_E8M0 and U8), 32 x 64 blocks over 70 x 100 and 33 x 64, a NaN scale"],

@@ -13,7 +13,7 @@ import { type CaseFiles, type CorpusDiff, diffCorpus } from "./diff.js";
 import type { Fp8Oracle } from "./fp8-oracle.js";
 
 export interface UpdateOptions {
-  /** Folder of the committed FP8 oracle cases (test/fixtures/fp8). */
+  /** Folder of the committed FP8 oracle cases (corpus/fp8). */
   readonly fp8Fixtures: string;
   /** The FP8 oracle, or why it cannot run here (its cases then keep their committed expected output). */
   readonly oracle: Fp8Oracle | string;

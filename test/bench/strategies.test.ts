@@ -17,7 +17,7 @@ import { Checkpoint } from "../../src/reference/checkpoint.js";
 import { memoryWeights } from "../../src/reference/weights.js";
 import type { TensorMap } from "../../src/reference/tensor.js";
 import { tempDir } from "../support/tmp.js";
-import { fcParams } from "./fc.js";
+import { fcParams } from "../support/bench-fc.js";
 
 const problemArb = fc
   .record({ hidden: fc.integer({ min: 1, max: 6 }), intermediate: fc.integer({ min: 1, max: 6 }), experts: fc.integer({ min: 1, max: 12 }), chunk: fc.integer({ min: 1, max: 14 }) })

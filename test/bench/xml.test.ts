@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { escapeXml, renderChart } from "../../src/bench/report/svg.js";
 import { XmlError, checkXml } from "../../src/bench/report/xml.js";
-import { fcParams } from "./fc.js";
+import { fcParams } from "../support/bench-fc.js";
 
 interface Node {
   name: string;

@@ -138,9 +138,9 @@ describe("moe-prefuse fuse", () => {
   });
 
   it.each([
-    [["--chunk", "0"], /--chunk must be a whole number of experts, at least 1, got '0'/],
+    [["--chunk", "0"], /--chunk must be a whole number, at least 1, not '0'/],
     [["--chunk", "2.5"], /--chunk must be a whole number/],
-    [["--target", "mlx"], /--target must be one of fused, switch_mlp, got 'mlx'/],
+    [["--target", "mlx"], /--target must be one of fused, switch_mlp, not 'mlx'/],
     [["--engine", "gpu"], /--engine must be one of typed, onnx/],
     [["--max-shard-size", "big"], /'big' is not a size/],
   ])("rejects the option %j", async (flags, message) => {

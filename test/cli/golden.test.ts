@@ -9,7 +9,7 @@ import { planCorpusUpdate, writeCorpus } from "../../src/golden/update.js";
 import { ROOT, runCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
 
-const IDS: string[] = JSON.parse(readFileSync(join(ROOT, "test", "golden", "index.json"), "utf8")).cases;
+const IDS: string[] = JSON.parse(readFileSync(join(ROOT, "corpus", "golden", "index.json"), "utf8")).cases;
 
 const small: CaseDefinition = {
   id: "y_prefuse-small",

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { E4M3FN_TABLE } from "../../src/reference/dtypes.js";
 import { encodeE4M3, quantizeBlocks } from "../../src/fixtures-gen/fp8-quantize.js";
-import { fcSettings } from "../unit/fp8/fc-settings.js";
+import { fcSettings } from "../support/fp8-fc-settings.js";
 
 /** Brute force over the decode table: the finite code nearest to x, ties to the even code. */
 function nearest(x: number): number {

@@ -4,8 +4,8 @@ import { parseSafetensors, serializeSafetensors } from "../../src/reference/safe
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import { countKeysOf, describeMoeLayers } from "../../src/fixtures-gen/moe-structure.js";
 import { layerKey, moeLayers } from "../../src/fixtures-gen/spec.js";
-import { fcSettings } from "../unit/fp8/fc-settings.js";
-import { anyFixtureSpec } from "../property/arbitraries/fixture-spec.js";
+import { fcSettings } from "../support/fp8-fc-settings.js";
+import { anyFixtureSpec } from "../support/arbitraries/fixture-spec.js";
 
 describe("generator properties", () => {
   it("any valid spec: deterministic, loadable, and structured exactly as its variants claim", () => {

@@ -6,12 +6,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GateOptions, runGate } from "../../ci/gate/gate.js";
-import { failureSignature } from "../../ci/gate/judge.js";
-import { runPool } from "../../ci/gate/pool.js";
+import { type GateOptions, runGate } from "../../src/gate/gate.js";
+import { failureSignature } from "../../src/gate/judge.js";
+import { runPool } from "../../src/gate/pool.js";
 import { readCorpus } from "../../src/golden/corpus.js";
 import { STAGES } from "../../src/reference/stages.js";
-import { CANDIDATE_CWD, NUMPY, broken, writeRichCorpus } from "./fixture.js";
+import { CANDIDATE_CWD, NUMPY, broken, writeRichCorpus } from "../support/gate-fixture.js";
 
 let root: string;
 let corpus: string;

@@ -6,11 +6,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runGate } from "../../ci/gate/gate.js";
+import { runGate } from "../../src/gate/gate.js";
 import { gateOptionsFromCli } from "../../src/cli/commands/gate.js";
 import { runCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
-import { CANDIDATE_CWD, NUMPY, broken, writeRichCorpus } from "./fixture.js";
+import { CANDIDATE_CWD, NUMPY, broken, writeRichCorpus } from "../support/gate-fixture.js";
 
 const lastLine = (s: string) => s.trimEnd().split("\n").pop();
 
@@ -97,8 +97,8 @@ describe("moe-prefuse gate", () => {
 
   it("runs generated cases alone, with a note, when the default corpus is not there", async () => {
     const log: string[] = [];
-    const report = await runGate({ candidate: NUMPY, corpus: { dir: join(tempDir(), "test", "golden"), optional: true }, runs: 0 }, (l) => log.push(l));
-    expect(log.some((l) => /^gate: no golden corpus at .*test\/golden yet: generated cases only$/.test(l))).toBe(true);
+    const report = await runGate({ candidate: NUMPY, corpus: { dir: join(tempDir(), "corpus", "golden"), optional: true }, runs: 0 }, (l) => log.push(l));
+    expect(log.some((l) => /^gate: no golden corpus at .*corpus\/golden yet: generated cases only$/.test(l))).toBe(true);
     expect(report.corpus).toBeNull();
     expect(log.at(-1)).toBe("0 passed, 0 failed");
   });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compareWeights, describeMismatch } from "../../ci/gate/compare.js";
-import { ulpDistance } from "../../ci/gate/ulp.js";
+import { compareWeights, describeMismatch } from "../../src/gate/compare.js";
+import { ulpDistance } from "../../src/gate/ulp.js";
 import { f32ToBf16 } from "../../src/reference/dtypes.js";
 import type { Tensor, TensorMap } from "../../src/reference/tensor.js";
 import { f32FromBits } from "../support/float-reference.js";

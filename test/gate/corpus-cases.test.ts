@@ -3,7 +3,7 @@
 // contract is skipped with the reason.
 
 import { describe, expect, it } from "vitest";
-import { goldenCases } from "../../ci/gate/cases.js";
+import { goldenCases } from "../../src/gate/cases.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import { addToCorpusIndex, writeCaseFolder } from "../../src/golden/case-writer.js";
 import { tempDir } from "../support/tmp.js";

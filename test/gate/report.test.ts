@@ -1,12 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { conformanceTable } from "../../ci/gate/conformance.js";
-import { junitXml, xmlEscape } from "../../ci/gate/junit.js";
-import { caseLine, detailLines } from "../../ci/gate/lines.js";
-import { markdownSummary } from "../../ci/gate/markdown.js";
-import { type GateReport, REPORT_FORMAT, mergeReports, reportPasses, summaryLine, totalsOf } from "../../ci/gate/report.js";
-import type { CaseResult } from "../../ci/gate/run-case.js";
-import { inShard, parseShard } from "../../ci/gate/shard.js";
+import { conformanceTable } from "../../src/gate/conformance.js";
+import { junitXml, xmlEscape } from "../../src/gate/junit.js";
+import { caseLine, detailLines } from "../../src/gate/lines.js";
+import { markdownSummary } from "../../src/gate/markdown.js";
+import { type GateReport, REPORT_FORMAT, mergeReports, reportPasses, summaryLine, totalsOf } from "../../src/gate/report.js";
+import type { CaseResult } from "../../src/gate/run-case.js";
+import { inShard, parseShard } from "../../src/gate/shard.js";
 import { UsageError } from "../../src/reference/errors.js";
 import { fcParams } from "../support/fc.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expandTemplate, splitTemplate } from "../../ci/gate/template.js";
+import { expandTemplate, splitTemplate } from "../../src/gate/template.js";
 import { UsageError } from "../../src/reference/errors.js";
 
 describe("candidate template", () => {

@@ -2,13 +2,13 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
-import { checkRealRepos, compareWithCatalogue } from "../../src/fixtures-gen/hub/check.js";
-import { hubSettings } from "../../src/fixtures-gen/hub/settings.js";
+import { checkRealRepos, compareWithCatalogue } from "../../src/hub/check.js";
+import { hubSettings } from "../../src/hub/settings.js";
 import { REAL_REPOS, type RealRepo } from "../../src/fixtures-gen/real-repos.js";
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
 import { FakeHub } from "../support/hub-server.js";
 import { tempDir } from "../support/tmp.js";
-import { repoFiles } from "./served.js";
+import { repoFiles } from "../support/hub-served.js";
 
 const entry = (repo: string): RealRepo => REAL_REPOS.find((r) => r.repo === repo)!;
 

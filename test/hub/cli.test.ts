@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { runCliAsync } from "../support/cli-async.js";
 import { FakeHub } from "../support/hub-server.js";
 import { tempDir } from "../support/tmp.js";
-import { repoFiles } from "./served.js";
+import { repoFiles } from "../support/hub-served.js";
 
 let hub: FakeHub;
 let commit: string;

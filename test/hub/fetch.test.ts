@@ -2,12 +2,12 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSy
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Checkpoint } from "../../src/reference/checkpoint.js";
-import { HubError } from "../../src/fixtures-gen/hub/errors.js";
-import { type FetchRepoResult, fetchRepo } from "../../src/fixtures-gen/hub/fetch-repo.js";
-import { type HubSettings, hubSettings } from "../../src/fixtures-gen/hub/settings.js";
+import { HubError } from "../../src/hub/errors.js";
+import { type FetchRepoResult, fetchRepo } from "../../src/hub/fetch-repo.js";
+import { type HubSettings, hubSettings } from "../../src/hub/settings.js";
 import { FakeHub, type LoggedRequest, type ServedFile, sha256 } from "../support/hub-server.js";
 import { tempDir } from "../support/tmp.js";
-import { repoFiles } from "./served.js";
+import { repoFiles } from "../support/hub-served.js";
 
 let hub: FakeHub;
 let v1: ServedFile[];

@@ -1,9 +1,9 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { HubError } from "../../src/fixtures-gen/hub/errors.js";
-import { parseHubRef, validateRevision } from "../../src/fixtures-gen/hub/repo-ref.js";
-import { DEFAULT_ENDPOINT, hubCacheDir, hubSettings } from "../../src/fixtures-gen/hub/settings.js";
+import { HubError } from "../../src/hub/errors.js";
+import { parseHubRef, validateRevision } from "../../src/hub/repo-ref.js";
+import { DEFAULT_ENDPOINT, hubCacheDir, hubSettings } from "../../src/hub/settings.js";
 
 describe("hub settings from the environment", () => {
   it("finds the cache dir as huggingface_hub does", () => {

@@ -16,9 +16,9 @@ import { fileURLToPath } from "node:url";
 import { type Mutant, MUTANTS } from "./mutants.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const COPIED = ["bin", "ci", "src", "test", "package.json", "tsconfig.json", "tsconfig.build.json", "vitest.config.ts"];
+const COPIED = ["bin", "ci", "corpus", "src", "test", "package.json", "tsconfig.json", "tsconfig.build.json", "vitest.config.ts"];
 /** The part of the suite that judges the reference's bytes. */
-export const SUITE = ["test/property", "test/unit/golden", "test/unit/prefuse", "test/unit/fp8", "test/cli/golden.test.ts"];
+export const SUITE = ["test/reference/prefuse", "test/reference/fp8", "test/golden", "test/cli/golden.test.ts"];
 
 interface SuiteRun {
   /** undefined: the run produced no report (the build or vitest itself failed). */
@@ -75,7 +75,7 @@ interface Row {
 function byFile(failed: readonly string[]): string {
   const counts = new Map<string, number>();
   for (const t of failed) {
-    const file = t.slice(0, t.indexOf(" ")).replace(/^test\/(unit\/)?/, "").replace(/(\.property)?\.test\.ts$/, "");
+    const file = t.slice(0, t.indexOf(" ")).replace(/^test\//, "").replace(/(\.property)?\.test\.ts$/, "");
     counts.set(file, (counts.get(file) ?? 0) + 1);
   }
   return [...counts].map(([f, n]) => `${f} ${n}`).join(", ");
@@ -111,7 +111,7 @@ function main(): number {
   const work = mkdtempSync(join(tmpdir(), "moe-prefuse-mutants-"));
   try {
     for (const entry of COPIED) {
-      cpSync(join(ROOT, entry), join(work, entry), { recursive: true, filter: (src) => !src.includes(join("test", "property", "counterexamples")) });
+      cpSync(join(ROOT, entry), join(work, entry), { recursive: true, filter: (src) => !src.includes(join("test", "counterexamples")) });
     }
     symlinkSync(realpathSync(join(ROOT, "node_modules")), join(work, "node_modules"));
     console.log(`copy of the repository: ${work}\nsuite: ${SUITE.join(" ")}\n`);
@@ -137,7 +137,7 @@ function main(): number {
       const failed = r.failed ?? [];
       const part = (prefixes: readonly string[]) => (failed.some((t) => prefixes.some((p) => t.startsWith(p))) ? "yes" : "no");
       const by = r.failed === undefined ? `no test report (build or vitest failed): ${r.output.trim().split("\n").slice(-3).join(" | ")}` : failed.length === 0 ? "-" : byFile(failed);
-      rows.push({ name: m.name, verdict, property: part(["test/property/"]), golden: part(["test/unit/golden/", "test/cli/golden"]), by });
+      rows.push({ name: m.name, verdict, property: failed.some((t) => t.includes(".property.")) ? "yes" : "no", golden: part(["test/golden/", "test/cli/golden"]), by });
       console.log(`${m.name}: ${verdict} in ${r.seconds.toFixed(1)} s (${m.bug})`);
       for (const t of failed) console.log(`    ${t}`);
     }

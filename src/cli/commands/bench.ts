@@ -10,7 +10,7 @@ import { GRIDS, getGrid } from "../../bench/grid.js";
 import { getStrategy } from "../../bench/strategies/registry.js";
 import { STRATEGY_NAMES } from "../../bench/strategies/strategy.js";
 import { parseSize } from "../../reference/size.js";
-import { packageRoot } from "../package-info.js";
+import { packageRoot } from "../../package-info.js";
 
 interface BenchOptions {
   grid: string;

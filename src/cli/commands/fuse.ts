@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import { join } from "node:path";
 import { CONFIG_FILE, type Checkpoint } from "../../reference/checkpoint.js";
-import { UsageError } from "../../reference/errors.js";
+import { oneOf, wholeNumber } from "../options.js";
 import { dequantPlanReport } from "../../reference/fp8/report.js";
 import { type DequantView, dequantView } from "../../reference/fp8/view.js";
 import { BACKEND_NAMES, type BackendName } from "../../reference/ops/backend.js";
@@ -28,18 +28,6 @@ interface FuseFlags {
   threads?: string;
   strict?: boolean;
   json?: boolean;
-}
-
-function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError("INVALID_ARGUMENT", `${flag} must be one of ${allowed.join(", ")}, got '${value}'`);
-  return value as T;
-}
-
-function parseChunk(text: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError("INVALID_ARGUMENT", `--chunk must be a whole number of experts, at least 1, got '${text}'`);
-  }
-  return Number(text);
 }
 
 function printText(r: FuseResult, seconds: number): void {
@@ -69,9 +57,9 @@ export function registerFuse(program: Command): void {
     .option("--strict", "fail, writing nothing, when a layer cannot be fused (default: leave it per expert, as oQ does)")
     .option("--json", "print the plan and the result as JSON")
     .action(async (input: string, output: string, flags: FuseFlags) => {
-      const chunk = parseChunk(flags.chunk);
-      const target = oneOf<FuseTarget>("--target", flags.target, FUSE_TARGETS);
-      const engine = oneOf<BackendName>("--engine", flags.engine, BACKEND_NAMES);
+      const chunk = wholeNumber("chunk", flags.chunk.trim(), 1);
+      const target = oneOf<FuseTarget>("target", flags.target, FUSE_TARGETS);
+      const engine = oneOf<BackendName>("engine", flags.engine, BACKEND_NAMES);
       const maxShardSize = parseSize(flags.maxShardSize);
       if (flags.threads !== undefined && !flags.dequantFp8) throw new UsageError("INVALID_ARGUMENT", "--threads applies to FP8 dequantization: give --dequant-fp8 too");
       const threads = parseThreads(flags.threads);

@@ -1,4 +1,4 @@
-// `moe-prefuse gate --candidate '<template>'`: the release gate (ci/gate), checking any prefuse
+// `moe-prefuse gate --candidate '<template>'`: the release gate (src/gate), checking any prefuse
 // implementation through files; `gate merge <reports...>` joins the reports of a sharded run and
 // `gate table <reports...>` puts several implementations side by side. Thin: options in, the
 // library's runGate / mergeReports / conformanceTable, files out.
@@ -6,17 +6,18 @@
 import type { Command } from "commander";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { conformanceTable } from "../../../ci/gate/conformance.js";
-import { type GateOptions, GATE_DEFAULTS, runGate } from "../../../ci/gate/gate.js";
-import { junitXml } from "../../../ci/gate/junit.js";
-import { caseLine, detailLines } from "../../../ci/gate/lines.js";
-import { markdownSummary } from "../../../ci/gate/markdown.js";
-import { type GateReport, mergeReports, readReport, reportPasses, summaryLine } from "../../../ci/gate/report.js";
-import { parseShard } from "../../../ci/gate/shard.js";
+import { conformanceTable } from "../../gate/conformance.js";
+import { type GateOptions, GATE_DEFAULTS, runGate } from "../../gate/gate.js";
+import { junitXml } from "../../gate/junit.js";
+import { caseLine, detailLines } from "../../gate/lines.js";
+import { markdownSummary } from "../../gate/markdown.js";
+import { type GateReport, mergeReports, readReport, reportPasses, summaryLine } from "../../gate/report.js";
+import { parseShard } from "../../gate/shard.js";
 import { writeFileAtomically } from "../../reference/atomic.js";
 import { UsageError } from "../../reference/errors.js";
+import { optionalWholeNumber, timerSeconds } from "../options.js";
 import { parseStage } from "../../reference/stages.js";
-import { PACKAGE, packageRoot } from "../package-info.js";
+import { PACKAGE, packageRoot } from "../../package-info.js";
 
 interface OutputOptions {
   junit?: string;
@@ -41,20 +42,6 @@ interface GateCliOptions extends OutputOptions {
   keepTemp?: boolean;
 }
 
-function whole(option: string, text: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError("INVALID_ARGUMENT", `--${option} must be a whole number from ${min} to ${max}, not '${text}'`);
-  return n;
-}
-
-function seconds(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0) throw new UsageError("INVALID_ARGUMENT", `--timeout must be a positive number of seconds, not '${text}'`);
-  return n;
-}
-
 function tolerance(text: string | undefined): { ulp: number } | undefined {
   if (text === undefined) return undefined;
   const m = /^ulp=(\d+)$/.exec(text);
@@ -65,17 +52,17 @@ function tolerance(text: string | undefined): { ulp: number } | undefined {
 /** The GateOptions a command line asks for. */
 export function gateOptionsFromCli(o: GateCliOptions): GateOptions {
   if (o.candidate === undefined) throw new UsageError("INVALID_ARGUMENT", "gate needs --candidate '<command template with {input} and {output}>'");
-  const corpus = o.corpus === false ? null : o.corpus === undefined ? { dir: join(packageRoot(), "test", "golden"), optional: true } : { dir: o.corpus, optional: false };
+  const corpus = o.corpus === false ? null : o.corpus === undefined ? { dir: join(packageRoot(), "corpus", "golden"), optional: true } : { dir: o.corpus, optional: false };
   const values = {
     name: o.name,
-    runs: whole("runs", o.runs, 0),
-    seed: whole("seed", o.seed, 0, 0xffffffff),
-    timeoutSec: seconds(o.timeout),
-    jobs: whole("jobs", o.jobs, 1, 256),
+    runs: optionalWholeNumber("runs", o.runs, 0),
+    seed: optionalWholeNumber("seed", o.seed, 0, 0xffffffff),
+    timeoutSec: timerSeconds("timeout", o.timeout),
+    jobs: optionalWholeNumber("jobs", o.jobs, 1, 256),
     shard: o.shard === undefined ? undefined : parseShard(o.shard),
     tolerance: tolerance(o.tolerance),
-    shrink: whole("shrink", o.shrink, 0),
-    shrinkBudget: whole("shrink-budget", o.shrinkBudget, 1),
+    shrink: optionalWholeNumber("shrink", o.shrink, 0),
+    shrinkBudget: optionalWholeNumber("shrink-budget", o.shrinkBudget, 1),
     saveFailures: o.saveFailures,
     keepTemp: o.keepTemp,
   };
@@ -101,7 +88,7 @@ export function registerGate(program: Command): void {
     .description("release gate: run a prefuse implementation (any language, through files) over the golden corpus and generated cases")
     .option("--candidate <template>", "command run per case, without a shell: {input} (dir with config.json + model.safetensors), {output} (.safetensors to write), {stage}")
     .option("--stage <stage>", "prefuse (oQ's function), dequant+prefuse, switch_mlp or dequant", GATE_DEFAULTS.stage)
-    .option("--corpus <dir>", "golden corpus (default: the package's test/golden, when present)")
+    .option("--corpus <dir>", "golden corpus (default: the package's corpus/golden, when present)")
     .option("--no-corpus", "generated cases only")
     .option("--runs <N>", `generated cases (default ${GATE_DEFAULTS.runs})`)
     .option("--seed <S>", `seed of the generated cases (default ${GATE_DEFAULTS.seed})`)

@@ -3,6 +3,7 @@
 
 import type { Command } from "commander";
 import { UsageError } from "../../reference/errors.js";
+import { optionalWholeNumber, wholeNumberList } from "../options.js";
 import { formatBytes } from "../../reference/size.js";
 import { FAMILY_NAMES, isFamilyName, listFamilies } from "../../fixtures-gen/families.js";
 import { isFloatDType } from "../../fixtures-gen/float-codec.js";
@@ -31,18 +32,6 @@ export interface GenOptions {
   shards?: string;
 }
 
-function whole(option: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError("INVALID_ARGUMENT", `--${option} must be a whole number, not '${text}'`);
-  return Number(text);
-}
-
-function wholeList(option: string, text: string | undefined): number[] | undefined {
-  if (text === undefined) return undefined;
-  if (text === "") return [];
-  return text.split(",").map((t) => whole(option, t)!);
-}
-
 function fp8Options(o: GenOptions): boolean | Fp8Options | undefined {
   const set = o.fp8Block !== undefined || o.fp8ScaleDtype !== undefined || o.fp8ScaleSuffix !== undefined;
   if (!o.fp8 && !set) return undefined;
@@ -67,15 +56,15 @@ export function specFromOptions(familyName: string, o: GenOptions): FixtureSpec 
   const variants: Variant[] = o.variant.map(parseVariant);
   const fp8 = fp8Options(o);
   const pairs = {
-    seed: whole("seed", o.seed),
-    experts: whole("experts", o.experts),
-    layers: whole("layers", o.layers),
-    hidden: whole("hidden", o.hidden),
-    intermediate: whole("intermediate", o.intermediate),
-    vocab: whole("vocab", o.vocab),
-    mtpLayers: whole("mtp-layers", o.mtpLayers),
-    mlpOnlyLayers: wholeList("mlp-only-layers", o.mlpOnlyLayers),
-    shards: whole("shards", o.shards),
+    seed: optionalWholeNumber("seed", o.seed),
+    experts: optionalWholeNumber("experts", o.experts),
+    layers: optionalWholeNumber("layers", o.layers),
+    hidden: optionalWholeNumber("hidden", o.hidden),
+    intermediate: optionalWholeNumber("intermediate", o.intermediate),
+    vocab: optionalWholeNumber("vocab", o.vocab),
+    mtpLayers: optionalWholeNumber("mtp-layers", o.mtpLayers),
+    mlpOnlyLayers: wholeNumberList("mlp-only-layers", o.mlpOnlyLayers),
+    shards: optionalWholeNumber("shards", o.shards),
     dtype: o.dtype,
     fp8,
   };

@@ -1,6 +1,6 @@
 // `moe-prefuse golden check|update`: verify the golden corpus against the reference, or rebuild
 // it from its definitions (src/golden/cases.ts) showing the diff before anything is written.
-// The default corpus is the package's own test/golden.
+// The default corpus is the package's own corpus/golden.
 
 import type { Command } from "commander";
 import { join, resolve } from "node:path";
@@ -12,10 +12,10 @@ import { formatDiff, isEmptyDiff } from "../../golden/diff.js";
 import { findFp8Oracle } from "../../golden/fp8-oracle.js";
 import { planCorpusUpdate, writeCorpus } from "../../golden/update.js";
 import { asLines, writeOutput } from "../output.js";
-import { packageRoot } from "../package-info.js";
+import { packageRoot } from "../../package-info.js";
 
 function corpusDir(option: string | undefined): string {
-  return option === undefined ? join(packageRoot(), "test", "golden") : resolve(option);
+  return option === undefined ? join(packageRoot(), "corpus", "golden") : resolve(option);
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -33,7 +33,7 @@ export function registerGolden(program: Command): void {
   golden
     .command("check")
     .description("verify every case's manifest and that the reference reproduces its expected output byte for byte")
-    .option("--corpus <dir>", "corpus directory (default: the package's test/golden)")
+    .option("--corpus <dir>", "corpus directory (default: the package's corpus/golden)")
     .action(async (opts: { corpus?: string }) => {
       const root = corpusDir(opts.corpus);
       const width = 6;
@@ -48,7 +48,7 @@ export function registerGolden(program: Command): void {
   golden
     .command("update")
     .description("rebuild the corpus from its case definitions; prints the diff before writing")
-    .option("--corpus <dir>", "corpus directory (default: the package's test/golden)")
+    .option("--corpus <dir>", "corpus directory (default: the package's corpus/golden)")
     .option("--yes", "write the changes without asking")
     .option("--dry-run", "only print the diff")
     .action(async (opts: { corpus?: string; yes?: boolean; dryRun?: boolean }) => {
@@ -58,7 +58,7 @@ export function registerGolden(program: Command): void {
       const root = corpusDir(opts.corpus);
       const pkg = packageRoot();
       const oracle = findFp8Oracle(pkg);
-      const plan = await planCorpusUpdate(root, GOLDEN_CASES, { fp8Fixtures: join(pkg, "test", "fixtures", "fp8"), oracle });
+      const plan = await planCorpusUpdate(root, GOLDEN_CASES, { fp8Fixtures: join(pkg, "corpus", "fp8"), oracle });
       const lines = [
         `corpus ${root}: ${plan.cases.length} cases defined in src/golden/cases.ts`,
         typeof oracle === "string" ? `FP8 oracle unavailable: ${oracle}` : `FP8 oracle: ${oracle.python} ${oracle.script}`,

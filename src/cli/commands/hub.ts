@@ -5,10 +5,10 @@
 import type { Command } from "commander";
 import { writeFile } from "node:fs/promises";
 import { writeFileAtomically } from "../../reference/atomic.js";
-import { checkRealRepos } from "../../fixtures-gen/hub/check.js";
-import { fetchRepo } from "../../fixtures-gen/hub/fetch-repo.js";
-import { isHubRef, parseHubRef } from "../../fixtures-gen/hub/repo-ref.js";
-import { hubSettings } from "../../fixtures-gen/hub/settings.js";
+import { checkRealRepos } from "../../hub/check.js";
+import { fetchRepo } from "../../hub/fetch-repo.js";
+import { isHubRef, parseHubRef } from "../../hub/repo-ref.js";
+import { hubSettings } from "../../hub/settings.js";
 import { formatTable } from "../table.js";
 
 export function registerHub(program: Command): void {

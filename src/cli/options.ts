@@ -1,0 +1,46 @@
+// Command-line values, parsed in one place: every rejection is a one-line UsageError naming the
+// flag, the range it takes and what was given.
+
+import { UsageError } from "../reference/errors.js";
+
+/** The longest delay Node's timers accept (a signed 32-bit count of milliseconds); larger values fire at once. */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+function reject(flag: string, what: string, text: string): never {
+  throw new UsageError("INVALID_ARGUMENT", `--${flag} must be ${what}, not '${text}'`);
+}
+
+/** A whole number in [min, max], written as plain digits (no sign, exponent or fraction). */
+export function wholeNumber(flag: string, text: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : min > 0 ? `, at least ${min}` : "";
+    reject(flag, `a whole number${range}`, text);
+  }
+  return n;
+}
+
+/** `wholeNumber` for an optional flag. */
+export function optionalWholeNumber(flag: string, text: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  return text === undefined ? undefined : wholeNumber(flag, text, min, max);
+}
+
+/** A comma-separated list of whole numbers ("" is the empty list). */
+export function wholeNumberList(flag: string, text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  return text === "" ? [] : text.split(",").map((t) => wholeNumber(flag, t));
+}
+
+/** A positive number of seconds that a Node timer can hold. */
+export function timerSeconds(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > MAX_TIMER_SECONDS) reject(flag, `a positive number of seconds, at most ${MAX_TIMER_SECONDS}`, text);
+  return n;
+}
+
+/** One of a fixed set of words. */
+export function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) reject(flag, `one of ${allowed.join(", ")}`, text);
+  return text as T;
+}

@@ -1,0 +1,148 @@
+// The cases of a gate run: the golden corpus cases of the chosen stage (those inside its
+// contract), then freshly generated ones. A case is described up front (name, family, features)
+// and materialized only when it runs: its config, input bytes and the reference's answer, so a
+// large run holds just the cases in flight.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { generateCheckpoint } from "../fixtures-gen/generate.js";
+import type { FixtureSpec } from "../fixtures-gen/spec.js";
+import { type GoldenCase, type Outcome, OUTCOME_PREFIX, readCorpus } from "../golden/corpus.js";
+import { outcomeOf } from "../golden/case-writer.js";
+import { CONFIG_FILE, type ModelConfig, SINGLE_FILE } from "../reference/checkpoint.js";
+import { MoePrefuseError } from "../reference/errors.js";
+import { parseSafetensors, serializeSafetensors } from "../reference/safetensors/memory.js";
+import { type Stage, runStage } from "../reference/stages.js";
+import type { TensorMap } from "../reference/tensor.js";
+import { type CaseDraw, caseFeatures, describeSpec, sampleDraws, toFixtureSpec } from "./case-space.js";
+import { STAGE_CONTRACTS } from "./contracts.js";
+
+export interface MaterializedCase {
+  /** The case id with its outcome prefix (y_, n_, i_). */
+  readonly id: string;
+  readonly outcome: Outcome;
+  /** For outcome "error": the reference's error code. */
+  readonly errorCode?: string;
+  readonly config: ModelConfig;
+  readonly configBytes: Uint8Array;
+  readonly inputBytes: Uint8Array;
+  readonly input: TensorMap;
+  /** The reference's output (undefined when it refuses the input). */
+  readonly expected: TensorMap | undefined;
+}
+
+export interface GateCase {
+  /** Position in the run: golden cases first, then generated ones; shards split on it. */
+  readonly index: number;
+  /** The golden case id, or `gen-NNN` (the result's id adds the outcome prefix). */
+  readonly name: string;
+  readonly origin: "golden" | "generated";
+  readonly family: string | null;
+  readonly features: readonly string[];
+  /** One line: what the case is. */
+  readonly label: string;
+  /** Generated cases: the fast-check draw, its position in the seed's sequence, and the checkpoint spec. */
+  readonly draw?: CaseDraw;
+  readonly generatedIndex?: number;
+  readonly spec?: FixtureSpec;
+  materialize(): Promise<MaterializedCase>;
+}
+
+export interface SkippedCase {
+  readonly id: string;
+  readonly reason: string;
+}
+
+async function materializeGolden(g: GoldenCase): Promise<MaterializedCase> {
+  const configBytes = await readFile(join(g.inputDir, CONFIG_FILE));
+  const inputBytes = await readFile(join(g.inputDir, SINGLE_FILE));
+  const expected = g.expected === undefined ? undefined : parseSafetensors(await readFile(g.expected), g.expected).tensors;
+  return {
+    id: g.meta.id,
+    outcome: g.meta.outcome,
+    ...(g.meta.errorCode !== undefined ? { errorCode: g.meta.errorCode } : {}),
+    config: JSON.parse(configBytes.toString("utf8")) as ModelConfig,
+    configBytes,
+    inputBytes,
+    input: parseSafetensors(inputBytes, join(g.inputDir, SINGLE_FILE)).tensors,
+    expected,
+  };
+}
+
+/** The corpus cases of `stage`, split into those the candidate gets (inside its contract, or open) and those skipped (with why). */
+export async function goldenCases(corpus: string, stage: Stage): Promise<{ cases: GateCase[]; skipped: SkippedCase[]; total: number }> {
+  const all = await readCorpus(corpus);
+  const cases: GateCase[] = [];
+  const skipped: SkippedCase[] = [];
+  for (const g of all.filter((c) => c.meta.stage === stage)) {
+    const m = await materializeGolden(g);
+    // An open (i_) case is recorded, never judged, so it runs even where the stage's contract
+    // does not reach: what a candidate does there is the record.
+    const reason = g.meta.outcome === "open" ? undefined : STAGE_CONTRACTS[stage].outside(m.config, m.input);
+    if (reason !== undefined) {
+      skipped.push({ id: g.meta.id, reason });
+      continue;
+    }
+    cases.push({
+      index: cases.length,
+      name: g.meta.id,
+      origin: "golden",
+      family: g.meta.family,
+      features: g.meta.features,
+      label: g.meta.description,
+      materialize: () => materializeGolden(g),
+    });
+  }
+  return { cases, skipped, total: all.length };
+}
+
+/** Materializes a generated checkpoint: its bytes and the reference's answer for the stage. */
+export async function materializeSpec(stage: Stage, spec: FixtureSpec, name: string): Promise<MaterializedCase> {
+  const g = generateCheckpoint(spec);
+  const configBytes = new TextEncoder().encode(`${JSON.stringify(g.config, null, 2)}\n`);
+  const inputBytes = serializeSafetensors(g.tensors, g.metadata);
+  let expected: TensorMap | undefined;
+  let outcome: Outcome;
+  let errorCode: string | undefined;
+  try {
+    expected = (await runStage(stage, g.tensors, g.config)).weights;
+    outcome = outcomeOf(g.tensors, expected);
+  } catch (e) {
+    if (!(e instanceof MoePrefuseError)) throw e;
+    outcome = "error";
+    errorCode = e.code;
+  }
+  return {
+    id: `${OUTCOME_PREFIX[outcome]}${name}`,
+    outcome,
+    ...(errorCode !== undefined ? { errorCode } : {}),
+    config: g.config,
+    configBytes,
+    inputBytes,
+    input: g.tensors,
+    expected,
+  };
+}
+
+/** A generated case of `stage` for a checkpoint spec. */
+export function generatedCase(stage: Stage, spec: FixtureSpec, name: string, index: number, extra: { draw?: CaseDraw; generatedIndex?: number } = {}): GateCase {
+  return {
+    index,
+    name,
+    origin: "generated",
+    family: spec.family,
+    features: caseFeatures(spec),
+    label: describeSpec(spec),
+    ...extra,
+    spec,
+    materialize: () => materializeSpec(stage, spec, name),
+  };
+}
+
+/** `runs` generated cases of `stage` from `seed`, numbered from `firstIndex`. */
+export function generatedCases(stage: Stage, seed: number, runs: number, firstIndex: number): GateCase[] {
+  const width = String(Math.max(runs - 1, 0)).length;
+  return sampleDraws(stage, seed, runs).map((draw, i) =>
+    generatedCase(stage, toFixtureSpec(stage, draw), `gen-${String(i).padStart(width, "0")}`, firstIndex + i, { draw, generatedIndex: i }),
+  );
+}

@@ -1,0 +1,213 @@
+// The release gate: checks a prefuse implementation it cannot import, in any language, through
+// files (the candidate protocol, README "Release gate"). It runs the golden corpus cases of the
+// chosen stage that lie inside the stage's contract, then `runs` freshly generated cases, on a
+// pool of candidate processes; compares each output with the reference's; diagnoses mismatches;
+// shrinks failing generated cases to the smallest failing checkpoint and saves them as golden
+// cases; and returns the report. Output goes through `log` line by line, ending with
+// `N passed, M failed`.
+
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { registerTemp, releaseTemp } from "../reference/cleanup.js";
+import { UsageError } from "../reference/errors.js";
+import type { Stage } from "../reference/stages.js";
+import { type GateCase, type SkippedCase, generatedCase, generatedCases, goldenCases } from "./cases.js";
+import type { Tolerance } from "./compare.js";
+import { STAGE_CONTRACTS } from "./contracts.js";
+import { failureSignature } from "./judge.js";
+import { caseLine, detailLines } from "./lines.js";
+import { runPool } from "./pool.js";
+import { type GateReport, REPORT_FORMAT, type ShrunkCase, summaryLine, totalsOf } from "./report.js";
+import { type CaseResult, type CaseRunSettings, runCase } from "./run-case.js";
+import { type Shard, inShard } from "./shard.js";
+import { shrinkAndSave } from "./shrink.js";
+import { splitTemplate } from "./template.js";
+
+export interface CorpusChoice {
+  readonly dir: string;
+  /** A missing optional corpus (the package's own, before it exists) is a note, not an error. */
+  readonly optional: boolean;
+}
+
+export interface GateOptions {
+  /** The command template (`python3 impl.py {input} {output}`). */
+  readonly candidate: string;
+  /** The implementation's name in reports (default: the template's script or program). */
+  readonly name?: string;
+  readonly stage?: Stage;
+  /** null: generated cases only. */
+  readonly corpus: CorpusChoice | null;
+  readonly runs?: number;
+  readonly seed?: number;
+  readonly timeoutSec?: number;
+  readonly jobs?: number;
+  readonly shard?: Shard;
+  /** ulps accepted in BF16/F16/F32 elements (floating stages only); bit-exact when absent. */
+  readonly tolerance?: Tolerance;
+  /** How many failing generated cases to shrink (one per distinct failure), 0 for none. */
+  readonly shrink?: number;
+  /** Candidate runs one shrink may spend. */
+  readonly shrinkBudget?: number;
+  /** Where shrunk cases are saved. */
+  readonly saveFailures?: string;
+  /** Keep each case's files (under the system's temp directory) for inspection. */
+  readonly keepTemp?: boolean;
+  /** Working directory of the candidate (relative paths in the template resolve from it). */
+  readonly cwd?: string;
+  readonly tool?: string;
+}
+
+export const GATE_DEFAULTS = { stage: "prefuse", runs: 200, seed: 0, timeoutSec: 60, shrink: 3, shrinkBudget: 60, saveFailures: "gate-failures" } as const;
+
+/** Floating stages compute values (FP8 dequant); the others move bytes and are always bit-exact. */
+export const FLOATING_STAGES: readonly Stage[] = ["dequant", "dequant+prefuse"];
+
+/** A short name for a command template: its script, else its program. */
+export function candidateName(argv: readonly string[]): string {
+  const script = argv.find((a) => /\.(py|js|mjs|ts|sh|rb|jl)$/.test(a));
+  const base = (p: string) => p.split(/[\\/]/).pop()!;
+  return base(script ?? argv[0]!);
+}
+
+async function exists(dir: string): Promise<boolean> {
+  try {
+    return (await stat(dir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+interface CaseSet {
+  readonly cases: GateCase[];
+  readonly skipped: SkippedCase[];
+  readonly corpus: string | null;
+  readonly notes: string[];
+}
+
+async function collectCases(stage: Stage, o: GateOptions, runs: number, seed: number): Promise<CaseSet> {
+  const notes: string[] = [];
+  let golden: GateCase[] = [];
+  let skipped: SkippedCase[] = [];
+  let corpus: string | null = null;
+  if (o.corpus !== null) {
+    const dir = resolve(o.corpus.dir);
+    if (await exists(dir)) {
+      const g = await goldenCases(dir, stage);
+      golden = g.cases;
+      skipped = g.skipped;
+      corpus = dir;
+      notes.push(`golden corpus ${dir}: ${g.cases.length} case(s) of stage ${stage}${g.skipped.length > 0 ? `, ${g.skipped.length} outside its contract (skipped)` : ""} (${g.total} in the corpus)`);
+    } else if (o.corpus.optional) {
+      notes.push(`no golden corpus at ${dir} yet: generated cases only`);
+    } else {
+      throw new UsageError("INVALID_ARGUMENT", `--corpus ${o.corpus.dir}: no such directory`);
+    }
+  }
+  const generated = generatedCases(stage, seed, runs, golden.length);
+  notes.push(`${runs} generated case(s), seed ${seed}`);
+  return { cases: [...golden, ...generated], skipped, corpus, notes };
+}
+
+export async function runGate(o: GateOptions, log: (line: string) => void = () => {}): Promise<GateReport> {
+  const started = performance.now();
+  const stage = o.stage ?? GATE_DEFAULTS.stage;
+  const runs = o.runs ?? GATE_DEFAULTS.runs;
+  const seed = o.seed ?? GATE_DEFAULTS.seed;
+  const jobs = o.jobs ?? availableParallelism();
+  const argv = splitTemplate(o.candidate);
+  if (o.tolerance !== undefined && !FLOATING_STAGES.includes(stage)) {
+    throw new UsageError("INVALID_ARGUMENT", `--tolerance applies to the floating stages (${FLOATING_STAGES.join(", ")}); ${stage} moves bytes and is always compared bit for bit`);
+  }
+  const name = o.name ?? candidateName(argv);
+  log(`gate: stage ${stage}, candidate ${name}: ${o.candidate}`);
+  const set = await collectCases(stage, o, runs, seed);
+  for (const n of set.notes) log(`gate: ${n}`);
+  const mine = o.shard === undefined ? set.cases : set.cases.filter((c) => inShard(c.index, o.shard!));
+  if (o.shard !== undefined) log(`gate: shard ${o.shard.index}/${o.shard.count}: ${mine.length} of ${set.cases.length} cases`);
+  log(`gate: ${jobs} job(s), timeout ${o.timeoutSec ?? GATE_DEFAULTS.timeoutSec} s per case${o.tolerance ? `, tolerance ${o.tolerance.ulp} ulp` : ", bit-exact"}`);
+
+  const workDir = await mkdtemp(join(tmpdir(), "moe-prefuse-gate-"));
+  if (!o.keepTemp) registerTemp(workDir);
+  const settings: CaseRunSettings = {
+    stage,
+    argv,
+    workDir,
+    cwd: o.cwd ?? process.cwd(),
+    timeoutMs: (o.timeoutSec ?? GATE_DEFAULTS.timeoutSec) * 1000,
+    ...(o.tolerance !== undefined ? { tolerance: o.tolerance } : {}),
+    keep: o.keepTemp === true,
+  };
+  const print = (r: CaseResult) => {
+    log(caseLine(r));
+    for (const l of detailLines(r)) log(l);
+  };
+  let results: CaseResult[];
+  const shrunk: ShrunkCase[] = [];
+  try {
+    results = await runPool(mine, jobs, (c) => runCase(c, settings), print);
+    shrunk.push(...(await shrinkFailures(stage, seed, o, results, settings, log)));
+  } finally {
+    if (!o.keepTemp) {
+      await rm(workDir, { recursive: true, force: true });
+      releaseTemp(workDir);
+    }
+  }
+  if (o.keepTemp) log(`gate: case files kept in ${workDir}`);
+  const totals = totalsOf(results, set.skipped);
+  const durationMs = Math.round(performance.now() - started);
+  const extra = [totals.open > 0 ? `${totals.open} open case(s) recorded, not judged` : "", totals.skipped > 0 ? `${totals.skipped} corpus case(s) skipped` : ""].filter((s) => s !== "");
+  log(`gate: ${results.length} case(s) in ${(durationMs / 1000).toFixed(1)} s${extra.length > 0 ? `; ${extra.join("; ")}` : ""}`);
+  log(summaryLine(totals));
+  return {
+    format: REPORT_FORMAT,
+    tool: o.tool ?? "moe-prefuse",
+    stage,
+    contract: STAGE_CONTRACTS[stage].summary,
+    candidate: o.candidate,
+    name,
+    corpus: set.corpus,
+    seed,
+    runs,
+    tolerance: o.tolerance ?? null,
+    shards: [o.shard ?? { index: 1, count: 1 }],
+    totalCases: set.cases.length,
+    durationMs,
+    cases: results,
+    skipped: set.skipped,
+    shrunk,
+    totals,
+  };
+}
+
+/**
+ * Shrinks the first failing generated case of each distinct failure, up to `o.shrink` of them.
+ * Timeouts and commands that cannot start are not shrunk: every probe would cost the timeout, or
+ * fail the same way whatever the input.
+ */
+async function shrinkFailures(stage: Stage, seed: number, o: GateOptions, results: readonly CaseResult[], settings: CaseRunSettings, log: (line: string) => void): Promise<ShrunkCase[]> {
+  const limit = o.shrink ?? GATE_DEFAULTS.shrink;
+  const firsts = new Map<string, CaseResult>();
+  for (const r of results) {
+    if (r.verdict !== "fail" || r.spec === undefined || r.failure === "spawn" || r.failure === "timeout") continue;
+    const s = failureSignature(r);
+    if (!firsts.has(s)) firsts.set(s, r);
+  }
+  const out: ShrunkCase[] = [];
+  for (const failed of [...firsts.values()].slice(0, limit)) {
+    log(`gate: shrinking ${failed.id} (${failureSignature(failed)})...`);
+    let n = 0;
+    const shrunk = await shrinkAndSave(failed, {
+      stage,
+      seed,
+      budget: o.shrinkBudget ?? GATE_DEFAULTS.shrinkBudget,
+      saveDir: resolve(o.saveFailures ?? GATE_DEFAULTS.saveFailures),
+      candidate: o.candidate,
+      // Each probe works in a directory of its own (negative indexes never clash with the run's).
+      check: (spec) => runCase(generatedCase(stage, spec, `shrink-${n}`, -1 - n++, { generatedIndex: failed.generatedIndex! }), settings),
+    });
+    log(`gate: saved shrunk counterexample ${shrunk.path} (${shrunk.label}; ${shrunk.runs} candidate runs); commit it: copy the folder into corpus/golden and add its id to corpus/golden/index.json`);
+    out.push(shrunk);
+  }
+  return out;
+}

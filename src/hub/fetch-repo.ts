@@ -1,0 +1,179 @@
+// Downloading a model repository into the Hugging Face cache with @huggingface/hub: the
+// revision is resolved to a commit (modelInfo), the files are listed at that commit
+// (listFiles), and each missing file is downloaded (downloadFile), checked against its
+// listing (size, and the LFS sha256 or the git blob sha1), then moved into blobs/ and linked
+// from the snapshot. A pinned commit already complete in the cache, or any cached revision
+// under HF_HUB_OFFLINE=1, is served without a single request. Nothing partial survives: a
+// download lives under a temporary name until it is verified.
+
+import { downloadFile, listFiles, modelInfo } from "@huggingface/hub";
+import { createHash, type Hash } from "node:crypto";
+import { open } from "node:fs/promises";
+import { CONFIG_FILE } from "../reference/checkpoint.js";
+import { blobPath, fileSize, insideDir, installAtomically, linkBlob, readRef, repoFolder, snapshotComplete, snapshotDir, writeRef } from "./cache-layout.js";
+import { HubError } from "./errors.js";
+import { fetchWithTimeouts, withRetries } from "./http.js";
+import { COMMIT_HASH, validateRepoId, validateRevision } from "./repo-ref.js";
+import type { HubSettings } from "./settings.js";
+
+export interface FetchRepoOptions {
+  /** `owner/name`. */
+  readonly repo: string;
+  /** Branch, tag or commit; default main. */
+  readonly revision?: string;
+  readonly settings: HubSettings;
+  /** Progress lines (one per downloaded file). */
+  readonly log?: (line: string) => void;
+  /** The fetch underneath (tests count requests through it). */
+  readonly fetch?: typeof fetch;
+}
+
+export interface FetchedFile {
+  readonly path: string;
+  readonly size: number;
+  /** Already in the snapshot, linked from an existing blob, or downloaded now. */
+  readonly source: "snapshot" | "blob" | "download";
+}
+
+export interface FetchRepoResult {
+  readonly repo: string;
+  readonly revision: string;
+  readonly commit: string;
+  readonly snapshotDir: string;
+  /** Served from the cache without any request. */
+  readonly fromCache: boolean;
+  /** The files of the repository (empty when served from the cache). */
+  readonly files: readonly FetchedFile[];
+}
+
+interface RemoteFile {
+  readonly path: string;
+  readonly size: number;
+  /** Name of the blob: the LFS sha256, or the git blob sha1 of a regular file. */
+  readonly etag: string;
+  readonly hash: "sha256" | "git-sha1";
+}
+
+const ETAG = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/** git's blob id: sha1 of `blob <size>\0` followed by the content. */
+function contentHash(f: RemoteFile): Hash {
+  if (f.hash === "sha256") return createHash("sha256");
+  return createHash("sha1").update(`blob ${f.size}\0`);
+}
+
+function download(o: FetchRepoOptions, commit: string, f: RemoteFile, blob: string, label: string): Promise<void> {
+  const s = o.settings;
+  return installAtomically(blob, ".incomplete", async (temp) => {
+    const remote = await downloadFile({
+      repo: o.repo,
+      path: f.path,
+      revision: commit,
+      hubUrl: s.endpoint,
+      fetch: fetchWithTimeouts(s.timeoutMs, o.fetch),
+      ...(s.token !== undefined ? { accessToken: s.token } : {}),
+    });
+    if (remote === null) throw new HubError("NOT_FOUND", "listed in the repository but not found on download", { file: label });
+    if (remote.size !== f.size) throw new HubError("SIZE_MISMATCH", `the server offers ${remote.size} bytes, the listing says ${f.size}`, { file: label });
+    const hash = contentHash(f);
+    const handle = await open(temp, "wx");
+    let got = 0;
+    try {
+      for await (const chunk of remote.stream() as AsyncIterable<Uint8Array>) {
+        got += chunk.length;
+        if (got > f.size) throw new HubError("SIZE_MISMATCH", `the body is longer than the ${f.size} bytes listed`, { file: label });
+        hash.update(chunk);
+        await handle.write(chunk);
+      }
+    } finally {
+      await handle.close();
+    }
+    if (got !== f.size) throw new HubError("SIZE_MISMATCH", `the body ended after ${got} of ${f.size} bytes`, { file: label });
+    const digest = hash.digest("hex");
+    if (digest !== f.etag) {
+      throw new HubError("CHECKSUM_MISMATCH", `${f.hash} of the download is ${digest}, the repository lists ${f.etag}; nothing was kept`, { file: label });
+    }
+  });
+}
+
+async function listRemote(o: FetchRepoOptions, commit: string, label: string): Promise<RemoteFile[]> {
+  const s = o.settings;
+  const entries = await withRetries(s, label, async () => {
+    const out = [];
+    const cursor = listFiles({
+      repo: o.repo,
+      revision: commit,
+      recursive: true,
+      hubUrl: s.endpoint,
+      fetch: fetchWithTimeouts(s.timeoutMs, o.fetch),
+      ...(s.token !== undefined ? { accessToken: s.token } : {}),
+    });
+    for await (const e of cursor) out.push(e);
+    return out;
+  });
+  const files: RemoteFile[] = [];
+  for (const e of entries) {
+    // Directories too: a name that escapes is refused whatever its type.
+    insideDir("/snapshot", e.path, label);
+    if (e.type !== "file") continue;
+    const etag = e.lfs?.oid ?? e.oid;
+    if (etag === undefined || !ETAG.test(etag) || !Number.isSafeInteger(e.size) || e.size < 0) {
+      throw new HubError("BAD_RESPONSE", `the listing of '${e.path}' has no usable oid or size`, { file: label });
+    }
+    files.push({ path: e.path, size: e.size, etag, hash: e.lfs ? "sha256" : "git-sha1" });
+  }
+  // config.json last: a snapshot with a config is a finished one (see snapshotComplete).
+  return files.sort((a, b) => Number(a.path === CONFIG_FILE) - Number(b.path === CONFIG_FILE) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+export async function fetchRepo(o: FetchRepoOptions): Promise<FetchRepoResult> {
+  const repo = validateRepoId(o.repo);
+  const revision = validateRevision(o.revision ?? "main");
+  const s = o.settings;
+  const label = `hf://${repo}@${revision}`;
+  const folder = repoFolder(s.cacheDir, repo);
+
+  const known = COMMIT_HASH.test(revision) ? revision : s.offline ? await readRef(folder, revision) : undefined;
+  if (known !== undefined && (await snapshotComplete(snapshotDir(folder, known)))) {
+    return { repo, revision, commit: known, snapshotDir: snapshotDir(folder, known), fromCache: true, files: [] };
+  }
+  if (s.offline) {
+    throw new HubError("OFFLINE_NOT_CACHED", `HF_HUB_OFFLINE is set and this revision is not complete in the cache ${s.cacheDir}`, { file: label });
+  }
+
+  const info = await withRetries(s, label, () =>
+    modelInfo({
+      name: repo,
+      revision,
+      additionalFields: ["sha"],
+      hubUrl: s.endpoint,
+      fetch: fetchWithTimeouts(s.timeoutMs, o.fetch),
+      ...(s.token !== undefined ? { accessToken: s.token } : {}),
+    }),
+  );
+  const commit = info.sha;
+  if (typeof commit !== "string" || !COMMIT_HASH.test(commit)) throw new HubError("BAD_RESPONSE", `the Hub resolved the revision to '${String(commit)}', not a commit hash`, { file: label });
+  const snapshot = snapshotDir(folder, commit);
+  const remote = await listRemote(o, commit, label);
+
+  const files: FetchedFile[] = [];
+  for (const f of remote) {
+    const fileLabel = `hf://${repo}@${commit}/${f.path}`;
+    const pointer = insideDir(snapshot, f.path, label);
+    const blob = blobPath(folder, f.etag);
+    if ((await fileSize(pointer)) === f.size) {
+      files.push({ path: f.path, size: f.size, source: "snapshot" });
+      continue;
+    }
+    let source: FetchedFile["source"] = "blob";
+    if ((await fileSize(blob)) !== f.size) {
+      o.log?.(`downloading ${f.path} (${f.size} bytes)`);
+      await withRetries(s, fileLabel, () => download(o, commit, f, blob, fileLabel));
+      source = "download";
+    }
+    await linkBlob(blob, pointer);
+    files.push({ path: f.path, size: f.size, source });
+  }
+  if (revision !== commit) await writeRef(folder, revision, commit);
+  return { repo, revision, commit, snapshotDir: snapshot, fromCache: false, files };
+}
