@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { join } from "node:path";
 import { CONFIG_FILE, type Checkpoint } from "../../reference/checkpoint.js";
+import { UsageError } from "../../reference/errors.js";
 import { oneOf, wholeNumber } from "../options.js";
 import { dequantPlanReport } from "../../reference/fp8/report.js";
 import { type DequantView, dequantView } from "../../reference/fp8/view.js";

@@ -74,13 +74,16 @@ const isShared = (a: ArrayBufferView): boolean => a.buffer instanceof SharedArra
 const failure = (detail: string, where: ErrorLocation): Fp8Error => new Fp8Error("WORKER_FAILED", `dequantization worker thread failed: ${detail}`, where);
 
 /**
- * The worker's entry file. Built code runs dist/.../pool.js, whose sibling is pool-worker.js;
- * tests and benchmarks run these .ts sources through tsx, so the worker loads tsx too.
+ * The worker's entry. Built code runs dist/.../pool.js, whose sibling is pool-worker.js. Tests
+ * and benchmarks run these .ts sources through tsx, whose `--import` hook does not reach worker
+ * threads on Node 20: the worker then starts from a small module that registers tsx's hooks in
+ * its own thread and imports pool-worker.ts.
  */
-function workerEntry(): { url: URL; execArgv?: string[] } {
-  if (!import.meta.url.endsWith(".ts")) return { url: new URL("./pool-worker.js", import.meta.url) };
-  const hasTsx = process.execArgv.some((a) => a.includes("tsx"));
-  return { url: new URL("./pool-worker.ts", import.meta.url), execArgv: hasTsx ? process.execArgv : [...process.execArgv, "--import", "tsx"] };
+function workerEntry(): URL {
+  const worker = new URL(import.meta.url.endsWith(".ts") ? "./pool-worker.ts" : "./pool-worker.js", import.meta.url);
+  if (!worker.pathname.endsWith(".ts")) return worker;
+  const bootstrap = `import { register } from ${JSON.stringify(import.meta.resolve("tsx/esm/api"))}; register(); await import(${JSON.stringify(worker.href)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
 }
 
 /**
@@ -182,8 +185,7 @@ export class DequantPool {
   }
 
   private spawn(): Thread {
-    const { url, execArgv } = workerEntry();
-    const thread: Thread = { worker: new Worker(url, { execArgv }), current: undefined };
+    const thread: Thread = { worker: new Worker(workerEntry()), current: undefined };
     const { worker } = thread;
     worker.unref();
     worker.on("message", (r: WorkerReply) => {
