@@ -61,8 +61,16 @@ interface Pending {
 
 interface Thread {
   readonly worker: Worker;
-  current: Pending | undefined;
+  /** Tasks sent and not yet answered. */
+  readonly sent: Pending[];
 }
+
+/**
+ * Tasks a worker holds at once: with two, it starts the next as soon as it answers one, without
+ * waiting for the main thread to be scheduled and send more (on a loaded machine, that wait is
+ * what a thread would otherwise spend idle).
+ */
+const TASKS_PER_WORKER = 2;
 
 export interface DequantPoolOptions {
   /** Fewest elements per worker task (default MIN_TASK_ELEMENTS); tests lower it to reach the workers with small tensors. */
@@ -165,33 +173,31 @@ export class DequantPool {
   async close(): Promise<void> {
     this.closed = true;
     const workers = this.workers.splice(0);
-    for (const p of this.queue.splice(0)) p.reject(failure("the pool was closed", p.where));
-    for (const t of workers) t.current?.reject(failure("the pool was closed", t.current.where));
+    for (const p of [...this.queue.splice(0), ...workers.flatMap((t) => t.sent.splice(0))]) p.reject(failure("the pool was closed", p.where));
     await Promise.all(workers.map((t) => t.worker.terminate()));
   }
 
   private dispatch(): void {
     while (this.queue.length > 0) {
-      let thread = this.workers.find((t) => t.current === undefined);
-      if (thread === undefined) {
-        if (this.workers.length >= this.threads) return;
-        thread = this.spawn();
-      }
+      // The least busy worker, or a new one while fewer than `threads` run.
+      let thread = this.workers.reduce<Thread | undefined>((best, t) => (best === undefined || t.sent.length < best.sent.length ? t : best), undefined);
+      if ((thread === undefined || thread.sent.length > 0) && this.workers.length < this.threads) thread = this.spawn();
+      if (thread === undefined || thread.sent.length >= TASKS_PER_WORKER) return;
       const p = this.queue.shift()!;
-      thread.current = p;
+      thread.sent.push(p);
       thread.worker.ref();
       thread.worker.postMessage(p.task);
     }
   }
 
   private spawn(): Thread {
-    const thread: Thread = { worker: new Worker(workerEntry()), current: undefined };
+    const thread: Thread = { worker: new Worker(workerEntry()), sent: [] };
     const { worker } = thread;
     worker.unref();
     worker.on("message", (r: WorkerReply) => {
-      const p = thread.current;
-      thread.current = undefined;
-      worker.unref();
+      const k = thread.sent.findIndex((p) => p.task.id === r.id);
+      const p = k < 0 ? undefined : thread.sent.splice(k, 1)[0];
+      if (thread.sent.length === 0) worker.unref();
       if (p !== undefined) {
         if (r.error === undefined) p.resolve();
         else p.reject(failure(r.error, p.where));
@@ -204,14 +210,12 @@ export class DequantPool {
     return thread;
   }
 
-  /** A worker that died: its task fails, the rest of the queue goes to the others (or a new one). */
+  /** A worker that died: its tasks fail, the rest of the queue goes to the others (or a new one). */
   private lose(thread: Thread, why: string): void {
     const k = this.workers.indexOf(thread);
     if (k < 0) return;
     this.workers.splice(k, 1);
-    const p = thread.current;
-    thread.current = undefined;
-    p?.reject(failure(why, p.where));
+    for (const p of thread.sent.splice(0)) p.reject(failure(why, p.where));
     if (!this.closed) this.dispatch();
   }
 }
