@@ -22,6 +22,7 @@ export { dequantizedConfig } from "./reference/fp8/config.js";
 export { dequantFp8, dequantTensor, type DequantOptions, type DequantResult } from "./reference/fp8/dequant.js";
 export { dequantView, DEQUANT_CHUNK_ELEMENTS, type DequantView, type DequantViewOptions } from "./reference/fp8/view.js";
 export { dequantCheckpoint, type DequantCheckpointOptions, type DequantCheckpointResult } from "./reference/fp8/checkpoint.js";
+export { DequantPool, defaultPool, defaultThreads, MAX_THREADS, type DequantPoolOptions } from "./reference/fp8/pool.js";
 export { resolveExpertCount, configValue, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, type ExpertCount, type ExpertCountKey } from "./reference/prefuse/expert-count.js";
 export {
   EXPERT_LAYOUTS, DEFAULT_LAYOUT, FUSE_TARGETS, PROJECTIONS, selectLayout, layoutForModelType, fusedNames, fusedPrefix, switchName,
@@ -51,7 +52,7 @@ export { typedBackend } from "./reference/ops/typed-backend.js";
 export { OnnxBackend, createOnnxBackend } from "./reference/ops/onnx-backend.js";
 export { createBackend } from "./reference/ops/engines.js";
 export { TensorOpError } from "./reference/ops/geometry.js";
-export { STAGES, type Stage, parseStage, runStage, type StageResult } from "./reference/stages.js";
+export { STAGES, type Stage, parseStage, runStage, type StageOptions, type StageResult } from "./reference/stages.js";
 // Fixture generation: deterministic synthetic checkpoints of real MoE families (src/fixtures-gen).
 export { listFamilies, FAMILY_NAMES, type FamilyName, type FamilyInfo, type JsonValue } from "./fixtures-gen/families.js";
 export { generateCheckpoint, writeGeneratedCheckpoint, IN_MEMORY_LIMIT, type GeneratedCheckpoint, type GeneratedWriteResult } from "./fixtures-gen/generate.js";
