@@ -281,29 +281,33 @@ function diskToDisk(): void {
     console.log(`disk to disk: dequant of ${(inBytes / 1e6).toFixed(0)} MB FP8 (qwen3_5_moe_fp8, ${o["disk-experts"]} experts x 2 layers, H 2048, I 512) into ${(outBytes / 1e6).toFixed(0)} MB BF16, vs cp -r of that output; ${RUNS} run(s), medians`);
     const wall: Record<string, number[]> = {};
     const rss: Record<string, number[]> = {};
-    const note = (name: string, ms: number, kib: number) => {
-      (wall[name] ??= []).push(ms);
-      (rss[name] ??= []).push(kib);
+    const cpu: Record<string, number[]> = {};
+    const note = (name: string, run: { wallMs: number; maxRssKiB: number; cpuMs: number }) => {
+      (wall[name] ??= []).push(run.wallMs);
+      (rss[name] ??= []).push(run.maxRssKiB);
+      (cpu[name] ??= []).push(run.cpuMs);
     };
     for (let r = 0; r < RUNS; r++) {
       rmSync(copy, { recursive: true, force: true });
       const c = runChecked("cp", ["-r", reference, copy]);
-      note("cp -r", c.wallMs, c.maxRssKiB);
+      note("cp -r", c);
       for (const t of THREADS) {
         rmSync(out, { recursive: true, force: true });
         const d = runChecked(node, [bin, "dequant", input, out, "--threads", String(t)]);
-        note(`dequant --threads ${t}`, d.wallMs, d.maxRssKiB);
+        note(`dequant --threads ${t}`, d);
         if (r === 0 && spawnSync("cmp", [join(out, "model.safetensors"), join(reference, "model.safetensors")]).status !== 0) throw new Error(`dequant --threads ${t} wrote other bytes than --threads 1`);
       }
       process.stderr.write(`disk run ${r + 1}/${RUNS} done\n`);
     }
+    console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
     const cp = median(wall["cp -r"]!);
-    console.log(`cp -r: ${(cp / 1000).toFixed(2)} s, ${(outBytes / cp / 1e6).toFixed(2)} GB/s   [${wall["cp -r"]!.map((x) => (x / 1000).toFixed(2)).join(", ")}]`);
+    const secs = (xs: readonly number[]) => `[${xs.map((x) => (x / 1000).toFixed(2)).join(", ")}]`;
+    console.log(`cp -r: ${(cp / 1000).toFixed(2)} s, ${(outBytes / cp / 1e9).toFixed(2)} GB/s, cpu ${(median(cpu["cp -r"]!) / 1000).toFixed(2)} s   ${secs(wall["cp -r"]!)}`);
     for (const t of THREADS) {
       const name = `dequant --threads ${t}`;
       const ms = median(wall[name]!);
       console.log(
-        `${name}: ${(ms / 1000).toFixed(2)} s, ${(ms / cp).toFixed(2)}x cp -r (target <= 2.5x), ${((cp / ms) * 100).toFixed(0)}% of the copy bandwidth, peak RSS ${fmtMiB(Math.max(...rss[name]!))} (target <= 400 MiB)   [${wall[name]!.map((x) => (x / 1000).toFixed(2)).join(", ")}]`,
+        `${name}: ${(ms / 1000).toFixed(2)} s, ${(ms / cp).toFixed(2)}x cp -r (target <= 2.5x), ${((cp / ms) * 100).toFixed(0)}% of the copy bandwidth, cpu ${(median(cpu[name]!) / 1000).toFixed(2)} s, peak RSS ${fmtMiB(Math.max(...rss[name]!))} (target <= 400 MiB)   ${secs(wall[name]!)}`,
       );
     }
   } finally {
