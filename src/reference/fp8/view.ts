@@ -7,7 +7,7 @@
 // unchanged: `fuse(dequantView(checkpoint, config))` dequantizes and prefuses in one pass.
 
 import type { ModelConfig } from "../checkpoint.js";
-import { OutputError, SafetensorsError } from "../errors.js";
+import { type ErrorLocation, OutputError, SafetensorsError } from "../errors.js";
 import type { TensorSource } from "../safetensors/source.js";
 import type { Tensor, TensorSpec } from "../tensor.js";
 import type { WeightSource } from "../weights.js";
@@ -22,8 +22,8 @@ export const DEQUANT_CHUNK_ELEMENTS = 4 << 20;
 
 /**
  * Chunks of one tensor in flight ahead of the one its consumer holds. With 2, the source reads
- * chunk k + 2 while the pool computes chunk k + 1 and the consumer writes chunk k. Memory per
- * tensor: DEPTH chunks, plus the pieces of one source chunk larger than an output chunk.
+ * chunk k + 2 while the pool computes chunk k + 1 and the consumer writes chunk k: DEPTH + 1
+ * input and output chunks per tensor.
  */
 const DEPTH = 2;
 
@@ -54,11 +54,52 @@ interface InFlight {
   readonly held: Uint8Array | undefined;
 }
 
+interface Piece {
+  /** A shared buffer holding the piece's FP8 bytes from offset 0. */
+  readonly input: Uint8Array;
+  readonly count: number;
+}
+
+/**
+ * The weight's bytes in consecutive pieces of at most `chunkElements`, each in a shared buffer:
+ * read there directly when the source can read a range (a file, memory), else copied from its
+ * chunks (each copied before the next is asked for, since the source may refill its buffer).
+ */
+async function* sharedPieces(weight: TensorSource, entry: DequantEntry, where: ErrorLocation, chunkElements: number, buffers: SharedBuffers): AsyncGenerator<Piece> {
+  const numel = entry.shape[0] * entry.shape[1];
+  if (weight.readRange !== undefined) {
+    for (let off = 0; off < numel; off += chunkElements) {
+      const count = Math.min(chunkElements, numel - off);
+      const input = buffers.take(count);
+      await weight.readRange(input.subarray(0, count), off);
+      yield { input, count };
+    }
+    return;
+  }
+  let got = 0;
+  for await (const chunk of weight.chunks()) {
+    if (got + chunk.length > numel) {
+      got = Infinity;
+      break;
+    }
+    for (let off = 0; off < chunk.length; off += chunkElements) {
+      const count = Math.min(chunk.length - off, chunkElements);
+      const input = buffers.take(count);
+      input.set(chunk.subarray(off, off + count));
+      yield { input, count };
+    }
+    got += chunk.length;
+  }
+  if (got !== numel) {
+    throw new OutputError("SOURCE_MISMATCH", `the source yielded ${got < numel ? got : "more than"} of the ${numel} bytes of ${entry.dtype} [${entry.shape.join(", ")}]`, where);
+  }
+}
+
 /**
  * Dequantizes `entry` from `source`, yielding consecutive BF16 regions. With a shared `target`,
  * each region is the part of `target` just written; otherwise it is a reused shared buffer, valid
- * until the next region is asked for. Each source chunk is copied into shared memory and the
- * next one asked for before the pool computes it, so reading, computing and writing overlap.
+ * until the next region is asked for. The next piece is read before the pool computes the
+ * current one, so reading, computing and writing overlap.
  */
 async function* dequantRegions(
   source: WeightSource,
@@ -72,38 +113,25 @@ async function* dequantRegions(
 ): AsyncGenerator<Uint16Array> {
   const kernel = dequantizerFor(entry, await source.read(entry.scale), checkpoint, strategy);
   const where = { file: checkpoint, tensor: entry.weight };
-  const numel = entry.shape[0] * entry.shape[1];
-  const chunks = source.source(entry.weight).chunks()[Symbol.asyncIterator]();
+  const pieces = sharedPieces(source.source(entry.weight), entry, where, chunkElements, buffers);
   const inflight: InFlight[] = [];
   const release = (f: InFlight) => {
     buffers.give(f.input);
     if (f.held !== undefined) buffers.give(f.held);
   };
-  let next: Promise<IteratorResult<Uint8Array>> | undefined = chunks.next();
+  let next = pieces.next();
+  next.catch(noop);
   let start = 0;
   try {
-    for (;;) {
-      const r = await next;
-      next = undefined;
-      if (r.done) break;
-      const chunk = r.value;
-      if (start + chunk.length > numel) {
-        start = Infinity;
-        break;
-      }
-      for (let off = 0; off < chunk.length; ) {
-        const count = Math.min(chunk.length - off, chunkElements);
-        const input = buffers.take(count);
-        input.set(chunk.subarray(off, off + count));
-        const held = target === undefined ? buffers.take(2 * count) : undefined;
-        const out = held === undefined ? target!.subarray(start, start + count) : new Uint16Array(held.buffer, 0, count);
-        const done = pool.run(kernel, input.subarray(0, count), start, out, where);
-        done.catch(noop);
-        inflight.push({ done, input, out, held });
-        off += count;
-        start += count;
-      }
-      next = chunks.next();
+    for (let r = await next; !r.done; r = await next) {
+      const { input, count } = r.value;
+      const held = target === undefined ? buffers.take(2 * count) : undefined;
+      const out = held === undefined ? target!.subarray(start, start + count) : new Uint16Array(held.buffer, 0, count);
+      const done = pool.run(kernel, input.subarray(0, count), start, out, where);
+      done.catch(noop);
+      inflight.push({ done, input, out, held });
+      start += count;
+      next = pieces.next();
       next.catch(noop);
       while (inflight.length >= DEPTH) {
         const f = inflight.shift()!;
@@ -121,11 +149,8 @@ async function* dequantRegions(
   } finally {
     // A consumer that stops early must not leave work running on buffers that go back to the pool.
     for (const f of inflight.splice(0)) await f.done.catch(noop);
-    await next?.catch(noop);
-    await chunks.return?.(undefined);
-  }
-  if (start !== numel) {
-    throw new OutputError("SOURCE_MISMATCH", `the source yielded ${start < numel ? start : "more than"} of the ${numel} bytes of ${entry.dtype} [${entry.shape.join(", ")}]`, where);
+    await next.catch(noop);
+    await pieces.return(undefined);
   }
 }
 

@@ -18,6 +18,12 @@ export interface TensorSource extends TensorSpec {
    * Never changes the bytes; sources that only move bytes leave it out.
    */
   prefetch?(): void;
+  /**
+   * Bytes [offset, offset + target.length) of the tensor, read into `target`: a consumer that
+   * needs the bytes in buffers of its own (shared memory for worker threads) reads them there in
+   * bounded pieces instead of copying each chunk. Sources that compute their bytes leave it out.
+   */
+  readRange?(target: Uint8Array, offset: number): Promise<void>;
 }
 
 export function tensorSource(t: Tensor): TensorSource {
@@ -27,6 +33,10 @@ export function tensorSource(t: Tensor): TensorSource {
     byteLength: t.data.length,
     async *chunks() {
       yield t.data;
+    },
+    async readRange(target, offset) {
+      if (offset < 0 || offset + target.length > t.data.length) throw new RangeError(`bytes [${offset}, ${offset + target.length}) are outside the tensor's ${t.data.length}`);
+      target.set(t.data.subarray(offset, offset + target.length));
     },
   };
 }
@@ -42,6 +52,7 @@ export function fileTensorSource(file: SafetensorsFile, name: string, spec: Tens
     dtype: spec.dtype,
     shape: spec.shape,
     byteLength,
+    readRange: (target, offset) => file.readInto(name, target, 0, offset, target.length),
     async *chunks() {
       const buf = new Uint8Array(Math.min(COPY_CHUNK, byteLength));
       for (let off = 0; off < byteLength; off += buf.length) {

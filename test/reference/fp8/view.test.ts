@@ -26,7 +26,7 @@ function weights(): TensorMap {
   ]);
 }
 
-/** A source that streams weights in small chunks and refuses whole-tensor reads of FP8 weights. */
+/** A source that streams weights in small chunks (no range reads) and refuses whole-tensor reads of FP8 weights. */
 function streamingOnly(map: TensorMap, chunk: number, truncate = 0): WeightSource {
   const inner = memoryWeights(map);
   const isFp8 = (name: string) => map.get(name)!.dtype.startsWith("F8_");
@@ -39,6 +39,7 @@ function streamingOnly(map: TensorMap, chunk: number, truncate = 0): WeightSourc
       const data = t.data.subarray(0, t.data.length - truncate);
       return {
         ...tensorSource(t),
+        readRange: undefined,
         async *chunks() {
           const buf = new Uint8Array(chunk);
           for (let off = 0; off < data.length; off += chunk) {
@@ -81,6 +82,33 @@ describe("dequantView", () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
     expect(view.source("a.weight").byteLength).toBe(360);
     expect((await view.read("a.weight")).data).toEqual(expected.get("a.weight")!.data);
+  });
+
+  it("reads ranges of at most chunkElements straight into shared memory when the source can", async () => {
+    const map = weights();
+    const inner = memoryWeights(map);
+    const reads: [number, number, boolean][] = [];
+    const ranged: WeightSource = {
+      ...inner,
+      readInto: (name, t, o) => (name === "a.weight" ? Promise.reject(new Error("whole read")) : inner.readInto(name, t, o)),
+      source(name) {
+        const s = inner.source(name);
+        return {
+          ...s,
+          chunks: () => {
+            throw new Error("chunk stream used");
+          },
+          readRange: (target, offset) => (reads.push([offset, target.length, target.buffer instanceof SharedArrayBuffer]), s.readRange!(target, offset)),
+        };
+      },
+    };
+    const view = dequantView(ranged, CONFIG, { chunkElements: 64 });
+    expect((await view.read("a.weight")).data).toEqual(expected.get("a.weight")!.data);
+    expect(reads).toEqual([
+      [0, 64, true],
+      [64, 64, true],
+      [128, 52, true],
+    ]);
   });
 
   it("readInto writes at aligned and odd offsets without touching the bytes around", async () => {
