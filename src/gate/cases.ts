@@ -15,7 +15,7 @@ import { parseSafetensors, serializeSafetensors } from "../reference/safetensors
 import { type Stage, runStage } from "../reference/stages.js";
 import type { TensorMap } from "../reference/tensor.js";
 import { type CaseDraw, caseFeatures, describeSpec, sampleDraws, toFixtureSpec } from "./case-space.js";
-import { STAGE_CONTRACTS } from "./contracts.js";
+import { STAGE_CONTRACTS } from "../reference/contracts.js";
 
 export interface MaterializedCase {
   /** The case id with its outcome prefix (y_, n_, i_). */

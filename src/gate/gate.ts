@@ -14,7 +14,7 @@ import { UsageError } from "../reference/errors.js";
 import type { Stage } from "../reference/stages.js";
 import { type GateCase, type SkippedCase, generatedCase, generatedCases, goldenCases } from "./cases.js";
 import type { Tolerance } from "./compare.js";
-import { STAGE_CONTRACTS } from "./contracts.js";
+import { STAGE_CONTRACTS } from "../reference/contracts.js";
 import { failureSignature } from "./judge.js";
 import { caseLine, detailLines } from "./lines.js";
 import { runPool } from "./pool.js";

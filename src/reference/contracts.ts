@@ -5,17 +5,17 @@
 // companions) belong to the stages that define them. Every check reads names, dtypes, shapes and
 // the config only.
 
-import type { ModelConfig } from "../reference/checkpoint.js";
-import { isFloat8 } from "../reference/dtypes.js";
-import { MoePrefuseError } from "../reference/errors.js";
-import { isRecord } from "../reference/fp8/config-fields.js";
-import { planDequant } from "../reference/fp8/plan.js";
-import { OQ_EXPERT_COUNT_KEYS, resolveExpertCount } from "../reference/prefuse/expert-count.js";
-import { DEFAULT_LAYOUT, selectLayout } from "../reference/prefuse/layouts.js";
-import { planPrefuse } from "../reference/prefuse/plan.js";
-import { scanExperts } from "../reference/prefuse/scan.js";
-import type { Stage } from "../reference/stages.js";
-import type { TensorSpec } from "../reference/tensor.js";
+import type { ModelConfig } from "./checkpoint.js";
+import { isFloat8 } from "./dtypes.js";
+import { MoePrefuseError } from "./errors.js";
+import { isRecord } from "./fp8/config-fields.js";
+import { planDequant } from "./fp8/plan.js";
+import { OQ_EXPERT_COUNT_KEYS, resolveExpertCount } from "./prefuse/expert-count.js";
+import { DEFAULT_LAYOUT, selectLayout } from "./prefuse/layouts.js";
+import { planPrefuse } from "./prefuse/plan.js";
+import { scanExperts } from "./prefuse/scan.js";
+import type { Stage } from "./stages.js";
+import type { TensorSpec } from "./tensor.js";
 
 type Specs = ReadonlyMap<string, TensorSpec>;
 
