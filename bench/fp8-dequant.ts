@@ -283,9 +283,9 @@ function diskToDisk(): void {
     const rss: Record<string, number[]> = {};
     const cpu: Record<string, number[]> = {};
     const note = (name: string, run: { wallMs: number; maxRssKiB: number; cpuMs: number }) => {
-      (wall[name] ??= []).push(run.wallMs);
-      (rss[name] ??= []).push(run.maxRssKiB);
-      (cpu[name] ??= []).push(run.cpuMs);
+      wall[name] = [...(wall[name] ?? []), run.wallMs];
+      rss[name] = [...(rss[name] ?? []), run.maxRssKiB];
+      cpu[name] = [...(cpu[name] ?? []), run.cpuMs];
     };
     for (let r = 0; r < RUNS; r++) {
       rmSync(copy, { recursive: true, force: true });

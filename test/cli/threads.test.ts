@@ -18,7 +18,15 @@ function fp8Checkpoint(): string {
   return input;
 }
 
-const files = (dir: string) => Object.fromEntries(readdirSync(dir).map((f) => [f, createHash("sha256").update(readFileSync(join(dir, f))).digest("hex")]));
+const files = (dir: string) =>
+  Object.fromEntries(
+    readdirSync(dir).map((f) => [
+      f,
+      createHash("sha256")
+        .update(readFileSync(join(dir, f)))
+        .digest("hex"),
+    ]),
+  );
 
 describe("--threads", () => {
   it("dequant and fuse --dequant-fp8 write the same bytes for 1, 2 and 3 threads, and exit", () => {

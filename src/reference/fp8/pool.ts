@@ -161,7 +161,14 @@ export class DequantPool {
     for (let p = 0; p + 1 < cuts.length; p++) {
       const a = cuts[p]! - start;
       const b = cuts[p + 1]! - start;
-      const task: WorkerTask = { id: this.nextId++, weight: kernel.weight, strategy: kernel.strategy, src: input.subarray(a, b), start: start + a, out: output.subarray(a, b) };
+      const task: WorkerTask = {
+        id: this.nextId++,
+        weight: kernel.weight,
+        strategy: kernel.strategy,
+        src: input.subarray(a, b),
+        start: start + a,
+        out: output.subarray(a, b),
+      };
       tasks.push(new Promise<void>((resolve, reject) => this.queue.push({ task, where, resolve, reject })));
     }
     this.dispatch();
@@ -250,9 +257,9 @@ export class SharedBuffers {
 
   give(b: Uint8Array): void {
     if (this.freeBytes + b.length > this.maxFreeBytes) return;
-    let list = this.free.get(b.length);
-    if (list === undefined) this.free.set(b.length, (list = []));
+    const list = this.free.get(b.length) ?? [];
     list.push(b);
+    this.free.set(b.length, list);
     this.freeBytes += b.length;
   }
 }

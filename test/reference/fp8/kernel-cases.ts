@@ -57,4 +57,3 @@ export function kernelFor(c: OrtCase, strategy: KernelStrategy): Fp8Dequantizer 
   const scales = decodeScales({ dtype: c.scaleDtype, shape: [c.scale.length / SCALE_BYTES[c.scaleDtype]], data: c.scale });
   return new Fp8Dequantizer({ dtype: c.dtype, rows: c.m, cols: c.n, block: [c.bm, c.bn], scales }, strategy);
 }
-

@@ -8,7 +8,8 @@ import { Fp8Error } from "../../../src/reference/fp8/errors.js";
 import { Fp8Dequantizer } from "../../../src/reference/fp8/kernel.js";
 import { DequantPool, MAX_THREADS, splitRange } from "../../../src/reference/fp8/pool.js";
 
-const kernel = (rows: number, cols: number) => new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [4, 4], scales: new Float32Array(Math.ceil(rows / 4) * Math.ceil(cols / 4)).fill(1) });
+const kernel = (rows: number, cols: number) =>
+  new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [4, 4], scales: new Float32Array(Math.ceil(rows / 4) * Math.ceil(cols / 4)).fill(1) });
 
 describe("splitRange", () => {
   it("cuts at block rows when each part holds one, else at rows, else anywhere, covering the range once", () => {
@@ -35,10 +36,19 @@ describe("DequantPool", () => {
     try {
       // A kernel whose scale grid a worker cannot use (built behind the constructor's check).
       const k = kernel(8, 8);
-      const broken = Object.assign(Object.create(Fp8Dequantizer.prototype) as Fp8Dequantizer, { weight: { ...k.weight, scales: new Float32Array(1) }, strategy: "auto" });
-      const run = pool.run(broken, new Uint8Array(new SharedArrayBuffer(64)), 0, new Uint16Array(new SharedArrayBuffer(128)), { file: "ckpt", tensor: "w.weight" });
+      const broken = Object.assign(Object.create(Fp8Dequantizer.prototype) as Fp8Dequantizer, {
+        weight: { ...k.weight, scales: new Float32Array(1) },
+        strategy: "auto",
+      });
+      const run = pool.run(broken, new Uint8Array(new SharedArrayBuffer(64)), 0, new Uint16Array(new SharedArrayBuffer(128)), {
+        file: "ckpt",
+        tensor: "w.weight",
+      });
       await expect(run).rejects.toThrow(Fp8Error);
-      await expect(run).rejects.toMatchObject({ code: "WORKER_FAILED", message: "ckpt: tensor 'w.weight': dequantization worker thread failed: scale grid has 1 values, the block grid needs 4" });
+      await expect(run).rejects.toMatchObject({
+        code: "WORKER_FAILED",
+        message: "ckpt: tensor 'w.weight': dequantization worker thread failed: scale grid has 1 values, the block grid needs 4",
+      });
       // The pool goes on working after a failed task.
       const out = new Uint16Array(64);
       await pool.run(kernel(8, 8), new Uint8Array(64).fill(0x38), 0, out);
@@ -47,7 +57,10 @@ describe("DequantPool", () => {
     } finally {
       await pool.close();
     }
-    await expect(pool.run(kernel(8, 8), new Uint8Array(64), 0, new Uint16Array(64))).rejects.toMatchObject({ code: "WORKER_FAILED", message: "dequantization worker thread failed: the pool is closed" });
+    await expect(pool.run(kernel(8, 8), new Uint8Array(64), 0, new Uint16Array(64))).rejects.toMatchObject({
+      code: "WORKER_FAILED",
+      message: "dequantization worker thread failed: the pool is closed",
+    });
   });
 
   it("refuses thread counts outside 1..MAX_THREADS", () => {
