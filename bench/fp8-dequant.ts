@@ -205,7 +205,7 @@ const outPool = (e: number) => poolOutputs[e % POOL]!;
 
 const series: Record<string, number[]> = {};
 const record = (name: string, seconds: number | undefined) => {
-  if (seconds !== undefined) (series[name] ??= []).push(seconds);
+  if (seconds !== undefined) series[name] = [...(series[name] ?? []), seconds];
 };
 
 // Warm up the JIT on a few experts' worth of work before timing.
