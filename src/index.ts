@@ -84,7 +84,7 @@ export { describeMoeLayers, countKeysOf, type MoeLayerSummary, type MoeLayout, t
 
 // Real checkpoints from the Hugging Face Hub (docs/fixtures-and-hub.md).
 export { REAL_REPOS, type RealRepo } from "./fixtures-gen/real-repos.js";
-export { fetchRepo, type FetchRepoOptions, type FetchRepoResult, type FetchedFile } from "./hub/fetch-repo.js";
+export { fetchRepo, HUB_LIMITS, type FetchRepoOptions, type FetchRepoResult, type FetchedFile, type HubLimits } from "./hub/fetch-repo.js";
 export { hubSettings, hubCacheDir, type HubSettings } from "./hub/settings.js";
 export { HubError, type HubErrorCode } from "./hub/errors.js";
 export { parseHubRef, isHubRef, type HubRef } from "./hub/repo-ref.js";

@@ -9,6 +9,7 @@
 import { Command, CommanderError } from "commander";
 import { MoePrefuseError } from "../reference/errors.js";
 import { PACKAGE } from "../package-info.js";
+import { humanLine, notice, stderrLine } from "./output.js";
 
 type Register = (program: Command) => void;
 
@@ -30,7 +31,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .version(PACKAGE.version, "-V, --version")
     .option("--debug", "print stack traces with errors")
     // Usage errors stay on one line, like every other error.
-    .configureOutput({ outputError: (str, write) => write(`moe-prefuse: ${str.trimEnd()} (see --help)\n`) })
+    .configureOutput({ outputError: (str, write) => write(humanLine(`moe-prefuse: ${str.trimEnd()} (see --help)`)) })
     .exitOverride();
   // Global options take no values, so the first word that is not an option names the command.
   const named = argv.find((a) => !a.startsWith("-"));
@@ -49,8 +50,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 1;
     const debug = argv.includes("--debug");
     const message = e instanceof MoePrefuseError ? e.message : `${(e as Error).message ?? String(e)}`;
-    process.stderr.write(`moe-prefuse: error: ${message.split("\n")[0]}\n`);
-    if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    notice(`error: ${message.split("\n")[0]}`);
+    if (debug && e instanceof Error && e.stack) for (const line of e.stack.split("\n")) stderrLine(line);
     return 1;
   }
 }

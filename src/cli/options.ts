@@ -2,9 +2,9 @@
 // flag, the range it takes and what was given.
 
 import { UsageError } from "../reference/errors.js";
+import { MAX_TIMER_SECONDS } from "../reference/timer-limit.js";
 
-/** The longest delay Node's timers accept (a signed 32-bit count of milliseconds); larger values fire at once. */
-export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+export { MAX_TIMER_SECONDS };
 
 function reject(flag: string, what: string, text: string): never {
   throw new UsageError("INVALID_ARGUMENT", `--${flag} must be ${what}, not '${text}'`);

@@ -118,7 +118,7 @@ describe("moe-prefuse fuse", () => {
         mkdirSync(join(dir, "model-00001-of-00001.safetensors"));
         writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: {}, weight_map: { x: "model-00001-of-00001.safetensors" } }));
       },
-      /model-00001-of-00001\.safetensors: read failed at byte 0 \(EISDIR\)/,
+      /model-00001-of-00001\.safetensors: is a directory, not a regular file; inputs must be regular files/,
     ],
     [
       "a missing shard (dangling link)",

@@ -18,7 +18,8 @@ import { formatBytes, parseSize } from "../../reference/size.js";
 import { resolveCheckpointArg } from "../inputs.js";
 import { progressBar } from "../progress.js";
 import { THREADS_FLAG, THREADS_HELP, parseThreads } from "../threads.js";
-import { formatTable } from "../table.js";
+import { say, warn } from "../output.js";
+import { tableLines } from "../table.js";
 
 interface FuseFlags {
   chunk: string;
@@ -35,12 +36,12 @@ function printText(r: FuseResult, seconds: number): void {
   const { plan } = r;
   const lines = [`plan: target ${plan.target}, ${describeLayout(plan)}, ${describeExpertCount(plan.expertCount)}`];
   if (plan.layers.length > 0) {
-    lines.push(formatTable(["LAYER", "STATE", "EXPERTS", "DETAIL"], plan.layers.map((l) => [l.prefix, l.state, String(l.expertsFound), describeLayer(l, plan)])));
+    lines.push(...tableLines(["LAYER", "STATE", "EXPERTS", "DETAIL"], plan.layers.map((l) => [l.prefix, l.state, String(l.expertsFound), describeLayer(l, plan)])));
   }
   const c = countStates(plan);
   lines.push(`layers: ${c.fused} fused, ${c.untouched} untouched, ${c["already-fused"]} already fused, ${c.dense} dense`);
   lines.push(`wrote ${r.tensors} tensors, ${formatBytes(r.totalSize)} in ${r.files.length} file(s) to ${r.outDir} in ${seconds.toFixed(1)} s`);
-  process.stdout.write(`${lines.join("\n")}\n`);
+  say(...lines);
 }
 
 export function registerFuse(program: Command): void {
@@ -87,9 +88,9 @@ export function registerFuse(program: Command): void {
         await backend.close();
       }
       const seconds = (performance.now() - started) / 1000;
-      for (const w of result.plan.warnings) process.stderr.write(`moe-prefuse: warning: ${w}\n`);
+      for (const w of result.plan.warnings) warn(w);
       for (const l of result.plan.layers) {
-        if (l.state === "untouched") process.stderr.write(`moe-prefuse: warning: layer ${l.prefix} left untouched: ${summarizeReasons(l.reasons)}\n`);
+        if (l.state === "untouched") warn(`layer ${l.prefix} left untouched: ${summarizeReasons(l.reasons)}`);
       }
       if (flags.json) {
         const { plan, ...rest } = result;

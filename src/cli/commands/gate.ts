@@ -16,6 +16,7 @@ import { parseShard } from "../../gate/shard.js";
 import { writeFileAtomically } from "../../reference/atomic.js";
 import { UsageError } from "../../reference/errors.js";
 import { optionalWholeNumber, timerSeconds } from "../options.js";
+import { say } from "../output.js";
 import { parseStage } from "../../reference/stages.js";
 import { PACKAGE, packageRoot } from "../../package-info.js";
 
@@ -79,8 +80,6 @@ async function writeOutputs(report: GateReport, o: OutputOptions): Promise<void>
   for (const [file, text] of files) if (file !== undefined) await writeFileAtomically(file, (temp) => writeFile(temp, text));
 }
 
-const say = (line: string) => process.stdout.write(`${line}\n`);
-
 export function registerGate(program: Command): void {
   // --junit, --report and --markdown belong to `gate` and apply to `gate merge` too (optsWithGlobals).
   const gate = program
@@ -131,6 +130,6 @@ export function registerGate(program: Command): void {
     .description("conformance table (Markdown) of several implementations' --report files: case groups x implementations")
     .argument("<reports...>", "JSON reports, one per implementation")
     .action(async (files: string[]) => {
-      say(conformanceTable(await Promise.all(files.map(readReport))).trimEnd());
+      say(...conformanceTable(await Promise.all(files.map(readReport))).trimEnd().split("\n"));
     });
 }
