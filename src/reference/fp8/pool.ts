@@ -24,9 +24,9 @@ export const MAX_THREADS = 256;
  */
 export const MIN_TASK_ELEMENTS = 1 << 16;
 
-/** One worker per core (what the OS lets this process use). */
+/** One worker per core (what the OS lets this process use), at most MAX_THREADS. */
 export function defaultThreads(): number {
-  return availableParallelism();
+  return Math.min(availableParallelism(), MAX_THREADS);
 }
 
 export function checkThreads(threads: number): number {
