@@ -53,6 +53,29 @@ function streamingOnly(map: TensorMap, chunk: number, truncate = 0): WeightSourc
   };
 }
 
+/** A source that reads FP8 weights only by range (`onRead` sees each read), never by chunks or whole. */
+function rangedOnly(map: TensorMap, onRead: (target: Uint8Array, offset: number) => void): WeightSource {
+  const inner = memoryWeights(map);
+  const isFp8 = (name: string) => map.get(name)!.dtype.startsWith("F8_");
+  return {
+    ...inner,
+    readInto: (name, t, o) => (isFp8(name) ? Promise.reject(new Error(`whole read of ${name}`)) : inner.readInto(name, t, o)),
+    source(name) {
+      const s = inner.source(name);
+      return {
+        ...s,
+        chunks: () => {
+          throw new Error("chunk stream used");
+        },
+        readRange: (target, offset) => {
+          onRead(target, offset);
+          return s.readRange!(target, offset);
+        },
+      };
+    },
+  };
+}
+
 async function collect(src: TensorSource): Promise<{ bytes: Uint8Array; sizes: number[] }> {
   const parts: Uint8Array[] = [];
   for await (const c of src.chunks()) parts.push(c.slice());
@@ -85,30 +108,28 @@ describe("dequantView", () => {
   });
 
   it("reads ranges of at most chunkElements straight into shared memory when the source can", async () => {
-    const map = weights();
-    const inner = memoryWeights(map);
     const reads: [number, number, boolean][] = [];
-    const ranged: WeightSource = {
-      ...inner,
-      readInto: (name, t, o) => (name === "a.weight" ? Promise.reject(new Error("whole read")) : inner.readInto(name, t, o)),
-      source(name) {
-        const s = inner.source(name);
-        return {
-          ...s,
-          chunks: () => {
-            throw new Error("chunk stream used");
-          },
-          readRange: (target, offset) => (reads.push([offset, target.length, target.buffer instanceof SharedArrayBuffer]), s.readRange!(target, offset)),
-        };
-      },
-    };
-    const view = dequantView(ranged, CONFIG, { chunkElements: 64 });
+    const view = dequantView(rangedOnly(weights(), (target, offset) => reads.push([offset, target.length, target.buffer instanceof SharedArrayBuffer])), CONFIG, { chunkElements: 64 });
     expect((await view.read("a.weight")).data).toEqual(expected.get("a.weight")!.data);
     expect(reads).toEqual([
       [0, 64, true],
       [64, 64, true],
       [128, 52, true],
     ]);
+  });
+
+  it("reads ahead of a slow consumer, but at most two pieces of a tensor", async () => {
+    let read = 0;
+    const view = dequantView(rangedOnly(weights(), () => read++), CONFIG, { chunkElements: 16 });
+    let consumed = 0;
+    const ahead: number[] = [];
+    for await (const _ of view.source("a.weight").chunks()) {
+      consumed++;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      ahead.push(read - consumed);
+    }
+    expect(consumed).toBe(12);
+    expect(Math.max(...ahead)).toBe(2);
   });
 
   it("readInto writes at aligned and odd offsets without touching the bytes around", async () => {
