@@ -98,17 +98,17 @@ export { checkCorpus, checkCase, type CaseCheck, type CorpusCheck } from "./gold
 export { planCorpusUpdate, writeCorpus, type UpdatePlan, type UpdateOptions } from "./golden/update.js";
 export { writeCaseFolder, addToCorpusIndex, outcomeOf, type NewCase } from "./golden/case-writer.js";
 
-// The release gate (docs/gate.md): any prefuse implementation, checked from the outside through files.
-export { runGate, GATE_DEFAULTS, FLOATING_STAGES, type GateOptions, type CorpusChoice } from "./gate/gate.js";
+// The release gate (docs/gate.md, docs/gate-protocols.md): any prefuse implementation, checked from the outside through files.
+export { runGate, GATE_DEFAULTS, FLOATING_STAGES, MAX_RUNS, type GateOptions, type CorpusChoice } from "./gate/gate.js";
 export { STAGE_CONTRACTS, type StageContract } from "./reference/contracts.js";
-export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders } from "./gate/template.js";
+export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders, type Protocol } from "./gate/template.js";
 export { caseArbitrary, toFixtureSpec, caseFeatures, type CaseDraw } from "./gate/case-space.js";
 export { compareWeights, type Comparison, type TensorMismatch, type Tolerance } from "./gate/compare.js";
 export { ulpDistance, ULP_DTYPES } from "./gate/ulp.js";
 export { diagnose } from "./gate/diagnoses/diagnose.js";
 export type { Diagnosis, DiagnosisKind, DiagnosisContext } from "./gate/diagnoses/diagnosis.js";
-export { judge, failureSignature, type Judgement, type Verdict, type FailureKind } from "./gate/judge.js";
-export type { CaseResult } from "./gate/run-case.js";
+export { judge, failureSignature, type Judgement, type Verdict, type FailureKind, type Ending } from "./gate/judge.js";
+export type { CaseResult, CaseRunner } from "./gate/run-case.js";
 export { mergeReports, readReport, reportPasses, summaryLine, REPORT_FORMAT, type GateReport, type Totals, type ShrunkCase } from "./gate/report.js";
 export { parseShard, inShard, type Shard } from "./gate/shard.js";
 export { junitXml } from "./gate/junit.js";

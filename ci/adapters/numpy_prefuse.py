@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """An independent numpy implementation of the release gate's stage contracts (moe-prefuse).
 
-Gate protocol: numpy_prefuse.py [--stage STAGE] INPUT_DIR OUTPUT_FILE
+Gate protocols (ci/adapters/moe_prefuse_candidate.py, docs/gate-protocols.md):
+  numpy_prefuse.py [--stage STAGE] INPUT_DIR OUTPUT_FILE     one case (case/1)
+  numpy_prefuse.py --serve [--stage STAGE]                   many cases, JSON lines (serve/1)
   INPUT_DIR holds config.json and one model.safetensors; OUTPUT_FILE is the .safetensors file to
-  write with the whole resulting weight dict. The stage comes from --stage, else the environment
-  variable MOE_PREFUSE_STAGE, else "prefuse".
+  write with the whole resulting weight dict. The stage comes from the request (serve/1), else
+  --stage, else the environment variable MOE_PREFUSE_STAGE, else "prefuse".
 
 Stages (the contracts as the README states them; nothing here is derived from moe-prefuse's code):
   prefuse          oQ's _prefuse_moe_experts_for_vlm(weights, config): the expert count from
@@ -34,7 +36,7 @@ import sys
 from collections import defaultdict
 
 import numpy as np
-from gate_protocol import arguments
+from moe_prefuse_candidate import Refused, main as candidate_main
 
 # ---- safetensors ---------------------------------------------------------------------------
 
@@ -42,10 +44,6 @@ BITS = {"BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "
         "F8_E5M2FNUZ": 8, "I16": 16, "U16": 16, "F16": 16, "BF16": 16, "I32": 32, "U32": 32,
         "F32": 32, "F64": 64, "I64": 64, "U64": 64, "C64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
 CARRIER = {8: np.dtype("u1"), 16: np.dtype("<u2"), 32: np.dtype("<u4"), 64: np.dtype("<u8")}
-
-
-class Refused(Exception):
-    """The input is outside what this stage can do: one line, exit 1."""
 
 
 class Tensor:
@@ -419,16 +417,8 @@ STAGES = {
 
 
 def main():
-    args = arguments("numpy_prefuse", "numpy implementation of the release gate's stage contracts", STAGES)
-    try:
-        with open(os.path.join(args.input, "config.json"), encoding="utf-8") as f:
-            config = json.load(f)
-        weights, metadata = read_safetensors(os.path.join(args.input, "model.safetensors"))
-        write_safetensors(args.output, STAGES[args.stage](weights, config), metadata)
-    except Refused as e:
-        print(f"numpy_prefuse: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return candidate_main("numpy_prefuse", STAGES, read_safetensors, write_safetensors,
+                          "numpy implementation of the release gate's stage contracts")
 
 
 if __name__ == "__main__":

@@ -32,11 +32,46 @@ function secretsNow(): string[] {
 const TOKEN_SHAPED = /\bhf_[A-Za-z0-9]{30,}/g;
 const BEARER = /\b(Bearer)(\s+)[^\s"',;]+/gi;
 
+/** Names that hold credentials by convention (HF_TOKEN, AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN, DB_PASSWORD, ...). */
+const SECRET_NAME = /TOKEN|SECRET|PASSW|PASSPHRASE|KEY|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE/i;
+
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+/** The values of `env`'s secret-named variables worth redacting (what a child process could echo). */
+export function secretValues(env: NodeJS.ProcessEnv): string[] {
+  return [...new Set(Object.entries(env).flatMap(([k, v]) => (isSecretName(k) && v !== undefined && v.length >= MIN_SECRET ? [v] : [])))];
+}
+
+export interface RedactOptions {
+  /** Values to remove besides the Hub token and the registered ones (e.g. `secretValues(env)`). */
+  readonly secrets?: readonly string[];
+  /**
+   * The text stops mid-stream (the tail of a process that still writes): a trailing start of a
+   * secret (4 characters or more) is removed too.
+   */
+  readonly cutEnd?: boolean;
+}
+
 /** `text` with every known secret, token-shaped word and bearer credential replaced by <redacted>. */
-export function redact(text: string): string {
+export function redact(text: string, options: RedactOptions = {}): string {
+  // Longest first, so that a secret containing another is replaced whole.
+  const secrets = [...new Set([...secretsNow(), ...(options.secrets ?? [])])].sort((a, b) => b.length - a.length);
   let out = text;
-  for (const s of secretsNow()) out = out.split(s).join(REDACTED);
-  return out.replace(BEARER, (_m, word: string, space: string) => `${word}${space}${REDACTED}`).replace(TOKEN_SHAPED, REDACTED);
+  for (const s of secrets) out = out.split(s).join(REDACTED);
+  out = out.replace(BEARER, (_m, word: string, space: string) => `${word}${space}${REDACTED}`).replace(TOKEN_SHAPED, REDACTED);
+  if (options.cutEnd) {
+    for (const s of secrets) {
+      for (let n = Math.min(s.length - 1, out.length); n >= 4; n--) {
+        if (out.endsWith(s.slice(0, n))) {
+          out = out.slice(0, out.length - n) + REDACTED;
+          break;
+        }
+      }
+    }
+  }
+  return out;
 }
 
 // C0, DEL, C1, U+2028/U+2029, the bidi embeddings/overrides U+202A-U+202E, the isolates
