@@ -62,7 +62,7 @@ export { fuseCheckpoint, fuseCheckpointDir, type FuseCheckpointOptions, type Fus
 export { planReport, moeView, type PlanReport, type MoeView, type MoeLayerView } from "./reference/prefuse/report.js";
 export { type BackendName, BACKEND_NAMES } from "./reference/ops/backend.js";
 export { createBackend } from "./reference/ops/engines.js";
-export { STAGES, type Stage, parseStage, runStage, planStage, type StageResult } from "./reference/stages.js";
+export { STAGES, type Stage, parseStage, runStage, planStage, type StageOptions, type StageResult } from "./reference/stages.js";
 
 // FP8 block dequantization (docs/fp8.md).
 export { Fp8Error, type Fp8ErrorCode } from "./reference/fp8/errors.js";
@@ -75,6 +75,7 @@ export { dequantizedConfig } from "./reference/fp8/config.js";
 export { dequantFp8, dequantTensor, type DequantOptions, type DequantResult } from "./reference/fp8/dequant.js";
 export { dequantView, type DequantView, type DequantViewOptions } from "./reference/fp8/view.js";
 export { dequantCheckpoint, type DequantCheckpointOptions, type DequantCheckpointResult } from "./reference/fp8/checkpoint.js";
+export { DequantPool, defaultPool, defaultThreads, MAX_THREADS, type DequantPoolOptions } from "./reference/fp8/pool.js";
 
 // Fixtures: deterministic synthetic checkpoints of real MoE families (docs/fixtures-and-hub.md).
 export { listFamilies, FAMILY_NAMES, type FamilyName, type FamilyInfo, type JsonValue } from "./fixtures-gen/families.js";

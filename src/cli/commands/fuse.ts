@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { join } from "node:path";
 import { CONFIG_FILE, type Checkpoint } from "../../reference/checkpoint.js";
+import { UsageError } from "../../reference/errors.js";
 import { oneOf, wholeNumber } from "../options.js";
 import { dequantPlanReport } from "../../reference/fp8/report.js";
 import { type DequantView, dequantView } from "../../reference/fp8/view.js";
@@ -16,6 +17,7 @@ import { countStates, describeExpertCount, describeLayer, describeLayout, planRe
 import { formatBytes, parseSize } from "../../reference/size.js";
 import { resolveCheckpointArg } from "../inputs.js";
 import { progressBar } from "../progress.js";
+import { THREADS_FLAG, THREADS_HELP, parseThreads } from "../threads.js";
 import { say, warn } from "../output.js";
 import { tableLines } from "../table.js";
 
@@ -25,6 +27,7 @@ interface FuseFlags {
   maxShardSize: string;
   engine: string;
   dequantFp8?: boolean;
+  threads?: string;
   strict?: boolean;
   json?: boolean;
 }
@@ -52,6 +55,7 @@ export function registerFuse(program: Command): void {
     .option("--max-shard-size <size>", "split the output into shards of at most this size (5GB, 512MiB, bytes)", "5GB")
     .option("--engine <engine>", `tensor-op engine: ${BACKEND_NAMES.join(" | ")}`, "typed")
     .option("--dequant-fp8", "dequantize FP8 block-scaled weights to BF16 on the fly, in the same streaming pass")
+    .option(THREADS_FLAG, `${THREADS_HELP}; with --dequant-fp8`)
     .option("--strict", "fail, writing nothing, when a layer cannot be fused (default: leave it per expert, as oQ does)")
     .option("--json", "print the plan and the result as JSON")
     .action(async (input: string, output: string, flags: FuseFlags) => {
@@ -59,6 +63,8 @@ export function registerFuse(program: Command): void {
       const target = oneOf<FuseTarget>("target", flags.target, FUSE_TARGETS);
       const engine = oneOf<BackendName>("engine", flags.engine, BACKEND_NAMES);
       const maxShardSize = parseSize(flags.maxShardSize);
+      if (flags.threads !== undefined && !flags.dequantFp8) throw new UsageError("INVALID_ARGUMENT", "--threads applies to FP8 dequantization: give --dequant-fp8 too");
+      const threads = parseThreads(flags.threads);
       const backend = await createBackend(engine);
       const bar = progressBar();
       const started = performance.now();
@@ -66,7 +72,7 @@ export function registerFuse(program: Command): void {
       let dequant: DequantView | undefined;
       try {
         const checkpoint = await resolveCheckpointArg(input);
-        const dequantize = (ckpt: Checkpoint) => (dequant = dequantView(ckpt, ckpt.config, { checkpoint, configFile: join(ckpt.dir, CONFIG_FILE) }));
+        const dequantize = (ckpt: Checkpoint) => (dequant = dequantView(ckpt, ckpt.config, { checkpoint, configFile: join(ckpt.dir, CONFIG_FILE), threads }));
         result = await fuseCheckpointDir(checkpoint, output, {
           view: flags.dequantFp8 ? dequantize : undefined,
           strict: flags.strict === true,
@@ -78,6 +84,7 @@ export function registerFuse(program: Command): void {
         });
       } finally {
         bar?.done();
+        await dequant?.close();
         await backend.close();
       }
       const seconds = (performance.now() - started) / 1000;
