@@ -9,7 +9,7 @@
 import { Command, CommanderError } from "commander";
 import { MoePrefuseError } from "../reference/errors.js";
 import { PACKAGE } from "../package-info.js";
-import { humanLine, notice, stderrLine } from "./output.js";
+import { exitQuietlyOnEpipe, humanLine, notice, stderrLine } from "./output.js";
 
 type Register = (program: Command) => void;
 
@@ -43,6 +43,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
 }
 
 export async function run(argv: readonly string[]): Promise<number> {
+  exitQuietlyOnEpipe();
   try {
     const program = await buildProgram(argv);
     await program.parseAsync([...argv], { from: "user" });

@@ -12,7 +12,8 @@ import { safeText } from "../reference/safe-text.js";
 const CHUNK = 1 << 16;
 
 let quiet = false;
-function exitQuietlyOnEpipe(): void {
+/** A reader that closes stdout early ends the program quietly; installed once, when the CLI starts. */
+export function exitQuietlyOnEpipe(): void {
   if (quiet) return;
   quiet = true;
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -26,7 +27,6 @@ function exitQuietlyOnEpipe(): void {
  * reader whenever stdout's buffer is full (a pipe to a slow reader would otherwise queue it all).
  */
 export async function writeOutput(parts: Iterable<string>): Promise<void> {
-  exitQuietlyOnEpipe();
   let pending = "";
   for (const p of parts) {
     pending += p;
