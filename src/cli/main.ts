@@ -15,6 +15,7 @@ type Register = (program: Command) => void;
 const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   inspect: async () => (await import("./commands/inspect.js")).registerInspect,
   fuse: async () => (await import("./commands/fuse.js")).registerFuse,
+  plan: async () => (await import("./commands/plan.js")).registerPlan,
   dequant: async () => (await import("./commands/dequant.js")).registerDequant,
   gen: async () => (await import("./commands/gen.js")).registerGen,
   hub: async () => (await import("./commands/hub.js")).registerHub,

@@ -16,7 +16,9 @@ export type HubErrorCode =
   | "BAD_RESPONSE"
   | "UNSAFE_PATH"
   | "SIZE_MISMATCH"
-  | "CHECKSUM_MISMATCH";
+  | "CHECKSUM_MISMATCH"
+  | "RANGE_IGNORED"
+  | "TOO_LARGE";
 
 const TRANSIENT: ReadonlySet<HubErrorCode> = new Set(["SERVER_ERROR", "TIMEOUT", "NETWORK"]);
 

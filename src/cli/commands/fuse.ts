@@ -12,11 +12,11 @@ import { createBackend } from "../../reference/ops/engines.js";
 import { DEFAULT_CHUNK } from "../../reference/prefuse/chunk.js";
 import { type FuseResult, fuseCheckpointDir } from "../../reference/prefuse/fuse-checkpoint.js";
 import { FUSE_TARGETS, type FuseTarget } from "../../reference/prefuse/layouts.js";
-import { countStates, describeExpertCount, describeLayer, describeLayout, planReport, summarizeReasons } from "../../reference/prefuse/report.js";
+import { planReport } from "../../reference/prefuse/report.js";
 import { formatBytes, parseSize } from "../../reference/size.js";
 import { resolveCheckpointArg } from "../inputs.js";
 import { progressBar } from "../progress.js";
-import { formatTable } from "../table.js";
+import { planLines, planWarnings } from "../plan-text.js";
 
 interface FuseFlags {
   chunk: string;
@@ -29,13 +29,7 @@ interface FuseFlags {
 }
 
 function printText(r: FuseResult, seconds: number): void {
-  const { plan } = r;
-  const lines = [`plan: target ${plan.target}, ${describeLayout(plan)}, ${describeExpertCount(plan.expertCount)}`];
-  if (plan.layers.length > 0) {
-    lines.push(formatTable(["LAYER", "STATE", "EXPERTS", "DETAIL"], plan.layers.map((l) => [l.prefix, l.state, String(l.expertsFound), describeLayer(l, plan)])));
-  }
-  const c = countStates(plan);
-  lines.push(`layers: ${c.fused} fused, ${c.untouched} untouched, ${c["already-fused"]} already fused, ${c.dense} dense`);
+  const lines = planLines(r.plan);
   lines.push(`wrote ${r.tensors} tensors, ${formatBytes(r.totalSize)} in ${r.files.length} file(s) to ${r.outDir} in ${seconds.toFixed(1)} s`);
   process.stdout.write(`${lines.join("\n")}\n`);
 }
@@ -80,10 +74,7 @@ export function registerFuse(program: Command): void {
         await backend.close();
       }
       const seconds = (performance.now() - started) / 1000;
-      for (const w of result.plan.warnings) process.stderr.write(`moe-prefuse: warning: ${w}\n`);
-      for (const l of result.plan.layers) {
-        if (l.state === "untouched") process.stderr.write(`moe-prefuse: warning: layer ${l.prefix} left untouched: ${summarizeReasons(l.reasons)}\n`);
-      }
+      for (const line of planWarnings(result.plan)) process.stderr.write(line);
       if (flags.json) {
         const { plan, ...rest } = result;
         const dequantReport = dequant === undefined ? null : dequantPlanReport(dequant.plan);
