@@ -5,15 +5,16 @@
 // 8..8+N-1. Nothing past the header is ever asked for, and a server that answers a range
 // request with the whole file is refused before its body is read.
 //
-// Why not @huggingface/hub's parseSafetensorsMetadata (2.17.5, dist/index.js): measured against
-// the loopback stand-in it makes three requests per file (a `Range: bytes=0-0` probe, then the
-// 8-byte length, then the header), downloads any file under 1 MB whole, reads the whole body
-// into memory when the server ignores Range (WebBlob.create falls back to `probe.blob()`),
-// refuses headers over 25 MB where the safetensors reference reader accepts 100 MB, and hands
-// back parsed JSON, so the reference's strict checks (duplicate keys, offsets, sizes) could not
-// run on the bytes. The requests here go through the same fetch policy as the downloader
-// (src/hub/http.ts: deadlines, typed errors, bounded retries), and the bytes through the same
-// parser as local files (src/reference/safetensors/header.ts).
+// Why not @huggingface/hub's parseSafetensorsMetadata (2.17.5): measured against the loopback
+// stand-in (3 shards), it makes three requests per file (a `Range: bytes=0-0` probe from
+// downloadFile's WebBlob.create, then the 8-byte length, then the header), where this reader
+// makes two; a server that ignores Range gets its 200 body read whole (WebBlob.create falls back
+// to `probe.blob()`; measured: the index was read whole, then the call failed with "Expected size
+// information"); it refuses headers over 25 MB where the safetensors reference reader accepts
+// 100 MB; and it hands back parsed JSON, so the reference's strict checks (duplicate keys,
+// offsets, sizes against the file) could not run on the bytes. The requests here go through the
+// downloader's fetch policy (src/hub/http.ts: deadlines, typed errors, bounded retries), and the
+// bytes through the parser local files use (src/reference/safetensors/header.ts).
 //
 // Results are cached per commit next to the Hugging Face cache's own folders
 // (`<cache>/models--owner--name/moe-prefuse/headers/<commit>.json`), so planning a pinned commit
@@ -193,7 +194,7 @@ async function listCommit(o: RemoteHeadersOptions, commit: string, label: string
   const s = o.settings;
   return withRetries(s, label, async () => {
     const out: Listed[] = [];
-    for await (const e of listFiles({ repo: o.repo, revision: commit, hubUrl: s.endpoint, fetch: hubFetch(o), ...(s.token !== undefined ? { accessToken: s.token } : {}) })) {
+    for await (const e of listFiles({ repo: o.repo, revision: commit, recursive: true, hubUrl: s.endpoint, fetch: hubFetch(o), ...(s.token !== undefined ? { accessToken: s.token } : {}) })) {
       if (e.type === "file") out.push({ path: e.path, size: e.size });
     }
     return out;
