@@ -52,6 +52,11 @@ export interface RemoteHeadersOptions {
   readonly settings: HubSettings;
   /** The fetch underneath (tests count requests through it). */
   readonly fetch?: typeof fetch;
+  /**
+   * When the server ignores Range, read the header from the start of its whole-file answer and
+   * close the connection there (the server may have sent more by then), instead of refusing.
+   */
+  readonly allowDownload?: boolean;
 }
 
 export interface RemoteFile {
@@ -87,9 +92,13 @@ interface Got {
   readonly total: number | undefined;
 }
 
-async function readCapped(res: Response, max: number, what: string, label: string): Promise<Uint8Array> {
+/**
+ * The body, at most `max` bytes (more is an error), or with `prefix` its first `max` bytes
+ * (the rest is not read: the connection is closed there).
+ */
+async function readCapped(res: Response, max: number, what: string, label: string, prefix = false): Promise<Uint8Array> {
   const declared = Number(res.headers.get("content-length") ?? NaN);
-  if (declared > max) {
+  if (declared > max && !prefix) {
     await res.body?.cancel();
     throw new HubError("TOO_LARGE", `${what} is ${declared} bytes, over the ${max}-byte limit`, { file: label });
   }
@@ -100,11 +109,14 @@ async function readCapped(res: Response, max: number, what: string, label: strin
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      got += value.length;
-      if (got > max) {
+      if (got + value.length > max) {
         await reader.cancel();
-        throw new HubError("TOO_LARGE", `${what} is over the ${max}-byte limit`, { file: label });
+        if (!prefix) throw new HubError("TOO_LARGE", `${what} is over the ${max}-byte limit`, { file: label });
+        parts.push(value.subarray(0, max - got));
+        got = max;
+        break;
       }
+      got += value.length;
       parts.push(value);
     }
   }
@@ -148,11 +160,17 @@ async function get(o: RemoteHeadersOptions, commit: string, path: string, max: n
       }
       if (range === undefined) return { bytes: await readCapped(res, max, what, label), total: undefined };
       if (res.status !== 206) {
-        await res.body?.cancel();
         const size = res.headers.get("content-length");
+        if (o.allowDownload && res.status === 200 && size !== null && /^\d+$/.test(size)) {
+          const want = range[1] + 1;
+          const bytes = await readCapped(res, want, what, label, true);
+          if (bytes.length !== Math.min(want, Number(size))) throw new HubError("BAD_RESPONSE", `the body ended after ${bytes.length} bytes`, { file: label });
+          return { bytes: bytes.subarray(range[0]), total: Number(size) };
+        }
+        await res.body?.cancel();
         throw new HubError(
           "RANGE_IGNORED",
-          `the server ignored the byte-range request and offered the whole file${size === null ? "" : ` (${size} bytes)`}; refusing to download it to read its header (--allow-download fetches the whole repository instead)`,
+          `the server ignored the byte-range request and offered the whole file${size === null ? "" : ` (${size} bytes)`}; refusing to download it to read its header (--allow-download reads the header from the start of the whole-file answer)`,
           { file: label },
         );
       }

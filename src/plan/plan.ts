@@ -6,8 +6,6 @@
 // benchmark's analytic model applied to it (./memory.ts).
 
 import { join } from "node:path";
-import { fetchRepo } from "../hub/fetch-repo.js";
-import { HubError } from "../hub/errors.js";
 import { readRemoteHeaders } from "../hub/remote-headers.js";
 import type { HubRef } from "../hub/repo-ref.js";
 import type { HubSettings } from "../hub/settings.js";
@@ -62,31 +60,23 @@ export interface HubHeadersOptions {
   readonly settings: HubSettings;
   /** The fetch underneath (tests count requests through it). */
   readonly fetch?: typeof fetch;
-  /** When the server ignores byte ranges: download the repository into the cache and plan from it. */
+  /** When the server ignores byte ranges: read each header from the start of the whole-file answer. */
   readonly allowDownload?: boolean;
-  readonly log?: (line: string) => void;
 }
 
 /** The headers of a Hub repository, read with range requests (or cached by commit). */
 export async function hubHeaders(ref: HubRef, o: HubHeadersOptions): Promise<CheckpointHeaders> {
   const revision = ref.revision === undefined ? {} : { revision: ref.revision };
-  try {
-    const r = await readRemoteHeaders({ repo: ref.repo, ...revision, settings: o.settings, ...(o.fetch ? { fetch: o.fetch } : {}) });
-    return {
-      checkpoint: r.label,
-      commit: r.commit,
-      config: r.config,
-      configFile: `${r.label}/${CONFIG_FILE}`,
-      specs: r.specs,
-      files: r.files.map((f) => ({ path: f.path, size: f.size })),
-      fromCache: r.fromCache,
-    };
-  } catch (e) {
-    if (!(o.allowDownload && e instanceof HubError && e.code === "RANGE_IGNORED")) throw e;
-    o.log?.(`${e.message}; downloading the repository instead (--allow-download)`);
-    const fetched = await fetchRepo({ repo: ref.repo, ...revision, settings: o.settings, ...(o.fetch ? { fetch: o.fetch } : {}), ...(o.log ? { log: o.log } : {}) });
-    return { ...(await localHeaders(fetched.snapshotDir)), commit: fetched.commit };
-  }
+  const r = await readRemoteHeaders({ repo: ref.repo, ...revision, settings: o.settings, allowDownload: o.allowDownload === true, ...(o.fetch ? { fetch: o.fetch } : {}) });
+  return {
+    checkpoint: r.label,
+    commit: r.commit,
+    config: r.config,
+    configFile: `${r.label}/${CONFIG_FILE}`,
+    specs: r.specs,
+    files: r.files.map((f) => ({ path: f.path, size: f.size })),
+    fromCache: r.fromCache,
+  };
 }
 
 export interface CheckpointPlanOptions {

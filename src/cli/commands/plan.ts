@@ -31,16 +31,15 @@ export function registerPlan(program: Command): void {
     .option("--target <target>", `output layout: ${FUSE_TARGETS.join(" | ")}`, "fused")
     .option("--chunk <n>", "experts per step to estimate, or a comma-separated list", String(DEFAULT_CHUNK))
     .option("--memory-budget <size>", "judge each way against this budget (5GB, 48GiB, bytes; default: this machine's RAM)")
-    .option("--allow-download", "if the server ignores byte ranges, download the repository into the cache instead of failing")
+    .option("--allow-download", "if the server ignores byte ranges, read each header from the start of its whole-file answer instead of failing")
     .option("--json", "print the plan (as fuse --json prints it) and the memory estimates as JSON")
     .action(async (arg: string, flags: PlanFlags) => {
       const target = oneOf<FuseTarget>("target", flags.target, FUSE_TARGETS);
       const chunks = wholeNumberList("chunk", flags.chunk.trim())!;
       if (chunks.length === 0 || chunks.includes(0)) throw new UsageError("INVALID_ARGUMENT", `--chunk must list whole numbers of at least 1, not '${flags.chunk}'`);
       const budget = flags.memoryBudget === undefined ? totalmem() : parseSize(flags.memoryBudget);
-      const log = (line: string) => process.stderr.write(`moe-prefuse: ${line}\n`);
       const headers: CheckpointHeaders = isHubRef(arg)
-        ? await hubHeaders(parseHubRef(arg), { settings: hubSettings(), allowDownload: flags.allowDownload === true, log })
+        ? await hubHeaders(parseHubRef(arg), { settings: hubSettings(), allowDownload: flags.allowDownload === true })
         : await localHeaders(arg);
       const result = planCheckpoint(headers, { target, chunks, budget });
       for (const line of planWarnings(result.plan)) process.stderr.write(line);
