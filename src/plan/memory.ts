@@ -13,12 +13,17 @@
 //               them (stack-concat: chunks 2eE + gate_up output 2eE; independent of C)
 //   prealloc  = R + max_L 3 e_L E_L        the same weight dict, each fused tensor allocated once
 //               and filled expert by expert (the output itself; independent of C)
-//   stream    = 2 P + STAGE + B            `moe-prefuse fuse`, disk to disk: two step buffers of
-//               P bytes, P = max over outputs of (experts per step x slice bytes), experts per
-//               step = min(C, E, floor(4 MiB / slice)) but at least 1 (fuseCheckpoint's
-//               DEFAULT_STEP_BYTES); the writer's 4 MiB stage; B = read buffers, below.
-//   B         = min(8 MiB, T)              a pass-through tensor larger than P streams through one
-//               copy buffer (COPY_CHUNK) instead of the step buffers; T = the largest such tensor
+//   stream    = max over the tensors `fuse` writes, in its write order, of
+//                 (step-buffer bytes written so far + copy buffer + stage bytes used)
+//               `moe-prefuse fuse`, disk to disk (the benchmark's `stream`: two step buffers
+//               and the writer's stage, STAGE = 4 MiB). Step buffers are P bytes each,
+//               P = max over outputs of (experts per step x slice bytes), experts per step =
+//               min(C, E, floor(4 MiB / slice)), at least 1 (fuseCheckpoint's DEFAULT_STEP_BYTES);
+//               pass-through tensors up to P are read whole into a step buffer, larger ones
+//               stream through one copy buffer of min(8 MiB, size) (COPY_CHUNK); the stage holds
+//               the chunks under STAGE / 4. The benchmark's closed form, 2P + STAGE, counts what
+//               is allocated; pages never written are not resident, and measured peaks
+//               (bench:plan-memory) follow the written bytes, so those are what is counted.
 //             + FP8 only: min(8 MiB, W) + S + D
 //               reading an FP8 weight streams it through a copy buffer (W = largest FP8 weight),
 //               its scale tensor is read whole (S = largest scale), and a dequantized pass-through
@@ -26,19 +31,22 @@
 //               D = 2 x min(4 Mi, elements) bytes (DEQUANT_CHUNK_ELEMENTS).
 //
 // Layers are fused one after another and each layer's per-expert inputs are replaced by its
-// output, so only the worst layer's transient adds to R. Everything is an upper bound on what
-// is touched: a stage or step buffer never filled is never resident.
+// output, so only the worst layer's transient adds to R.
 
 import { stackConcat } from "../bench/strategies/stack-concat.js";
 import { prealloc } from "../bench/strategies/prealloc.js";
-import { streamPeakBytes } from "../bench/strategies/stream.js";
 import type { FuseProblem } from "../bench/problem.js";
 import { isFp8Weight } from "../reference/fp8/formats.js";
 import { DEQUANT_CHUNK_ELEMENTS } from "../reference/fp8/view.js";
+import { DEFAULT_MAX_SHARD_SIZE, planShards } from "../reference/checkpoint-writer.js";
+import { dtypeRank } from "../reference/dtypes.js";
+import { chunkRanges } from "../reference/prefuse/chunk.js";
 import { DEFAULT_STEP_BYTES, expertsPerStep } from "../reference/prefuse/fuse-checkpoint.js";
 import type { FusePlan } from "../reference/prefuse/plan.js";
 import { sliceBytes } from "../reference/prefuse/produce.js";
+import { compareNames } from "../reference/safetensors/layout.js";
 import { COPY_CHUNK } from "../reference/safetensors/source.js";
+import { STAGE } from "../reference/safetensors/writer.js";
 import { type TensorSpec, specByteLength } from "../reference/tensor.js";
 
 export const MEMORY_STRATEGIES = ["oq-eager", "prealloc", "stream"] as const;
@@ -96,30 +104,100 @@ export function stepBufferBytes(plan: FusePlan, chunk: number): number {
   return Math.max(0, ...plan.outputs.map((o) => expertsPerStep(o, chunk, DEFAULT_STEP_BYTES) * sliceBytes({ dtype: o.dtype, shape: o.shape })));
 }
 
-/** B: the streaming fuse's read buffers beyond its step buffers. */
-function readBuffers(input: MemoryModelInput, pool: number): number {
+/** A tensor as the streaming fuse writes it: its bytes, and how they reach the writer. */
+interface Written {
+  readonly name: string;
+  readonly spec: TensorSpec;
+  /** "steps": a fused output, in steps through the step buffers; "pooled": read whole into one; "copied": through a copy buffer. */
+  readonly via: "steps" | "pooled" | "copied";
+  /** Bytes of each chunk handed to the writer. */
+  readonly chunks: readonly number[];
+}
+
+function pieces(total: number, size: number): number[] {
+  const out: number[] = [];
+  for (let at = 0; at < total; at += size) out.push(Math.min(size, total - at));
+  return out;
+}
+
+/**
+ * The tensors `fuse` writes, in the order it writes them: shards by name (planShards, when the
+ * output exceeds one 5 GB shard), and within a file by dtype rank, then name (layoutFile).
+ */
+function writeOrder(input: MemoryModelInput, chunk: number, pool: number): Written[][] {
   const consumed = new Set(input.plan.consumed);
-  let largestPassthrough = 0;
-  let largestDequantizedPassthrough = 0;
+  const tensors = new Map<string, Written>();
   for (const [name, spec] of input.specs) {
     if (consumed.has(name)) continue;
     const bytes = specByteLength(spec);
-    if (bytes <= pool) continue;
-    largestPassthrough = Math.max(largestPassthrough, bytes);
-    const raw = input.sourceSpecs.get(name);
-    if (input.dequantized && raw !== undefined && isFp8Weight(raw.dtype)) largestDequantizedPassthrough = Math.max(largestDequantizedPassthrough, bytes / 2);
+    const pooled = bytes <= pool && pool > 0;
+    tensors.set(name, { name, spec, via: pooled ? "pooled" : "copied", chunks: pooled ? [bytes] : pieces(bytes, COPY_CHUNK) });
   }
-  let b = Math.min(COPY_CHUNK, largestPassthrough);
-  if (input.dequantized) {
-    let fp8 = 0;
-    let scale = 0;
-    for (const [name, spec] of input.sourceSpecs) {
-      if (isFp8Weight(spec.dtype)) fp8 = Math.max(fp8, specByteLength(spec));
-      else if (!input.specs.has(name)) scale = Math.max(scale, specByteLength(spec));
+  for (const o of input.plan.outputs) {
+    const slice = sliceBytes({ dtype: o.dtype, shape: o.shape });
+    const step = expertsPerStep(o, chunk, DEFAULT_STEP_BYTES);
+    tensors.set(o.name, { name: o.name, spec: o, via: "steps", chunks: [...chunkRanges(o.shape[0]!, step)].map((r) => r.count * slice) });
+  }
+  const sized = new Map([...tensors].map(([n, t]) => [n, { byteLength: specByteLength(t.spec) }]));
+  const total = [...sized.values()].reduce((a, t) => a + t.byteLength, 0);
+  const groups = total <= DEFAULT_MAX_SHARD_SIZE ? [[...tensors.keys()]] : planShards(sized, DEFAULT_MAX_SHARD_SIZE);
+  return groups.map((g) => g.map((n) => tensors.get(n)!).sort((a, b) => dtypeRank(b.spec.dtype) - dtypeRank(a.spec.dtype) || compareNames(a.name, b.name)));
+}
+
+/**
+ * The streaming fuse's peak: a walk over what it writes, in order, keeping what is resident.
+ * The two step buffers are one pool (ChunkBuffers: created on first use, reused LIFO, never
+ * freed), of which a page counts once it is written; a copy buffer lives while its tensor is
+ * written; each file's writer stage counts the bytes staged in it (chunks under STAGE / 4),
+ * at most STAGE. Peak = max over tensors of (pool bytes written + copy buffer + stage used).
+ */
+function streamPeak(input: MemoryModelInput, chunk: number): number {
+  const pool = stepBufferBytes(input.plan, chunk);
+  const touched: number[] = [];
+  const free: number[] = [];
+  const take = (): number => {
+    const k = free.pop();
+    if (k !== undefined) return k;
+    touched.push(0);
+    return touched.length - 1;
+  };
+  let peak = 0;
+  for (const file of writeOrder(input, chunk, pool)) {
+    let stage = 0;
+    for (const t of file) {
+      let copy = 0;
+      if (t.via === "copied") copy = Math.max(...t.chunks);
+      else {
+        // A fused output alternates its chunks between two buffers; a pooled tensor fills one.
+        const held = t.via === "steps" ? [take(), take()] : [take()];
+        t.chunks.forEach((c, k) => {
+          const b = held[k % held.length]!;
+          touched[b] = Math.max(touched[b]!, c);
+        });
+        free.push(...held);
+      }
+      for (const c of t.chunks) if (c < STAGE / 4) stage = Math.min(STAGE, stage + c);
+      peak = Math.max(peak, touched.reduce((a, b) => a + b, 0) + copy + stage);
     }
-    b += Math.min(COPY_CHUNK, fp8) + scale + 2 * Math.min(DEQUANT_CHUNK_ELEMENTS, largestDequantizedPassthrough);
   }
-  return b;
+  return peak;
+}
+
+/** FP8 only: the dequantizing view's buffers, on top of the stream (W, S and D above). */
+function fp8ReadBuffers(input: MemoryModelInput, pool: number): number {
+  if (!input.dequantized) return 0;
+  const consumed = new Set(input.plan.consumed);
+  let fp8 = 0;
+  let scale = 0;
+  let dequantizedPassthrough = 0;
+  for (const [name, spec] of input.sourceSpecs) {
+    const out = input.specs.get(name);
+    if (isFp8Weight(spec.dtype)) {
+      fp8 = Math.max(fp8, specByteLength(spec));
+      if (out !== undefined && !consumed.has(name) && specByteLength(out) > pool) dequantizedPassthrough = Math.max(dequantizedPassthrough, specByteLength(out) / 2);
+    } else if (out === undefined) scale = Math.max(scale, specByteLength(spec));
+  }
+  return Math.min(COPY_CHUNK, fp8) + scale + 2 * Math.min(DEQUANT_CHUNK_ELEMENTS, dequantizedPassthrough);
 }
 
 /** Predicted peak bytes of `strategy` with `chunk` experts per step. */
@@ -130,10 +208,8 @@ export function predictPeak(input: MemoryModelInput, strategy: MemoryStrategyNam
       return terms.residentBytes + Math.max(0, ...terms.layers.map((p) => stackConcat.analyticPeak({ ...p, chunk })));
     case "prealloc":
       return terms.residentBytes + Math.max(0, ...terms.layers.map((p) => prealloc.analyticPeak({ ...p, chunk })));
-    case "stream": {
-      const pool = stepBufferBytes(input.plan, chunk);
-      return streamPeakBytes(pool) + readBuffers(input, pool);
-    }
+    case "stream":
+      return streamPeak(input, chunk) + fp8ReadBuffers(input, stepBufferBytes(input.plan, chunk));
   }
 }
 

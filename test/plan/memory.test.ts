@@ -52,16 +52,20 @@ describe("the memory model", () => {
     expect(peak(p, "prealloc", 1)).toBe(peak(p, "prealloc", 16));
   });
 
-  it("stream: two step buffers of the fuse's step, its 4 MiB stage, and a copy buffer for pass-through tensors larger than a step", () => {
-    // gate_up slice 2e = 32 KiB: C = 16 caps the step at E = 8 experts, 256 KiB (under the 4 MiB step budget).
+  it("stream: the step buffers' written bytes, a copy buffer while a large tensor passes, the stage's staged bytes", () => {
+    // Written in name order: the embedding, down, gate_up. gate_up slice 2e = 32 KiB, down e = 16 KiB.
     const p = planned("BF16", 1024, [1, 16]);
+    // C = 16: a step holds all 8 experts (under the 4 MiB step budget): P = 8 x 32 KiB = 256 KiB.
     expect(stepBufferBytes(p.plan, 16)).toBe(8 * 2 * e);
     expect(stepBufferBytes(p.plan, 1)).toBe(2 * e);
-    // The 256 KiB embedding fits a 256 KiB step buffer at C = 16, not a 32 KiB one at C = 1.
-    expect(peak(p, "stream")).toBe(2 * 8 * 2 * e + 4 * MiB);
-    expect(peak(p, "stream", 1)).toBe(2 * 2 * e + 4 * MiB + 1024 * H * 2);
-    // An embedding of 32 MiB streams through one 8 MiB copy buffer.
-    expect(peak(planned("BF16", 131072), "stream")).toBe(2 * 8 * 2 * e + 4 * MiB + 8 * MiB);
+    // The embedding (256 KiB) is read into one step buffer, then gate_up fills the other; every
+    // chunk is under 1 MiB, so all of them are staged: 256 + 128 + 256 KiB.
+    expect(peak(p, "stream")).toBe(2 * 256 * KiB + 640 * KiB);
+    // C = 1: P = 32 KiB, so the embedding streams through a 256 KiB copy buffer (with 256 KiB
+    // staged); at the end both 32 KiB buffers are written and 640 KiB staged.
+    expect(peak(p, "stream", 1)).toBe(2 * 32 * KiB + 640 * KiB);
+    // A 32 MiB embedding streams through one 8 MiB copy buffer, in chunks too large to stage.
+    expect(peak(planned("BF16", 131072), "stream")).toBe(8 * MiB);
   });
 
   it("FP8: the eager ways hold the dequantized BF16 experts (twice the FP8 bytes, scales dropped); the stream adds its FP8 read buffers", () => {
@@ -80,8 +84,9 @@ describe("the memory model", () => {
     expect(p.plan.layers.every((l) => l.state === "dense")).toBe(true);
     expect(peak(p, "oq-eager")).toBe(R);
     expect(peak(p, "prealloc")).toBe(R);
-    // No step buffers: every tensor streams through the copy buffer (the largest is the 256 KiB embedding).
-    expect(peak(p, "stream")).toBe(4 * MiB + 1024 * H * 2);
+    // No step buffers: every tensor streams through a copy buffer of its size, and all are staged
+    // (256 KiB of embedding, then 384 KiB of experts): at the last expert, 16 KiB + 640 KiB.
+    expect(peak(p, "stream")).toBe(16 * KiB + 640 * KiB);
     expect(p.memory.every((m) => !m.fits)).toBe(true);
   });
 

@@ -122,10 +122,9 @@ describe("moe-prefuse plan", () => {
     for (const m of planned.memory) expect(m.fits).toBe(m.peakBytes <= 1_000_000);
     const peak = (s: string, c = 16) => planned.memory.find((m) => m.strategy === s && m.chunk === c)!.peakBytes;
     // The eager ways hold the checkpoint plus a layer's transient (4eE against 3eE); the stream
-    // holds its step buffers and the writer's 4 MiB stage, whatever the checkpoint's size.
+    // holds its step buffers, larger with the chunk.
     expect(peak("oq-eager")).toBeGreaterThan(peak("prealloc"));
     expect(peak("oq-eager", 1)).toBe(peak("oq-eager", 16));
-    expect(peak("stream")).toBeGreaterThan(4 << 20);
     expect(peak("stream", 1)).toBeLessThan(peak("stream", 16));
 
     const budget = Math.floor((peak("stream") + peak("oq-eager")) / 2);

@@ -23,18 +23,13 @@ function stepBytes(p: FuseProblem): number {
   return 2 * projBytes(p.shape) * effectiveChunk(p);
 }
 
-/** The streaming fuse's peak for a given step size: two step buffers plus the writer's stage. */
-export function streamPeakBytes(stepBufferBytes: number): number {
-  return 2 * stepBufferBytes + STAGE;
-}
-
 export const stream: DiskStrategy = {
   name: "stream",
   summary: "the reference's streaming fuse (fuseCheckpoint), disk to disk, C experts per step through two reused step buffers",
   formula: "4eC + 4 MiB (two step buffers of C experts' gate_up slices + the writer's staging buffer)",
   inputs: "disk",
   chunked: true,
-  analyticPeak: (p: FuseProblem) => streamPeakBytes(stepBytes(p)),
+  analyticPeak: (p: FuseProblem) => 2 * stepBytes(p) + STAGE,
   outputLayout: fusedLayout,
   async run({ problem, weights, config, ledger, outDir }) {
     const held = [ledger.reserve(stepBytes(problem), "step buffer"), ledger.reserve(stepBytes(problem), "step buffer"), ledger.reserve(STAGE, "writer stage")];
