@@ -22,10 +22,15 @@ const root = resolve(import.meta.dirname, "..");
 const child = join(root, "bench", "support", "plan-memory-child.ts");
 const work = o.dir || mkdtempSync(join(tmpdir(), "plan-memory-"));
 
-/** Wide experts over two layers; few large experts; many smaller experts. */
+/**
+ * Wide experts over two layers; few tall experts; eight large experts; many small experts. The
+ * last one's streaming peak (16 MiB) is smaller than the spread of an idle child's peak RSS on a
+ * busy machine, so it shows the measurement's resolution rather than the model's accuracy.
+ */
 const SHAPES: readonly (SyntheticMoe & { name: string })[] = [
   { name: "wide-2L", layers: 2, E: 4, I: 2560, H: 4096 },
   { name: "tall-1L", layers: 1, E: 6, I: 6144, H: 2048 },
+  { name: "eight-1L", layers: 1, E: 8, I: 3072, H: 4096 },
   { name: "many-1L", layers: 1, E: 32, I: 1024, H: 2048 },
 ];
 
@@ -50,6 +55,8 @@ interface Row {
   measured: number;
   measuredRuns: number[];
   relative: number;
+  /** max - min of the idle child's peak RSS over the runs: differences below it are noise. */
+  idleSpread: number;
 }
 
 const rows: Row[] = [];
@@ -65,11 +72,12 @@ try {
       for (const m of MEMORY_STRATEGIES) measured.get(m)!.push(maxRss(m, dir));
     }
     const base = median(idle);
+    const idleSpread = Math.max(...idle) - Math.min(...idle);
     for (const m of MEMORY_STRATEGIES) {
       const predicted = plan.memory.find((x) => x.strategy === m && x.chunk === chunk)!.peakBytes;
       const extra = measured.get(m)!.map((x) => x - base);
       const value = median(extra);
-      rows.push({ shape: s.name, layers: s.layers, E: s.E, I: s.I, H: s.H, checkpointBytes, strategy: m, chunk, predicted, measured: value, measuredRuns: extra, relative: value / predicted - 1 });
+      rows.push({ shape: s.name, layers: s.layers, E: s.E, I: s.I, H: s.H, checkpointBytes, strategy: m, chunk, predicted, measured: value, measuredRuns: extra, relative: value / predicted - 1, idleSpread });
       console.error(`${s.name} ${m}: predicted ${formatBytes(predicted)}, measured ${formatBytes(value)} (${((value / predicted - 1) * 100).toFixed(1)}%)`);
     }
     console.error(`${s.name}: idle child ${formatBytes(base)} (runs ${idle.map(formatBytes).join(", ")})`);
@@ -80,13 +88,15 @@ try {
 }
 
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
+/** Within 5%, or the difference is smaller than the idle child's own spread (below the resolution). */
+const verdict = (r: Row) => (Math.abs(r.relative) <= 0.05 ? "within 5%" : Math.abs(r.measured - r.predicted) <= r.idleSpread ? `below the resolution (${formatBytes(r.idleSpread)})` : "OUTSIDE 5%");
 const table = [
-  "| checkpoint | layers x E, I x H (BF16) | size | strategy | chunk | predicted | measured (median) | difference |",
-  "|---|---|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${r.shape} | ${r.layers} x ${r.E}, ${r.I} x ${r.H} | ${formatBytes(r.checkpointBytes)} | ${r.strategy} | ${r.chunk} | ${formatBytes(r.predicted)} | ${formatBytes(r.measured)} | ${pct(r.relative)} |`),
+  "| checkpoint | layers x E, I x H (BF16) | size | strategy | chunk | predicted | measured (median) | difference | verdict |",
+  "|---|---|---|---|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.shape} | ${r.layers} x ${r.E}, ${r.I} x ${r.H} | ${formatBytes(r.checkpointBytes)} | ${r.strategy} | ${r.chunk} | ${formatBytes(r.predicted)} | ${formatBytes(r.measured)} | ${pct(r.relative)} | ${verdict(r)} |`),
 ];
 console.log(table.join("\n"));
 const worst = Math.max(...rows.map((r) => Math.abs(r.relative)));
 console.log(`\nworst difference ${pct(worst)} over ${rows.length} points; ${runs} run(s) each; ${new Date().toISOString()} on ${hostname()} (${cpus().length} cores, ${formatBytes(totalmem())})`);
 console.log(JSON.stringify({ date: new Date().toISOString(), runs, chunk, cores: cpus().length, memory: totalmem(), node: process.version, rows }, null, 2));
-if (worst > 0.05) process.exitCode = 1;
+if (rows.some((r) => verdict(r) === "OUTSIDE 5%")) process.exitCode = 1;
