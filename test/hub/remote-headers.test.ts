@@ -67,7 +67,7 @@ describe("reading a Hub checkpoint's headers with range requests", () => {
   it.each([
     ["sharded", () => sharded],
     ["single-file", () => single],
-  ])("%s: the local checkpoint's tensors, at most two header-sized requests per file, under 1%% of its bytes", async (_, files) => {
+  ])("%s: the local checkpoint's tensors, at most two header-sized requests per file, under a hundredth of its bytes", async (_, files) => {
     const { repo, commit } = publish(files());
     const r = await readRemoteHeaders({ repo, settings: settings() });
     expect(r.commit).toBe(commit);
@@ -120,6 +120,24 @@ describe("reading a Hub checkpoint's headers with range requests", () => {
     const r = await readRemoteHeaders({ repo, settings: settings({ token: "hf_secret" }) });
     expect(r.specs.size).toBeGreaterThan(10);
     expect(hub.requests.filter(of(repo)).at(-1)!.authorization).toBe("Bearer hf_secret");
+  });
+
+  it("follows the redirect to another origin (the Hub's CDN) without the token", async () => {
+    const cdn = await FakeHub.start();
+    try {
+      const { repo, commit } = publish(single);
+      expect(cdn.publish(repo, [...single])).toBe(commit);
+      hub.gate(repo, "hf_secret");
+      hub.lfsRedirect = cdn;
+      const r = await readRemoteHeaders({ repo, settings: settings({ token: "hf_secret" }) });
+      expect(r.specs.size).toBeGreaterThan(10);
+      expect(cdn.count()).toBe(2);
+      expect(cdn.requests.map((q) => q.authorization)).toEqual([undefined, undefined]);
+      expect(hub.requests.filter(of(repo)).every((q) => q.authorization === "Bearer hf_secret")).toBe(true);
+    } finally {
+      hub.lfsRedirect = undefined;
+      await cdn.close();
+    }
   });
 
   it("404s: an unknown repository, an unknown revision", async () => {

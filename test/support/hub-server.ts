@@ -66,6 +66,8 @@ export class FakeHub {
   pageSize = 1000;
   /** Answer every range request with the whole file (200), as some mirrors and proxies do. */
   ignoreRange = false;
+  /** Send requests for LFS files to this other server (another origin), as the Hub sends them to its CDN. */
+  lfsRedirect: FakeHub | undefined;
   private readonly gated = new Map<string, string>();
   private readonly repos = new Map<string, { refs: Map<string, string>; commits: Map<string, Commit> }>();
   private readonly faults: FaultRule[] = [];
@@ -218,6 +220,11 @@ export class FakeHub {
     if (fault?.kind === "corrupt") {
       data = Uint8Array.from(data);
       if (data.length > 0) data[data.length - 1]! ^= 0xff;
+    }
+    if (f.lfs && this.lfsRedirect !== undefined) {
+      res.writeHead(302, { Location: `${this.lfsRedirect.url}/${repo}/resolve/${c.commit}/${path}`, "Content-Length": "0" });
+      res.end();
+      return;
     }
     const etag = etagOf(f);
     const headers: Record<string, string> = { ETag: `"${etag}"`, "X-Repo-Commit": c.commit, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream" };
