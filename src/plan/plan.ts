@@ -89,7 +89,7 @@ export interface CheckpointPlanOptions {
 
 export interface CheckpointPlan {
   readonly headers: CheckpointHeaders;
-  /** The reference stage the plan is of: FP8 checkpoints are dequantized, then prefused. */
+  /** What the plan covers: the prefuse to the target, after FP8 dequantization when the checkpoint has FP8 weights. */
   readonly stage: "prefuse" | "switch_mlp" | "dequant+prefuse" | "dequant+switch_mlp";
   readonly plan: FusePlan;
   readonly dequant: DequantPlan | undefined;

@@ -43,11 +43,11 @@ export function registerPlan(program: Command): void {
         : await localHeaders(arg);
       const result = planCheckpoint(headers, { target, chunks, budget });
       for (const line of planWarnings(result.plan)) process.stderr.write(line);
+      const report = checkpointPlanReport(result);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(checkpointPlanReport(result), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;
       }
-      const report = checkpointPlanReport(result);
       const budgetText = `${formatBytes(budget)} ${flags.memoryBudget === undefined ? "(this machine's RAM)" : "(--memory-budget)"}`;
       const lines = [
         `checkpoint ${report.checkpoint}: ${headers.specs.size} tensors, ${formatBytes(report.totalBytes)} in ${report.files.length} file(s)${headers.fromCache ? " (headers from the cache)" : ""}; stage ${result.stage}`,
