@@ -19,7 +19,8 @@ export { writeSafetensorsFile } from "./reference/safetensors/writer.js";
 export { type TensorSource, tensorSource, fileTensorSource } from "./reference/safetensors/source.js";
 
 // The prefuse contract (docs/contract.md): decide, fuse in memory, fuse disk to disk.
-export { resolveExpertCount, configValue, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, type ExpertCount, type ExpertCountKey } from "./reference/prefuse/expert-count.js";
+export { configPath } from "./reference/config-path.js";
+export { resolveExpertCount, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, type ExpertCount, type ExpertCountKey } from "./reference/prefuse/expert-count.js";
 export {
   EXPERT_LAYOUTS,
   DEFAULT_LAYOUT,
@@ -30,7 +31,10 @@ export {
   fusedNames,
   fusedPrefix,
   switchName,
+  followsOqPattern,
   type ExpertLayout,
+  type ExpertStorage,
+  type SourceRef,
   type FuseTarget,
   type FusedOrientation,
   type Projection,
@@ -40,7 +44,7 @@ export {
 export { scanExperts, type ExpertGroup, type ExpertTensor, type SwitchTensor } from "./reference/prefuse/scan.js";
 export { naturalCompare } from "./reference/prefuse/natural-order.js";
 export { checkExpertLayer, STACKED_COMPANIONS, type CompleteLayer, type LayerCheck } from "./reference/prefuse/layer-check.js";
-export type { UntouchedCode, UntouchedReason } from "./reference/prefuse/reasons.js";
+export type { UntouchedCode, UntouchedReason, LayerCode } from "./reference/prefuse/reasons.js";
 export {
   planPrefuse,
   type FusePlan,
@@ -62,7 +66,7 @@ export { STAGES, type Stage, parseStage, runStage, planStage, type StageResult }
 
 // FP8 block dequantization (docs/fp8.md).
 export { Fp8Error, type Fp8ErrorCode } from "./reference/fp8/errors.js";
-export { type ScaleLayout, describeLayout } from "./reference/fp8/layout.js";
+export { type ScaleLayout, describeScaleLayout } from "./reference/fp8/layout.js";
 export { type Fp8Rule, type Fp8Scheme, type ScaleSuffix, describeRule } from "./reference/fp8/rule.js";
 export { resolveScheme } from "./reference/fp8/scheme.js";
 export { Fp8Dequantizer, type BlockScaledWeight, type KernelStrategy } from "./reference/fp8/kernel.js";
@@ -83,7 +87,7 @@ export { describeMoeLayers, countKeysOf, type MoeLayerSummary, type MoeLayout, t
 
 // Real checkpoints from the Hugging Face Hub (docs/fixtures-and-hub.md).
 export { REAL_REPOS, type RealRepo } from "./fixtures-gen/real-repos.js";
-export { fetchRepo, type FetchRepoOptions, type FetchRepoResult, type FetchedFile } from "./hub/fetch-repo.js";
+export { fetchRepo, HUB_LIMITS, type FetchRepoOptions, type FetchRepoResult, type FetchedFile, type HubLimits } from "./hub/fetch-repo.js";
 export { hubSettings, hubCacheDir, type HubSettings } from "./hub/settings.js";
 export { HubError, type HubErrorCode } from "./hub/errors.js";
 export { parseHubRef, isHubRef, type HubRef } from "./hub/repo-ref.js";
@@ -112,17 +116,17 @@ export { checkCorpus, checkCase, type CaseCheck, type CorpusCheck } from "./gold
 export { planCorpusUpdate, writeCorpus, type UpdatePlan, type UpdateOptions } from "./golden/update.js";
 export { writeCaseFolder, addToCorpusIndex, outcomeOf, type NewCase } from "./golden/case-writer.js";
 
-// The release gate (docs/gate.md): any prefuse implementation, checked from the outside through files.
-export { runGate, GATE_DEFAULTS, FLOATING_STAGES, type GateOptions, type CorpusChoice } from "./gate/gate.js";
-export { STAGE_CONTRACTS, type StageContract } from "./gate/contracts.js";
-export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders } from "./gate/template.js";
+// The release gate (docs/gate.md, docs/gate-protocols.md): any prefuse implementation, checked from the outside through files.
+export { runGate, GATE_DEFAULTS, FLOATING_STAGES, MAX_RUNS, type GateOptions, type CorpusChoice } from "./gate/gate.js";
+export { STAGE_CONTRACTS, type StageContract } from "./reference/contracts.js";
+export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders, type Protocol } from "./gate/template.js";
 export { caseArbitrary, toFixtureSpec, caseFeatures, type CaseDraw } from "./gate/case-space.js";
 export { compareWeights, type Comparison, type TensorMismatch, type Tolerance } from "./gate/compare.js";
 export { ulpDistance, ULP_DTYPES } from "./gate/ulp.js";
 export { diagnose } from "./gate/diagnoses/diagnose.js";
 export type { Diagnosis, DiagnosisKind, DiagnosisContext } from "./gate/diagnoses/diagnosis.js";
-export { judge, failureSignature, type Judgement, type Verdict, type FailureKind } from "./gate/judge.js";
-export type { CaseResult } from "./gate/run-case.js";
+export { judge, failureSignature, type Judgement, type Verdict, type FailureKind, type Ending } from "./gate/judge.js";
+export type { CaseResult, CaseRunner } from "./gate/run-case.js";
 export { mergeReports, readReport, reportPasses, summaryLine, REPORT_FORMAT, type GateReport, type Totals, type ShrunkCase } from "./gate/report.js";
 export { parseShard, inShard, type Shard } from "./gate/shard.js";
 export { junitXml } from "./gate/junit.js";

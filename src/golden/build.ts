@@ -16,7 +16,7 @@ import { prefuse } from "../reference/prefuse/prefuse.js";
 import { serializeSafetensors } from "../reference/safetensors/memory.js";
 import type { Stage } from "../reference/stages.js";
 import { bytesEqual } from "../reference/tensor.js";
-import { STAGE_CONTRACTS } from "../gate/contracts.js";
+import { STAGE_CONTRACTS } from "../reference/contracts.js";
 import { generateCheckpoint } from "../fixtures-gen/generate.js";
 import { type FixtureSpec, resolveSpec } from "../fixtures-gen/spec.js";
 import { type CaseInput, type ParsedInput, outcomeProblem, parseInput, referenceAnswer, serializeExpected } from "./answer.js";

@@ -17,16 +17,18 @@ export type HubErrorCode =
   | "UNSAFE_PATH"
   | "SIZE_MISMATCH"
   | "CHECKSUM_MISMATCH"
-  | "RANGE_IGNORED"
-  | "TOO_LARGE";
+  | "BODY_TOO_LARGE"
+  | "TOO_MANY_REQUESTS"
+  | "LOOP"
+  | "RANGE_IGNORED";
 
 const TRANSIENT: ReadonlySet<HubErrorCode> = new Set(["SERVER_ERROR", "TIMEOUT", "NETWORK"]);
 
+/** Worth retrying: the same request may succeed later. */
+export function isTransient(code: HubErrorCode): boolean {
+  return TRANSIENT.has(code);
+}
+
 export class HubError extends MoePrefuseError<HubErrorCode> {
   override readonly name = "HubError";
-
-  /** Worth retrying: the same request may succeed later. */
-  get transient(): boolean {
-    return TRANSIENT.has(this.code);
-  }
 }

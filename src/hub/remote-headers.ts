@@ -13,8 +13,9 @@
 // information"); it refuses headers over 25 MB where the safetensors reference reader accepts
 // 100 MB; and it hands back parsed JSON, so the reference's strict checks (duplicate keys,
 // offsets, sizes against the file) could not run on the bytes. The requests here go through the
-// downloader's fetch policy (src/hub/http.ts: deadlines, typed errors, bounded retries), and the
-// bytes through the parser local files use (src/reference/safetensors/header.ts).
+// one Hub fetch (src/hub/fetch.ts: the token to the endpoint's origin only, redirects, deadlines,
+// body caps; src/hub/http.ts: typed errors, bounded retries), and the bytes through the parser
+// local files use (src/reference/safetensors/header.ts).
 //
 // Results are cached per commit next to the Hugging Face cache's own folders
 // (`<cache>/models--owner--name/moe-prefuse/headers/<commit>.json`), so planning a pinned commit
@@ -30,7 +31,7 @@ import { INDEX_FILE, type ShardIndex, parseShardIndex } from "../reference/safet
 import type { TensorSpec } from "../reference/tensor.js";
 import { installAtomically, insideDir, readRef, repoFolder, writeRef } from "./cache-layout.js";
 import { HubError } from "./errors.js";
-import { fetchWithTimeouts, withRetries } from "./http.js";
+import { type CallLimits, withRetries } from "./http.js";
 import { COMMIT_HASH, validateRepoId, validateRevision } from "./repo-ref.js";
 import type { HubSettings } from "./settings.js";
 
@@ -40,8 +41,6 @@ export const MAX_CONFIG_BYTES = 10_000_000;
 export const MAX_INDEX_BYTES = 64_000_000;
 /** Files whose headers are read at the same time. */
 const PARALLEL = 8;
-/** Redirects followed per request (the Hub sends LFS files to its CDN with one). */
-const MAX_REDIRECTS = 5;
 const CACHE_VERSION = 1;
 
 export interface RemoteHeadersOptions {
@@ -81,9 +80,12 @@ export interface RemoteHeaders {
   readonly fromCache: boolean;
 }
 
-/** The fetch every request of this module goes through: the downloader's deadlines; retries are added per request. */
-function hubFetch(o: RemoteHeadersOptions): typeof fetch {
-  return fetchWithTimeouts(o.settings.timeoutMs, o.fetch);
+/**
+ * The limits of every call of this module: the one Hub fetch (src/hub/fetch.ts: the token to the
+ * endpoint's origin only, redirects followed by hand, deadlines, body caps) over `o.fetch`.
+ */
+function limits(o: RemoteHeadersOptions, extra: CallLimits = {}): CallLimits {
+  return { ...extra, ...(o.fetch !== undefined ? { base: o.fetch } : {}) };
 }
 
 interface Got {
@@ -92,98 +94,75 @@ interface Got {
   readonly total: number | undefined;
 }
 
-/**
- * The body, at most `max` bytes (more is an error), or with `prefix` its first `max` bytes
- * (the rest is not read: the connection is closed there).
- */
-async function readCapped(res: Response, max: number, what: string, label: string, prefix = false): Promise<Uint8Array> {
-  const declared = Number(res.headers.get("content-length") ?? NaN);
-  if (declared > max && !prefix) {
-    await res.body?.cancel();
-    throw new HubError("TOO_LARGE", `${what} is ${declared} bytes, over the ${max}-byte limit`, { file: label });
-  }
-  const parts: Uint8Array[] = [];
+/** The first `n` bytes of a body; the rest is not read (the connection is closed there). */
+async function prefix(res: Response, n: number): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
   let got = 0;
-  if (res.body !== null) {
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (got + value.length > max) {
-        await reader.cancel();
-        if (!prefix) throw new HubError("TOO_LARGE", `${what} is over the ${max}-byte limit`, { file: label });
-        parts.push(value.subarray(0, max - got));
-        got = max;
-        break;
-      }
-      got += value.length;
-      parts.push(value);
-    }
+  const reader = res.body?.getReader();
+  while (reader !== undefined && got < n) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const take = Math.min(value.length, n - got);
+    out.set(value.subarray(0, take), got);
+    got += take;
   }
-  const out = new Uint8Array(got);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  await reader?.cancel().catch(() => undefined);
+  return out.subarray(0, got);
 }
 
 /**
  * GET `path` of the repository at `commit`, optionally bytes [start, end] only, at most `max`
- * bytes. Redirects are followed by hand so that the token goes to the endpoint's origin only.
+ * bytes (the whole body of a plain GET; exactly the range of a range request).
  */
 async function get(o: RemoteHeadersOptions, commit: string, path: string, max: number, what: string, range?: readonly [number, number]): Promise<Got> {
   const s = o.settings;
   const label = `hf://${o.repo}@${commit}/${path}`;
-  const origin = new URL(s.endpoint).origin;
   const encoded = path.split("/").map(encodeURIComponent).join("/");
-  const first = new URL(`${s.endpoint}/${o.repo}/resolve/${commit}/${encoded}`);
-  const f = hubFetch(o);
-  return withRetries(s, label, async () => {
-    let url = first;
-    for (let hop = 0; ; hop++) {
-      const headers: Record<string, string> = {};
-      if (range !== undefined) headers.Range = `bytes=${range[0]}-${range[1]}`;
-      if (s.token !== undefined && url.origin === origin) headers.Authorization = `Bearer ${s.token}`;
-      const res = await f(url, { headers, redirect: "manual" });
-      if (res.status >= 300 && res.status < 400 && res.headers.has("location")) {
-        await res.body?.cancel();
-        if (hop >= MAX_REDIRECTS) throw new HubError("BAD_RESPONSE", `more than ${MAX_REDIRECTS} redirects`, { file: label });
-        url = new URL(res.headers.get("location")!, url);
-        if (url.protocol !== "https:" && url.protocol !== "http:") throw new HubError("BAD_RESPONSE", `redirected to a non-http URL`, { file: label });
-        continue;
-      }
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new HubApiError(url.href, res.status, res.headers.get("x-request-id") ?? undefined, "");
-      }
-      if (range === undefined) return { bytes: await readCapped(res, max, what, label), total: undefined };
-      if (res.status !== 206) {
-        const size = res.headers.get("content-length");
-        if (o.allowDownload && res.status === 200 && size !== null && /^\d+$/.test(size)) {
-          const want = range[1] + 1;
-          const bytes = await readCapped(res, want, what, label, true);
-          if (bytes.length !== Math.min(want, Number(size))) throw new HubError("BAD_RESPONSE", `the body ended after ${bytes.length} bytes`, { file: label });
-          return { bytes: bytes.subarray(range[0]), total: Number(size) };
-        }
-        await res.body?.cancel();
-        throw new HubError(
-          "RANGE_IGNORED",
-          `the server ignored the byte-range request and offered the whole file${size === null ? "" : ` (${size} bytes)`}; refusing to download it to read its header (--allow-download reads the header from the start of the whole-file answer)`,
-          { file: label },
-        );
-      }
-      const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get("content-range") ?? "");
-      if (m === null || Number(m[1]) !== range[0] || Number(m[2]) !== range[1]) {
-        await res.body?.cancel();
-        throw new HubError("BAD_RESPONSE", `answered bytes ${range[0]}-${range[1]} with Content-Range '${res.headers.get("content-range")}'`, { file: label });
-      }
-      const want = range[1] - range[0] + 1;
-      const bytes = await readCapped(res, want, what, label);
-      if (bytes.length !== want) throw new HubError("BAD_RESPONSE", `asked for ${want} bytes of ${what}, got ${bytes.length}`, { file: label });
-      return { bytes, total: Number(m[3]) };
+  const url = `${s.endpoint}/${o.repo}/resolve/${commit}/${encoded}`;
+  const want = range === undefined ? max : range[1] - range[0] + 1;
+  // A whole-file answer to a range request is read only in part, so it is not capped by size.
+  const cap = range !== undefined && o.allowDownload ? Number.MAX_SAFE_INTEGER : want;
+  const ignored = (size: string | null) =>
+    new HubError(
+      "RANGE_IGNORED",
+      `the server ignored the byte-range request and offered the whole file${size === null ? "" : ` (${size} bytes)`}; refusing to download it to read its header (--allow-download reads the header from the start of the whole-file answer)`,
+      { file: label },
+    );
+  return withRetries(s, label, limits(o, { maxBodyBytes: cap }), async (f) => {
+    const headers: Record<string, string> = {};
+    if (range !== undefined) headers.Range = `bytes=${range[0]}-${range[1]}`;
+    if (s.token !== undefined) headers.Authorization = `Bearer ${s.token}`;
+    let res: Response;
+    try {
+      res = await f(url, { headers });
+    } catch (e) {
+      // More than the range asked for: the server answered with (much of) the whole file.
+      if (range !== undefined && e instanceof HubError && e.code === "BODY_TOO_LARGE") throw ignored(null);
+      throw e;
     }
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new HubApiError(url, res.status, res.headers.get("x-request-id") ?? undefined, "");
+    }
+    if (range === undefined) return { bytes: new Uint8Array(await res.arrayBuffer()), total: undefined };
+    if (res.status !== 206) {
+      const size = res.headers.get("content-length");
+      if (o.allowDownload && res.status === 200 && size !== null && /^\d+$/.test(size)) {
+        const bytes = await prefix(res, range[1] + 1);
+        if (bytes.length !== Math.min(range[1] + 1, Number(size))) throw new HubError("BAD_RESPONSE", `the body ended after ${bytes.length} bytes`, { file: label });
+        return { bytes: bytes.subarray(range[0]), total: Number(size) };
+      }
+      await res.body?.cancel().catch(() => undefined);
+      throw ignored(size);
+    }
+    const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get("content-range") ?? "");
+    if (m === null || Number(m[1]) !== range[0] || Number(m[2]) !== range[1]) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new HubError("BAD_RESPONSE", `answered bytes ${range[0]}-${range[1]} with Content-Range '${res.headers.get("content-range")}'`, { file: label });
+    }
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (bytes.length !== want) throw new HubError("BAD_RESPONSE", `asked for ${want} bytes of ${what}, got ${bytes.length}`, { file: label });
+    return { bytes, total: Number(m[3]) };
   });
 }
 
@@ -210,9 +189,9 @@ interface Listed {
 
 async function listCommit(o: RemoteHeadersOptions, commit: string, label: string): Promise<Listed[]> {
   const s = o.settings;
-  return withRetries(s, label, async () => {
+  return withRetries(s, label, limits(o, { refuseRepeats: true }), async (fetch) => {
     const out: Listed[] = [];
-    for await (const e of listFiles({ repo: o.repo, revision: commit, recursive: true, hubUrl: s.endpoint, fetch: hubFetch(o), ...(s.token !== undefined ? { accessToken: s.token } : {}) })) {
+    for await (const e of listFiles({ repo: o.repo, revision: commit, recursive: true, hubUrl: s.endpoint, fetch, ...(s.token !== undefined ? { accessToken: s.token } : {}) })) {
       if (e.type === "file") out.push({ path: e.path, size: e.size });
     }
     return out;
@@ -324,8 +303,8 @@ export async function readRemoteHeaders(o: RemoteHeadersOptions): Promise<Remote
   let commit = COMMIT_HASH.test(revision) ? revision : s.offline ? await readRef(folder, revision) : undefined;
   if (commit === undefined && s.offline) throw new HubError("OFFLINE_NOT_CACHED", `HF_HUB_OFFLINE is set and this revision is not in the cache ${s.cacheDir}`, { file: label });
   if (commit === undefined) {
-    const info = await withRetries(s, label, () =>
-      modelInfo({ name: repo, revision, additionalFields: ["sha"], hubUrl: s.endpoint, fetch: hubFetch(opts), ...(s.token !== undefined ? { accessToken: s.token } : {}) }),
+    const info = await withRetries(s, label, limits(opts), (fetch) =>
+      modelInfo({ name: repo, revision, additionalFields: ["sha"], hubUrl: s.endpoint, fetch, ...(s.token !== undefined ? { accessToken: s.token } : {}) }),
     );
     if (typeof info.sha !== "string" || !COMMIT_HASH.test(info.sha)) throw new HubError("BAD_RESPONSE", `the Hub resolved the revision to '${String(info.sha)}', not a commit hash`, { file: label });
     commit = info.sha;

@@ -8,6 +8,7 @@ import { dequantCheckpoint } from "../../reference/fp8/checkpoint.js";
 import { dequantPlanReport } from "../../reference/fp8/report.js";
 import { formatBytes, parseSize } from "../../reference/size.js";
 import { resolveCheckpointArg } from "../inputs.js";
+import { say } from "../output.js";
 
 export function registerDequant(program: Command): void {
   program
@@ -37,6 +38,6 @@ export function registerDequant(program: Command): void {
         `removed ${plan.removedScales.length} weight scale(s), dropped ${plan.droppedActivationScales.length} activation scale(s), copied ${plan.passthrough.length} tensor(s) unchanged`,
         `wrote ${output}: ${result.files.join(", ")} (${formatBytes(result.totalSize)})` + (result.config === undefined ? ", no config.json (the input has none)" : ", config.json without quantization_config"),
       ];
-      process.stdout.write(`${lines.join("\n")}\n`);
+      say(...lines);
     });
 }

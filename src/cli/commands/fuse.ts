@@ -16,6 +16,7 @@ import { planReport } from "../../reference/prefuse/report.js";
 import { formatBytes, parseSize } from "../../reference/size.js";
 import { resolveCheckpointArg } from "../inputs.js";
 import { progressBar } from "../progress.js";
+import { say, warn } from "../output.js";
 import { planLines, planWarnings } from "../plan-text.js";
 
 interface FuseFlags {
@@ -31,7 +32,7 @@ interface FuseFlags {
 function printText(r: FuseResult, seconds: number): void {
   const lines = planLines(r.plan);
   lines.push(`wrote ${r.tensors} tensors, ${formatBytes(r.totalSize)} in ${r.files.length} file(s) to ${r.outDir} in ${seconds.toFixed(1)} s`);
-  process.stdout.write(`${lines.join("\n")}\n`);
+  say(...lines);
 }
 
 export function registerFuse(program: Command): void {
@@ -74,7 +75,7 @@ export function registerFuse(program: Command): void {
         await backend.close();
       }
       const seconds = (performance.now() - started) / 1000;
-      for (const line of planWarnings(result.plan)) process.stderr.write(line);
+      for (const w of planWarnings(result.plan)) warn(w);
       if (flags.json) {
         const { plan, ...rest } = result;
         const dequantReport = dequant === undefined ? null : dequantPlanReport(dequant.plan);

@@ -13,7 +13,8 @@ import { FUSE_TARGETS, type FuseTarget } from "../../reference/prefuse/layouts.j
 import { formatBytes, parseSize } from "../../reference/size.js";
 import { oneOf, wholeNumberList } from "../options.js";
 import { planLines, planWarnings } from "../plan-text.js";
-import { formatTable } from "../table.js";
+import { say, warn } from "../output.js";
+import { tableLines } from "../table.js";
 
 interface PlanFlags {
   target: string;
@@ -42,7 +43,7 @@ export function registerPlan(program: Command): void {
         ? await hubHeaders(parseHubRef(arg), { settings: hubSettings(), allowDownload: flags.allowDownload === true })
         : await localHeaders(arg);
       const result = planCheckpoint(headers, { target, chunks, budget });
-      for (const line of planWarnings(result.plan)) process.stderr.write(line);
+      for (const w of planWarnings(result.plan)) warn(w);
       const report = checkpointPlanReport(result);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -53,11 +54,11 @@ export function registerPlan(program: Command): void {
         `checkpoint ${report.checkpoint}: ${headers.specs.size} tensors, ${formatBytes(report.totalBytes)} in ${report.files.length} file(s)${headers.fromCache ? " (headers from the cache)" : ""}; stage ${result.stage}`,
         ...planLines(result.plan),
         `memory: peak of each way of prefusing, against a budget of ${budgetText}`,
-        formatTable(
+        ...tableLines(
           ["STRATEGY", "CHUNK", "PEAK", "FITS"],
           result.memory.map((m) => [m.strategy, String(m.chunk), formatBytes(m.peakBytes), m.fits ? "yes" : `no (needs ${formatBytes(m.peakBytes)})`]),
         ),
       ];
-      process.stdout.write(`${lines.join("\n")}\n`);
+      say(...lines);
     });
 }

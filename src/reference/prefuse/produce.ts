@@ -47,15 +47,20 @@ const T3 = [0, 2, 1] as const;
 
 const rangeBytes = (input: FusedInput, count: number) => sliceBytes(input.spec) * count;
 
-export async function produceExperts(
-  recipe: OutputRecipe,
-  first: number,
-  count: number,
-  out: Uint8Array,
-  io: ExpertReader,
-  backend: TensorBackend,
-  scratch: Scratch,
-): Promise<void> {
+/** What one executor brings to every step: where inputs come from, the engine, its work buffers. */
+export interface Producer {
+  readonly io: ExpertReader;
+  readonly backend: TensorBackend;
+  readonly scratch: Scratch;
+}
+
+/** Experts [first, first + count): one step of one output. */
+export interface ExpertRange {
+  readonly first: number;
+  readonly count: number;
+}
+
+export async function produceExperts(recipe: OutputRecipe, { first, count }: ExpertRange, out: Uint8Array, { io, backend, scratch }: Producer): Promise<void> {
   const experts = Array.from({ length: count }, (_, i) => first + i);
   switch (recipe.op) {
     case "stack": {
@@ -121,6 +126,21 @@ export async function produceExperts(
         const mine = scratch.get("half", bytes / 2);
         const pieces = await backend.split(x, axis, [mid, mid], half === 0 ? [mine, other] : [other, mine]);
         await backend.transpose(pieces[half]!, T3, out);
+      }
+      return;
+    }
+    case "take-rows": {
+      // Byte selection: rows half, half + 2, ... of each expert's slice.
+      const { input, half } = recipe;
+      const rows = input.spec.shape[1]!;
+      const inSlice = sliceBytes(input.spec);
+      const rowBytes = inSlice / rows;
+      const x = await io.experts(input.name, input.spec, first, count, scratch.get("in", inSlice * count));
+      for (let i = 0; i < count; i++) {
+        for (let r = 0; r < rows / 2; r++) {
+          const from = i * inSlice + (2 * r + half) * rowBytes;
+          out.set(x.data.subarray(from, from + rowBytes), (i * (rows / 2) + r) * rowBytes);
+        }
       }
       return;
     }
