@@ -77,7 +77,21 @@ try {
       const predicted = plan.memory.find((x) => x.strategy === m && x.chunk === chunk)!.peakBytes;
       const extra = measured.get(m)!.map((x) => x - base);
       const value = median(extra);
-      rows.push({ shape: s.name, layers: s.layers, E: s.E, I: s.I, H: s.H, checkpointBytes, strategy: m, chunk, predicted, measured: value, measuredRuns: extra, relative: value / predicted - 1, idleSpread });
+      rows.push({
+        shape: s.name,
+        layers: s.layers,
+        E: s.E,
+        I: s.I,
+        H: s.H,
+        checkpointBytes,
+        strategy: m,
+        chunk,
+        predicted,
+        measured: value,
+        measuredRuns: extra,
+        relative: value / predicted - 1,
+        idleSpread,
+      });
       console.error(`${s.name} ${m}: predicted ${formatBytes(predicted)}, measured ${formatBytes(value)} (${((value / predicted - 1) * 100).toFixed(1)}%)`);
     }
     console.error(`${s.name}: idle child ${formatBytes(base)} (runs ${idle.map(formatBytes).join(", ")})`);
@@ -89,14 +103,24 @@ try {
 
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
 /** Within 5%, or the difference is smaller than the idle child's own spread (below the resolution). */
-const verdict = (r: Row) => (Math.abs(r.relative) <= 0.05 ? "within 5%" : Math.abs(r.measured - r.predicted) <= r.idleSpread ? `below the resolution (${formatBytes(r.idleSpread)})` : "OUTSIDE 5%");
+const verdict = (r: Row) =>
+  Math.abs(r.relative) <= 0.05
+    ? "within 5%"
+    : Math.abs(r.measured - r.predicted) <= r.idleSpread
+      ? `below the resolution (${formatBytes(r.idleSpread)})`
+      : "OUTSIDE 5%";
 const table = [
   "| checkpoint | layers x E, I x H (BF16) | size | strategy | chunk | predicted | measured (median) | difference | verdict |",
   "|---|---|---|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${r.shape} | ${r.layers} x ${r.E}, ${r.I} x ${r.H} | ${formatBytes(r.checkpointBytes)} | ${r.strategy} | ${r.chunk} | ${formatBytes(r.predicted)} | ${formatBytes(r.measured)} | ${pct(r.relative)} | ${verdict(r)} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.shape} | ${r.layers} x ${r.E}, ${r.I} x ${r.H} | ${formatBytes(r.checkpointBytes)} | ${r.strategy} | ${r.chunk} | ${formatBytes(r.predicted)} | ${formatBytes(r.measured)} | ${pct(r.relative)} | ${verdict(r)} |`,
+  ),
 ];
 console.log(table.join("\n"));
 const worst = Math.max(...rows.map((r) => Math.abs(r.relative)));
-console.log(`\nworst difference ${pct(worst)} over ${rows.length} points; ${runs} run(s) each; ${new Date().toISOString()} on ${hostname()} (${cpus().length} cores, ${formatBytes(totalmem())})`);
+console.log(
+  `\nworst difference ${pct(worst)} over ${rows.length} points; ${runs} run(s) each; ${new Date().toISOString()} on ${hostname()} (${cpus().length} cores, ${formatBytes(totalmem())})`,
+);
 console.log(JSON.stringify({ date: new Date().toISOString(), runs, chunk, cores: cpus().length, memory: totalmem(), node: process.version, rows }, null, 2));
 if (rows.some((r) => verdict(r) === "OUTSIDE 5%")) process.exitCode = 1;

@@ -27,7 +27,8 @@ const chunk = Number(chunkText);
 function layerSeries(recipes: readonly OutputRecipe[]): Record<Projection, readonly string[]> {
   const gateUp = recipes.find((r) => r.op === "concat-rows");
   const down = recipes.find((r) => r.op === "stack");
-  if (gateUp?.op !== "concat-rows" || down?.op !== "stack") throw new Error("the synthetic checkpoint should fuse as rows (gate_up [E, 2I, H], down [E, H, I])");
+  if (gateUp?.op !== "concat-rows" || down?.op !== "stack")
+    throw new Error("the synthetic checkpoint should fuse as rows (gate_up [E, 2I, H], down [E, H, I])");
   return { gate_proj: gateUp.gate.names, up_proj: gateUp.up.names, down_proj: down.inputs.names };
 }
 
@@ -44,14 +45,16 @@ async function eager(ckpt: Checkpoint, strategy: MemoryStrategy): Promise<void> 
     const [I, H] = ckpt.specs.get(series.gate_proj[0]!)!.shape as [number, number];
     // The layer under the benchmark's names: the same buffers, not copies.
     const tensors = new Map<string, Tensor>();
-    for (const p of ["gate_proj", "up_proj", "down_proj"] as const) series[p].forEach((name, x) => tensors.set(expertTensorName(x, p), weights.get(name)!));
+    for (const p of ["gate_proj", "up_proj", "down_proj"] as const) {
+      for (const [x, name] of series[p].entries()) tensors.set(expertTensorName(x, p), weights.get(name)!);
+    }
     const problem = { shape: { name: layer.prefix, hidden: H, intermediate: I }, experts: series.gate_proj.length, chunk };
     const result = strategy.run({ problem, tensors, ledger: new MemoryLedger() });
     tensors.clear();
     // oQ writes the fused tensors back into the dict and drops the per-expert ones.
     for (const name of layer.consumed) weights.delete(name);
     const fused = [...result.tensors.values()];
-    outputs.forEach((o, k) => weights.set(o.name, { dtype: o.dtype, shape: o.shape, data: fused[k]! }));
+    for (const [k, o] of outputs.entries()) weights.set(o.name, { dtype: o.dtype, shape: o.shape, data: fused[k]! });
     collectGarbage();
   }
 }

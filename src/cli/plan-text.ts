@@ -8,7 +8,12 @@ import { tableLines } from "./table.js";
 export function planLines(plan: FusePlan): string[] {
   const lines = [`plan: target ${plan.target}, ${describeLayout(plan)}, ${describeExpertCount(plan.expertCount)}`];
   if (plan.layers.length > 0) {
-    lines.push(...tableLines(["LAYER", "STATE", "CODE", "EXPERTS", "DETAIL"], plan.layers.map((l) => [l.prefix, l.state, l.code, String(l.expertsFound), describeLayer(l, plan)])));
+    lines.push(
+      ...tableLines(
+        ["LAYER", "STATE", "CODE", "EXPERTS", "DETAIL"],
+        plan.layers.map((l) => [l.prefix, l.state, l.code, String(l.expertsFound), describeLayer(l, plan)]),
+      ),
+    );
   }
   const c = countStates(plan);
   lines.push(`layers: ${c.fused} fused, ${c.untouched} untouched, ${c["already-fused"]} already fused, ${c.dense} dense`);
@@ -17,5 +22,8 @@ export function planLines(plan: FusePlan): string[] {
 
 /** The plan's warnings and its untouched layers, one line each (for `warn`). */
 export function planWarnings(plan: FusePlan): string[] {
-  return [...plan.warnings, ...plan.layers.flatMap((l) => (l.state === "untouched" ? [`layer ${l.prefix} left untouched: ${summarizeReasons(l.reasons)}`] : []))];
+  return [
+    ...plan.warnings,
+    ...plan.layers.flatMap((l) => (l.state === "untouched" ? [`layer ${l.prefix} left untouched: ${summarizeReasons(l.reasons)}`] : [])),
+  ];
 }

@@ -149,7 +149,8 @@ async function get(o: RemoteHeadersOptions, commit: string, path: string, max: n
       const size = res.headers.get("content-length");
       if (o.allowDownload && res.status === 200 && size !== null && /^\d+$/.test(size)) {
         const bytes = await prefix(res, range[1] + 1);
-        if (bytes.length !== Math.min(range[1] + 1, Number(size))) throw new HubError("BAD_RESPONSE", `the body ended after ${bytes.length} bytes`, { file: label });
+        if (bytes.length !== Math.min(range[1] + 1, Number(size)))
+          throw new HubError("BAD_RESPONSE", `the body ended after ${bytes.length} bytes`, { file: label });
         return { bytes: bytes.subarray(range[0]), total: Number(size) };
       }
       await res.body?.cancel().catch(() => undefined);
@@ -191,7 +192,14 @@ async function listCommit(o: RemoteHeadersOptions, commit: string, label: string
   const s = o.settings;
   return withRetries(s, label, limits(o, { refuseRepeats: true }), async (fetch) => {
     const out: Listed[] = [];
-    for await (const e of listFiles({ repo: o.repo, revision: commit, recursive: true, hubUrl: s.endpoint, fetch, ...(s.token !== undefined ? { accessToken: s.token } : {}) })) {
+    for await (const e of listFiles({
+      repo: o.repo,
+      revision: commit,
+      recursive: true,
+      hubUrl: s.endpoint,
+      fetch,
+      ...(s.token !== undefined ? { accessToken: s.token } : {}),
+    })) {
       if (e.type === "file") out.push({ path: e.path, size: e.size });
     }
     return out;
@@ -208,7 +216,10 @@ function weightFiles(listed: readonly Listed[], index: ShardIndex | undefined, l
   const names = listed.map((f) => f.path).filter((p) => !p.includes("/"));
   const candidates = names.includes(SINGLE_FILE) ? [SINGLE_FILE] : names.filter((n) => n.endsWith(".safetensors")).sort();
   if (candidates.length === 0) throw new CheckpointError("NO_WEIGHTS", `no ${SINGLE_FILE}, ${INDEX_FILE} or other .safetensors file`, { file: label });
-  if (candidates.length > 1) throw new CheckpointError("NO_WEIGHTS", `several .safetensors files (${candidates.join(", ")}) and no ${INDEX_FILE} to say which belong together`, { file: label });
+  if (candidates.length > 1)
+    throw new CheckpointError("NO_WEIGHTS", `several .safetensors files (${candidates.join(", ")}) and no ${INDEX_FILE} to say which belong together`, {
+      file: label,
+    });
   return candidates;
 }
 
@@ -253,7 +264,15 @@ async function readCache(s: HubSettings, repo: string, commit: string): Promise<
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Headers from their raw parts: every check runs here, fresh or cached. */
-function assemble(repo: string, revision: string, commit: string, configText: string | null, indexText: string | null, raw: readonly { path: string; size: number; bytes: Uint8Array }[], fromCache: boolean): RemoteHeaders {
+function assemble(
+  repo: string,
+  revision: string,
+  commit: string,
+  configText: string | null,
+  indexText: string | null,
+  raw: readonly { path: string; size: number; bytes: Uint8Array }[],
+  fromCache: boolean,
+): RemoteHeaders {
   const label = `hf://${repo}@${commit}`;
   let config: ModelConfig | undefined;
   if (configText !== null) {
@@ -263,7 +282,8 @@ function assemble(repo: string, revision: string, commit: string, configText: st
     } catch (e) {
       throw new CheckpointError("CONFIG_INVALID_JSON", `not valid JSON (${(e as Error).message})`, { file: `${label}/${CONFIG_FILE}` });
     }
-    if (typeof json !== "object" || json === null || Array.isArray(json)) throw new CheckpointError("CONFIG_INVALID", "not a JSON object", { file: `${label}/${CONFIG_FILE}` });
+    if (typeof json !== "object" || json === null || Array.isArray(json))
+      throw new CheckpointError("CONFIG_INVALID", "not a JSON object", { file: `${label}/${CONFIG_FILE}` });
     config = json as ModelConfig;
   }
   const index = indexText === null ? undefined : parseShardIndex(indexText, `${label}/${INDEX_FILE}`);
@@ -301,12 +321,14 @@ export async function readRemoteHeaders(o: RemoteHeadersOptions): Promise<Remote
   const opts = { ...o, repo };
 
   let commit = COMMIT_HASH.test(revision) ? revision : s.offline ? await readRef(folder, revision) : undefined;
-  if (commit === undefined && s.offline) throw new HubError("OFFLINE_NOT_CACHED", `HF_HUB_OFFLINE is set and this revision is not in the cache ${s.cacheDir}`, { file: label });
+  if (commit === undefined && s.offline)
+    throw new HubError("OFFLINE_NOT_CACHED", `HF_HUB_OFFLINE is set and this revision is not in the cache ${s.cacheDir}`, { file: label });
   if (commit === undefined) {
     const info = await withRetries(s, label, limits(opts), (fetch) =>
       modelInfo({ name: repo, revision, additionalFields: ["sha"], hubUrl: s.endpoint, fetch, ...(s.token !== undefined ? { accessToken: s.token } : {}) }),
     );
-    if (typeof info.sha !== "string" || !COMMIT_HASH.test(info.sha)) throw new HubError("BAD_RESPONSE", `the Hub resolved the revision to '${String(info.sha)}', not a commit hash`, { file: label });
+    if (typeof info.sha !== "string" || !COMMIT_HASH.test(info.sha))
+      throw new HubError("BAD_RESPONSE", `the Hub resolved the revision to '${String(info.sha)}', not a commit hash`, { file: label });
     commit = info.sha;
     await writeRef(folder, revision, commit);
   }
@@ -316,7 +338,8 @@ export async function readRemoteHeaders(o: RemoteHeadersOptions): Promise<Remote
     const raw = cached.files.map((f) => ({ path: f.path, size: f.size, bytes: new Uint8Array(Buffer.from(f.header, "base64")) }));
     return assemble(repo, revision, commit, cached.config, cached.index, raw, true);
   }
-  if (s.offline) throw new HubError("OFFLINE_NOT_CACHED", `HF_HUB_OFFLINE is set and the headers of commit ${commit} are not in the cache ${s.cacheDir}`, { file: label });
+  if (s.offline)
+    throw new HubError("OFFLINE_NOT_CACHED", `HF_HUB_OFFLINE is set and the headers of commit ${commit} are not in the cache ${s.cacheDir}`, { file: label });
 
   const at = `hf://${repo}@${commit}`;
   const listed = await listCommit(opts, commit, at);

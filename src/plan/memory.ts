@@ -200,7 +200,8 @@ function fp8ReadBuffers(input: MemoryModelInput, pool: number): number {
     const out = input.specs.get(name);
     if (isFp8Weight(spec.dtype)) {
       fp8 = Math.max(fp8, specByteLength(spec));
-      if (out !== undefined && !consumed.has(name) && specByteLength(out) > pool) dequantizedPassthrough = Math.max(dequantizedPassthrough, specByteLength(out) / 2);
+      if (out !== undefined && !consumed.has(name) && specByteLength(out) > pool)
+        dequantizedPassthrough = Math.max(dequantizedPassthrough, specByteLength(out) / 2);
     } else if (out === undefined) scale = Math.max(scale, specByteLength(spec));
   }
   return Math.min(COPY_CHUNK, fp8) + scale + 2 * Math.min(DEQUANT_CHUNK_ELEMENTS, dequantizedPassthrough);

@@ -67,7 +67,13 @@ export interface HubHeadersOptions {
 /** The headers of a Hub repository, read with range requests (or cached by commit). */
 export async function hubHeaders(ref: HubRef, o: HubHeadersOptions): Promise<CheckpointHeaders> {
   const revision = ref.revision === undefined ? {} : { revision: ref.revision };
-  const r = await readRemoteHeaders({ repo: ref.repo, ...revision, settings: o.settings, allowDownload: o.allowDownload === true, ...(o.fetch ? { fetch: o.fetch } : {}) });
+  const r = await readRemoteHeaders({
+    repo: ref.repo,
+    ...revision,
+    settings: o.settings,
+    allowDownload: o.allowDownload === true,
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+  });
   return {
     checkpoint: r.label,
     commit: r.commit,
@@ -101,7 +107,8 @@ export interface CheckpointPlan {
 export function planCheckpoint(h: CheckpointHeaders, o: CheckpointPlanOptions): CheckpointPlan {
   const target = o.target ?? "fused";
   const chunks = (o.chunks ?? [DEFAULT_CHUNK]).map(checkChunk);
-  if (h.config === undefined) throw new CheckpointError("CONFIG_MISSING", "missing: the plan needs the config to know the expert count", { file: h.configFile });
+  if (h.config === undefined)
+    throw new CheckpointError("CONFIG_MISSING", "missing: the plan needs the config to know the expert count", { file: h.configFile });
   // As `fuse --dequant-fp8` does: plan over the dequantized view's tensors and config.
   const fp8 = [...h.specs.values()].some((s) => isFp8Weight(s.dtype));
   const dequant = fp8 ? planDequant(h.specs, h.config, { checkpoint: h.checkpoint, configFile: h.configFile }) : undefined;

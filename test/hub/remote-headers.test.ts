@@ -29,7 +29,10 @@ function publish(files: readonly ServedFile[]): { repo: string; commit: string }
 }
 
 function settings(extra: Partial<HubSettings> = {}): HubSettings {
-  return hubSettings({}, { endpoint: hub.url, cacheDir: join(tempDir(), "hf-cache"), timeoutMs: 2000, retries: 1, retryDelayMs: 5, token: undefined, ...extra });
+  return hubSettings(
+    {},
+    { endpoint: hub.url, cacheDir: join(tempDir(), "hf-cache"), timeoutMs: 2000, retries: 1, retryDelayMs: 5, token: undefined, ...extra },
+  );
 }
 
 const of = (repo: string) => (r: LoggedRequest) => r.path.includes(`/${repo}/`);
@@ -104,7 +107,12 @@ describe("reading a Hub checkpoint's headers with range requests", () => {
     expect(hub.count(of(repo))).toBe(before);
     expect([...again.specs]).toEqual([...first.specs]);
     await readRemoteHeaders({ repo, settings: s });
-    expect(hub.requests.filter(of(repo)).slice(before).map((q) => q.path)).toEqual([expect.stringMatching(new RegExp(`^/api/models/${repo}/revision/main`))]);
+    expect(
+      hub.requests
+        .filter(of(repo))
+        .slice(before)
+        .map((q) => q.path),
+    ).toEqual([expect.stringMatching(new RegExp(`^/api/models/${repo}/revision/main`))]);
     // Offline: the branch's commit comes from refs/, the headers from the cache.
     const offline = await readRemoteHeaders({ repo, settings: { ...s, offline: true } });
     expect(offline.commit).toBe(commit);

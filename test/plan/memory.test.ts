@@ -17,7 +17,11 @@ const H = 128;
 function specs(dtype: DType, vocab: number): Map<string, TensorSpec> {
   const m = new Map<string, TensorSpec>([["model.embed_tokens.weight", { dtype: "BF16", shape: [vocab, H] }]]);
   for (let e = 0; e < E; e++) {
-    for (const [p, shape] of [["gate_proj", [I, H]], ["up_proj", [I, H]], ["down_proj", [H, I]]] as const) {
+    for (const [p, shape] of [
+      ["gate_proj", [I, H]],
+      ["up_proj", [I, H]],
+      ["down_proj", [H, I]],
+    ] as const) {
       const name = `model.layers.0.mlp.experts.${e}.${p}.weight`;
       m.set(name, { dtype, shape });
       if (dtype === "F8_E4M3") m.set(`${name}_scale_inv`, { dtype: "F32", shape: [shape[0] / 32, shape[1] / 32] });

@@ -26,7 +26,14 @@ beforeAll(async () => {
 });
 afterAll(() => hub.close());
 
-const env = (cache: string, extra: Record<string, string> = {}) => ({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, HF_TOKEN: "", HUGGING_FACE_HUB_TOKEN: "", HF_HUB_OFFLINE: "", ...extra });
+const env = (cache: string, extra: Record<string, string> = {}) => ({
+  HF_ENDPOINT: hub.url,
+  HF_HUB_CACHE: cache,
+  HF_TOKEN: "",
+  HUGGING_FACE_HUB_TOKEN: "",
+  HF_HUB_OFFLINE: "",
+  ...extra,
+});
 
 async function generated(spec: FixtureSpec): Promise<{ dir: string; files: ServedFile[] }> {
   const dir = join(tempDir(), "ckpt");
@@ -72,7 +79,9 @@ describe("moe-prefuse plan", () => {
     expect(planned.plan).toEqual(fused.plan);
     expect(planned.dequant).toBeNull();
     expect(planned.stage).toBe(target === "fused" ? "prefuse" : "switch_mlp");
-    expect(new Set(planned.plan.layers.map((l) => l.state))).toEqual(new Set(target === "fused" ? ["fused", "untouched", "already-fused"] : ["fused", "untouched"]));
+    expect(new Set(planned.plan.layers.map((l) => l.state))).toEqual(
+      new Set(target === "fused" ? ["fused", "untouched", "already-fused"] : ["fused", "untouched"]),
+    );
   });
 
   it("an FP8 checkpoint is planned as fuse --dequant-fp8 plans it, its memory with BF16 experts", async () => {
@@ -147,7 +156,9 @@ describe("moe-prefuse plan", () => {
       const cache = join(tempDir(), "cache");
       const refused = await runCliAsync(["plan", `hf://${repo}`], { env: env(cache) });
       expect(refused.status).toBe(1);
-      expect(refused.stderr).toMatch(/^moe-prefuse: error: hf:\/\/acme\/plan-cli-\d+@[0-9a-f]{40}\/model\.safetensors: the server ignored the byte-range request .*--allow-download.*\n$/);
+      expect(refused.stderr).toMatch(
+        /^moe-prefuse: error: hf:\/\/acme\/plan-cli-\d+@[0-9a-f]{40}\/model\.safetensors: the server ignored the byte-range request .*--allow-download.*\n$/,
+      );
       const allowed = await runCliAsync(["plan", `hf://${repo}`, "--allow-download", "--json"], { env: env(cache) });
       expect(allowed.status, allowed.stderr).toBe(0);
       expect(JSON.parse(allowed.stdout).plan.summary.fused).toBeGreaterThan(0);

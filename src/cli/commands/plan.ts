@@ -37,7 +37,8 @@ export function registerPlan(program: Command): void {
     .action(async (arg: string, flags: PlanFlags) => {
       const target = oneOf<FuseTarget>("target", flags.target, FUSE_TARGETS);
       const chunks = wholeNumberList("chunk", flags.chunk.trim())!;
-      if (chunks.length === 0 || chunks.includes(0)) throw new UsageError("INVALID_ARGUMENT", `--chunk must list whole numbers of at least 1, not '${flags.chunk}'`);
+      if (chunks.length === 0 || chunks.includes(0))
+        throw new UsageError("INVALID_ARGUMENT", `--chunk must list whole numbers of at least 1, not '${flags.chunk}'`);
       const budget = flags.memoryBudget === undefined ? totalmem() : parseSize(flags.memoryBudget);
       const headers: CheckpointHeaders = isHubRef(arg)
         ? await hubHeaders(parseHubRef(arg), { settings: hubSettings(), allowDownload: flags.allowDownload === true })
