@@ -173,8 +173,14 @@ export class FakeHub {
     };
     const write = res.write.bind(res);
     const end = res.end.bind(res);
-    res.write = ((chunk: unknown, ...rest: unknown[]) => (count(chunk), (write as (...a: unknown[]) => boolean)(chunk, ...rest))) as typeof res.write;
-    res.end = ((chunk?: unknown, ...rest: unknown[]) => (count(chunk), (end as (...a: unknown[]) => ServerResponse)(chunk, ...rest))) as typeof res.end;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
+      count(chunk);
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof res.write;
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+      count(chunk);
+      return (end as (...a: unknown[]) => ServerResponse)(chunk, ...rest);
+    }) as typeof res.end;
     this.requests.push(logged);
     const fault = this.takeFault(logged);
     if (fault?.kind === "hang") return;
