@@ -94,6 +94,21 @@ export { HubError, type HubErrorCode } from "./hub/errors.js";
 export { parseHubRef, isHubRef, type HubRef } from "./hub/repo-ref.js";
 export { checkRealRepos, compareWithCatalogue, type RepoCheck } from "./hub/check.js";
 
+// What a prefuse will do and cost, from headers alone, for a directory or a Hub repository (docs/plan.md).
+export { readRemoteHeaders, type RemoteHeaders, type RemoteHeadersOptions, type RemoteFile } from "./hub/remote-headers.js";
+export {
+  localHeaders,
+  hubHeaders,
+  planCheckpoint,
+  checkpointPlanReport,
+  type CheckpointHeaders,
+  type HubHeadersOptions,
+  type CheckpointPlan,
+  type CheckpointPlanOptions,
+  type CheckpointPlanReport,
+} from "./plan/plan.js";
+export { MEMORY_STRATEGIES, memoryEstimates, predictPeak, type MemoryEstimate, type MemoryStrategyName, type MemoryModelInput } from "./plan/memory.js";
+
 // The golden corpus (docs/corpus.md).
 export * from "./golden/corpus.js";
 export { GOLDEN_CASES } from "./golden/cases.js";

@@ -19,6 +19,8 @@ export interface LayerShape {
   readonly name: string;
   readonly hidden: number;
   readonly intermediate: number;
+  /** Bytes per element; the benchmark's layers are BF16 (2), planned checkpoints may be F32 or F16. */
+  readonly elementBytes?: number;
 }
 
 export interface FuseProblem {
@@ -35,9 +37,9 @@ export function expertTensorName(expert: number, proj: Projection): string {
 export const GATE_UP_NAME = `${LAYER_PREFIX}.experts.gate_up_proj`;
 export const DOWN_NAME = `${LAYER_PREFIX}.experts.down_proj`;
 
-/** Bytes of one expert's gate (= up = down) matrix: I x H bf16 elements. */
+/** Bytes of one expert's gate (= up = down) matrix: I x H elements (bf16 unless the shape says). */
 export function projBytes(shape: LayerShape): number {
-  return shape.intermediate * shape.hidden * BYTES_PER_ELEMENT;
+  return shape.intermediate * shape.hidden * (shape.elementBytes ?? BYTES_PER_ELEMENT);
 }
 
 /** Bytes of the per-expert inputs of the layer (gate, up and down of every expert). */

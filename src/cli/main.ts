@@ -17,6 +17,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   inspect: async () => (await import("./commands/inspect.js")).registerInspect,
   families: async () => (await import("./commands/families.js")).registerFamilies,
   fuse: async () => (await import("./commands/fuse.js")).registerFuse,
+  plan: async () => (await import("./commands/plan.js")).registerPlan,
   dequant: async () => (await import("./commands/dequant.js")).registerDequant,
   gen: async () => (await import("./commands/gen.js")).registerGen,
   hub: async () => (await import("./commands/hub.js")).registerHub,

@@ -19,7 +19,8 @@ export type HubErrorCode =
   | "CHECKSUM_MISMATCH"
   | "BODY_TOO_LARGE"
   | "TOO_MANY_REQUESTS"
-  | "LOOP";
+  | "LOOP"
+  | "RANGE_IGNORED";
 
 const TRANSIENT: ReadonlySet<HubErrorCode> = new Set(["SERVER_ERROR", "TIMEOUT", "NETWORK"]);
 

@@ -131,9 +131,18 @@ async function readConfig(dir: string): Promise<ModelConfig | undefined> {
   return json as ModelConfig;
 }
 
-function checkIndex(index: ShardIndex, files: readonly SafetensorsFile[], indexFile: string): void {
+/** A weight file as the index check sees it: where it is, and the tensors its header lists. */
+export interface IndexedFile {
+  readonly path: string;
+  readonly tensors: ReadonlyMap<string, unknown>;
+}
+
+/**
+ * The index and the files' headers agree exactly, in both directions. `dir` is where shard
+ * names resolve (the index's directory; a stand-in one for files that are not on disk).
+ */
+export function checkIndex(index: ShardIndex, files: readonly IndexedFile[], indexFile: string, dir = dirname(indexFile)): void {
   const byShard = new Map(files.map((f) => [f.path, f]));
-  const dir = dirname(indexFile);
   // Resolved once per shard, not once per tensor: an index lists tens of thousands of tensors.
   const paths = new Map<string, string>();
   const pathOf = (shard: string): string => {

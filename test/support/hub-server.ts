@@ -3,12 +3,15 @@
 //   GET  /api/models/{repo}/revision/{rev}?expand=...      (modelInfo: resolves the commit)
 //   GET  /api/models/{repo}/tree/{rev}?recursive=true...   (listFiles, paginated by Link header)
 //   GET  /{repo}/resolve/{rev}/{path}                       (downloadFile: a `Range: bytes=0-0`
-//        probe answered 206 with Content-Range and ETag/X-Linked-ETag, then a plain GET)
-// It serves files given in memory, logs every request, and injects faults on demand: HTTP
-// errors, a stalled response, a body cut short or stalled half way, bytes that do not match
-// the listing, and listing entries whose names escape the snapshot; and what a hostile server
-// does: redirects anywhere, `Link` headers naming other hosts (pagination, xet), error bodies
-// that echo the request's headers, endless, trickling and gzip-bomb bodies.
+//        probe answered 206 with Content-Range and ETag/X-Linked-ETag, then a plain GET; any
+//        `Range: bytes=a-b` is answered 206, as the Hub and its CDN answer header reads)
+// It serves files given in memory, logs every request with the body bytes it sent, and injects
+// faults on demand: HTTP errors, a stalled response, a body cut short or stalled half way, bytes
+// that do not match the listing, listing entries whose names escape the snapshot, a server that
+// ignores Range (answers 200 with the whole file), gated repositories that need a token, LFS
+// files redirected to another origin; and what a hostile server does: redirects anywhere, `Link`
+// headers naming other hosts (pagination, xet), error bodies that echo the request's headers,
+// endless, trickling and gzip-bomb bodies.
 
 import { createHash } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
@@ -26,6 +29,8 @@ export interface LoggedRequest {
   readonly path: string;
   readonly range: string | undefined;
   readonly authorization: string | undefined;
+  /** Body bytes the server sent in answer (what a client paid for the request). */
+  bytes: number;
 }
 
 export type Fault =
@@ -78,6 +83,11 @@ export class FakeHub {
   endlessBytes = 0;
   /** Entries per page of tree listings (the real Hub pages at 1000). */
   pageSize = 1000;
+  /** Answer every range request with the whole file (200), as some mirrors and proxies do. */
+  ignoreRange = false;
+  /** Send requests for LFS files to this other server (another origin), as the Hub sends them to its CDN. */
+  lfsRedirect: FakeHub | undefined;
+  private readonly gated = new Map<string, string>();
   private readonly repos = new Map<string, { refs: Map<string, string>; commits: Map<string, Commit> }>();
   private readonly faults: FaultRule[] = [];
   private readonly sockets = new Set<Socket>();
@@ -126,6 +136,16 @@ export class FakeHub {
     return this.requests.filter(match).length;
   }
 
+  /** Body bytes sent in answer to the requests that `match`. */
+  bytesServed(match: (r: LoggedRequest) => boolean = () => true): number {
+    return this.requests.filter(match).reduce((a, r) => a + r.bytes, 0);
+  }
+
+  /** Makes `repo` gated: every request about it needs `Authorization: Bearer <token>` (401 otherwise). */
+  gate(repo: string, token: string): void {
+    this.gated.set(repo, token);
+  }
+
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -145,12 +165,32 @@ export class FakeHub {
       path: url.pathname + url.search,
       range: req.headers.range,
       authorization: req.headers.authorization,
+      bytes: 0,
     };
+    // Count the body as it is handed to the socket (a client that cancels early was still sent it).
+    const count = (chunk: unknown) => {
+      if (typeof chunk === "string" || chunk instanceof Uint8Array) logged.bytes += Buffer.byteLength(chunk);
+    };
+    const write = res.write.bind(res);
+    const end = res.end.bind(res);
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
+      count(chunk);
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof res.write;
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+      count(chunk);
+      return (end as (...a: unknown[]) => ServerResponse)(chunk, ...rest);
+    }) as typeof res.end;
     this.requests.push(logged);
     const fault = this.takeFault(logged);
     if (fault?.kind === "hang") return;
     if (fault?.kind === "status") return json(res, fault.status, { error: `injected ${fault.status}` });
     req.resume();
+    const repoOf = /^\/(?:api\/models\/)?([^/]+\/[^/]+)\//.exec(url.pathname)?.[1];
+    const token = repoOf === undefined ? undefined : this.gated.get(repoOf);
+    if (token !== undefined && logged.authorization !== `Bearer ${token}`) {
+      return json(res, 401, { error: "Access to this model is restricted. You must have access to it and be authenticated to access it." }, { "X-Error-Code": "GatedRepo" });
+    }
     if (fault !== undefined && this.hostile(req, res, fault)) return;
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(url.pathname);
     if (api !== null) return this.api(res, api[1]!, api[2]!, decodeURIComponent(api[3]!), url, fault);
@@ -257,12 +297,25 @@ export class FakeHub {
       data = Uint8Array.from(data);
       if (data.length > 0) data[data.length - 1]! ^= 0xff;
     }
+    if (f.lfs && this.lfsRedirect !== undefined) {
+      res.writeHead(302, { Location: `${this.lfsRedirect.url}/${repo}/resolve/${c.commit}/${path}`, "Content-Length": "0" });
+      res.end();
+      return;
+    }
     const etag = etagOf(f);
     const headers: Record<string, string> = { ETag: `"${etag}"`, "X-Repo-Commit": c.commit, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream" };
     if (f.lfs) headers["X-Linked-ETag"] = `"${etag}"`;
-    if (req.headers.range === "bytes=0-0" && data.length > 0) {
-      res.writeHead(206, { ...headers, "Content-Range": `bytes 0-0/${data.length}`, "Content-Length": "1" });
-      res.end(Buffer.from(data.subarray(0, 1)));
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
+    if (range !== null && !this.ignoreRange) {
+      const start = Number(range[1]);
+      const end = Math.min(range[2] === "" ? data.length - 1 : Number(range[2]), data.length - 1);
+      if (start >= data.length || end < start) {
+        res.writeHead(416, { ...headers, "Content-Range": `bytes */${data.length}`, "Content-Length": "0" });
+        res.end();
+        return;
+      }
+      res.writeHead(206, { ...headers, "Content-Range": `bytes ${start}-${end}/${data.length}`, "Content-Length": String(end - start + 1) });
+      res.end(Buffer.from(data.subarray(start, end + 1)));
       return;
     }
     res.writeHead(200, { ...headers, "Content-Length": String(data.length) });

@@ -13,13 +13,13 @@ import { createBackend } from "../../reference/ops/engines.js";
 import { DEFAULT_CHUNK } from "../../reference/prefuse/chunk.js";
 import { type FuseResult, fuseCheckpointDir } from "../../reference/prefuse/fuse-checkpoint.js";
 import { FUSE_TARGETS, type FuseTarget } from "../../reference/prefuse/layouts.js";
-import { countStates, describeExpertCount, describeLayer, describeLayout, planReport, summarizeReasons } from "../../reference/prefuse/report.js";
+import { planReport } from "../../reference/prefuse/report.js";
 import { formatBytes, parseSize } from "../../reference/size.js";
 import { resolveCheckpointArg } from "../inputs.js";
 import { progressBar } from "../progress.js";
 import { THREADS_FLAG, THREADS_HELP, parseThreads } from "../threads.js";
 import { say, warn } from "../output.js";
-import { tableLines } from "../table.js";
+import { planLines, planWarnings } from "../plan-text.js";
 
 interface FuseFlags {
   chunk: string;
@@ -33,13 +33,7 @@ interface FuseFlags {
 }
 
 function printText(r: FuseResult, seconds: number): void {
-  const { plan } = r;
-  const lines = [`plan: target ${plan.target}, ${describeLayout(plan)}, ${describeExpertCount(plan.expertCount)}`];
-  if (plan.layers.length > 0) {
-    lines.push(...tableLines(["LAYER", "STATE", "CODE", "EXPERTS", "DETAIL"], plan.layers.map((l) => [l.prefix, l.state, l.code, String(l.expertsFound), describeLayer(l, plan)])));
-  }
-  const c = countStates(plan);
-  lines.push(`layers: ${c.fused} fused, ${c.untouched} untouched, ${c["already-fused"]} already fused, ${c.dense} dense`);
+  const lines = planLines(r.plan);
   lines.push(`wrote ${r.tensors} tensors, ${formatBytes(r.totalSize)} in ${r.files.length} file(s) to ${r.outDir} in ${seconds.toFixed(1)} s`);
   say(...lines);
 }
@@ -88,10 +82,7 @@ export function registerFuse(program: Command): void {
         await backend.close();
       }
       const seconds = (performance.now() - started) / 1000;
-      for (const w of result.plan.warnings) warn(w);
-      for (const l of result.plan.layers) {
-        if (l.state === "untouched") warn(`layer ${l.prefix} left untouched: ${summarizeReasons(l.reasons)}`);
-      }
+      for (const w of planWarnings(result.plan)) warn(w);
       if (flags.json) {
         const { plan, ...rest } = result;
         const dequantReport = dequant === undefined ? null : dequantPlanReport(dequant.plan);

@@ -1,0 +1,126 @@
+// Validates `moe-prefuse plan`'s memory figures: for synthetic per-expert checkpoints of
+// different shapes, the predicted peak of each way of prefusing (planCheckpoint, from headers)
+// against the measured one: the peak RSS of a fresh child doing it (bench/support/
+// plan-memory-child.ts) minus the peak RSS of an idle child (same modules, checkpoint opened).
+// Medians over --runs runs; prints a Markdown table and the raw figures as JSON.
+//
+//   npm run bench:plan-memory -- [--runs 3] [--chunk 16] [--dir /tmp/...] [--keep no]
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, hostname, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { localHeaders, planCheckpoint } from "../src/plan/plan.js";
+import { MEMORY_STRATEGIES } from "../src/plan/memory.js";
+import { formatBytes } from "../src/reference/size.js";
+import { median, options, runChecked } from "./support/measure.js";
+import { type SyntheticMoe, writeSyntheticCheckpoint } from "./support/synthetic-checkpoint.js";
+
+const o = options({ runs: "3", chunk: "16", dir: "", keep: "no" });
+const runs = Number(o.runs);
+const chunk = Number(o.chunk);
+const root = resolve(import.meta.dirname, "..");
+const child = join(root, "bench", "support", "plan-memory-child.ts");
+const work = o.dir || mkdtempSync(join(tmpdir(), "plan-memory-"));
+
+/**
+ * Wide experts over two layers; few tall experts; eight large experts; many small experts. The
+ * last one's streaming peak (16 MiB) is smaller than the spread of an idle child's peak RSS on a
+ * busy machine, so it shows the measurement's resolution rather than the model's accuracy.
+ */
+const SHAPES: readonly (SyntheticMoe & { name: string })[] = [
+  { name: "wide-2L", layers: 2, E: 4, I: 2560, H: 4096 },
+  { name: "tall-1L", layers: 1, E: 6, I: 6144, H: 2048 },
+  { name: "eight-1L", layers: 1, E: 8, I: 3072, H: 4096 },
+  { name: "many-1L", layers: 1, E: 32, I: 1024, H: 2048 },
+];
+
+function maxRss(mode: string, dir: string): number {
+  const out = join(work, `out-${mode}`);
+  rmSync(out, { recursive: true, force: true });
+  const r = runChecked(process.execPath, ["--expose-gc", "--import", "tsx", child, mode, dir, String(chunk), out]);
+  rmSync(out, { recursive: true, force: true });
+  return r.maxRssKiB * 1024;
+}
+
+interface Row {
+  shape: string;
+  layers: number;
+  E: number;
+  I: number;
+  H: number;
+  checkpointBytes: number;
+  strategy: string;
+  chunk: number;
+  predicted: number;
+  measured: number;
+  measuredRuns: number[];
+  relative: number;
+  /** max - min of the idle child's peak RSS over the runs: differences below it are noise. */
+  idleSpread: number;
+}
+
+const rows: Row[] = [];
+try {
+  for (const s of SHAPES) {
+    const dir = join(work, s.name);
+    const checkpointBytes = await writeSyntheticCheckpoint(dir, s);
+    const plan = planCheckpoint(await localHeaders(dir), { chunks: [chunk], budget: totalmem() });
+    const idle: number[] = [];
+    const measured = new Map<string, number[]>(MEMORY_STRATEGIES.map((m) => [m, []]));
+    for (let r = 0; r < runs; r++) {
+      idle.push(maxRss("idle", dir));
+      for (const m of MEMORY_STRATEGIES) measured.get(m)!.push(maxRss(m, dir));
+    }
+    const base = median(idle);
+    const idleSpread = Math.max(...idle) - Math.min(...idle);
+    for (const m of MEMORY_STRATEGIES) {
+      const predicted = plan.memory.find((x) => x.strategy === m && x.chunk === chunk)!.peakBytes;
+      const extra = measured.get(m)!.map((x) => x - base);
+      const value = median(extra);
+      rows.push({
+        shape: s.name,
+        layers: s.layers,
+        E: s.E,
+        I: s.I,
+        H: s.H,
+        checkpointBytes,
+        strategy: m,
+        chunk,
+        predicted,
+        measured: value,
+        measuredRuns: extra,
+        relative: value / predicted - 1,
+        idleSpread,
+      });
+      console.error(`${s.name} ${m}: predicted ${formatBytes(predicted)}, measured ${formatBytes(value)} (${((value / predicted - 1) * 100).toFixed(1)}%)`);
+    }
+    console.error(`${s.name}: idle child ${formatBytes(base)} (runs ${idle.map(formatBytes).join(", ")})`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+} finally {
+  if (o.keep !== "yes" && !o.dir) rmSync(work, { recursive: true, force: true });
+}
+
+const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
+/** Within 5%, or the difference is smaller than the idle child's own spread (below the resolution). */
+const verdict = (r: Row) =>
+  Math.abs(r.relative) <= 0.05
+    ? "within 5%"
+    : Math.abs(r.measured - r.predicted) <= r.idleSpread
+      ? `below the resolution (${formatBytes(r.idleSpread)})`
+      : "OUTSIDE 5%";
+const table = [
+  "| checkpoint | layers x E, I x H (BF16) | size | strategy | chunk | predicted | measured (median) | difference | verdict |",
+  "|---|---|---|---|---|---|---|---|---|",
+  ...rows.map(
+    (r) =>
+      `| ${r.shape} | ${r.layers} x ${r.E}, ${r.I} x ${r.H} | ${formatBytes(r.checkpointBytes)} | ${r.strategy} | ${r.chunk} | ${formatBytes(r.predicted)} | ${formatBytes(r.measured)} | ${pct(r.relative)} | ${verdict(r)} |`,
+  ),
+];
+console.log(table.join("\n"));
+const worst = Math.max(...rows.map((r) => Math.abs(r.relative)));
+console.log(
+  `\nworst difference ${pct(worst)} over ${rows.length} points; ${runs} run(s) each; ${new Date().toISOString()} on ${hostname()} (${cpus().length} cores, ${formatBytes(totalmem())})`,
+);
+console.log(JSON.stringify({ date: new Date().toISOString(), runs, chunk, cores: cpus().length, memory: totalmem(), node: process.version, rows }, null, 2));
+if (rows.some((r) => verdict(r) === "OUTSIDE 5%")) process.exitCode = 1;

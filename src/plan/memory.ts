@@ -1,0 +1,231 @@
+// What each way of prefusing a whole checkpoint will need in memory, from its plan alone. The
+// per-layer terms are the benchmark's analytic model (src/bench/strategies: the closed forms its
+// ledger checks and bench:plan-memory validates against measured peaks); this module adds what
+// a whole checkpoint brings on top of one layer: the resident weights, the worst layer, and the
+// streaming fuse's read buffers.
+//
+// Notation, per fused layer L: E_L experts, e_L = bytes of one expert's gate (= up = down)
+// matrix, C = --chunk. R = bytes of every tensor the prefuse reads, after FP8 dequantization
+// (BF16 doubles the bytes of FP8 weights; their scales are dropped).
+//
+//   oq-eager  = R + max_L 4 e_L E_L        oQ: the whole checkpoint in memory (mlx load of every
+//               shard), then per layer stack C experts per chunk, keep the chunks, concatenate
+//               them (stack-concat: chunks 2eE + gate_up output 2eE; independent of C)
+//   prealloc  = R + max_L 3 e_L E_L        the same weight dict, each fused tensor allocated once
+//               and filled expert by expert (the output itself; independent of C)
+//   stream    = max over the tensors `fuse` writes, in its write order, of
+//                 (step-buffer bytes written so far + copy buffer + the largest dropped copy
+//                  buffer, which V8 may not have collected yet + stage bytes used)
+//               `moe-prefuse fuse`, disk to disk (the benchmark's `stream`: two step buffers
+//               and the writer's stage, STAGE = 4 MiB). Step buffers are P bytes each,
+//               P = max over outputs of (experts per step x slice bytes), experts per step =
+//               min(C, E, floor(4 MiB / slice)), at least 1 (fuseCheckpoint's DEFAULT_STEP_BYTES);
+//               pass-through tensors up to P are read whole into a step buffer, larger ones
+//               stream through one copy buffer of min(8 MiB, size) (COPY_CHUNK); the stage holds
+//               the chunks under STAGE / 4. The benchmark's closed form, 2P + STAGE, counts what
+//               is allocated; pages never written are not resident, and measured peaks
+//               (bench:plan-memory) follow the written bytes, so those are what is counted.
+//             + FP8 only: min(8 MiB, W) + S + D
+//               reading an FP8 weight streams it through a copy buffer (W = largest FP8 weight),
+//               its scale tensor is read whole (S = largest scale), and a dequantized pass-through
+//               tensor larger than P is decoded through a BF16 scratch of
+//               D = 2 x min(4 Mi, elements) bytes (DEQUANT_CHUNK_ELEMENTS).
+//
+// Layers are fused one after another and each layer's per-expert inputs are replaced by its
+// output, so only the worst layer's transient adds to R.
+
+import { stackConcat } from "../bench/strategies/stack-concat.js";
+import { prealloc } from "../bench/strategies/prealloc.js";
+import type { FuseProblem } from "../bench/problem.js";
+import { isFp8Weight } from "../reference/fp8/formats.js";
+import { DEQUANT_CHUNK_ELEMENTS } from "../reference/fp8/view.js";
+import { DEFAULT_MAX_SHARD_SIZE, planShards } from "../reference/checkpoint-writer.js";
+import { dtypeRank } from "../reference/dtypes.js";
+import { chunkRanges } from "../reference/prefuse/chunk.js";
+import { DEFAULT_STEP_BYTES, expertsPerStep } from "../reference/prefuse/fuse-checkpoint.js";
+import type { FusePlan } from "../reference/prefuse/plan.js";
+import { sliceBytes } from "../reference/prefuse/produce.js";
+import { compareNames } from "../reference/safetensors/layout.js";
+import { COPY_CHUNK } from "../reference/safetensors/source.js";
+import { STAGE } from "../reference/safetensors/writer.js";
+import { type TensorSpec, specByteLength } from "../reference/tensor.js";
+
+export const MEMORY_STRATEGIES = ["oq-eager", "prealloc", "stream"] as const;
+export type MemoryStrategyName = (typeof MEMORY_STRATEGIES)[number];
+
+export interface MemoryEstimate {
+  readonly strategy: MemoryStrategyName;
+  readonly chunk: number;
+  /** Predicted peak bytes: the smallest memory budget this way of prefusing needs. */
+  readonly peakBytes: number;
+  /** peakBytes <= the budget. */
+  readonly fits: boolean;
+}
+
+export interface MemoryModelInput {
+  readonly plan: FusePlan;
+  /** The tensors the prefuse reads (after FP8 dequantization, when there is one). */
+  readonly specs: ReadonlyMap<string, TensorSpec>;
+  /** The checkpoint's own tensors (before dequantization): where FP8 read buffers come from. */
+  readonly sourceSpecs: ReadonlyMap<string, TensorSpec>;
+  /** Whether the prefuse reads through the FP8 dequantization. */
+  readonly dequantized: boolean;
+}
+
+/** The terms of the model, for reports and tests. */
+export interface MemoryTerms {
+  /** R: bytes of every tensor the prefuse reads. */
+  readonly residentBytes: number;
+  /** The fused layers as the benchmark's problems (chunk left at 1; only E and e matter to the eager terms). */
+  readonly layers: readonly FuseProblem[];
+}
+
+/**
+ * A fused layer as a benchmark problem. The analytic peaks depend on the shape only through
+ * e = I x H x bytes per element, so the layer is described by its bytes: e is a third of one
+ * expert's share of the layer's outputs (gate_up 2e + down e, or gate, up and down e each).
+ */
+function layerProblem(plan: FusePlan, prefix: string, chunk: number): FuseProblem | undefined {
+  const outputs = plan.outputs.filter((o) => o.layer === prefix);
+  const experts = outputs[0]?.shape[0];
+  if (experts === undefined || experts === 0) return undefined;
+  const perExpert = outputs.reduce((a, o) => a + specByteLength(o), 0) / experts;
+  return { shape: { name: prefix, hidden: 1, intermediate: Math.ceil(perExpert / 3), elementBytes: 1 }, experts, chunk };
+}
+
+export function memoryTerms(input: MemoryModelInput): MemoryTerms {
+  let residentBytes = 0;
+  for (const spec of input.specs.values()) residentBytes += specByteLength(spec);
+  const layers = input.plan.layers.flatMap((l) => (l.state === "fused" ? [layerProblem(input.plan, l.prefix, 1)].filter((p) => p !== undefined) : []));
+  return { residentBytes, layers };
+}
+
+/** P: the step buffer size `fuse --chunk C` allocates (fuseCheckpoint: the largest step of any output). */
+export function stepBufferBytes(plan: FusePlan, chunk: number): number {
+  return Math.max(0, ...plan.outputs.map((o) => expertsPerStep(o, chunk, DEFAULT_STEP_BYTES) * sliceBytes({ dtype: o.dtype, shape: o.shape })));
+}
+
+/** A tensor as the streaming fuse writes it: its bytes, and how they reach the writer. */
+interface Written {
+  readonly name: string;
+  readonly spec: TensorSpec;
+  /** "steps": a fused output, in steps through the step buffers; "pooled": read whole into one; "copied": through a copy buffer. */
+  readonly via: "steps" | "pooled" | "copied";
+  /** Bytes of each chunk handed to the writer. */
+  readonly chunks: readonly number[];
+}
+
+function pieces(total: number, size: number): number[] {
+  const out: number[] = [];
+  for (let at = 0; at < total; at += size) out.push(Math.min(size, total - at));
+  return out;
+}
+
+/**
+ * The tensors `fuse` writes, in the order it writes them: shards by name (planShards, when the
+ * output exceeds one 5 GB shard), and within a file by dtype rank, then name (layoutFile).
+ */
+function writeOrder(input: MemoryModelInput, chunk: number, pool: number): Written[][] {
+  const consumed = new Set(input.plan.consumed);
+  const tensors = new Map<string, Written>();
+  for (const [name, spec] of input.specs) {
+    if (consumed.has(name)) continue;
+    const bytes = specByteLength(spec);
+    const pooled = bytes <= pool && pool > 0;
+    tensors.set(name, { name, spec, via: pooled ? "pooled" : "copied", chunks: pooled ? [bytes] : pieces(bytes, COPY_CHUNK) });
+  }
+  for (const o of input.plan.outputs) {
+    const slice = sliceBytes({ dtype: o.dtype, shape: o.shape });
+    const step = expertsPerStep(o, chunk, DEFAULT_STEP_BYTES);
+    tensors.set(o.name, { name: o.name, spec: o, via: "steps", chunks: [...chunkRanges(o.shape[0]!, step)].map((r) => r.count * slice) });
+  }
+  const sized = new Map([...tensors].map(([n, t]) => [n, { byteLength: specByteLength(t.spec) }]));
+  const total = [...sized.values()].reduce((a, t) => a + t.byteLength, 0);
+  const groups = total <= DEFAULT_MAX_SHARD_SIZE ? [[...tensors.keys()]] : planShards(sized, DEFAULT_MAX_SHARD_SIZE);
+  return groups.map((g) => g.map((n) => tensors.get(n)!).sort((a, b) => dtypeRank(b.spec.dtype) - dtypeRank(a.spec.dtype) || compareNames(a.name, b.name)));
+}
+
+/**
+ * The streaming fuse's peak: a walk over what it writes, in order, keeping what is resident.
+ * The two step buffers are one pool (ChunkBuffers: created on first use, reused LIFO, never
+ * freed), of which a page counts once it is written; a copy buffer lives while its tensor is
+ * written, and once dropped it stays resident until V8 collects it, which measured runs show it
+ * may not do before the peak (bench:plan-memory: 8 MiB more in some runs, not in others), so the
+ * largest dropped one is counted; each file's writer stage counts the bytes staged in it (chunks
+ * under STAGE / 4), at most STAGE. Peak = max over tensors of (pool bytes written + copy buffer
+ * + largest dropped copy buffer + stage used).
+ */
+function streamPeak(input: MemoryModelInput, chunk: number): number {
+  const pool = stepBufferBytes(input.plan, chunk);
+  const touched: number[] = [];
+  const free: number[] = [];
+  const take = (): number => {
+    const k = free.pop();
+    if (k !== undefined) return k;
+    touched.push(0);
+    return touched.length - 1;
+  };
+  let peak = 0;
+  let dropped = 0;
+  for (const file of writeOrder(input, chunk, pool)) {
+    let stage = 0;
+    for (const t of file) {
+      let copy = 0;
+      if (t.via === "copied") copy = Math.max(...t.chunks);
+      else {
+        // A fused output alternates its chunks between two buffers; a pooled tensor fills one.
+        const held = t.via === "steps" ? [take(), take()] : [take()];
+        t.chunks.forEach((c, k) => {
+          const b = held[k % held.length]!;
+          touched[b] = Math.max(touched[b]!, c);
+        });
+        free.push(...held);
+      }
+      for (const c of t.chunks) if (c < STAGE / 4) stage = Math.min(STAGE, stage + c);
+      peak = Math.max(peak, touched.reduce((a, b) => a + b, 0) + copy + dropped + stage);
+      dropped = Math.max(dropped, copy);
+    }
+  }
+  return peak;
+}
+
+/** FP8 only: the dequantizing view's buffers, on top of the stream (W, S and D above). */
+function fp8ReadBuffers(input: MemoryModelInput, pool: number): number {
+  if (!input.dequantized) return 0;
+  const consumed = new Set(input.plan.consumed);
+  let fp8 = 0;
+  let scale = 0;
+  let dequantizedPassthrough = 0;
+  for (const [name, spec] of input.sourceSpecs) {
+    const out = input.specs.get(name);
+    if (isFp8Weight(spec.dtype)) {
+      fp8 = Math.max(fp8, specByteLength(spec));
+      if (out !== undefined && !consumed.has(name) && specByteLength(out) > pool)
+        dequantizedPassthrough = Math.max(dequantizedPassthrough, specByteLength(out) / 2);
+    } else if (out === undefined) scale = Math.max(scale, specByteLength(spec));
+  }
+  return Math.min(COPY_CHUNK, fp8) + scale + 2 * Math.min(DEQUANT_CHUNK_ELEMENTS, dequantizedPassthrough);
+}
+
+/** Predicted peak bytes of `strategy` with `chunk` experts per step. */
+export function predictPeak(input: MemoryModelInput, strategy: MemoryStrategyName, chunk: number): number {
+  const terms = memoryTerms(input);
+  switch (strategy) {
+    case "oq-eager":
+      return terms.residentBytes + Math.max(0, ...terms.layers.map((p) => stackConcat.analyticPeak({ ...p, chunk })));
+    case "prealloc":
+      return terms.residentBytes + Math.max(0, ...terms.layers.map((p) => prealloc.analyticPeak({ ...p, chunk })));
+    case "stream":
+      return streamPeak(input, chunk) + fp8ReadBuffers(input, stepBufferBytes(input.plan, chunk));
+  }
+}
+
+/** One estimate per strategy and chunk size, judged against `budget` bytes. */
+export function memoryEstimates(input: MemoryModelInput, chunks: readonly number[], budget: number): MemoryEstimate[] {
+  return MEMORY_STRATEGIES.flatMap((strategy) =>
+    chunks.map((chunk) => {
+      const peakBytes = predictPeak(input, strategy, chunk);
+      return { strategy, chunk, peakBytes, fits: peakBytes <= budget };
+    }),
+  );
+}

@@ -1,0 +1,105 @@
+// The memory model on plans whose answer is worked out by hand here (the figures in comments).
+
+import { describe, expect, it } from "vitest";
+import { predictPeak, stepBufferBytes } from "../../src/plan/memory.js";
+import { type CheckpointHeaders, planCheckpoint } from "../../src/plan/plan.js";
+import type { ModelConfig } from "../../src/reference/checkpoint.js";
+import type { DType } from "../../src/reference/dtypes.js";
+import type { TensorSpec } from "../../src/reference/tensor.js";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const E = 8;
+const I = 64;
+const H = 128;
+
+/** One MoE layer of E experts (I x H), an embedding of `vocab` x H, all `dtype` (FP8 adds block scales). */
+function specs(dtype: DType, vocab: number): Map<string, TensorSpec> {
+  const m = new Map<string, TensorSpec>([["model.embed_tokens.weight", { dtype: "BF16", shape: [vocab, H] }]]);
+  for (let e = 0; e < E; e++) {
+    for (const [p, shape] of [
+      ["gate_proj", [I, H]],
+      ["up_proj", [I, H]],
+      ["down_proj", [H, I]],
+    ] as const) {
+      const name = `model.layers.0.mlp.experts.${e}.${p}.weight`;
+      m.set(name, { dtype, shape });
+      if (dtype === "F8_E4M3") m.set(`${name}_scale_inv`, { dtype: "F32", shape: [shape[0] / 32, shape[1] / 32] });
+    }
+  }
+  return m;
+}
+
+const FP8_CONFIG = { quant_method: "fp8", fmt: "e4m3", activation_scheme: "dynamic", weight_block_size: [32, 32] };
+
+function headers(s: Map<string, TensorSpec>, config: ModelConfig): CheckpointHeaders {
+  return { checkpoint: "mem", commit: undefined, config, configFile: "mem/config.json", specs: s, files: [], fromCache: false };
+}
+
+function planned(dtype: DType, vocab: number, chunks = [16]) {
+  const config = { model_type: "qwen3_moe", num_experts: E, ...(dtype === "F8_E4M3" ? { quantization_config: FP8_CONFIG } : {}) };
+  return planCheckpoint(headers(specs(dtype, vocab), config), { chunks, budget: 64 * MiB });
+}
+
+const peak = (p: ReturnType<typeof planned>, strategy: string, chunk = 16) => p.memory.find((m) => m.strategy === strategy && m.chunk === chunk)!.peakBytes;
+
+describe("the memory model", () => {
+  // e = I x H x 2 = 16 KiB; the layer's experts 3eE = 384 KiB; the embedding 1024 x 128 x 2 = 256 KiB.
+  const e = I * H * 2;
+  const R = 3 * e * E + 1024 * H * 2;
+
+  it("oq-eager holds the checkpoint and stack-concat's 4eE; prealloc the checkpoint and the output 3eE; neither depends on C", () => {
+    const p = planned("BF16", 1024, [1, 16]);
+    expect(peak(p, "oq-eager")).toBe(R + 4 * e * E);
+    expect(peak(p, "prealloc")).toBe(R + 3 * e * E);
+    expect(peak(p, "oq-eager", 1)).toBe(peak(p, "oq-eager", 16));
+    expect(peak(p, "prealloc", 1)).toBe(peak(p, "prealloc", 16));
+  });
+
+  it("stream: the step buffers' written bytes, a copy buffer while a large tensor passes, the stage's staged bytes", () => {
+    // Written in name order: the embedding, down, gate_up. gate_up slice 2e = 32 KiB, down e = 16 KiB.
+    const p = planned("BF16", 1024, [1, 16]);
+    // C = 16: a step holds all 8 experts (under the 4 MiB step budget): P = 8 x 32 KiB = 256 KiB.
+    expect(stepBufferBytes(p.plan, 16)).toBe(8 * 2 * e);
+    expect(stepBufferBytes(p.plan, 1)).toBe(2 * e);
+    // The embedding (256 KiB) is read into one step buffer, then gate_up fills the other; every
+    // chunk is under 1 MiB, so all of them are staged: 256 + 128 + 256 KiB.
+    expect(peak(p, "stream")).toBe(2 * 256 * KiB + 640 * KiB);
+    // C = 1: P = 32 KiB, so the embedding streams through a 256 KiB copy buffer (with 256 KiB
+    // staged), counted until the end (it may not be collected): there both 32 KiB buffers are
+    // written and 640 KiB staged.
+    expect(peak(p, "stream", 1)).toBe(2 * 32 * KiB + 256 * KiB + 640 * KiB);
+    // A 32 MiB embedding streams through one 8 MiB copy buffer, in chunks too large to stage;
+    // then down (128 KiB) and gate_up (256 KiB) fill the step buffers and 384 KiB are staged.
+    expect(peak(planned("BF16", 131072), "stream")).toBe(8 * MiB + 128 * KiB + 256 * KiB + 384 * KiB);
+  });
+
+  it("FP8: the eager ways hold the dequantized BF16 experts (twice the FP8 bytes, scales dropped); the stream adds its FP8 read buffers", () => {
+    const fp8 = planned("F8_E4M3", 1024);
+    const bf16 = planned("BF16", 1024);
+    expect(fp8.stage).toBe("dequant+prefuse");
+    expect(peak(fp8, "oq-eager")).toBe(peak(bf16, "oq-eager"));
+    expect(peak(fp8, "prealloc")).toBe(peak(bf16, "prealloc"));
+    // One FP8 weight (I x H bytes = 8 KiB) read through a copy buffer, one scale grid (2 x 4 x 4 B) read whole.
+    expect(peak(fp8, "stream")).toBe(peak(bf16, "stream") + I * H + 2 * 4 * 4);
+  });
+
+  it("a checkpoint with nothing to fuse needs only what it reads", () => {
+    const config = { model_type: "qwen3_moe" };
+    const p = planCheckpoint(headers(specs("BF16", 1024), config), { budget: 0 });
+    expect(p.plan.layers.every((l) => l.state === "dense")).toBe(true);
+    expect(peak(p, "oq-eager")).toBe(R);
+    expect(peak(p, "prealloc")).toBe(R);
+    // No step buffers: every tensor streams through a copy buffer of its size, and all are staged
+    // (256 KiB of embedding, then 384 KiB of experts): at the last expert, its 16 KiB buffer, the
+    // embedding's dropped 256 KiB one and 640 KiB staged.
+    expect(peak(p, "stream")).toBe(16 * KiB + 256 * KiB + 640 * KiB);
+    expect(p.memory.every((m) => !m.fits)).toBe(true);
+  });
+
+  it("predictPeak is what the estimates report", () => {
+    const p = planned("BF16", 1024);
+    const input = { plan: p.plan, specs: specs("BF16", 1024), sourceSpecs: specs("BF16", 1024), dequantized: false };
+    for (const m of p.memory) expect(predictPeak(input, m.strategy, m.chunk)).toBe(m.peakBytes);
+  });
+});
