@@ -6,7 +6,7 @@
 // under HF_HUB_OFFLINE=1, is served without a single request. Nothing partial survives: a
 // download lives under a temporary name until it is verified.
 
-import { downloadFile, listFiles, modelInfo } from "@huggingface/hub";
+import { downloadFile, modelInfo } from "@huggingface/hub";
 import { createHash, type Hash } from "node:crypto";
 import { open } from "node:fs/promises";
 import { CONFIG_FILE } from "../reference/checkpoint.js";
@@ -14,6 +14,7 @@ import { blobPath, fileSize, insideDir, installAtomically, linkBlob, readRef, re
 import { HubError } from "./errors.js";
 import { HUB_FETCH_DEFAULTS } from "./fetch.js";
 import { type CallLimits, withRetries } from "./http.js";
+import { listCommit } from "./list-commit.js";
 import { MAX_TIMER_MS } from "../reference/timer-limit.js";
 import { COMMIT_HASH, validateRepoId, validateRevision } from "./repo-ref.js";
 import type { HubSettings } from "./settings.js";
@@ -136,19 +137,7 @@ function download(o: FetchRepoOptions, commit: string, f: RemoteFile, blob: stri
 
 async function listRemote(o: FetchRepoOptions, commit: string, label: string): Promise<RemoteFile[]> {
   const s = o.settings;
-  const entries = await withRetries(s, label, apiLimits(o, true), async (fetch) => {
-    const out = [];
-    const cursor = listFiles({
-      repo: o.repo,
-      revision: commit,
-      recursive: true,
-      hubUrl: s.endpoint,
-      fetch,
-      ...(s.token !== undefined ? { accessToken: s.token } : {}),
-    });
-    for await (const e of cursor) out.push(e);
-    return out;
-  });
+  const entries = await listCommit(s, o.repo, commit, label, apiLimits(o, true));
   const files: RemoteFile[] = [];
   for (const e of entries) {
     // Directories too: a name that escapes is refused whatever its type.

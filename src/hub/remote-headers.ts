@@ -21,7 +21,7 @@
 // (`<cache>/models--owner--name/moe-prefuse/headers/<commit>.json`), so planning a pinned commit
 // a second time makes no request; cached headers are parsed and checked again when read.
 
-import { HubApiError, listFiles, modelInfo } from "@huggingface/hub";
+import { HubApiError, modelInfo } from "@huggingface/hub";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CONFIG_FILE, type ModelConfig, SINGLE_FILE, checkIndex } from "../reference/checkpoint.js";
@@ -32,6 +32,7 @@ import type { TensorSpec } from "../reference/tensor.js";
 import { installAtomically, insideDir, readRef, repoFolder, writeRef } from "./cache-layout.js";
 import { HubError } from "./errors.js";
 import { type CallLimits, withRetries } from "./http.js";
+import { listCommit } from "./list-commit.js";
 import { COMMIT_HASH, validateRepoId, validateRevision } from "./repo-ref.js";
 import type { HubSettings } from "./settings.js";
 
@@ -188,22 +189,9 @@ interface Listed {
   readonly size: number;
 }
 
-async function listCommit(o: RemoteHeadersOptions, commit: string, label: string): Promise<Listed[]> {
-  const s = o.settings;
-  return withRetries(s, label, limits(o, { refuseRepeats: true }), async (fetch) => {
-    const out: Listed[] = [];
-    for await (const e of listFiles({
-      repo: o.repo,
-      revision: commit,
-      recursive: true,
-      hubUrl: s.endpoint,
-      fetch,
-      ...(s.token !== undefined ? { accessToken: s.token } : {}),
-    })) {
-      if (e.type === "file") out.push({ path: e.path, size: e.size });
-    }
-    return out;
-  });
+async function listWeightsCommit(o: RemoteHeadersOptions, commit: string, label: string): Promise<Listed[]> {
+  const entries = await listCommit(o.settings, o.repo, commit, label, limits(o, { refuseRepeats: true }));
+  return entries.flatMap((e) => (e.type === "file" ? [{ path: e.path, size: e.size }] : []));
 }
 
 /** Which files hold the weights, by the rule Checkpoint.open applies to a directory. */
@@ -342,7 +330,7 @@ export async function readRemoteHeaders(o: RemoteHeadersOptions): Promise<Remote
     throw new HubError("OFFLINE_NOT_CACHED", `HF_HUB_OFFLINE is set and the headers of commit ${commit} are not in the cache ${s.cacheDir}`, { file: label });
 
   const at = `hf://${repo}@${commit}`;
-  const listed = await listCommit(opts, commit, at);
+  const listed = await listWeightsCommit(opts, commit, at);
   const sizes = new Map(listed.map((f) => [f.path, f.size]));
   const text = async (path: string, max: number, what: string): Promise<string | null> => {
     if (!sizes.has(path)) return null;
