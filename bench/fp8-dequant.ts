@@ -29,6 +29,7 @@ import { Fp8Dequantizer, type KernelStrategy } from "../src/reference/fp8/kernel
 import { dequantView } from "../src/reference/fp8/view.js";
 import type { Tensor, TensorMap } from "../src/reference/tensor.js";
 import { memoryWeights } from "../src/reference/weights.js";
+import { Xoshiro128 } from "../src/fixtures-gen/prng.js";
 
 const { values } = parseArgs({
   options: { experts: { type: "string", default: "256" }, intermediate: { type: "string", default: "512" }, hidden: { type: "string", default: "2048" }, runs: { type: "string", default: "3" } },
@@ -51,11 +52,8 @@ interface Weight {
   readonly scale: Tensor;
 }
 
-let seed = 12345;
-const rand = (): number => {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return seed / 2 ** 32;
-};
+const rng = new Xoshiro128(12345);
+const rand = (): number => rng.uniform();
 
 function makeWeight(m: number, n: number): Weight {
   const bytes = new Uint8Array(m * n);

@@ -17,7 +17,7 @@ import { Checkpoint } from "../../src/reference/checkpoint.js";
 import { memoryWeights } from "../../src/reference/weights.js";
 import type { TensorMap } from "../../src/reference/tensor.js";
 import { tempDir } from "../support/tmp.js";
-import { fcParams } from "../support/bench-fc.js";
+import { fcParams } from "../support/fc.js";
 
 const problemArb = fc
   .record({ hidden: fc.integer({ min: 1, max: 6 }), intermediate: fc.integer({ min: 1, max: 6 }), experts: fc.integer({ min: 1, max: 12 }), chunk: fc.integer({ min: 1, max: 14 }) })
@@ -74,7 +74,7 @@ describe("in-memory strategies", () => {
           // Inputs are never modified.
           for (const [k, v] of tensors) expect(v.data).toEqual(before.get(k));
         }),
-        fcParams(`${name} fuses like the oracle`),
+        fcParams(),
       );
     });
   }
@@ -132,7 +132,7 @@ describe("stream (disk to disk)", () => {
           expect(ledger.peak).toBe(strategy.analyticPeak(p));
           expect(ledger.current).toBe(0);
         }),
-        fcParams("stream writes the oracle's checkpoint"),
+        fcParams(),
       );
     } finally {
       await Promise.all(inputs.map((i) => i.ckpt.close()));

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { E4M3FN_TABLE } from "../../src/reference/dtypes.js";
 import { encodeE4M3, quantizeBlocks } from "../../src/fixtures-gen/fp8-quantize.js";
-import { fcSettings } from "../support/fp8-fc-settings.js";
+import { fcParams } from "../support/fc.js";
 
 /** Brute force over the decode table: the finite code nearest to x, ties to the even code. */
 function nearest(x: number): number {
@@ -44,7 +44,7 @@ describe("E4M3 encoding", () => {
       fc.property(fc.float({ noNaN: true, noDefaultInfinity: true, min: -500, max: 500 }), (x) => {
         expect(encodeE4M3(x)).toBe(nearest(x));
       }),
-      fcSettings("encodeE4M3 nearest"),
+      fcParams(),
     );
   });
 });

@@ -10,7 +10,8 @@ import { describe, expect, it } from "vitest";
 import { BF16_NAN } from "../../../src/reference/dtypes.js";
 import { Fp8Dequantizer, type KernelStrategy } from "../../../src/reference/fp8/kernel.js";
 import { decodeScales } from "../../../src/reference/fp8/formats.js";
-import { fcSettings, prng } from "../../support/fp8-fc-settings.js";
+import { Xoshiro128 } from "../../../src/fixtures-gen/prng.js";
+import { fcParams } from "../../support/fc.js";
 import { type OrtCase, type ScaleType, ortDequant } from "./ort-dequant.js";
 
 const SPECIAL_BYTES = [0x00, 0x80, 0x7f, 0xff, 0x01, 0x07, 0x08, 0x81, 0x87, 0x7e, 0xfe, 0x7c, 0xfc, 0x7b, 0x7d, 0x03];
@@ -36,7 +37,8 @@ const caseArb = fc.record({
 type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 
 function build(c: Case): OrtCase {
-  const rnd = prng(c.seed);
+  const rng = new Xoshiro128(c.seed);
+  const rnd = () => rng.uniform();
   const weight = new Uint8Array(c.m * c.n);
   for (let i = 0; i < weight.length; i++) weight[i] = rnd() < 1 / 16 ? SPECIAL_BYTES[Math.floor(rnd() * SPECIAL_BYTES.length)]! : Math.floor(rnd() * 256);
   const cells = Math.ceil(c.m / c.bm) * Math.ceil(c.n / c.bn);
@@ -102,7 +104,7 @@ describe("FP8 dequant kernel vs onnxruntime (DequantizeLinear, opset 21)", () =>
         }
         expect(mismatches(ort, streamed(o, "auto", c.chunks, c.srcShift, c.outShift)), "auto, chunked and misaligned").toEqual([]);
       }),
-      fcSettings("fp8 kernel vs ORT"),
+      fcParams(),
     );
   });
 });
