@@ -31,7 +31,7 @@ export { scanExperts, expertPattern, type ExpertGroup, type ExpertTensor, type S
 export { naturalCompare } from "./reference/prefuse/natural-order.js";
 export { fusedDims, fusedGateUpShape, fusedDownShape, perExpertShapes, type FusedDims } from "./reference/prefuse/shapes.js";
 export { checkExpertLayer, STACKED_COMPANIONS, type CompleteLayer, type LayerCheck } from "./reference/prefuse/layer-check.js";
-export type { UntouchedCode, UntouchedReason } from "./reference/prefuse/reasons.js";
+export { UNTOUCHED_REASONS, type UntouchedCode, type UntouchedReason } from "./reference/prefuse/reasons.js";
 export { recipeInputs, type OutputRecipe, type PlannedOutput } from "./reference/prefuse/recipes.js";
 export { produceExperts, Scratch, type ExpertReader } from "./reference/prefuse/produce.js";
 export {
