@@ -1,0 +1,1 @@
+"""Stand-in for MLX (see ../README.md): only what ci/adapters/omlx_prefuse.py calls."""

@@ -1,0 +1,1 @@
+"""Stand-in for oMLX (see ../README.md)."""
