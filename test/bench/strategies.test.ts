@@ -17,7 +17,7 @@ import { Checkpoint } from "../../src/reference/checkpoint.js";
 import { memoryWeights } from "../../src/reference/weights.js";
 import type { TensorMap } from "../../src/reference/tensor.js";
 import { tempDir } from "../support/tmp.js";
-import { fcParams } from "../support/fc.js";
+import { fcParams, fcTimeout } from "../support/fc.js";
 
 const problemArb = fc
   .record({ hidden: fc.integer({ min: 1, max: 6 }), intermediate: fc.integer({ min: 1, max: 6 }), experts: fc.integer({ min: 1, max: 12 }), chunk: fc.integer({ min: 1, max: 14 }) })
@@ -92,7 +92,8 @@ describe("in-memory strategies", () => {
 });
 
 describe("stream (disk to disk)", () => {
-  it("writes the oracle's fused checkpoint for any chunk size; ledger peak = formula", async () => {
+  // Each run writes and rereads a checkpoint: milliseconds when idle, up to a second on a loaded machine.
+  it("writes the oracle's fused checkpoint for any chunk size; ledger peak = formula", { timeout: fcTimeout(100, 1_000) }, async () => {
     const dir = tempDir();
     // A few per-expert checkpoints written once (odd sizes, one expert, a partial last chunk),
     // fused over and over with arbitrary chunk sizes.

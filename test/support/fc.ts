@@ -47,6 +47,15 @@ export function fcParams<T>(defaultRuns = DEFAULT_RUNS, extra: fc.Parameters<T> 
   return { ...extra, numRuns: fcRuns(defaultRuns) };
 }
 
+/**
+ * A test timeout that grows with the work: `msPerRun` for each of the property's (scaled) runs,
+ * plus a minute for the rest. Set it from the slowest run on a loaded 2-core machine, not from a
+ * quiet one, so that load never decides the verdict (and FC_NUM_RUNS=1000 still has time).
+ */
+export function fcTimeout(defaultRuns: number, msPerRun: number): number {
+  return fcRuns(defaultRuns) * msPerRun + 60_000;
+}
+
 /** Applies the configuration globally (called by the setup file, once per test file). */
 export function configureFastCheck(): void {
   const { seed, path } = fcEnv();
