@@ -103,7 +103,7 @@ describe("golden corpus", () => {
   });
 
   // Rebuilds every case (the FP8 ones through the Python oracle): ten seconds on a quiet machine,
-  // minutes on a loaded one; the limit is a second's worth per kilobyte-sized case, many times over.
+  // minutes on a loaded one: five seconds a case, plus a minute.
   it("is exactly what src/golden/cases.ts builds (golden update would change nothing)", { timeout: GOLDEN_CASES.length * 5_000 + 60_000 }, async () => {
     const plan = await planCorpusUpdate(CORPUS, GOLDEN_CASES, { fp8Fixtures: join(ROOT, "corpus", "fp8"), oracle: findFp8Oracle(ROOT) });
     expect(isEmptyDiff(plan.diff), formatDiff(plan.diff).join("\n")).toBe(true);
