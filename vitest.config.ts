@@ -15,8 +15,8 @@ export default defineConfig({
     // ends), and the heavy properties set their own from their run count (fcTimeout).
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    // Stopping a forks worker (IPC round trip, then the process and the native ORT addon exiting)
-    // takes seconds under load; vitest's 10 s default reported "Timeout terminating forks worker".
+    // Stopping a forks worker (an IPC round trip, then the process exiting) takes seconds under
+    // load; with vitest's 10 s default a loaded run reported "Timeout terminating forks worker".
     teardownTimeout: 60_000,
     reporters: ["default", "./test/support/summary-reporter.ts"],
   },
