@@ -52,7 +52,7 @@ function layout(sizes: readonly number[], perturbations: readonly Perturbation[]
       const k = p.at % entries.length;
       const d = p.kind === "gap" ? p.by : -Math.min(p.by, entries[k]!.begin);
       entries = entries.map((e, i) => (i >= k ? { ...e, begin: e.begin + d, end: e.end + d } : e));
-      length += d;
+      length = Math.max(0, length + d);
     }
   }
   return { entries, length };
