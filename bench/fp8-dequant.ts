@@ -46,6 +46,7 @@ import { dequantView } from "../src/reference/fp8/view.js";
 import type { Tensor, TensorMap } from "../src/reference/tensor.js";
 import { memoryWeights } from "../src/reference/weights.js";
 import { fmtMiB, median, options, runChecked } from "./support/measure.js";
+import { Xoshiro128 } from "../src/fixtures-gen/prng.js";
 
 const everyCore = Array.from({ length: availableParallelism() }, (_, k) => k + 1).join(",");
 const o = options({
@@ -80,11 +81,8 @@ interface Weight {
   readonly scale: Tensor;
 }
 
-let seed = 12345;
-const rand = (): number => {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return seed / 2 ** 32;
-};
+const rng = new Xoshiro128(12345);
+const rand = (): number => rng.uniform();
 
 function makeWeight(m: number, n: number): Weight {
   const bytes = new Uint8Array(m * n);

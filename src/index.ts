@@ -44,7 +44,7 @@ export {
 export { scanExperts, type ExpertGroup, type ExpertTensor, type SwitchTensor } from "./reference/prefuse/scan.js";
 export { naturalCompare } from "./reference/prefuse/natural-order.js";
 export { checkExpertLayer, STACKED_COMPANIONS, type CompleteLayer, type LayerCheck } from "./reference/prefuse/layer-check.js";
-export type { UntouchedCode, UntouchedReason, LayerCode } from "./reference/prefuse/reasons.js";
+export { UNTOUCHED_REASONS, type UntouchedCode, type UntouchedReason, type LayerCode } from "./reference/prefuse/reasons.js";
 export {
   planPrefuse,
   type FusePlan,

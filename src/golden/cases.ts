@@ -399,6 +399,15 @@ const FP8_GENERATED: CaseDefinition[] = [
     expectedBy: "fp8-oracle",
   },
   {
+    id: "y_dequant+prefuse-signed-zeros-and-nans",
+    description: "FP8 experts of 64 x 64, each its kind's base with the expert's own sign pattern, so their codes hold -0 (0x80), negatives rounded to -0 and NaNs of both signs (0x7F, 0xFF): dequantized, every -0 stays 0x8000 and every NaN is 0x7FC0, so a candidate that writes +0 for -0 or keeps a NaN's sign fails the bit-exact compare.",
+    stage: "dequant+prefuse",
+    outcome: "transform",
+    features: ["oracle", "signed-zero", "nan"],
+    input: { kind: "generated", spec: { family: "qwen3_moe", hidden: 64, intermediate: 64, vocab: 8, seed: 75, experts: 2, layers: 2, fp8: { blockSize: [32, 48] } } },
+    expectedBy: "fp8-oracle",
+  },
+  {
     id: "n_dequant-missing-scale",
     description: "An FP8 expert weight without its weight_scale_inv: the dequantization refuses the checkpoint (WEIGHT_WITHOUT_SCALE) rather than guess a scale.",
     stage: "dequant",

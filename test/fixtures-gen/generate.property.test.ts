@@ -4,7 +4,7 @@ import { parseSafetensors, serializeSafetensors } from "../../src/reference/safe
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import { countKeysOf, describeMoeLayers } from "../../src/fixtures-gen/moe-structure.js";
 import { layerKey, moeLayers } from "../../src/fixtures-gen/spec.js";
-import { fcSettings } from "../support/fp8-fc-settings.js";
+import { fcParams } from "../support/fc.js";
 import { anyFixtureSpec } from "../support/arbitraries/fixture-spec.js";
 import { fusedPrefixOf } from "../support/moe-names.js";
 
@@ -77,7 +77,7 @@ describe("generator properties", () => {
           expect(g.shardGroups!.flat()).toEqual([...g.tensors.keys()]);
         } else expect(g.shardGroups).toBeUndefined();
       }),
-      fcSettings("generator: any valid spec"),
+      fcParams(),
     );
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Xoshiro128, deriveSeed, hashString, mix32 } from "../../src/fixtures-gen/prng.js";
 import { SIGN_PERIOD, baseValues, expertVariation, signMask, xorPeriodic } from "../../src/fixtures-gen/values.js";
 import { decodeArray } from "../../src/fixtures-gen/float-codec.js";
-import { fcSettings } from "../support/fp8-fc-settings.js";
+import { fcParams } from "../support/fc.js";
 
 describe("PRNG", () => {
   // Known answers computed by an independent Python implementation of the same algorithms.
@@ -73,7 +73,7 @@ describe("generated values", () => {
         xorPeriodic(dst, src, mask, offset);
         for (let i = 0; i < len; i++) expect(dst[i]).toBe(src[i]! ^ mask[(offset + i) % mask.length]!);
       }),
-      fcSettings("xorPeriodic"),
+      fcParams(),
     );
   });
 

@@ -4,7 +4,7 @@ import { UsageError } from "../../src/reference/errors.js";
 import { EXPERT_COUNT_KEYS } from "../../src/reference/prefuse/expert-count.js";
 import { PROJECTIONS } from "../../src/reference/prefuse/layouts.js";
 import { PARTIAL_DEFECTS, type Variant, formatVariant, listVariants, parseVariant } from "../../src/fixtures-gen/variants.js";
-import { fcSettings } from "../support/fp8-fc-settings.js";
+import { fcParams } from "../support/fc.js";
 
 const layer = fc.oneof(fc.nat({ max: 99 }), fc.nat({ max: 3 }).map((j) => `mtp.${j}` as const));
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
@@ -60,7 +60,7 @@ describe("variant syntax", () => {
       fc.property(variantArb, (v) => {
         expect(parseVariant(formatVariant(v))).toEqual(v);
       }),
-      fcSettings("variant syntax round trip"),
+      fcParams(),
     );
   });
 

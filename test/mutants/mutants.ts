@@ -1,7 +1,10 @@
-// The deliberate breaks of the reference that the suite must catch (`npm run mutants`). Each is
-// a realistic bug of a prefuse or an FP8 dequantization, written as exact search/replace edits on
-// named source files: an edit whose search text is not found exactly once fails the run loudly,
-// so a refactor cannot turn a mutant into a silent no-op.
+// The deliberate breaks of the reference and the gate that the suite must catch (`npm run
+// mutants`). Each is a realistic bug of a prefuse, an FP8 dequantization, a header reader or the
+// gate's compare, written as exact search/replace edits on named source files: an edit whose
+// search text is not found exactly once fails the run loudly, so a refactor cannot turn a mutant
+// into a silent no-op. A mutant may name the tests that state its rule (`rule`): those run with
+// the suite, and the mutant counts as killed only when one of them fails (golden files are
+// evidence, not reasons).
 
 export interface Edit {
   /** Path relative to the repository root. */
@@ -14,9 +17,13 @@ export interface Mutant {
   readonly name: string;
   readonly bug: string;
   readonly edits: readonly Edit[];
+  /** Test files that state the broken rule; one of them must fail. */
+  readonly rule?: readonly string[];
 }
 
 const PREFUSE = "src/reference/prefuse";
+const FP8_DECODE = "test/reference/fp8/decode.property.test.ts";
+const LAYER_RULES = "test/reference/prefuse/layer-rules.property.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   {
@@ -130,5 +137,99 @@ export const MUTANTS: readonly Mutant[] = [
         replace: "",
       },
     ],
+  },
+  {
+    name: "bit-exact-as-ulp-0",
+    bug: "the gate's default (no tolerance) compare counts ulps with a limit of 0: -0 equals +0 and NaN payloads are ignored",
+    edits: [
+      {
+        file: "src/gate/compare.ts",
+        search: "      differs = false;\n      for (let k = i * width; k < (i + 1) * width; k++) if (e.data[k] !== a.data[k]) differs = true;",
+        replace:
+          "      differs = isUlpDType(e.dtype) && ulpDistance(e.dtype, elementBits(e.dtype, e.data, i), elementBits(e.dtype, a.data, i)) > 0;\n      if (!isUlpDType(e.dtype)) for (let k = i * width; k < (i + 1) * width; k++) if (e.data[k] !== a.data[k]) differs = true;",
+      },
+    ],
+    rule: ["test/gate/compare.test.ts"],
+  },
+  {
+    name: "strict-missing-only",
+    bug: "strict refuses only layers with a missing tensor: a stray dtype, a wrong shape, an id >= E or a duplicate id fuse the rest and leave the layer per expert",
+    edits: [
+      {
+        file: `${PREFUSE}/fuse-checkpoint.ts`,
+        search: 'const layer = plan.layers.find((l) => l.state === "untouched");',
+        replace: 'const layer = plan.layers.find((l) => l.state === "untouched" && l.reasons.some((r) => r.code === "MISSING_TENSOR"));',
+      },
+    ],
+    rule: ["test/reference/prefuse/strict.test.ts", "test/cli/fuse-strict.test.ts"],
+  },
+  {
+    name: "dtype-by-width",
+    bug: "the one-dtype rule compares element widths: an F16 expert in a BF16 layer is stacked with the others",
+    edits: [
+      { file: `${PREFUSE}/layer-check.ts`, search: 'import type { DType } from "../dtypes.js";', replace: 'import { type DType, dtypeBits } from "../dtypes.js";' },
+      { file: `${PREFUSE}/layer-check.ts`, search: "if (dtype !== undefined && spec.dtype !== dtype) {", replace: "if (dtype !== undefined && dtypeBits(spec.dtype) !== dtypeBits(dtype)) {" },
+    ],
+    rule: [LAYER_RULES, "test/reference/prefuse/strict.test.ts"],
+  },
+  {
+    name: "biases-not-stacked",
+    bug: "the switch_mlp target stacks .scales but leaves .biases per expert",
+    edits: [{ file: `${PREFUSE}/layer-check.ts`, search: 'export const STACKED_COMPANIONS: readonly string[] = ["scales", "biases"];', replace: 'export const STACKED_COMPANIONS: readonly string[] = ["scales"];' }],
+    rule: [LAYER_RULES],
+  },
+  {
+    name: "overlapping-offsets-accepted",
+    bug: "the header reader refuses gaps between tensors but accepts a tensor starting inside the previous one",
+    edits: [{ file: "src/reference/safetensors/header.ts", search: "    if (t.begin !== cursor) {", replace: "    if (t.begin > cursor) {" }],
+    rule: ["test/reference/safetensors/offsets.property.test.ts"],
+  },
+  {
+    name: "fp8-ties-half-up",
+    bug: "the FP8 kernel rounds float32 products to bf16 with ties away from zero instead of to even",
+    edits: [{ file: "src/reference/fp8/kernel.ts", search: "(f32Bits + 0x7fff + ((f32Bits >>> 16) & 1)) >>> 16", replace: "(f32Bits + 0x8000) >>> 16" }],
+    rule: [FP8_DECODE],
+  },
+  {
+    name: "e4m3-0xff-not-nan",
+    bug: "E4M3FN decodes 0x7F as NaN but 0xFF (negative NaN) as -480",
+    edits: [{ file: "src/reference/dtypes.ts", search: "  if ((c & 0x7f) === 0x7f) return NaN;", replace: "  if (c === 0x7f) return NaN;" }],
+    rule: [FP8_DECODE],
+  },
+  {
+    name: "fp8-partial-block-grid",
+    bug: "rows of a trailing partial block take the scale of the last full block row (a grid of full blocks only)",
+    edits: [
+      {
+        file: "src/reference/fp8/kernel.ts",
+        search: "      const br = Math.floor(i / bm);",
+        replace: "      const br = Math.min(Math.floor(i / bm), Math.max(0, Math.floor(this.weight.rows / bm) - 1));",
+      },
+    ],
+    rule: [FP8_DECODE],
+  },
+  {
+    name: "bf16-scales-big-endian",
+    bug: "BF16 scale tensors read high byte first (safetensors data is little-endian)",
+    edits: [
+      {
+        file: "src/reference/fp8/formats.ts",
+        search: "for (let i = 0; i < n; i++) bits[i] = (data[2 * i]! | (data[2 * i + 1]! << 8)) << 16;",
+        replace: "for (let i = 0; i < n; i++) bits[i] = ((data[2 * i]! << 8) | data[2 * i + 1]!) << 16;",
+      },
+    ],
+    rule: [FP8_DECODE],
+  },
+  {
+    name: "mixtral-w1-w3-swapped",
+    bug: "the mixtral layout reads w3 as gate and w1 as up",
+    edits: [{ file: `${PREFUSE}/layouts.ts`, search: 'perExpert: { gate: "w1", up: "w3", down: "w2" },', replace: 'perExpert: { gate: "w3", up: "w1", down: "w2" },' }],
+    rule: [LAYER_RULES],
+  },
+  {
+    name: "columns-scratch-swapped",
+    bug: "the columns layouts transpose up into the gate's scratch buffer, overwriting the transposed gate before the concat",
+    edits: [{ file: `${PREFUSE}/produce.ts`, search: 'const ut = await backend.transpose(u, T2, scratch.get("up^T", ub));', replace: 'const ut = await backend.transpose(u, T2, scratch.get("gate^T", ub));' }],
+    rule: [LAYER_RULES],
   },
 ];

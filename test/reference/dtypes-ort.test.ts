@@ -18,9 +18,9 @@ import { OnnxType } from "../../src/reference/onnx/model.js";
 import { ortTensor, runGraph } from "../../src/reference/onnx/session.js";
 import fc from "fast-check";
 import { F32_EDGES, bf16Boundaries, f16Boundaries } from "../support/float-reference.js";
-import { fcParams } from "../support/fc-params.js";
+import { fcParams } from "../support/fc.js";
 
-/** Random float32 bit patterns over the whole range (FC_SEED reproduces, FC_NUM_RUNS adds). */
+/** Random float32 bit patterns over the whole range (FC_SEED reproduces, FC_NUM_RUNS scales). */
 function randomF32(): Float32Array {
   const bits = fc.sample(fc.integer({ min: 0, max: 0xffffffff }), fcParams(65536));
   return new Float32Array(Uint32Array.from(bits).buffer);

@@ -22,7 +22,7 @@ import {
   float8Table,
 } from "../../src/reference/dtypes.js";
 import { BF16, F16, F32_EDGES, bf16Boundaries, f16Boundaries, f32Bits, f32FromBits, roundTo } from "../support/float-reference.js";
-import { fcParams } from "../support/fc-params.js";
+import { fcParams } from "../support/fc.js";
 
 const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
 

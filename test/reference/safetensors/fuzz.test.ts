@@ -12,7 +12,7 @@ import { MAX_HEADER_SIZE } from "../../../src/reference/safetensors/header.js";
 import { type ParsedSafetensors, parseSafetensors, serializeSafetensors } from "../../../src/reference/safetensors/memory.js";
 import { SafetensorsFile } from "../../../src/reference/safetensors/reader.js";
 import type { Tensor } from "../../../src/reference/tensor.js";
-import { fcParams } from "../../support/fc-params.js";
+import { fcParams } from "../../support/fc.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import {
@@ -75,7 +75,7 @@ function expectConsistent(bytes: Uint8Array, p: ParsedSafetensors): void {
 }
 
 // Default case counts: 20 categories x 400 + 1,000 valid + 1,200 damaged + 600 garbage + 300
-// writer round trips = 11,100 in memory, plus 250 through files. FC_NUM_RUNS raises each.
+// writer round trips = 11,100 in memory, plus 250 through files. FC_NUM_RUNS scales each (test/support/fc.ts).
 const PER_CATEGORY = 400;
 
 describe("safetensors reader fuzz (in memory)", () => {

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import { JsonFloat, type JsonValue, JsonSyntaxError, parseStrictJson } from "../../../src/reference/safetensors/strict-json.js";
-import { fcParams } from "../../support/fc-params.js";
+import { fcParams } from "../../support/fc.js";
 
 /** The strict result in JSON.parse's terms: big integers and floats as plain numbers. */
 function loosen(v: JsonValue): unknown {

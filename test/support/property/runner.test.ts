@@ -1,6 +1,7 @@
 // The property runner itself: a failing property names the folder it wrote, and that folder is a
 // counterexample checkpoint in the corpus layout (input/config.json, input/model.safetensors, a
-// case.json draft whose source regenerates it); run counts scale with FC_NUM_RUNS; FC_SEED replays.
+// case.json draft whose source regenerates it); run counts scale with FC_NUM_RUNS; FC_SEED replays
+// (the settings themselves are tested in ../fc.test.ts).
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
