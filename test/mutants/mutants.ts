@@ -55,7 +55,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "text-config-ignored",
     bug: "the expert count is only looked for at the top level of config.json",
-    edits: [{ file: `${PREFUSE}/expert-count.ts`, search: "for (const key of EXPERT_COUNT_KEYS) {", replace: 'for (const key of EXPERT_COUNT_KEYS.filter((k) => !k.startsWith("text_config."))) {' }],
+    edits: [{ file: `${PREFUSE}/expert-count.ts`, search: "for (const key of [...new Set([...EXPERT_COUNT_KEYS, ...familyKeys])]) {", replace: 'for (const key of [...new Set([...EXPERT_COUNT_KEYS, ...familyKeys])].filter((k) => !k.startsWith("text_config."))) {' }],
   },
   {
     name: "partial-fused-with-zeros",
@@ -98,7 +98,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "layer-skipped",
     bug: "the scan skips layers outside the language model (the MTP layer stays per expert)",
-    edits: [{ file: `${PREFUSE}/scan.ts`, search: String.raw`^(?<prefix>.+)\\.(?:experts`, replace: String.raw`^(?<prefix>(?!mtp\\.).+)\\.(?:experts` }],
+    edits: [{ file: `${PREFUSE}/scan.ts`, search: String.raw`/^(?<prefix>.+)\.experts\.(?<id>`, replace: String.raw`/^(?<prefix>(?!mtp\.).+)\.experts\.(?<id>` }],
   },
   {
     name: "wrong-precedence",
@@ -223,7 +223,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "mixtral-w1-w3-swapped",
     bug: "the mixtral layout reads w3 as gate and w1 as up",
-    edits: [{ file: `${PREFUSE}/layouts.ts`, search: 'perExpert: { gate: "w1", up: "w3", down: "w2" },', replace: 'perExpert: { gate: "w3", up: "w1", down: "w2" },' }],
+    edits: [{ file: `${PREFUSE}/families.ts`, search: 'const W1_W3_W2 = { gate: "w1", up: "w3", down: "w2" } as const;', replace: 'const W1_W3_W2 = { gate: "w3", up: "w1", down: "w2" } as const;' }],
     rule: [LAYER_RULES],
   },
   {
