@@ -11,6 +11,7 @@ import { dequantFp8 } from "./fp8/dequant.js";
 import { planDequant } from "./fp8/plan.js";
 import { type FusePlan, planPrefuse } from "./prefuse/plan.js";
 import { prefuse } from "./prefuse/prefuse.js";
+import type { PrefuseReadings } from "./prefuse/readings.js";
 import type { TensorMap, TensorSpec } from "./tensor.js";
 
 export const STAGES = ["prefuse", "dequant", "dequant+prefuse", "switch_mlp"] as const;
@@ -27,11 +28,12 @@ export interface StageResult {
   readonly config: ModelConfig;
 }
 
-/** The reference output of `stage` for a weight dict and its config. */
-export async function runStage(stage: Stage, weights: TensorMap, config: ModelConfig): Promise<StageResult> {
+/** The reference output of `stage` for a weight dict and its config; `readings` change how the prefuse reads the open points. */
+export async function runStage(stage: Stage, weights: TensorMap, config: ModelConfig, readings?: PrefuseReadings): Promise<StageResult> {
+  const read = readings === undefined ? {} : { readings };
   switch (stage) {
     case "prefuse":
-      return { weights: (await prefuse(weights, config, { target: "fused" })).weights, config };
+      return { weights: (await prefuse(weights, config, { target: "fused", ...read })).weights, config };
     case "switch_mlp":
       return { weights: (await prefuse(weights, config, { target: "switch_mlp" })).weights, config };
     case "dequant": {
@@ -41,7 +43,7 @@ export async function runStage(stage: Stage, weights: TensorMap, config: ModelCo
     case "dequant+prefuse": {
       const d = dequantFp8(weights, config);
       const c = d.config ?? config;
-      return { weights: (await prefuse(d.weights, c, { target: "fused" })).weights, config: c };
+      return { weights: (await prefuse(d.weights, c, { target: "fused", ...read })).weights, config: c };
     }
   }
 }
@@ -51,15 +53,16 @@ export async function runStage(stage: Stage, weights: TensorMap, config: ModelCo
  * leaves untouched and why. Undefined for `dequant`, which fuses nothing. Throws what the stage
  * would throw on a bad config or FP8 layout.
  */
-export function planStage(stage: Stage, specs: ReadonlyMap<string, TensorSpec>, config: ModelConfig): FusePlan | undefined {
+export function planStage(stage: Stage, specs: ReadonlyMap<string, TensorSpec>, config: ModelConfig, readings?: PrefuseReadings): FusePlan | undefined {
+  const read = readings === undefined ? {} : { readings };
   switch (stage) {
     case "prefuse":
-      return planPrefuse(specs, config, { target: "fused" });
+      return planPrefuse(specs, config, { target: "fused", ...read });
     case "switch_mlp":
       return planPrefuse(specs, config, { target: "switch_mlp" });
     case "dequant":
       return undefined;
     case "dequant+prefuse":
-      return planPrefuse(planDequant(specs, config, { checkpoint: "<memory>", configFile: "config.json" }).specs, config, { target: "fused" });
+      return planPrefuse(planDequant(specs, config, { checkpoint: "<memory>", configFile: "config.json" }).specs, config, { target: "fused", ...read });
   }
 }

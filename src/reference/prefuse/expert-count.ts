@@ -23,7 +23,21 @@ export type ExpertCountKey = (typeof EXPERT_COUNT_KEYS)[number];
 /** The keys oQ itself reads; `n_routed_experts` is this project's extension. */
 export const OQ_EXPERT_COUNT_KEYS: readonly ExpertCountKey[] = EXPERT_COUNT_KEYS.slice(0, 4);
 
+/**
+ * How the count is looked up, as data (the release gate's reading points set it; see readings.ts):
+ * the keys in precedence order, and what a count of 0 means. `refuse`: a broken config (this
+ * project's rule); `skip`: absent, as Python's `a or b or ...` chain skips a falsy 0; `stop`: the
+ * first key present decides, so the count is 0 and the checkpoint has no experts to fuse.
+ */
+export interface CountLookup {
+  readonly keys: readonly ExpertCountKey[];
+  readonly zero: "refuse" | "skip" | "stop";
+}
+
+export const DEFAULT_COUNT_LOOKUP: CountLookup = { keys: EXPERT_COUNT_KEYS, zero: "refuse" };
+
 export interface ExpertCount {
+  /** 0 only when the lookup stops at a 0 (`zero: "stop"`): no experts, nothing is fused. */
   readonly count: number;
   /** The config key that supplied the count. */
   readonly key: ExpertCountKey;
@@ -47,11 +61,15 @@ export function configValue(config: ModelConfig, key: string): unknown {
  * Resolves the expert count, or undefined when no key holds one (a dense checkpoint).
  * `file` names config.json in errors and warnings.
  */
-export function resolveExpertCount(config: ModelConfig, file: string = CONFIG_FILE): ExpertCount | undefined {
+export function resolveExpertCount(config: ModelConfig, file: string = CONFIG_FILE, lookup: CountLookup = DEFAULT_COUNT_LOOKUP): ExpertCount | undefined {
   const found: { key: ExpertCountKey; count: number }[] = [];
-  for (const key of EXPERT_COUNT_KEYS) {
+  for (const key of lookup.keys) {
     const v = configValue(config, key);
-    if (v === undefined) continue;
+    if (v === undefined || (v === 0 && lookup.zero === "skip")) continue;
+    if (v === 0 && lookup.zero === "stop") {
+      found.push({ key, count: 0 });
+      continue;
+    }
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) {
       throw new CheckpointError("CONFIG_INVALID", `'${key}' must be a positive integer expert count, got ${JSON.stringify(v)}`, { file });
     }

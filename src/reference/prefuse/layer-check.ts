@@ -12,6 +12,7 @@ import type { DType } from "../dtypes.js";
 import type { TensorSpec } from "../tensor.js";
 import { elementBytes } from "../ops/geometry.js";
 import { type ExpertLayout, type FuseTarget, type Projection, PROJECTIONS } from "./layouts.js";
+import type { PrefuseReadings } from "./readings.js";
 import type { UntouchedReason } from "./reasons.js";
 import type { ExpertTensor } from "./scan.js";
 import { type Shape, formatShape, perExpertShapes, sameShape } from "./shapes.js";
@@ -37,6 +38,8 @@ export interface CompleteLayer {
   readonly companions: readonly StackedSeries[];
   /** Companion tensors left as they are. */
   readonly passthrough: readonly string[];
+  /** Tensors of expert ids >= E that the fuse removes (the `drop` reading of extra experts). */
+  readonly dropped: readonly string[];
   readonly quantized: boolean;
 }
 
@@ -67,8 +70,10 @@ export function checkExpertLayer(
   E: number,
   layout: ExpertLayout,
   target: FuseTarget,
+  extraExperts: PrefuseReadings["extraExperts"] = "untouched",
 ): LayerCheck {
   const reasons: UntouchedReason[] = [];
+  const dropped: string[] = [];
   const slots = new Map<string, ExpertTensor>();
   const kinds = new Set<string>();
   const slotKey = (p: Projection, kind: string, e: number) => `${p}|${kind}|${e}`;
@@ -76,6 +81,11 @@ export function checkExpertLayer(
 
   for (const t of tensors) {
     const base = { expert: t.expert, projection: t.projection, kind: t.kind, tensor: t.name };
+    if (t.expert >= E && extraExperts !== "untouched") {
+      // Experts 0..E-1 decide; an extra passes through (keep) or is removed with the layer (drop).
+      if (extraExperts === "drop") dropped.push(t.name);
+      continue;
+    }
     if (t.expert >= E) {
       reasons.push({ ...base, code: "UNEXPECTED_EXPERT", message: `${t.name}: expert id ${t.expert} is not below the expert count ${E}` });
       continue;
@@ -177,6 +187,7 @@ export function checkExpertLayer(
       weights: { gate: complete("gate", "weight"), up: complete("up", "weight"), down: complete("down", "weight") },
       companions: companions.map((c) => complete(c.projection, c.kind)),
       passthrough: passthrough.sort(),
+      dropped: dropped.sort(),
       quantized,
     },
   };

@@ -13,6 +13,8 @@ import { isFloat8 } from "../dtypes.js";
 import { elementBytes } from "../ops/geometry.js";
 import type { TensorSpec } from "../tensor.js";
 import { type ExpertCount, resolveExpertCount } from "./expert-count.js";
+import { mixedLayerWeights, promotedSpecs } from "./promote.js";
+import { DEFAULT_READINGS, type PrefuseReadings, countLookupOf } from "./readings.js";
 import { checkExpertLayer } from "./layer-check.js";
 import { EXPERT_LAYOUTS, type ExpertLayout, type FuseTarget, type ModelTypeKey, selectLayout } from "./layouts.js";
 import type { UntouchedReason } from "./reasons.js";
@@ -79,6 +81,8 @@ export interface PlanOptions {
   /** How errors and warnings name config.json. */
   readonly configFile?: string;
   readonly registry?: readonly ExpertLayout[];
+  /** How the points oQ's contract leaves open are read (default: this project's reading). */
+  readonly readings?: PrefuseReadings;
 }
 
 function distinctExperts(g: ExpertGroup): number {
@@ -89,18 +93,33 @@ function existingTensors(g: ExpertGroup): string[] {
   return [...(g.fused.gateUp === undefined ? [] : [g.fused.gateUp]), ...(g.fused.down === undefined ? [] : [g.fused.down]), ...g.switched.map((s) => s.name)];
 }
 
-export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: ModelConfig, options: PlanOptions = {}): FusePlan {
+/** The layer weights the `promote` reading converts to F32 (none under other readings). */
+export function promotedWeights(specs: ReadonlyMap<string, TensorSpec>, config: ModelConfig, options: PlanOptions = {}): string[] {
+  const readings = options.readings ?? DEFAULT_READINGS;
+  return readings.mixedDtypes === "promote" ? mixedLayerWeights(specs, layoutFor(config, options).layout) : [];
+}
+
+function layoutFor(config: ModelConfig, options: PlanOptions): ReturnType<typeof selectLayout> {
+  const known = options.readings?.layouts;
+  const registry = (options.registry ?? EXPERT_LAYOUTS).filter((l) => known === undefined || known.includes(l.name));
+  return selectLayout(config, registry);
+}
+
+export function planPrefuse(given: ReadonlyMap<string, TensorSpec>, config: ModelConfig, options: PlanOptions = {}): FusePlan {
   const target = options.target ?? "fused";
   const file = options.configFile ?? CONFIG_FILE;
-  const choice = selectLayout(config, options.registry ?? EXPERT_LAYOUTS);
+  const readings = options.readings ?? DEFAULT_READINGS;
+  const choice = layoutFor(config, options);
   const layout = choice.layout;
-  const expertCount = resolveExpertCount(config, file);
+  const promoted = promotedWeights(given, config, options);
+  const specs: ReadonlyMap<string, TensorSpec> = promoted.length > 0 ? promotedSpecs(given, promoted) : given;
+  const expertCount = resolveExpertCount(config, file, countLookupOf(readings));
   const warnings: string[] = [...(expertCount?.warnings ?? [])];
   const layers: LayerPlan[] = [];
   const outputs: PlannedOutput[] = [];
   const producedBy = new Map<string, string>();
 
-  const fuse = (g: ExpertGroup, source: FusedLayerPlan["source"], made: PlannedOutput[], passthrough: readonly string[], expertsFound: number): void => {
+  const fuse = (g: ExpertGroup, source: FusedLayerPlan["source"], made: PlannedOutput[], passthrough: readonly string[], expertsFound: number, dropped: readonly string[] = []): void => {
     const taken = made.filter((o) => specs.has(o.name)).map((o) => o.name);
     if (taken.length > 0) {
       layers.push({ prefix: g.prefix, expertsFound, state: "already-fused", tensors: taken });
@@ -114,7 +133,7 @@ export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: Mode
     }
     for (const o of made) producedBy.set(o.name, g.prefix);
     outputs.push(...made);
-    const consumed = [...new Set(made.flatMap((o) => recipeInputs(o.recipe)))];
+    const consumed = [...new Set([...made.flatMap((o) => recipeInputs(o.recipe)), ...dropped])];
     layers.push({ prefix: g.prefix, expertsFound, state: "fused", source, outputs: made.map((o) => o.name), consumed, passthrough });
     if (passthrough.length > 0) {
       const kinds = [...new Set(passthrough.map((n) => n.slice(n.lastIndexOf(".") + 1)))].join(", ");
@@ -123,12 +142,17 @@ export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: Mode
     }
   };
 
-  for (const g of scanExperts(specs.keys(), layout)) {
+  const groups = scanExperts(specs.keys(), layout);
+  const scanned = readings.prefixPattern === undefined ? undefined : new RegExp(readings.prefixPattern);
+  // The `checkpoint` reading: one fused layer anywhere leaves the whole checkpoint as it is.
+  const fusedElsewhere = readings.alreadyFused === "checkpoint" && target === "fused" ? groups.find((g) => existingTensors(g).length > 0) : undefined;
+  for (const g of groups) {
     const existing = existingTensors(g);
     const found = g.perExpert.length > 0 ? distinctExperts(g) : (specs.get(g.fused.gateUp ?? g.fused.down ?? "")?.shape[0] ?? 0);
     const base = { prefix: g.prefix, expertsFound: found };
-    if (expertCount === undefined) {
-      if (g.perExpert.length > 0) layers.push({ ...base, state: "dense", reason: "the config has no expert count, so the checkpoint is treated as dense" });
+    if (expertCount === undefined || expertCount.count === 0) {
+      const reason = expertCount === undefined ? "the config has no expert count, so the checkpoint is treated as dense" : `'${expertCount.key}' is 0 and decides: no experts, so the checkpoint is treated as dense`;
+      if (g.perExpert.length > 0) layers.push({ ...base, state: "dense", reason });
       else layers.push({ ...base, state: "already-fused", tensors: existing });
       continue;
     }
@@ -136,6 +160,15 @@ export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: Mode
     const hasFused = g.fused.gateUp !== undefined || g.fused.down !== undefined;
     if (g.switched.length > 0 || (target === "fused" && hasFused)) {
       layers.push({ ...base, state: "already-fused", tensors: existing });
+      continue;
+    }
+    if (scanned !== undefined && !scanned.test(g.prefix)) {
+      layers.push({ ...base, state: "untouched", reasons: [{ code: "NOT_SCANNED", message: `${g.prefix} is outside the layer prefixes this reading scans (/${readings.prefixPattern}/)` }] });
+      continue;
+    }
+    if (fusedElsewhere !== undefined) {
+      const message = `${existingTensors(fusedElsewhere)[0]} is already fused, so the whole checkpoint is left as it is`;
+      layers.push({ ...base, state: "untouched", reasons: [{ code: "CHECKPOINT_FUSED", tensor: existingTensors(fusedElsewhere)[0], message }] });
       continue;
     }
     if (hasFused && g.perExpert.length > 0) {
@@ -158,12 +191,12 @@ export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: Mode
       fuse(g, "fused", made, [], found);
       continue;
     }
-    const check = checkExpertLayer(g.perExpert, specs, E, layout, target);
+    const check = checkExpertLayer(g.perExpert, specs, E, layout, target, readings.extraExperts);
     if (!check.ok) {
       layers.push({ ...base, state: "untouched", reasons: check.reasons });
       continue;
     }
-    fuse(g, "per-expert", perExpertOutputs(check.layer, layout, g.prefix, target), check.layer.passthrough, found);
+    fuse(g, "per-expert", perExpertOutputs(check.layer, layout, g.prefix, target), check.layer.passthrough, found, check.layer.dropped);
   }
 
   // oQ fuses after dequantizing: fused FP8 bytes, their scales still per expert, are rarely wanted.

@@ -17,7 +17,11 @@ export type UntouchedCode =
   /** Per-expert and fused tensors under one prefix. */
   | "MIXED_LAYOUT"
   /** Fused tensors that do not form a gate_up/down pair of E experts. */
-  | "FUSED_MISMATCH";
+  | "FUSED_MISMATCH"
+  /** The `checkpoint` reading of already-fused: another layer is fused, so the whole checkpoint is left alone. */
+  | "CHECKPOINT_FUSED"
+  /** The layer's prefix lies outside the prefixes a reading scans (e.g. `mtp.layers.N` when only the decoder's layers are). */
+  | "NOT_SCANNED";
 
 export interface UntouchedReason {
   readonly code: UntouchedCode;
