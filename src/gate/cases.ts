@@ -15,6 +15,7 @@ import { parseSafetensors, serializeSafetensors } from "../reference/safetensors
 import { type Stage, runStage } from "../reference/stages.js";
 import type { TensorMap } from "../reference/tensor.js";
 import { type CaseDraw, caseFeatures, describeSpec, sampleDraws, toFixtureSpec } from "./case-space.js";
+import { type CaseAlternatives, caseAlternatives } from "./alternatives.js";
 import { STAGE_CONTRACTS } from "./contracts.js";
 
 export interface MaterializedCase {
@@ -29,6 +30,14 @@ export interface MaterializedCase {
   readonly input: TensorMap;
   /** The reference's output (undefined when it refuses the input). */
   readonly expected: TensorMap | undefined;
+  /** The reading points that decide the case and the answers under their alternatives (none: undefined). */
+  readonly alternatives?: CaseAlternatives;
+}
+
+async function withAlternatives(stage: Stage, m: Omit<MaterializedCase, "alternatives">): Promise<MaterializedCase> {
+  const reference = m.expected !== undefined ? { expected: m.expected } : { errorCode: m.errorCode ?? "error" };
+  const alternatives = await caseAlternatives(stage, m.input, m.config, reference);
+  return alternatives === undefined ? m : { ...m, alternatives };
 }
 
 export interface GateCase {
@@ -57,7 +66,7 @@ async function materializeGolden(g: GoldenCase): Promise<MaterializedCase> {
   const configBytes = await readFile(join(g.inputDir, CONFIG_FILE));
   const inputBytes = await readFile(join(g.inputDir, SINGLE_FILE));
   const expected = g.expected === undefined ? undefined : parseSafetensors(await readFile(g.expected), g.expected).tensors;
-  return {
+  return withAlternatives(g.meta.stage, {
     id: g.meta.id,
     outcome: g.meta.outcome,
     ...(g.meta.errorCode !== undefined ? { errorCode: g.meta.errorCode } : {}),
@@ -66,7 +75,7 @@ async function materializeGolden(g: GoldenCase): Promise<MaterializedCase> {
     inputBytes,
     input: parseSafetensors(inputBytes, join(g.inputDir, SINGLE_FILE)).tensors,
     expected,
-  };
+  });
 }
 
 /** The corpus cases of `stage`, split into those the candidate gets (inside its contract, or open) and those skipped (with why). */
@@ -112,7 +121,7 @@ export async function materializeSpec(stage: Stage, spec: FixtureSpec, name: str
     outcome = "error";
     errorCode = e.code;
   }
-  return {
+  return withAlternatives(stage, {
     id: `${OUTCOME_PREFIX[outcome]}${name}`,
     outcome,
     ...(errorCode !== undefined ? { errorCode } : {}),
@@ -121,7 +130,7 @@ export async function materializeSpec(stage: Stage, spec: FixtureSpec, name: str
     inputBytes,
     input: g.tensors,
     expected,
-  };
+  });
 }
 
 /** A generated case of `stage` for a checkpoint spec. */

@@ -62,8 +62,10 @@ function howItEnded(run: CandidateRun): string {
   return run.signal !== null ? `was killed by ${run.signal}` : `exited with status ${run.exitCode}`;
 }
 
+export type Observation = { failure: FailureKind; reason: string } | { refused: true; reason: string } | { weights: TensorMap };
+
 /** What happened, before any judging: a failure kind and reason, or the candidate's weights. */
-function observe(input: JudgeInput): { failure: FailureKind; reason: string } | { refused: true; reason: string } | { weights: TensorMap } {
+export function observe(input: Pick<JudgeInput, "run" | "output">): Observation {
   const { run, output } = input;
   if (run.spawnError !== undefined) return { failure: "spawn", reason: `could not start the candidate: ${run.spawnError}` };
   if (run.timedOut) return { failure: "timeout", reason: `timed out after ${(run.durationMs / 1000).toFixed(1)} s (killed)` };

@@ -14,6 +14,8 @@ import { runCandidate } from "./candidate.js";
 import type { GateCase } from "./cases.js";
 import type { Tolerance } from "./compare.js";
 import { type Judgement, type OutputRead, judge } from "./judge.js";
+import { type CaseReadings, judgeWithReadings } from "./judge-readings.js";
+import type { ReadingChoice } from "./readings.js";
 import { expandTemplate } from "./template.js";
 
 export interface CaseResult extends Judgement {
@@ -34,6 +36,8 @@ export interface CaseResult extends Judgement {
   /** Generated cases: the checkpoint (as `moe-prefuse gen` options take it) and its position in the seed's sequence. */
   readonly spec?: FixtureSpec;
   readonly generatedIndex?: number;
+  /** Cases that reading points decide: the points and the alternatives the output matches. */
+  readonly readings?: CaseReadings;
 }
 
 export interface CaseRunSettings {
@@ -45,6 +49,8 @@ export interface CaseRunSettings {
   readonly timeoutMs: number;
   readonly tolerance?: Tolerance;
   readonly keep: boolean;
+  /** Pinned readings (--readings): failures of decided cases are judged under them. */
+  readonly pinned?: ReadingChoice;
 }
 
 /**
@@ -93,16 +99,11 @@ export async function runCase(c: GateCase, s: CaseRunSettings): Promise<CaseResu
     plan = undefined; // a refused input: diagnoses that need the plan are skipped
   }
   if (!s.keep) await rm(dir, { recursive: true, force: true });
-  const judgement = judge({
-    outcome: m.outcome,
-    ...(m.errorCode !== undefined ? { errorCode: m.errorCode } : {}),
-    expected: m.expected,
-    config: m.config,
-    plan: () => plan,
-    run,
-    output: out,
-    ...(s.tolerance !== undefined ? { tolerance: s.tolerance } : {}),
-  });
+  const tolerance = s.tolerance !== undefined ? { tolerance: s.tolerance } : {};
+  const judgement =
+    m.alternatives === undefined
+      ? judge({ outcome: m.outcome, ...(m.errorCode !== undefined ? { errorCode: m.errorCode } : {}), expected: m.expected, config: m.config, plan: () => plan, run, output: out, ...tolerance })
+      : judgeWithReadings({ stage: s.stage, outcome: m.outcome, input: m.input, config: m.config, run, output: out, ...tolerance, ...(s.pinned !== undefined ? { pinned: s.pinned } : {}) }, m.alternatives);
   const shown = judgement.verdict !== "pass";
   return {
     index: c.index,
@@ -117,6 +118,7 @@ export async function runCase(c: GateCase, s: CaseRunSettings): Promise<CaseResu
     exit: { code: run.exitCode, signal: run.signal, timedOut: run.timedOut },
     durationMs: Math.round(run.durationMs),
     ...(shown ? { stdout: run.stdout, stderr: run.stderr } : {}),
-    ...(c.spec !== undefined ? { spec: c.spec, generatedIndex: c.generatedIndex! } : {}),
+    ...(c.spec !== undefined ? { spec: c.spec } : {}),
+    ...(c.generatedIndex !== undefined ? { generatedIndex: c.generatedIndex } : {}),
   };
 }

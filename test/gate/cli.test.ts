@@ -91,8 +91,8 @@ describe("moe-prefuse gate", () => {
       [{ timeout: "0" }, /--timeout must be a positive number/],
       [{ seed: "4294967296" }, /--seed must be a whole number from 0 to 4294967295/],
     ];
-    for (const [o, message] of refused) await expect(async () => runGate(gateOptionsFromCli({ ...base, ...o }))).rejects.toThrow(message);
-    expect(gateOptionsFromCli({ ...base, stage: "dequant", tolerance: "ulp=3", shard: "2/5", corpus: false })).toMatchObject({ tolerance: { ulp: 3 }, shard: { index: 2, count: 5 }, corpus: null });
+    for (const [o, message] of refused) await expect(async () => runGate(await gateOptionsFromCli({ ...base, ...o }))).rejects.toThrow(message);
+    expect(await gateOptionsFromCli({ ...base, stage: "dequant", tolerance: "ulp=3", shard: "2/5", corpus: false })).toMatchObject({ tolerance: { ulp: 3 }, shard: { index: 2, count: 5 }, corpus: null });
   });
 
   it("runs generated cases alone, with a note, when the default corpus is not there", async () => {
