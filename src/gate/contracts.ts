@@ -1,21 +1,24 @@
 // What each stage promises, and which inputs lie inside that promise. The gate gives a candidate
 // only cases inside its stage's contract: the `prefuse` stage is exactly the semantics of oQ's
-// `_prefuse_moe_experts_for_vlm(weights, config)`, so a faithful port of that function passes it,
-// and this project's extensions (n_routed_experts, mixtral naming, transposed families,
-// companions) belong to the stages that define them. Every check reads names, dtypes, shapes and
-// the config only.
+// `_prefuse_moe_experts_for_vlm(weights, config)`, so a faithful port of that function passes it.
+// Where that function's text leaves a point open, the contract names it (its reading points,
+// readings.ts) and the candidate is held to the alternative it shows or the one pinned; what no
+// point covers (companions, switch_mlp tensors, duplicate ids, broken counts) belongs to the
+// stages that define it. Every check reads names, dtypes, shapes and the config only.
 
 import type { ModelConfig } from "../reference/checkpoint.js";
 import { isFloat8 } from "../reference/dtypes.js";
 import { MoePrefuseError } from "../reference/errors.js";
 import { isRecord } from "../reference/fp8/config-fields.js";
 import { planDequant } from "../reference/fp8/plan.js";
-import { OQ_EXPERT_COUNT_KEYS, resolveExpertCount } from "../reference/prefuse/expert-count.js";
-import { DEFAULT_LAYOUT, selectLayout } from "../reference/prefuse/layouts.js";
+import { EXPERT_COUNT_KEYS, resolveExpertCount } from "../reference/prefuse/expert-count.js";
+import { selectLayout } from "../reference/prefuse/layouts.js";
+import { DEFAULT_READINGS } from "../reference/prefuse/readings.js";
 import { planPrefuse } from "../reference/prefuse/plan.js";
 import { scanExperts } from "../reference/prefuse/scan.js";
 import type { Stage } from "../reference/stages.js";
 import type { TensorSpec } from "../reference/tensor.js";
+import { type ReadingPoint, readingPoints } from "./readings.js";
 
 type Specs = ReadonlyMap<string, TensorSpec>;
 
@@ -25,40 +28,37 @@ export interface StageContract {
   readonly summary: string;
   /** Why an input lies outside the contract, or undefined when it is inside. */
   outside(config: ModelConfig, specs: Specs): string | undefined;
+  /** Where the contract's text leaves the answer open: named points, each with its alternatives. */
+  readonly points: readonly ReadingPoint[];
 }
-
-/** Layouts whose names and orientation are oQ's own (`experts.<e>.{gate,up,down}_proj.weight`, rows). */
-const OQ_LAYOUTS: readonly string[] = ["qwen3_5_moe", "transformers_v5", DEFAULT_LAYOUT.name];
 
 function quantizationConfig(config: ModelConfig): unknown {
   return config.quantization_config ?? (isRecord(config.text_config) ? config.text_config.quantization_config : undefined);
 }
 
-/** oQ's function on inputs already in 16/32-bit floats. */
+/**
+ * oQ's function on inputs already in 16/32-bit floats. What its text leaves open (the count keys'
+ * order, a count of 0, n_routed_experts, other families' names, mixed dtypes, extra ids, MTP
+ * prefixes, already fused layers) is inside: reading points decide those cases (readings.ts).
+ */
 function oqSemanticsOutside(config: ModelConfig, specs: Specs): string | undefined {
-  const choice = selectLayout(config);
-  if (!OQ_LAYOUTS.includes(choice.layout.name)) {
-    return `model_type '${choice.modelType}' uses the ${choice.layout.name} layout (its own expert names or a transposed fused layout), which oQ's function does not know`;
-  }
   let count;
   try {
-    count = resolveExpertCount(config);
+    count = resolveExpertCount(config, "config.json", { keys: EXPERT_COUNT_KEYS, zero: "skip" });
   } catch (e) {
     if (e instanceof MoePrefuseError) return `${e.message}: how oQ fails on a broken count is not part of its contract`;
     throw e;
   }
-  if (count !== undefined && !OQ_EXPERT_COUNT_KEYS.includes(count.key)) {
-    return `the expert count comes only from ${count.key}, this project's extension (oQ reads ${OQ_EXPERT_COUNT_KEYS.join(", ")})`;
-  }
-  for (const g of scanExperts(specs.keys(), DEFAULT_LAYOUT)) {
+  const layout = selectLayout(config).layout;
+  for (const g of scanExperts(specs.keys(), layout)) {
     const companion = g.perExpert.find((t) => t.kind !== "weight");
     if (companion !== undefined) return `per-expert companion tensors (${companion.name}): oQ's function fuses .weight tensors only`;
     if (g.switched.length > 0) return `switch_mlp tensors (${g.switched[0]!.name}): the final layout belongs to the switch_mlp stage`;
   }
   if (count === undefined) return undefined;
-  for (const layer of planPrefuse(specs, config, { target: "fused" }).layers) {
+  for (const layer of planPrefuse(specs, config, { target: "fused", readings: { ...DEFAULT_READINGS, countZero: "skip" } }).layers) {
     if (layer.state !== "untouched") continue;
-    const open = layer.reasons.find((r) => r.code === "DTYPE_MISMATCH" || r.code === "DUPLICATE_EXPERT");
+    const open = layer.reasons.find((r) => r.code === "DUPLICATE_EXPERT");
     if (open !== undefined) return `layer ${layer.prefix}: ${open.message} (${open.code}); what oQ does with it is not stated`;
   }
   return undefined;
@@ -91,11 +91,14 @@ export const STAGE_CONTRACTS: Readonly<Record<Stage, StageContract>> = {
     stage: "prefuse",
     summary:
       "oQ's _prefuse_moe_experts_for_vlm(weights, config) on BF16/F16/F32 inputs: the expert count from num_local_experts, " +
-      "text_config.num_local_experts, num_experts, text_config.num_experts (the first present wins; none: nothing changes); " +
-      "per layer prefix, <p>.experts.<e>.{gate,up,down}_proj.weight for exactly e = 0..E-1 become <p>.experts.gate_up_proj [E, 2I, H] " +
+      "text_config.num_local_experts, num_experts, text_config.num_experts (none: nothing changes); " +
+      "per layer prefix, <p>.experts.<e>.{gate,up,down}_proj.weight for e = 0..E-1 become <p>.experts.gate_up_proj [E, 2I, H] " +
       "(each expert's gate rows, then its up rows, experts in numeric order) and <p>.experts.down_proj [E, H, I]; " +
-      "layers already fused, incomplete (a missing expert or projection, an id >= E) or of the wrong shape stay as they are; every other tensor passes through.",
+      "fused layers, incomplete ones (a missing expert or projection) and ones of the wrong shape stay as they are; every other tensor passes through. " +
+      "Where the text is open (reading points: the keys' order, a count of 0, n_routed_experts, other families' names, mixed dtypes, ids >= E, MTP prefixes, " +
+      "one fused layer in a checkpoint), the candidate is held to the alternative it shows, or to the pinned one.",
     outside: (config, specs) => floatInputsOutside(config, specs) ?? oqSemanticsOutside(config, specs),
+    points: readingPoints("prefuse"),
   },
   dequant: {
     stage: "dequant",
@@ -104,10 +107,12 @@ export const STAGE_CONTRACTS: Readonly<Record<Stage, StageContract>> = {
       "default 128x128, partial edge blocks) becomes BF16 bf16_rne(f32(W) * f32(scale)); scales and activation scales are removed; " +
       "a weight without its scale, a scale without its weight or a scale grid that does not fit must be refused (non-zero exit).",
     outside: fp8BlockOutside,
+    points: [],
   },
   "dequant+prefuse": {
     stage: "dequant+prefuse",
     summary: "oQ's whole FP8 path: the dequant stage, then the prefuse stage on its result (the same contract for each).",
+    points: readingPoints("dequant+prefuse"),
     outside: (config, specs) => {
       const fp8 = fp8BlockOutside(config, specs);
       if (fp8 !== undefined) return fp8;
@@ -129,5 +134,6 @@ export const STAGE_CONTRACTS: Readonly<Record<Stage, StageContract>> = {
       "n_routed_experts, MLX .scales/.biases stacked with their weights, already fused layers split in two; incomplete layers stay as they are, " +
       "a broken expert count must be refused.",
     outside: floatInputsOutside,
+    points: [],
   },
 };
