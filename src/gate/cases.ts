@@ -17,6 +17,7 @@ import type { TensorMap } from "../reference/tensor.js";
 import { type CaseDraw, caseFeatures, describeSpec, sampleDraws, toFixtureSpec } from "./case-space.js";
 import { type CaseAlternatives, caseAlternatives } from "./alternatives.js";
 import { STAGE_CONTRACTS } from "./contracts.js";
+import { SEPARATING_FROM_RUNS, separatingCases } from "./separating.js";
 
 export interface MaterializedCase {
   /** The case id with its outcome prefix (y_, n_, i_). */
@@ -148,10 +149,19 @@ export function generatedCase(stage: Stage, spec: FixtureSpec, name: string, ind
   };
 }
 
-/** `runs` generated cases of `stage` from `seed`, numbered from `firstIndex`. */
+/**
+ * `runs` generated cases of `stage` from `seed`, numbered from `firstIndex`: from 50 runs on, the
+ * separating cases of the stage's reading points first (so every run fingerprints every point),
+ * then fast-check's draws.
+ */
 export function generatedCases(stage: Stage, seed: number, runs: number, firstIndex: number): GateCase[] {
-  const width = String(Math.max(runs - 1, 0)).length;
-  return sampleDraws(stage, seed, runs).map((draw, i) =>
-    generatedCase(stage, toFixtureSpec(stage, draw), `gen-${String(i).padStart(width, "0")}`, firstIndex + i, { draw, generatedIndex: i }),
-  );
+  const separating = runs >= SEPARATING_FROM_RUNS ? separatingCases(stage, seed) : [];
+  const draws = runs - separating.length;
+  const width = String(Math.max(draws - 1, 0)).length;
+  return [
+    ...separating.map((s, i) => generatedCase(stage, s.spec, s.name, firstIndex + i)),
+    ...sampleDraws(stage, seed, draws).map((draw, i) =>
+      generatedCase(stage, toFixtureSpec(stage, draw), `gen-${String(i).padStart(width, "0")}`, firstIndex + separating.length + i, { draw, generatedIndex: i }),
+    ),
+  ];
 }
