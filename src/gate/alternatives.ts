@@ -6,7 +6,6 @@
 // whose plan is the reference's costs no second run.
 
 import type { Outcome } from "../golden/corpus.js";
-import { outcomeOf } from "../golden/case-writer.js";
 import type { ModelConfig } from "../reference/checkpoint.js";
 import { MoePrefuseError } from "../reference/errors.js";
 import { type Stage, planStage, runStage } from "../reference/stages.js";
@@ -60,7 +59,7 @@ function sameAnswer(a: ReferenceAnswer, b: ReferenceAnswer): boolean {
 
 function variant(input: TensorMap, choice: ReadingChoice, a: ReferenceAnswer): CaseVariant {
   if ("errorCode" in a) return { choice, outcome: "error", errorCode: a.errorCode, expected: undefined };
-  return { choice, outcome: outcomeOf(input, a.expected), expected: a.expected };
+  return { choice, outcome: compareWeights(input, a.expected).equal ? "untouched" : "transform", expected: a.expected };
 }
 
 /**
@@ -104,4 +103,9 @@ export async function caseAlternatives(stage: Stage, input: TensorMap, config: M
     variants.push(variant(input, choice, known ?? (await answerUnder(stage, input, config, choice))));
   }
   return { points: deciding.map((d) => d.id), variants };
+}
+
+/** The reading points that decide a case (what case.json records): [] when none does, or the stage has none. */
+export async function decidingPoints(stage: Stage, input: TensorMap, config: ModelConfig, reference: ReferenceAnswer): Promise<string[]> {
+  return [...((await caseAlternatives(stage, input, config, reference))?.points ?? [])];
 }

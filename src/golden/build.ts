@@ -16,6 +16,7 @@ import { prefuse } from "../reference/prefuse/prefuse.js";
 import { serializeSafetensors } from "../reference/safetensors/memory.js";
 import type { Stage } from "../reference/stages.js";
 import { bytesEqual } from "../reference/tensor.js";
+import { decidingPoints } from "../gate/alternatives.js";
 import { STAGE_CONTRACTS } from "../gate/contracts.js";
 import { generateCheckpoint } from "../fixtures-gen/generate.js";
 import { type FixtureSpec, resolveSpec } from "../fixtures-gen/spec.js";
@@ -158,6 +159,7 @@ export async function buildCase(def: CaseDefinition, ctx: BuildContext): Promise
     family: def.input.kind === "generated" ? def.input.spec.family : null,
     source: sourceOf(def),
     layers: answer.layers,
+    points: await decidingPoints(def.stage, parsed.weights, parsed.config, answer.kind === "output" ? { expected: answer.weights } : { errorCode: answer.code }),
     ...(answer.kind === "error" ? { errorCode: answer.code } : {}),
     ...(Object.keys(answer.reasons).length > 0 ? { reasons: answer.reasons } : {}),
   };

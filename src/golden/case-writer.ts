@@ -13,6 +13,7 @@ import { CorpusError, MoePrefuseError } from "../reference/errors.js";
 import { serializeSafetensors } from "../reference/safetensors/memory.js";
 import { type Stage, planStage, runStage } from "../reference/stages.js";
 import { type TensorMap, bytesEqual, sameSpec } from "../reference/tensor.js";
+import { decidingPoints } from "../gate/alternatives.js";
 import {
   CASE_FILE,
   CORPUS_FORMAT,
@@ -82,6 +83,7 @@ export async function writeCaseFolder(corpus: string, c: NewCase): Promise<Golde
     family: c.family,
     source: c.source,
     layers: Object.fromEntries((plan?.layers ?? []).map((l) => [l.prefix, l.state])),
+    points: await decidingPoints(c.stage, c.weights, c.config, expected !== undefined ? { expected } : { errorCode: errorCode! }),
     ...(errorCode !== undefined ? { errorCode } : {}),
   };
   const files: Record<string, Uint8Array | string> = {
