@@ -19,6 +19,7 @@ import { formatDiff, isEmptyDiff } from "../../src/golden/diff.js";
 import { findFp8Oracle } from "../../src/golden/fp8-oracle.js";
 import { planCorpusUpdate } from "../../src/golden/update.js";
 import { ROOT } from "../support/cli.js";
+import { READING_POINTS } from "../../src/gate/readings.js";
 
 const CORPUS = join(ROOT, "corpus", "golden");
 const IDS: string[] = JSON.parse(readFileSync(join(CORPUS, "index.json"), "utf8")).cases;
@@ -42,11 +43,13 @@ describe("golden corpus", () => {
     expect((await readCorpus(CORPUS)).map((c) => c.meta.id)).toEqual(IDS);
   });
 
-  it("has at least 20 cases, under 5 MB, every stage, family, variant and outcome", () => {
+  it("has at least 20 cases, under 5 MB, every stage, family, variant, judged outcome and reading point", () => {
     expect(IDS.length).toBeGreaterThanOrEqual(20);
     expect(treeSize(CORPUS)).toBeLessThan(5_000_000);
     expect(new Set(META.map((m) => m.stage))).toEqual(new Set(STAGES));
-    expect(new Set(META.map((m) => m.outcome))).toEqual(new Set(["transform", "untouched", "error", "open"]));
+    // No open (i_) case is left: what the contract leaves open is a reading point, and the cases it decides say so.
+    expect(new Set(META.map((m) => m.outcome))).toEqual(new Set(["transform", "untouched", "error"]));
+    expect(new Set(META.flatMap((m) => m.points))).toEqual(new Set(READING_POINTS.map((p) => p.id)));
     expect(new Set(META.map((m) => m.family).filter((f) => f !== null))).toEqual(new Set(FAMILY_NAMES));
     const variants = META.flatMap((m) => specOf(m)?.variants ?? []);
     expect(new Set(variants.map((v) => v.kind))).toEqual(new Set(["fused", "dense", "partial", "extra-expert", "count-key"]));
