@@ -1,7 +1,7 @@
 // The separating cases: for every reading point, small checkpoints on which its alternatives give
 // different answers, so that every generated run (any seed, 50 runs or more) fingerprints every
 // point whatever fast-check draws. Sizes, seeds and expert counts follow the run's seed; the
-// structure is fixed. Each is checked (test/gate/separating.test.ts) to be decided by its point.
+// structure is fixed. test/gate/readings.test.ts checks that every point has cases it decides.
 
 import type { FixtureSpec } from "../fixtures-gen/spec.js";
 import type { Stage } from "../reference/stages.js";
@@ -23,6 +23,8 @@ const SEPARATORS: readonly Separator[] = [
   // oQ's chain reads text_config.num_local_experts (wrong) first; the PR's order reads num_experts (right) first, and the reverse.
   { point: "count-key-order", fp8: true, spec: (E) => ({ ...Q35, variants: [{ kind: "count-key", keys: [{ key: "num_experts" }, { key: "text_config.num_local_experts", value: E + 1 }] }] }) },
   { point: "count-key-order", fp8: true, spec: (E) => ({ ...Q35, variants: [{ kind: "count-key", keys: [{ key: "text_config.num_local_experts" }, { key: "num_experts", value: E + 2 }] }] }) },
+  // Both alternatives read num_experts first; an order outside them (text_config first) does not: a bug, not a reading.
+  { point: "count-key-order", fp8: true, spec: (E) => ({ ...Q35, variants: [{ kind: "count-key", keys: [{ key: "num_experts" }, { key: "text_config.num_experts", value: E + 1 }] }] }) },
   { point: "count-zero", fp8: true, spec: () => ({ ...Q35, variants: [{ kind: "count-key", keys: [{ key: "num_local_experts", value: 0 }, { key: "num_experts" }] }] }) },
   { point: "already-fused", fp8: false, spec: () => ({ ...Q35, layers: 2, variants: [{ kind: "fused", layer: 0 }] }) },
   { point: "extra-experts", fp8: true, spec: (E) => ({ ...Q35, variants: [{ kind: "extra-expert", layer: 0, id: E }] }) },
