@@ -33,7 +33,7 @@ export const RICH_FUSED = ["model.language_model.layers.1.mlp", "mtp.layers.0.ml
 export const RICH_PARTIAL = "model.language_model.layers.0.mlp";
 
 /** python3 from PATH, resolved once (a version manager's shim costs each of the many runs a shell). */
-const PYTHON = `'${execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim()}'`;
+export const PYTHON = `'${execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim()}'`;
 export const NUMPY = `${PYTHON} ci/adapters/numpy_prefuse.py {input} {output}`;
 export const broken = (name: string) => `${PYTHON} ci/candidates/broken/${name}.py {input} {output}`;
 export const CANDIDATE_CWD = ROOT;

@@ -8,7 +8,7 @@ from _adapter import numpy_prefuse as base
 
 
 def prefuse(weights, config):
-    if base.expert_count(config, base.OQ_COUNT_KEYS) is None:
+    if base.expert_count(config, base.PREFUSE_COUNT_KEYS) is None:
         return weights
     out = dict(weights)
     for prefix, (slots, members) in base.prefuse_layers(weights, base.PROJECTIONS).items():
