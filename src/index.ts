@@ -22,7 +22,8 @@ export { dequantizedConfig } from "./reference/fp8/config.js";
 export { dequantFp8, dequantTensor, type DequantOptions, type DequantResult } from "./reference/fp8/dequant.js";
 export { dequantView, DEQUANT_CHUNK_ELEMENTS, type DequantView, type DequantViewOptions } from "./reference/fp8/view.js";
 export { dequantCheckpoint, type DequantCheckpointOptions, type DequantCheckpointResult } from "./reference/fp8/checkpoint.js";
-export { resolveExpertCount, configValue, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, type ExpertCount, type ExpertCountKey } from "./reference/prefuse/expert-count.js";
+export { resolveExpertCount, configValue, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, DEFAULT_COUNT_LOOKUP, type ExpertCount, type ExpertCountKey, type CountLookup } from "./reference/prefuse/expert-count.js";
+export { DEFAULT_READINGS, countLookupOf, type PrefuseReadings, type ReadingPatch } from "./reference/prefuse/readings.js";
 export {
   EXPERT_LAYOUTS, DEFAULT_LAYOUT, FUSE_TARGETS, PROJECTIONS, selectLayout, layoutForModelType, fusedNames, fusedPrefix, switchName,
   type ExpertLayout, type FuseTarget, type FusedOrientation, type Projection, type LayoutChoice, type ModelTypeKey,
@@ -104,3 +105,8 @@ export { parseShard, inShard, type Shard } from "./gate/shard.js";
 export { junitXml } from "./gate/junit.js";
 export { markdownSummary } from "./gate/markdown.js";
 export { conformanceTable } from "./gate/conformance.js";
+export { READING_POINTS, REFERENCE_CHOICE, readingPoints, readingsOf, type ReadingPoint, type ReadingAlternative, type ReadingChoice } from "./gate/readings.js";
+export { caseAlternatives, decidingPoints, type CaseAlternatives, type CaseVariant } from "./gate/alternatives.js";
+export { settleReadings, readingRows, type ReadingRow, type ReadingsSummary, type ReadingStatus } from "./gate/fingerprint.js";
+export { readReadingsFile, readingsFileText, ReadingsFileError, READINGS_FORMAT, type ReadingsFile } from "./gate/readings-file.js";
+export { separatingCases, SEPARATING_FROM_RUNS } from "./gate/separating.js";

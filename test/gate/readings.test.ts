@@ -2,7 +2,7 @@
 // 50 or more includes, the reference computes each alternative's answer, the fingerprint settles
 // a run's cases (inconsistent, pinned, re-settled after a merge), and readings files are strict.
 
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
@@ -14,6 +14,7 @@ import { READINGS_FORMAT, ReadingsFileError, readReadingsFile, readingsFileText 
 import { READING_POINTS, readingsOf } from "../../src/gate/readings.js";
 import { separatingCases } from "../../src/gate/separating.js";
 import { runStage } from "../../src/reference/stages.js";
+import { ROOT } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
 
 async function alternativesOf(stage: "prefuse" | "dequant+prefuse", spec: Parameters<typeof generateCheckpoint>[0]) {
@@ -138,6 +139,16 @@ describe("the fingerprint", () => {
     const { cases, summary } = settleReadings([decided("i", "count-zero", [["skip"]], "open"), decided("a", "count-zero", [["stop"]])], ["count-zero"], null);
     expect(summary.rows[0]).toMatchObject({ alternative: "stop", status: "inferred" });
     expect(cases[0]!.verdict).toBe("open");
+  });
+});
+
+describe("the manual", () => {
+  it("docs/gate-readings.md names every point and every alternative", () => {
+    const doc = readFileSync(join(ROOT, "docs", "gate-readings.md"), "utf8");
+    for (const p of READING_POINTS) {
+      expect(doc, p.id).toContain(`| \`${p.id}\` |`);
+      for (const a of p.alternatives) expect(doc, `${p.id} ${a.id}`).toContain(`\`${a.id}\``);
+    }
   });
 });
 

@@ -3,7 +3,8 @@
 // text_config.num_experts; then our extension n_routed_experts (DeepSeek, Kimi, GLM families),
 // top level then text_config. The first key present wins; a later key holding a different value
 // is reported as a warning, never silently ignored. A value that is not a positive integer is a
-// broken config and an error naming the file and the key.
+// broken config and an error naming the file and the key. The keys and the meaning of a 0 are a
+// `CountLookup` (data), so the release gate's readings of oQ's text can reorder them.
 
 import type { ModelConfig } from "../checkpoint.js";
 import { CONFIG_FILE } from "../checkpoint.js";
