@@ -59,6 +59,7 @@ export function separatingCases(stage: Stage, seed: number): SeparatingCase[] {
       hidden: 2 + ((seed + i) % 5),
       intermediate: 1 + ((seed + 2 * i) % 4),
       vocab: 8,
+      dtype: (["BF16", "F16", "F32"] as const)[(seed + i) % 3]!,
       ...(fp8 ? { fp8: { blockSize: [2, 2] as [number, number] } } : {}),
     };
     return { name: `sep-${s.point}-${k}`, point: s.point, spec };
