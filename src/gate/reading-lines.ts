@@ -2,6 +2,12 @@
 // is held to (pinned or inferred, with its status) and the cases that show each alternative.
 
 import type { ReadingRow, ReadingsSummary } from "./fingerprint.js";
+import type { CaseReadings } from "./judge-readings.js";
+
+/** What a decided case's output shows, per point: `outside-layers=fused, extra-experts=fuse-keep|fuse-drop`. */
+export function shownReadings(r: CaseReadings): string {
+  return r.points.map((p) => `${p}=${[...new Set(r.matched.map((c) => c[p]))].join("|")}`).join(", ");
+}
 
 /** Up to `n` case ids, then how many more. */
 export function evidenceList(ids: readonly string[], n = 4): string {

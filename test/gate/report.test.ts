@@ -137,6 +137,8 @@ describe("reports", () => {
 
   it("console lines: one per case, details under failures", () => {
     expect(caseLine(result(0, "pass"))).toBe("PASS y_gen-0 [qwen3_5_moe E=0] 0.12 s");
+    const reads = { points: ["outside-layers", "extra-experts"], matched: [{ "outside-layers": "fused", "extra-experts": "fuse-keep" }, { "outside-layers": "fused", "extra-experts": "fuse-drop" }] };
+    expect(caseLine(result(0, "pass", { readings: reads }))).toBe("PASS y_gen-0 [qwen3_5_moe E=0] 0.12 s, reads outside-layers=fused, extra-experts=fuse-keep|fuse-drop");
     expect(caseLine(result(1, "fail"))).toBe('FAIL y_gen-1 [qwen3_5_moe E=1]: chunk seam in <x> & "y"');
     expect(caseLine(result(2, "open"))).toMatch(/^OPEN y_gen-2 \[.*\]: recorded, not judged: /);
     expect(detailLines(result(1, "fail"))).toEqual(["    candidate stderr (last lines):", "      Traceback", "        boom \u0001 <tag>"]);
