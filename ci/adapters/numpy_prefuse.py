@@ -13,7 +13,8 @@ Stages (the contracts as the README states them; nothing here is derived from mo
                    prefix, `<p>.experts.<e>.{gate,up,down}_proj.weight` for exactly e = 0..E-1
                    become `<p>.experts.gate_up_proj` [E, 2I, H] (each expert's gate rows, then its
                    up rows) and `<p>.experts.down_proj` [E, H, I]; a layer already fused, or
-                   incomplete, or inconsistent (ids, shapes, dtypes) is left as it is.
+                   incomplete, or inconsistent (ids, shapes, dtypes) is left as it is. Where oQ's
+                   text is open (the gate's reading points), READING below says how it is read.
   dequant          FP8 block dequantization as MLX does it: bf16(f32(e4m3(W)) * f32(scale)), the
                    `<W>_scale_inv` tensors and activation scales removed.
   dequant+prefuse  dequant, then prefuse.
