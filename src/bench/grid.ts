@@ -7,7 +7,7 @@ import type { FuseProblem, LayerShape } from "./problem.js";
 import { STRATEGIES } from "./strategies/registry.js";
 import type { StrategyName } from "./strategies/strategy.js";
 
-/** Qwen3.5/3.6-35B-A3B: 40 layers x 256 experts (DOMAIN.md section 5). */
+/** Qwen3.5/3.6-35B-A3B: 40 layers x 256 experts (Qwen/Qwen3.6-35B-A3B config.json on the Hub: num_hidden_layers 40, num_experts 256). */
 export const QWEN35_MOE: LayerShape = { name: "qwen3.5-35b-a3b", hidden: 2048, intermediate: 512 };
 /** Qwen3-235B-A22B (128 experts in the real model; measured at fewer to stay within memory). */
 export const QWEN3_235B: LayerShape = { name: "qwen3-235b-a22b", hidden: 4096, intermediate: 1536 };

@@ -1,7 +1,7 @@
 // The family catalogue: one data entry per model family the generator imitates, holding what
 // the real checkpoints of that family look like (config keys, tensor naming, attention kind,
 // which layers are sparse, how fused experts are stored) and the default sizes of the real tiny
-// checkpoint it is modelled on (DOMAIN.md sections 2 and 5; key names checked against
+// checkpoint it is modelled on (its Hub config.json; key names checked against
 // transformers 5.18 models and vLLM's Qwen3.5 MTP loader). The code in model-layout.ts and
 // config.ts interprets these entries; adding a family is adding an entry.
 

@@ -1,4 +1,4 @@
-// The catalogue of real tiny MoE checkpoints on the Hub (DOMAIN.md section 5) and what we
+// The catalogue of real tiny MoE checkpoints on the Hub (their model cards and config.json on huggingface.co) and what we
 // expect of each: model type, where the config states the expert count, sizes, how the
 // experts are stored. `moe-prefuse hub check` verifies these expectations against the real
 // files where the Hub is reachable. Each entry says where its expectations come from;
@@ -41,7 +41,7 @@ export const REAL_REPOS: readonly RealRepo[] = [
     expertDtype: undefined,
     fp8ScaleSuffix: undefined,
     config: { "text_config.model_type": "qwen3_5_moe_text", "text_config.num_hidden_layers": 4 },
-    source: "DOMAIN.md 5 (config not stored; 128 experts reported); per-expert inferred from oMLX PR #933, where it fails on the missing fused key",
+    source: "Hub model card and config.json (config not stored; 128 experts reported); per-expert inferred from oMLX PR #933, where it fails on the missing fused key",
   },
   {
     repo: "tiny-random/qwen3.5-moe",
@@ -61,7 +61,7 @@ export const REAL_REPOS: readonly RealRepo[] = [
       "text_config.layer_types": ["linear_attention", "linear_attention", "linear_attention", "full_attention"],
       "text_config.mtp_num_hidden_layers": 1,
     },
-    source: "DOMAIN.md 5 (config documented; expert layout not documented)",
+    source: "Hub model card and config.json (config documented; expert layout not documented)",
   },
   {
     repo: "yujiepan/qwen3-moe-tiny-random",
@@ -73,7 +73,7 @@ export const REAL_REPOS: readonly RealRepo[] = [
     expertDtype: undefined,
     fp8ScaleSuffix: undefined,
     config: { hidden_size: 64, num_hidden_layers: 2, moe_intermediate_size: 128, decoder_sparse_step: 2 },
-    source: "DOMAIN.md 5 (config documented); per-expert inferred (transformers v4 qwen3_moe layout)",
+    source: "Hub model card and config.json (config documented); per-expert inferred (transformers v4 qwen3_moe layout)",
   },
   {
     repo: "optimum-intel-internal-testing/tiny-random-qwen3moe",
@@ -85,7 +85,7 @@ export const REAL_REPOS: readonly RealRepo[] = [
     expertDtype: "F32",
     fp8ScaleSuffix: undefined,
     config: { hidden_size: 32, num_hidden_layers: 2, moe_intermediate_size: 128 },
-    source: "DOMAIN.md 5 (config and float32 documented); per-expert inferred (transformers v4 layout)",
+    source: "Hub model card and config.json (config and float32 documented); per-expert inferred (transformers v4 layout)",
   },
   {
     repo: "onnx-internal-testing/tiny-random-Qwen3VLMoeForConditionalGeneration",
@@ -97,7 +97,7 @@ export const REAL_REPOS: readonly RealRepo[] = [
     expertDtype: undefined,
     fp8ScaleSuffix: undefined,
     config: { "text_config.hidden_size": 8, "text_config.num_hidden_layers": 2, "text_config.moe_intermediate_size": 64 },
-    source: "DOMAIN.md 5 (config) and 2 (qwen3_vl_moe stores fused experts transposed)",
+    source: "Hub model card and config.json (config); qwen3_vl_moe stores fused experts transposed",
   },
   {
     repo: "yujiepan/deepseek-v3-tiny-random",
@@ -109,7 +109,7 @@ export const REAL_REPOS: readonly RealRepo[] = [
     expertDtype: "BF16",
     fp8ScaleSuffix: undefined,
     config: { num_hidden_layers: 2, first_k_dense_replace: 1 },
-    source: "DOMAIN.md 5 (config, BF16 not FP8); per-expert inferred (DeepSeek's own layout)",
+    source: "Hub model card and config.json (config, BF16 not FP8); per-expert inferred (DeepSeek's own layout)",
   },
   {
     repo: "yujiepan/mixtral-tiny-random",
@@ -121,7 +121,7 @@ export const REAL_REPOS: readonly RealRepo[] = [
     expertDtype: "F16",
     fp8ScaleSuffix: undefined,
     config: { hidden_size: 4 },
-    source: "DOMAIN.md 5 (config, fp16) and 2 (Mixtral stores block_sparse_moe.experts.{e}.w1/w2/w3)",
+    source: "Hub model card and config.json (config, fp16); Mixtral stores block_sparse_moe.experts.{e}.w1/w2/w3",
   },
   {
     repo: "Adamji/tiny-qwen3-moe-fp8-per-block",
@@ -133,6 +133,6 @@ export const REAL_REPOS: readonly RealRepo[] = [
     expertDtype: "F8_E4M3",
     fp8ScaleSuffix: "_scale",
     config: { "quantization_config.weight_block_size": [128, 128] },
-    source: "DOMAIN.md 5 (4 experts, per-block [128,128] FP8 with scales named weight_scale)",
+    source: "Hub model card and config.json (4 experts, per-block [128,128] FP8 with scales named weight_scale)",
   },
 ];

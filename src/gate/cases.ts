@@ -15,8 +15,8 @@ import { parseSafetensors, serializeSafetensors } from "../reference/safetensors
 import { type Stage, runStage } from "../reference/stages.js";
 import type { TensorMap } from "../reference/tensor.js";
 import { type CaseDraw, caseFeatures, describeSpec, sampleDraws, toFixtureSpec } from "./case-space.js";
-import { type CaseAlternatives, caseAlternatives } from "./alternatives.js";
-import { STAGE_CONTRACTS } from "./contracts.js";
+import { type CaseAlternatives, caseAlternatives } from "../reference/alternatives.js";
+import { STAGE_CONTRACTS } from "../reference/contracts.js";
 import { SEPARATING_FROM_RUNS, separatingCases } from "./separating.js";
 
 export interface MaterializedCase {

@@ -9,7 +9,7 @@
 
 import type { Diagnosis } from "./diagnoses/diagnosis.js";
 import type { CaseReadings } from "./judge-readings.js";
-import { READING_POINTS, type ReadingChoice, formatChoice } from "./readings.js";
+import { READING_POINTS, type ReadingChoice, formatChoice } from "../reference/reading-points.js";
 
 /** The part of a case result settling reads and rewrites. */
 export interface Settleable {

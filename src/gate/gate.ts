@@ -14,7 +14,7 @@ import { UsageError } from "../reference/errors.js";
 import type { Stage } from "../reference/stages.js";
 import { type GateCase, type SkippedCase, generatedCase, generatedCases, goldenCases } from "./cases.js";
 import type { Tolerance } from "./compare.js";
-import { STAGE_CONTRACTS } from "./contracts.js";
+import { STAGE_CONTRACTS } from "../reference/contracts.js";
 import { failureSignature } from "./judge.js";
 import { caseLine, detailLines } from "./lines.js";
 import { runPool } from "./pool.js";
@@ -24,7 +24,7 @@ import { type Shard, inShard } from "./shard.js";
 import { shrinkAndSave } from "./shrink.js";
 import { settleReadings } from "./fingerprint.js";
 import { readingLines } from "./reading-lines.js";
-import { type ReadingChoice, readingPoints } from "./readings.js";
+import { type ReadingChoice, readingPoints } from "../reference/reading-points.js";
 import { splitTemplate } from "./template.js";
 
 export interface CorpusChoice {

@@ -9,10 +9,10 @@ import type { Outcome } from "../golden/corpus.js";
 import type { ModelConfig } from "../reference/checkpoint.js";
 import { type Stage, planStage } from "../reference/stages.js";
 import type { TensorMap } from "../reference/tensor.js";
-import type { CaseAlternatives, CaseVariant } from "./alternatives.js";
+import type { CaseAlternatives, CaseVariant } from "../reference/alternatives.js";
 import { compareWeights } from "./compare.js";
 import { type JudgeInput, type Judgement, observe, judge } from "./judge.js";
-import { REFERENCE_CHOICE, type ReadingChoice, formatChoice, readingsOf } from "./readings.js";
+import { REFERENCE_CHOICE, type ReadingChoice, formatChoice, readingsOf } from "../reference/reading-points.js";
 
 /** What a decided case shows: its deciding points and the choices its output matches. */
 export interface CaseReadings {

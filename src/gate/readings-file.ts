@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { MoePrefuseError } from "../reference/errors.js";
 import type { Stage } from "../reference/stages.js";
 import type { ReadingsSummary } from "./fingerprint.js";
-import { type ReadingChoice, readingPoints } from "./readings.js";
+import { type ReadingChoice, readingPoints } from "../reference/reading-points.js";
 
 export const READINGS_FORMAT = "moe-prefuse-readings/1";
 

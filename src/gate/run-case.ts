@@ -15,7 +15,7 @@ import type { GateCase } from "./cases.js";
 import type { Tolerance } from "./compare.js";
 import { type Judgement, type OutputRead, judge } from "./judge.js";
 import { type CaseReadings, judgeWithReadings } from "./judge-readings.js";
-import type { ReadingChoice } from "./readings.js";
+import type { ReadingChoice } from "../reference/reading-points.js";
 import { expandTemplate } from "./template.js";
 
 export interface CaseResult extends Judgement {

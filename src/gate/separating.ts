@@ -5,7 +5,7 @@
 
 import type { FixtureSpec } from "../fixtures-gen/spec.js";
 import type { Stage } from "../reference/stages.js";
-import { readingPoints } from "./readings.js";
+import { readingPoints } from "../reference/reading-points.js";
 
 /** Runs from which a generated run includes the separating cases. */
 export const SEPARATING_FROM_RUNS = 50;

@@ -11,7 +11,7 @@ import { bytesEqual } from "../reference/tensor.js";
 import { outcomeProblem, parseInput, referenceAnswer } from "./answer.js";
 import { type CaseMeta, readCase, readIndex } from "./corpus.js";
 import { diffTensors } from "./diff.js";
-import { decidingPoints } from "../gate/alternatives.js";
+import { decidingPoints } from "../reference/alternatives.js";
 
 export interface CaseCheck {
   readonly id: string;

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { caseArbitrary, caseFeatures, sampleDraws, toFixtureSpec } from "../../src/gate/case-space.js";
 import { generatedCases } from "../../src/gate/cases.js";
-import { STAGE_CONTRACTS } from "../../src/gate/contracts.js";
+import { STAGE_CONTRACTS } from "../../src/reference/contracts.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import { EXPERT_COUNT_KEYS } from "../../src/reference/prefuse/expert-count.js";
 import { STAGES, runStage } from "../../src/reference/stages.js";

@@ -14,7 +14,7 @@ import { type GateOptions, runGate } from "../../src/gate/gate.js";
 import { failureSignature } from "../../src/gate/judge.js";
 import { runPool } from "../../src/gate/pool.js";
 import { readReadingsFile, readingsFileText } from "../../src/gate/readings-file.js";
-import type { ReadingChoice } from "../../src/gate/readings.js";
+import type { ReadingChoice } from "../../src/reference/reading-points.js";
 import { type SeparatingCase, separatingCases } from "../../src/gate/separating.js";
 import { addToCorpusIndex, writeCaseFolder } from "../../src/golden/case-writer.js";
 import { CANDIDATE_CWD, NUMPY, PYTHON, broken } from "../support/gate-fixture.js";

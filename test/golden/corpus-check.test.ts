@@ -19,7 +19,7 @@ import { formatDiff, isEmptyDiff } from "../../src/golden/diff.js";
 import { findFp8Oracle } from "../../src/golden/fp8-oracle.js";
 import { planCorpusUpdate } from "../../src/golden/update.js";
 import { ROOT } from "../support/cli.js";
-import { READING_POINTS } from "../../src/gate/readings.js";
+import { READING_POINTS } from "../../src/reference/reading-points.js";
 
 const CORPUS = join(ROOT, "corpus", "golden");
 const IDS: string[] = JSON.parse(readFileSync(join(CORPUS, "index.json"), "utf8")).cases;

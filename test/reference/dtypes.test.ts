@@ -1,4 +1,4 @@
-// The scalar encodings of dtypes.ts against the values DOMAIN.md section 3 states and against an
+// The scalar encodings of dtypes.ts against the values the OCP 8-bit floating point spec (OFP8 v1.0) and torch.float8_e4m3fn / float8_e5m2 state and against an
 // independent arithmetic model of IEEE rounding (test/support/float-reference.ts). The same
 // tables are checked against onnxruntime's Cast in dtypes-ort.test.ts and against torch through
 // the interop fixtures.
@@ -36,7 +36,7 @@ describe("dtype table", () => {
   });
 });
 
-describe("FP8 decode tables (DOMAIN.md section 3)", () => {
+describe("FP8 decode tables (OCP OFP8 v1.0)", () => {
   it("E4M3FN: bias 7, subnormal 2^-9, max 448 at 0x7E, NaN at 0x7F/0xFF, no infinities", () => {
     expect(E4M3FN_TABLE[0x00]).toBe(0);
     expect(Object.is(E4M3FN_TABLE[0x80], -0)).toBe(true);

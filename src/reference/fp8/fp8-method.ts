@@ -8,7 +8,7 @@
 
 import { type JsonRecord, blockPair, invalid } from "./config-fields.js";
 import type { Fp8WeightDType } from "./formats.js";
-import { type ScaleLayout, describeLayout } from "./layout.js";
+import { type ScaleLayout, describeScaleLayout } from "./layout.js";
 import { type Fp8Rule, type Fp8Scheme, scaleNameMismatch } from "./rule.js";
 
 const DEFAULT_BLOCK: ScaleLayout = { kind: "block", rows: 128, cols: 128 };
@@ -34,7 +34,7 @@ export function fp8MethodScheme(q: JsonRecord, configFile: string): Fp8Scheme {
   const perTensor: Fp8Rule = { layout: { kind: "tensor" }, format: fmt, u8IsE8m0: false };
   return {
     method: "fp8",
-    description: `fp8 (${fmt === undefined ? "format from each tensor's dtype" : String(q.fmt)}, ${describeLayout(layout)}${block.u8IsE8m0 ? ", E8M0 scales" : ""}; scales <weight>_scale_inv)`,
+    description: `fp8 (${fmt === undefined ? "format from each tensor's dtype" : String(q.fmt)}, ${describeScaleLayout(layout)}${block.u8IsE8m0 ? ", E8M0 scales" : ""}; scales <weight>_scale_inv)`,
     ruleFor(weight, suffix, checkpoint) {
       if (suffix === "_scale_inv") return block;
       if (wbs !== undefined && wbs !== null) throw scaleNameMismatch("fp8", weight, suffix, `'${weight}_scale_inv' when weight_block_size is set`, checkpoint);

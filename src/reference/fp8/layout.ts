@@ -10,7 +10,7 @@ export type ScaleLayout =
   | { readonly kind: "channel" }
   | { readonly kind: "tensor" };
 
-export function describeLayout(layout: ScaleLayout): string {
+export function describeScaleLayout(layout: ScaleLayout): string {
   switch (layout.kind) {
     case "block":
       return `${layout.rows}x${layout.cols} blocks`;

@@ -4,7 +4,7 @@
 
 import { Fp8Error } from "./errors.js";
 import type { Fp8WeightDType } from "./formats.js";
-import { type ScaleLayout, describeLayout } from "./layout.js";
+import { type ScaleLayout, describeScaleLayout } from "./layout.js";
 
 /** Scale tensor names are the weight's name plus one of these. */
 export type ScaleSuffix = "_scale_inv" | "_scale";
@@ -30,7 +30,7 @@ export interface Fp8Scheme {
 }
 
 export function describeRule(rule: Fp8Rule): string {
-  return describeLayout(rule.layout) + (rule.u8IsE8m0 ? ", E8M0 scales" : "");
+  return describeScaleLayout(rule.layout) + (rule.u8IsE8m0 ? ", E8M0 scales" : "");
 }
 
 export function sameRule(a: Fp8Rule, b: Fp8Rule): boolean {

@@ -177,12 +177,11 @@ export function outputSource(o: PlannedOutput, source: WeightSource, backend: Te
       const ranges = [...chunkRanges(o.shape[0]!, step)];
       const buffers = pool ?? new ChunkBuffers(Math.min(step, o.shape[0]!) * slice);
       const [a, b] = [buffers.take(), buffers.take()];
-      const io = streamReader(source);
-      const scratch = new Scratch();
+      const producer = { io: streamReader(source), backend, scratch: new Scratch() };
       const make = async (k: number): Promise<Uint8Array> => {
-        const { first, count } = ranges[k]!;
-        const out = (k % 2 === 0 ? a : b).subarray(0, count * slice);
-        await produceExperts(o.recipe, first, count, out, io, backend, scratch);
+        const range = ranges[k]!;
+        const out = (k % 2 === 0 ? a : b).subarray(0, range.count * slice);
+        await produceExperts(o.recipe, range, out, producer);
         return out;
       };
       let next: Promise<Uint8Array> | undefined = ranges.length > 0 ? make(0) : undefined;

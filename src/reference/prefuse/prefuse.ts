@@ -69,11 +69,11 @@ export async function prefuse(weights: ReadonlyMap<string, Tensor>, config: Mode
       }
       const data = buffers.get(o)!;
       const slice = sliceBytes(spec);
-      const scratch = new Scratch();
-      for (const { first, count } of chunkRanges(o.shape[0]!, chunk)) {
-        const region = data.subarray(first * slice, (first + count) * slice);
-        await faults.ready(data, first * slice, (first + count) * slice);
-        await produceExperts(o.recipe, first, count, region, io, backend, scratch);
+      const producer = { io, backend, scratch: new Scratch() };
+      for (const range of chunkRanges(o.shape[0]!, chunk)) {
+        const [start, end] = [range.first * slice, (range.first + range.count) * slice];
+        await faults.ready(data, start, end);
+        await produceExperts(o.recipe, range, data.subarray(start, end), producer);
       }
       out.set(o.name, { ...spec, data });
     }

@@ -47,15 +47,20 @@ const T3 = [0, 2, 1] as const;
 
 const rangeBytes = (input: FusedInput, count: number) => sliceBytes(input.spec) * count;
 
-export async function produceExperts(
-  recipe: OutputRecipe,
-  first: number,
-  count: number,
-  out: Uint8Array,
-  io: ExpertReader,
-  backend: TensorBackend,
-  scratch: Scratch,
-): Promise<void> {
+/** What one executor brings to every step: where inputs come from, the engine, its work buffers. */
+export interface Producer {
+  readonly io: ExpertReader;
+  readonly backend: TensorBackend;
+  readonly scratch: Scratch;
+}
+
+/** Experts [first, first + count): one step of one output. */
+export interface ExpertRange {
+  readonly first: number;
+  readonly count: number;
+}
+
+export async function produceExperts(recipe: OutputRecipe, { first, count }: ExpertRange, out: Uint8Array, { io, backend, scratch }: Producer): Promise<void> {
   const experts = Array.from({ length: count }, (_, i) => first + i);
   switch (recipe.op) {
     case "stack": {

@@ -17,7 +17,7 @@ import { generateCheckpoint } from "../../../src/fixtures-gen/generate.js";
 import type { FixtureSpec } from "../../../src/fixtures-gen/spec.js";
 import { observedOutcome, parseInput, referenceAnswer } from "../../../src/golden/answer.js";
 import { type CaseMeta, OUTCOME_PREFIX } from "../../../src/golden/corpus.js";
-import { decidingPoints } from "../../../src/gate/alternatives.js";
+import { decidingPoints } from "../../../src/reference/alternatives.js";
 
 export interface CounterexampleCheckpoint {
   /** The stage the property exercises (what the draft case checks). */

@@ -1,13 +1,13 @@
 // The reading points of oQ's contract: where oMLX PR #933's text leaves the prefuse open, each
 // named with its alternatives, as data next to the stage contracts (contracts.ts states what the
-// text settles). An alternative is a patch of the reference's readings
-// (src/reference/prefuse/readings.ts), so the reference computes the expected output under any
-// of them. The gate infers from the cases that separate the alternatives which one a candidate
-// implements (fingerprint.ts), judges it against that one, and can pin it (readings-file.ts).
+// text settles). An alternative is a patch of the reference's readings (prefuse/readings.ts), so
+// the reference computes the expected output under any of them (alternatives.ts). The release
+// gate infers from the cases that separate the alternatives which one a candidate implements
+// (src/gate/fingerprint.ts), judges it against that one, and can pin it (src/gate/readings-file.ts).
 
-import { OQ_EXPERT_COUNT_KEYS } from "../reference/prefuse/expert-count.js";
-import { DEFAULT_READINGS, type PrefuseReadings, type ReadingPatch } from "../reference/prefuse/readings.js";
-import type { Stage } from "../reference/stages.js";
+import { OQ_EXPERT_COUNT_KEYS } from "./prefuse/expert-count.js";
+import { DEFAULT_READINGS, type PrefuseReadings, type ReadingPatch } from "./prefuse/readings.js";
+import type { Stage } from "./stages.js";
 
 export interface ReadingAlternative {
   readonly id: string;

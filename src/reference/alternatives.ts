@@ -5,18 +5,17 @@
 // combination of the deciding points' alternatives. Plans are compared first, so an alternative
 // whose plan is the reference's costs no second run.
 
-import type { Outcome } from "../golden/corpus.js";
-import type { ModelConfig } from "../reference/checkpoint.js";
-import { MoePrefuseError } from "../reference/errors.js";
-import { type Stage, planStage, runStage } from "../reference/stages.js";
-import type { TensorMap } from "../reference/tensor.js";
-import { compareWeights } from "./compare.js";
-import { REFERENCE_CHOICE, type ReadingChoice, readingPoints, readingsOf } from "./readings.js";
+import type { ModelConfig } from "./checkpoint.js";
+import { MoePrefuseError } from "./errors.js";
+import { type Stage, planStage, runStage } from "./stages.js";
+import { type TensorMap, sameWeights } from "./tensor.js";
+import { REFERENCE_CHOICE, type ReadingChoice, readingPoints, readingsOf } from "./reading-points.js";
 
 /** The reference's answer under one choice at the case's deciding points. */
 export interface CaseVariant {
   readonly choice: ReadingChoice;
-  readonly outcome: Exclude<Outcome, "open">;
+  /** What the reference does under it: changes the input, leaves it as it is, or refuses it. */
+  readonly outcome: "transform" | "untouched" | "error";
   readonly errorCode?: string;
   readonly expected: TensorMap | undefined;
 }
@@ -54,12 +53,12 @@ async function answerUnder(stage: Stage, input: TensorMap, config: ModelConfig, 
 
 function sameAnswer(a: ReferenceAnswer, b: ReferenceAnswer): boolean {
   if ("errorCode" in a || "errorCode" in b) return "errorCode" in a && "errorCode" in b;
-  return compareWeights(a.expected, b.expected).equal;
+  return sameWeights(a.expected, b.expected);
 }
 
 function variant(input: TensorMap, choice: ReadingChoice, a: ReferenceAnswer): CaseVariant {
   if ("errorCode" in a) return { choice, outcome: "error", errorCode: a.errorCode, expected: undefined };
-  return { choice, outcome: compareWeights(input, a.expected).equal ? "untouched" : "transform", expected: a.expected };
+  return { choice, outcome: sameWeights(input, a.expected) ? "untouched" : "transform", expected: a.expected };
 }
 
 /**

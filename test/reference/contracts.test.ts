@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { STAGE_CONTRACTS } from "../../src/gate/contracts.js";
+import { STAGE_CONTRACTS } from "../../src/reference/contracts.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
 

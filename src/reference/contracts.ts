@@ -6,19 +6,19 @@
 // point covers (companions, switch_mlp tensors, duplicate ids, broken counts) belongs to the
 // stages that define it. Every check reads names, dtypes, shapes and the config only.
 
-import type { ModelConfig } from "../reference/checkpoint.js";
-import { isFloat8 } from "../reference/dtypes.js";
-import { MoePrefuseError } from "../reference/errors.js";
-import { isRecord } from "../reference/fp8/config-fields.js";
-import { planDequant } from "../reference/fp8/plan.js";
-import { EXPERT_COUNT_KEYS, resolveExpertCount } from "../reference/prefuse/expert-count.js";
-import { selectLayout } from "../reference/prefuse/layouts.js";
-import { DEFAULT_READINGS } from "../reference/prefuse/readings.js";
-import { planPrefuse } from "../reference/prefuse/plan.js";
-import { scanExperts } from "../reference/prefuse/scan.js";
-import type { Stage } from "../reference/stages.js";
-import type { TensorSpec } from "../reference/tensor.js";
-import { type ReadingPoint, readingPoints } from "./readings.js";
+import type { ModelConfig } from "./checkpoint.js";
+import { isFloat8 } from "./dtypes.js";
+import { MoePrefuseError } from "./errors.js";
+import { isRecord } from "./fp8/config-fields.js";
+import { planDequant } from "./fp8/plan.js";
+import { EXPERT_COUNT_KEYS, resolveExpertCount } from "./prefuse/expert-count.js";
+import { selectLayout } from "./prefuse/layouts.js";
+import { DEFAULT_READINGS } from "./prefuse/readings.js";
+import { planPrefuse } from "./prefuse/plan.js";
+import { scanExperts } from "./prefuse/scan.js";
+import type { Stage } from "./stages.js";
+import type { TensorSpec } from "./tensor.js";
+import { type ReadingPoint, readingPoints } from "./reading-points.js";
 
 type Specs = ReadonlyMap<string, TensorSpec>;
 
