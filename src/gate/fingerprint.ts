@@ -56,7 +56,7 @@ export function readingRows(results: readonly Settleable[], points: readonly str
     for (const r of results) {
       if (r.outcome === "open") continue; // recorded, never judged: not evidence either
       const a = shownAt(r, p.id);
-      if (a !== undefined) (evidence[a] ??= []).push(r.id);
+      if (a !== undefined) evidence[a] = [...(evidence[a] ?? []), r.id];
     }
     const shown = p.alternatives.map((a) => a.id).filter((a) => evidence[a] !== undefined);
     const pin = pinned?.[p.id];

@@ -14,12 +14,13 @@ import { READINGS_FORMAT, ReadingsFileError, readReadingsFile, readingsFileText 
 import { READING_POINTS, readingsOf } from "../../src/reference/reading-points.js";
 import { separatingCases } from "../../src/gate/separating.js";
 import { runStage } from "../../src/reference/stages.js";
+import type { TensorMap } from "../../src/reference/tensor.js";
 import { ROOT } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
 
 async function alternativesOf(stage: "prefuse" | "dequant+prefuse", spec: Parameters<typeof generateCheckpoint>[0]) {
   const g = generateCheckpoint(spec);
-  let reference;
+  let reference: { expected: TensorMap } | { errorCode: string };
   try {
     reference = { expected: (await runStage(stage, g.tensors, g.config)).weights };
   } catch (e) {
