@@ -123,6 +123,7 @@ READING = {
     "outside_layers": "fused",  # mtp.layers.N...: fused | left
     "mixed_dtypes": "untouched",  # untouched | promoted (to F32, as np.stack does)
     "family_layouts": "oq-pattern",  # oq-pattern (oQ's names, [E, 2I, H]) | registry (FAMILIES below)
+    "duplicate_ids": "untouched",  # experts.1 and experts.01: untouched | first-name | last-name (fused; the other kept)
 }
 PREFUSE_COUNT_KEYS = OQ_COUNT_KEYS  # n_routed_experts is not one of oQ's keys
 
@@ -217,7 +218,7 @@ def prefuse_family(config):
 
 
 def prefuse_layers(weights, names):
-    """Per layer prefix: {(expert, projection, "weight"): [tensors]} and the (name, expert) pairs."""
+    """Per layer prefix: {(expert, projection, "weight"): [tensors]} and the (name, expert, projection) triples."""
     alternatives = "|".join(re.escape(n) for n in names)
     pattern = re.compile(rf"^(?P<prefix>.+)\.experts\.(?P<e>\d+)\.(?P<proj>{alternatives})\.weight$")
     layers = defaultdict(lambda: (defaultdict(list), []))
@@ -226,7 +227,7 @@ def prefuse_layers(weights, names):
         if m:
             slots, members = layers[m["prefix"]]
             slots[(int(m["e"]), m["proj"], "weight")].append(weights[name])
-            members.append((name, int(m["e"])))
+            members.append((name, int(m["e"]), m["proj"]))
     return layers
 
 
@@ -262,6 +263,14 @@ def prefuse(weights, config):
         ids = {key[0] for key in slots}
         if any(i >= n for i in ids) and READING["extra_experts"] == "untouched":
             continue  # an id >= E: left as it is
+        kept = set()  # duplicates read one way: the other tensor stays as it is
+        if READING["duplicate_ids"] != "untouched":
+            for (e, proj, kind), found in list(slots.items()):
+                if len(found) > 1:
+                    spelled = sorted(name for name, i, p in members if i == e and p == proj)
+                    chosen = spelled[0] if READING["duplicate_ids"] == "first-name" else spelled[-1]
+                    slots[(e, proj, kind)] = [weights[chosen]]
+                    kept.update(x for x in spelled if x != chosen)
         series = complete_series(slots, n, names)
         if series is None or not set(range(n)) <= ids:
             continue  # incomplete: left for the loader to refuse
@@ -270,8 +279,8 @@ def prefuse(weights, config):
             series = promoted(series)
         if not layer_fits(series):
             continue  # inconsistent shapes or dtypes
-        for name, e in members:
-            if e < n or READING["extra_experts"] == "fuse-drop":
+        for name, e, _ in members:
+            if (e < n or READING["extra_experts"] == "fuse-drop") and name not in kept:
                 del out[name]
         if orientation == "rows":
             out[gate_up] = fuse_gate_up(series["gate_proj"], series["up_proj"], n)

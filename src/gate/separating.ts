@@ -30,6 +30,7 @@ const SEPARATORS: readonly Separator[] = [
   { point: "extra-experts", fp8: true, spec: (E) => ({ ...Q35, variants: [{ kind: "extra-expert", layer: 0, id: E }] }) },
   { point: "outside-layers", fp8: true, spec: () => ({ ...Q35, mtpLayers: 1 }) },
   { point: "mixed-dtypes", fp8: false, spec: () => ({ family: "olmoe", layers: 1, variants: [{ kind: "partial", defect: "wrong-dtype", layer: 0, expert: 0, projection: "gate" }] }) },
+  { point: "duplicate-ids", fp8: true, spec: () => ({ ...Q35, variants: [{ kind: "duplicate-expert", layer: 0, id: 1 }] }) },
   { point: "n-routed-experts", fp8: true, spec: () => ({ family: "deepseek_v3", layers: 2 }) },
   { point: "family-layouts", fp8: true, spec: () => ({ family: "mixtral", layers: 1 }) },
   { point: "family-layouts", fp8: false, spec: () => ({ family: "qwen3_vl_moe", layers: 1 }) },

@@ -207,6 +207,14 @@ const PARTIAL: CaseDefinition[] = [
     input: { kind: "generated", spec: { ...QWEN35, seed: 43, experts: 4, variants: [{ kind: "extra-expert", layer: "mtp.0", id: 4 }] } },
   },
   {
+    id: "y_prefuse-duplicate-ids",
+    description: "Layer 0 holds expert 1 twice, as experts.1 and experts.01 (other values): the reference leaves it untouched (DUPLICATE_EXPERT) and fuses layer 1; which one a dict keyed by the id would stack is the reading point duplicate-ids.",
+    stage: "prefuse",
+    outcome: "transform",
+    features: ["partial"],
+    input: { kind: "generated", spec: { ...QWEN35, mtpLayers: 0, layers: 2, seed: 46, experts: 3, variants: [{ kind: "duplicate-expert", layer: 0, id: 1 }] } },
+  },
+  {
     id: "y_prefuse-partial-drop-expert-mtp",
     description: "The MTP layer lacks expert 0: it stays untouched, the decoder layer fuses.",
     stage: "prefuse",

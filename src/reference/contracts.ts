@@ -2,8 +2,8 @@
 // only cases inside its stage's contract: the `prefuse` stage is exactly the semantics of oQ's
 // `_prefuse_moe_experts_for_vlm(weights, config)`, so a faithful port of that function passes it.
 // Where that function's text leaves a point open, the contract names it (its reading points,
-// readings.ts) and the candidate is held to the alternative it shows or the one pinned; what no
-// point covers (companions, switch_mlp tensors, duplicate ids, broken counts) belongs to the
+// reading-points.ts) and the candidate is held to the alternative it shows or the one pinned; what no
+// point covers (companions, switch_mlp tensors, broken counts) belongs to the
 // stages that define it. Every check reads names, dtypes, shapes and the config only.
 
 import type { ModelConfig } from "./checkpoint.js";
@@ -13,8 +13,6 @@ import { isRecord } from "./fp8/config-fields.js";
 import { planDequant } from "./fp8/plan.js";
 import { EXPERT_COUNT_KEYS, resolveExpertCount } from "./prefuse/expert-count.js";
 import { selectLayout } from "./prefuse/layouts.js";
-import { DEFAULT_READINGS } from "./prefuse/readings.js";
-import { planPrefuse } from "./prefuse/plan.js";
 import { scanExperts } from "./prefuse/scan.js";
 import type { Stage } from "./stages.js";
 import type { TensorSpec } from "./tensor.js";
@@ -38,13 +36,13 @@ function quantizationConfig(config: ModelConfig): unknown {
 
 /**
  * oQ's function on inputs already in 16/32-bit floats. What its text leaves open (the count keys'
- * order, a count of 0, n_routed_experts, other families' names, mixed dtypes, extra ids, MTP
- * prefixes, already fused layers) is inside: reading points decide those cases (readings.ts).
+ * order, a count of 0, n_routed_experts, other families' names, mixed dtypes, duplicate or extra
+ * ids, MTP prefixes, already fused layers) is inside: reading points decide those cases
+ * (reading-points.ts).
  */
 function oqSemanticsOutside(config: ModelConfig, specs: Specs): string | undefined {
-  let count;
   try {
-    count = resolveExpertCount(config, "config.json", { keys: EXPERT_COUNT_KEYS, zero: "skip" });
+    resolveExpertCount(config, "config.json", { keys: EXPERT_COUNT_KEYS, zero: "skip" });
   } catch (e) {
     if (e instanceof MoePrefuseError) return `${e.message}: how oQ fails on a broken count is not part of its contract`;
     throw e;
@@ -54,12 +52,6 @@ function oqSemanticsOutside(config: ModelConfig, specs: Specs): string | undefin
     const companion = g.perExpert.find((t) => t.kind !== "weight");
     if (companion !== undefined) return `per-expert companion tensors (${companion.name}): oQ's function fuses .weight tensors only`;
     if (g.switched.length > 0) return `switch_mlp tensors (${g.switched[0]!.name}): the final layout belongs to the switch_mlp stage`;
-  }
-  if (count === undefined) return undefined;
-  for (const layer of planPrefuse(specs, config, { target: "fused", readings: { ...DEFAULT_READINGS, countZero: "skip" } }).layers) {
-    if (layer.state !== "untouched") continue;
-    const open = layer.reasons.find((r) => r.code === "DUPLICATE_EXPERT");
-    if (open !== undefined) return `layer ${layer.prefix}: ${open.message} (${open.code}); what oQ does with it is not stated`;
   }
   return undefined;
 }
@@ -95,7 +87,7 @@ export const STAGE_CONTRACTS: Readonly<Record<Stage, StageContract>> = {
       "per layer prefix, <p>.experts.<e>.{gate,up,down}_proj.weight for e = 0..E-1 become <p>.experts.gate_up_proj [E, 2I, H] " +
       "(each expert's gate rows, then its up rows, experts in numeric order) and <p>.experts.down_proj [E, H, I]; " +
       "fused layers, incomplete ones (a missing expert or projection) and ones of the wrong shape stay as they are; every other tensor passes through. " +
-      "Where the text is open (reading points: the keys' order, a count of 0, n_routed_experts, other families' names, mixed dtypes, ids >= E, MTP prefixes, " +
+      "Where the text is open (reading points: the keys' order, a count of 0, n_routed_experts, other families' names, mixed dtypes, duplicate ids, ids >= E, MTP prefixes, " +
       "one fused layer in a checkpoint), the candidate is held to the alternative it shows, or to the pinned one.",
     outside: (config, specs) => floatInputsOutside(config, specs) ?? oqSemanticsOutside(config, specs),
     points: readingPoints("prefuse"),

@@ -108,6 +108,17 @@ export const READING_POINTS: readonly ReadingPoint[] = [
     reference: "untouched",
   },
   {
+    id: "duplicate-ids",
+    question: "What happens to a layer holding two tensors for one expert (experts.1 and experts.01)?",
+    source: "PR #933 parses ids from its regex ('experts.{n}'); two spellings of one number are neither missing nor extra, and the text does not say which one is stacked.",
+    alternatives: [
+      { id: "untouched", summary: "the layer is left untouched, per expert", reading: { duplicates: "untouched" } },
+      { id: "first-name", summary: "the tensor whose name sorts first (experts.01) is fused, the other stays per expert", reading: { duplicates: "first" } },
+      { id: "last-name", summary: "the tensor whose name sorts last (experts.1) is fused, the other stays per expert (a dict keyed by the id, names visited in order)", reading: { duplicates: "last" } },
+    ],
+    reference: "untouched",
+  },
+  {
     id: "n-routed-experts",
     question: "Is n_routed_experts (DeepSeek, GLM) read when none of the four keys is present?",
     source: "PR #933 names four keys, num_local_experts and num_experts at two scopes; n_routed_experts is this project's extension.",

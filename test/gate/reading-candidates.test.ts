@@ -29,6 +29,7 @@ const NUMPY_READINGS: ReadingChoice = {
   "extra-experts": "untouched",
   "outside-layers": "fused",
   "mixed-dtypes": "untouched",
+  "duplicate-ids": "untouched",
   "n-routed-experts": "ignored",
   "family-layouts": "oq-pattern",
 };
@@ -43,6 +44,8 @@ const CANDIDATES: readonly [string, string, string][] = [
   ["extra_experts_fuse_drop", "extra-experts", "fuse-drop"],
   ["outside_layers_left", "outside-layers", "left"],
   ["mixed_dtypes_promoted", "mixed-dtypes", "promoted"],
+  ["duplicate_ids_first_name", "duplicate-ids", "first-name"],
+  ["duplicate_ids_last_name", "duplicate-ids", "last-name"],
   ["n_routed_experts_read", "n-routed-experts", "read"],
   ["family_layouts_registry", "family-layouts", "registry"],
 ];

@@ -52,7 +52,7 @@ describe("golden corpus", () => {
     expect(new Set(META.flatMap((m) => m.points))).toEqual(new Set(READING_POINTS.map((p) => p.id)));
     expect(new Set(META.map((m) => m.family).filter((f) => f !== null))).toEqual(new Set(FAMILY_NAMES));
     const variants = META.flatMap((m) => specOf(m)?.variants ?? []);
-    expect(new Set(variants.map((v) => v.kind))).toEqual(new Set(["fused", "dense", "partial", "extra-expert", "count-key"]));
+    expect(new Set(variants.map((v) => v.kind))).toEqual(new Set(["fused", "dense", "partial", "extra-expert", "duplicate-expert", "count-key"]));
     expect(META.some((m) => specOf(m) !== undefined && specOf(m)!.variants === undefined)).toBe(true); // per-expert, the default
     expect(new Set(variants.flatMap((v) => (v.kind === "partial" ? [v.defect] : [])))).toEqual(new Set(PARTIAL_DEFECTS));
   });

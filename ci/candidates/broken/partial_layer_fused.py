@@ -20,7 +20,7 @@ def prefuse(weights, config):
         gates, ups, downs = ([slots[(e, p, "weight")][0] for e in ids] for p in base.PROJECTIONS)
         if base.uniform(gates) is None or base.uniform(ups) is None or base.uniform(downs) is None:
             continue
-        for name, _ in members:
+        for name, _, _ in members:
             del out[name]
         out[f"{prefix}.experts.gate_up_proj"] = base.fuse_gate_up(gates, ups, len(ids))
         out[f"{prefix}.experts.down_proj"] = base.fuse_down(downs, len(ids))

@@ -71,6 +71,7 @@ export function checkExpertLayer(
   layout: ExpertLayout,
   target: FuseTarget,
   extraExperts: PrefuseReadings["extraExperts"] = "untouched",
+  duplicates: PrefuseReadings["duplicates"] = "untouched",
 ): LayerCheck {
   const reasons: UntouchedReason[] = [];
   const dropped: string[] = [];
@@ -92,6 +93,11 @@ export function checkExpertLayer(
     }
     const key = slotKey(t.projection, t.kind, t.expert);
     const prev = slots.get(key);
+    if (prev !== undefined && duplicates !== "untouched") {
+      // One of the two is fused, the other passes through as it is.
+      if ((t.name < prev.name) === (duplicates === "first")) slots.set(key, t);
+      continue;
+    }
     if (prev !== undefined) {
       reasons.push({ ...base, code: "DUPLICATE_EXPERT", message: `${t.name} and ${prev.name} are both expert ${t.expert} ${label(t.projection, t.kind)}` });
       continue;

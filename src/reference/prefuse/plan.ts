@@ -191,7 +191,7 @@ export function planPrefuse(given: ReadonlyMap<string, TensorSpec>, config: Mode
       fuse(g, "fused", made, [], found);
       continue;
     }
-    const check = checkExpertLayer(g.perExpert, specs, E, layout, target, readings.extraExperts);
+    const check = checkExpertLayer(g.perExpert, specs, E, layout, target, readings.extraExperts, readings.duplicates);
     if (!check.ok) {
       layers.push({ ...base, state: "untouched", reasons: check.reasons });
       continue;

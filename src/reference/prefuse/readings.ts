@@ -36,6 +36,12 @@ export interface PrefuseReadings {
    * numpy, torch and MLX).
    */
   readonly mixedDtypes: "untouched" | "promote";
+  /**
+   * Two tensors for one expert and projection (`experts.1` and `experts.01`): the layer is left
+   * `untouched`, or the one whose name sorts `first` (bytewise) or `last` is fused and the other
+   * stays as it is (what a dict keyed by the numeric id keeps, visiting names in sorted order).
+   */
+  readonly duplicates: "untouched" | "first" | "last";
 }
 
 export const DEFAULT_READINGS: PrefuseReadings = {
@@ -45,6 +51,7 @@ export const DEFAULT_READINGS: PrefuseReadings = {
   alreadyFused: "layer",
   extraExperts: "untouched",
   mixedDtypes: "untouched",
+  duplicates: "untouched",
 };
 
 /** A partial reading, as an alternative states it. */
