@@ -47,7 +47,7 @@ export interface CaseMeta {
   readonly layers: Readonly<Record<string, string>>;
   /**
    * The reading points of oQ's contract that decide the outcome (the release gate's
-   * src/gate/readings.ts): under another alternative of each, the expected output differs.
+   * src/reference/reading-points.ts): under another alternative of each, the expected output differs.
    */
   readonly points: readonly string[];
   /** For outcome "error": the typed error's stable code. */

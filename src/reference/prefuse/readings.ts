@@ -1,8 +1,8 @@
 // Readings: the choices where oQ's contract (oMLX PR #933's text) leaves the prefuse open, as
 // data that parameterises the reference's plan. Each field is one decision the plan makes; the
 // defaults are this project's own reading, so a plan without readings is the reference's. The
-// release gate (src/gate/readings.ts) names the points, their alternatives and the fields each
-// alternative sets, and runs the reference once per alternative.
+// reading points (../reading-points.ts) name the points, their alternatives and the fields each
+// alternative sets; ../alternatives.ts runs the reference once per alternative.
 
 import { type CountLookup, EXPERT_COUNT_KEYS, type ExpertCountKey } from "./expert-count.js";
 
