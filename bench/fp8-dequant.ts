@@ -1,49 +1,78 @@
-// FP8 block dequantization speed, side by side with the numpy anchor and a memory-copy ceiling.
+// FP8 block dequantization speed, side by side: the numpy anchor, the kernel on 1..N worker
+// threads, a memory-copy ceiling, and the disk-to-disk `dequant` command against `cp -r`.
 //
 //   npm run bench:fp8 -- [--experts 256] [--intermediate 512] [--hidden 2048] [--runs 3]
+//     [--threads 1,2] [--numpy 1] [--disk 1] [--disk-experts 40] [--dir DIR] [--python PY] [--anchor numpy_fp8_dequant.py]
 //
-// Workload (the anchor's): one MoE layer, E experts x (gate [I, H], up [I, H], down [H, I]) FP8
-// E4M3 with 128x128 float32 scales (rand * 0.02), 0x7F/0xFF bytes replaced by 0x3C, one expert at
-// a time. Each run, interleaved so all see the same machine load:
-//   numpy     python3 numpy_fp8_dequant.py E I H (its own timer: dequant only, data generation
-//             excluded); found via $FP8_NUMPY_ANCHOR, ../shared/anchors/ or /work/shared/anchors/
+// In memory (the anchor's workload): one MoE layer, E experts x (gate [I, H], up [I, H], down
+// [H, I]) FP8 E4M3 with 128x128 float32 scales (rand * 0.02), 0x7F/0xFF bytes replaced by 0x3C,
+// one expert at a time. Each run, interleaved so all see the same machine load:
+//   numpy     python numpy_fp8_dequant.py E I H (its own timer: dequant only, data generation
+//             excluded); the anchor is --anchor, $FP8_NUMPY_ANCHOR, or shared/anchors/ beside an
+//             ancestor of the package or the working directory; python is --python,
+//             $MOE_PREFUSE_PYTHON, .venv/bin/python, python3 (the first with numpy)
 //   kernel    Fp8Dequantizer per tensor (scale decode included) into a reused output buffer, as
 //             the streaming view uses it; also with the direct path and a misaligned input (the
 //             byte-gather fallback) as the alternatives
+//   threads   DequantPool with 1..N threads over the same tensors in shared memory (an expert's
+//             three tensors and the next experts' in flight, as the streaming paths keep them),
+//             16 distinct experts cycled; the ratio to one thread is the scaling curve
 //   view      dequantView(memoryWeights(...)).readInto for every expert tensor: the library path
 //   copy      the same bytes moved by native copies (n bytes read, 2n written per tensor): the
 //             ceiling a kernel that only streams memory could reach
 // The anchor's working set (3 input tensors reused by every expert, 6 MiB of output) stays in
 // this machine's 32 MiB L3, so a second pair (kernel vs copy) cycles through 16 distinct experts
 // (48 MiB in, 96 MiB out) to show how close the kernel gets to DRAM bandwidth.
-// Reports medians over runs, elements/s and ratios. Timing on a shared machine is noisy: compare
-// ratios from one run of this script, not absolute figures across runs.
+//
+// Disk to disk: `moe-prefuse gen qwen3_5_moe_fp8 --experts 40 --layers 2 --hidden 2048
+// --intermediate 512` (about 400 MB of FP8, 800 MB dequantized) is written once; each run then
+// times `cp -r` of its dequantized output and `node bin/moe-prefuse.js dequant --threads T` for
+// each T (the built CLI, a fresh process: its start-up counts, as a user's would), with peak RSS
+// from /usr/bin/time -v. The dequant's copy-bandwidth fraction is cp's time over its time (both
+// write the same 800 MB). The page cache holds the input, as it would after a download.
+//
+// Reports medians over runs and ratios. Timing on a shared machine is noisy: compare ratios from
+// one run of this script, not absolute figures across runs.
 
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, rmSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { findAnchorScript, findPython } from "../src/bench/torch.js";
 import { decodeScales } from "../src/reference/fp8/formats.js";
 import { Fp8Dequantizer, type KernelStrategy } from "../src/reference/fp8/kernel.js";
+import { DequantPool } from "../src/reference/fp8/pool.js";
 import { dequantView } from "../src/reference/fp8/view.js";
 import type { Tensor, TensorMap } from "../src/reference/tensor.js";
 import { memoryWeights } from "../src/reference/weights.js";
+import { fmtMiB, median, options, runChecked } from "./support/measure.js";
 
-const { values } = parseArgs({
-  options: { experts: { type: "string", default: "256" }, intermediate: { type: "string", default: "512" }, hidden: { type: "string", default: "2048" }, runs: { type: "string", default: "3" } },
+const everyCore = Array.from({ length: availableParallelism() }, (_, k) => k + 1).join(",");
+const o = options({
+  experts: "256",
+  intermediate: "512",
+  hidden: "2048",
+  runs: "3",
+  threads: everyCore,
+  numpy: "1",
+  disk: "1",
+  "disk-experts": "40",
+  dir: join(tmpdir(), `moe-prefuse-fp8-bench-${process.pid}`),
+  python: "",
+  anchor: "",
 });
-const E = Number(values.experts);
-const I = Number(values.intermediate);
-const H = Number(values.hidden);
-const RUNS = Number(values.runs);
+const E = Number(o.experts);
+const I = Number(o.intermediate);
+const H = Number(o.hidden);
+const RUNS = Number(o.runs);
+const THREADS = o.threads.split(",").map(Number);
 const BLOCK = 128;
 const POOL = 16;
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const ANCHOR = [process.env.FP8_NUMPY_ANCHOR, join(ROOT, "..", "shared", "anchors", "numpy_fp8_dequant.py"), "/work/shared/anchors/numpy_fp8_dequant.py"].find(
-  (p): p is string => p !== undefined && existsSync(p),
-);
+const ROOT = resolve(import.meta.dirname, "..");
+const searchRoots = [ROOT, process.cwd()];
+const ANCHOR = o.numpy === "0" ? undefined : findAnchorScript("numpy_fp8_dequant.py", o.anchor || process.env.FP8_NUMPY_ANCHOR, searchRoots);
+const PYTHON = ANCHOR === undefined ? undefined : findPython("numpy", o.python || undefined, searchRoots);
 
 interface Weight {
   readonly shape: readonly [number, number];
@@ -137,18 +166,37 @@ async function viewRun(): Promise<number> {
 }
 
 function numpyRun(): number | undefined {
-  if (ANCHOR === undefined) return undefined;
-  const out = execFileSync("python3", [ANCHOR, String(E), String(I), String(H)], { encoding: "utf8" });
+  if (ANCHOR === undefined || PYTHON === undefined || "reason" in PYTHON) return undefined;
+  const out = execFileSync(PYTHON.python, [ANCHOR, String(E), String(I), String(H)], { encoding: "utf8" });
   const m = /: ([\d.]+) s,/.exec(out);
   if (m === null) throw new Error(`cannot read the anchor's time from: ${out}`);
   return Number(m[1]);
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const k = s.length >> 1;
-  return s.length % 2 ? s[k]! : (s[k - 1]! + s[k]!) / 2;
+// The pool's workers see shared memory only: the 16 distinct experts again, in shared buffers.
+const sharedCopy = (b: Uint8Array): Uint8Array => {
+  const c = new Uint8Array(new SharedArrayBuffer(b.length));
+  c.set(b);
+  return c;
 };
+const sharedPool = pool.map((ws) => ws.map((w) => ({ ...w, bytes: sharedCopy(w.bytes) })));
+const sharedOutputs = pool.map((ws) => ws.map((w) => new Uint16Array(new SharedArrayBuffer(2 * w.bytes.length))));
+const threadPools = new Map(THREADS.map((t) => [t, new DequantPool(t)] as const));
+/** Experts in flight at once: an expert's three tensors and the next ones', as the streaming paths keep the pool fed. */
+const EXPERTS_IN_FLIGHT = 4;
+
+async function threadedRun(p: DequantPool): Promise<number> {
+  const t0 = performance.now();
+  const pending: Promise<unknown>[] = [];
+  for (let e = 0; e < E; e++) {
+    const ws = sharedPool[e % POOL]!;
+    const os = sharedOutputs[e % POOL]!;
+    pending.push(Promise.all(ws.map((w, t) => p.run(new Fp8Dequantizer({ dtype: "F8_E4M3", rows: w.shape[0], cols: w.shape[1], block: [BLOCK, BLOCK], scales: decodeScales(w.scale) }), w.bytes, 0, os[t]!))));
+    if (pending.length >= EXPERTS_IN_FLIGHT) await pending.shift();
+  }
+  await Promise.all(pending);
+  return (performance.now() - t0) / 1000;
+}
 
 const inLayer = () => layer;
 const outLayer = () => outputs;
@@ -157,7 +205,7 @@ const outPool = (e: number) => poolOutputs[e % POOL]!;
 
 const series: Record<string, number[]> = {};
 const record = (name: string, seconds: number | undefined) => {
-  if (seconds !== undefined) (series[name] ??= []).push(seconds);
+  if (seconds !== undefined) series[name] = [...(series[name] ?? []), seconds];
 };
 
 // Warm up the JIT on a few experts' worth of work before timing.
@@ -166,8 +214,10 @@ for (let i = 0; i < 3; i++) {
   kernelRun(inLayer, outLayer, "direct");
   copyRun(inLayer, outLayer);
 }
+for (const p of threadPools.values()) await threadedRun(p);
+console.log(`machine: ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores available, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} (shared machines give noisy figures)`);
 console.log(`FP8 dequant bench: ${E} experts x (2 x [${I}, ${H}] + [${H}, ${I}]) F8_E4M3, ${BLOCK}x${BLOCK} F32 scales; ${(elements / 1e6).toFixed(0)} M elements; ${RUNS} run(s), medians`);
-console.log(`numpy anchor: ${ANCHOR ?? "NOT FOUND (set FP8_NUMPY_ANCHOR)"}`);
+console.log(`numpy anchor: ${ANCHOR ?? (o.numpy === "0" ? "not run (--numpy 0)" : "NOT FOUND (give --anchor or set FP8_NUMPY_ANCHOR)")}${PYTHON === undefined ? "" : "reason" in PYTHON ? `; ${PYTHON.reason}` : ` with ${PYTHON.python} (numpy ${PYTHON.version})`}`);
 for (let r = 0; r < RUNS; r++) {
   record("numpy (anchor)", numpyRun());
   record("kernel, table path (auto)", kernelRun(inLayer, outLayer, "auto"));
@@ -177,6 +227,7 @@ for (let r = 0; r < RUNS; r++) {
   record("copy ceiling (same bytes)", copyRun(inLayer, outLayer));
   record(`kernel, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "auto"));
   record(`copy ceiling, ${POOL} distinct experts (DRAM)`, copyRun(inPool, outPool));
+  for (const [t, p] of threadPools) record(`pool, ${t} thread(s), ${POOL} distinct experts`, await threadedRun(p));
   process.stderr.write(`run ${r + 1}/${RUNS} done\n`);
 }
 
@@ -199,4 +250,69 @@ if (numpy !== undefined) {
 }
 console.log(`table path vs copy ceiling, in cache: ${((med["copy ceiling (same bytes)"]! / table) * 100).toFixed(0)}% of copy speed`);
 console.log(`table path vs copy ceiling, DRAM:     ${((med[`copy ceiling, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!) * 100).toFixed(0)}% of copy speed`);
+const one = series[`pool, ${THREADS[0]} thread(s), ${POOL} distinct experts`]!;
+for (const t of THREADS) {
+  const runs = series[`pool, ${t} thread(s), ${POOL} distinct experts`]!;
+  const perRun = runs.map((x, r) => one[r]! / x);
+  const target = t === 2 && THREADS[0] === 1 ? " (target >= 1.8x)" : "";
+  console.log(`pool, ${t} thread(s): ${(elements / median(runs) / 1e6).toFixed(0)} M el/s, ${(median(one) / median(runs)).toFixed(2)}x ${THREADS[0]} thread(s)${target}; per run ${perRun.map((x) => `${x.toFixed(2)}x`).join(", ")}`);
+}
 console.log("GB/s moved counts 1 byte read + 2 bytes written per element. The machine is shared with other jobs: figures are noisy, ratios within one run are what compare.");
+await Promise.all([...threadPools.values()].map((p) => p.close()));
+
+if (o.disk !== "0") diskToDisk();
+
+/** `moe-prefuse dequant` of a ~400 MB FP8 checkpoint against `cp -r` of its 800 MB output. */
+function diskToDisk(): void {
+  const node = process.execPath;
+  const bin = join(ROOT, "bin", "moe-prefuse.js");
+  rmSync(o.dir, { recursive: true, force: true });
+  mkdirSync(o.dir, { recursive: true });
+  const input = join(o.dir, "fp8");
+  const reference = join(o.dir, "bf16");
+  const copy = join(o.dir, "copy");
+  const out = join(o.dir, "out");
+  try {
+    runChecked(node, [bin, "gen", "qwen3_5_moe_fp8", input, "--experts", o["disk-experts"], "--layers", "2", "--hidden", "2048", "--intermediate", "512"]);
+    runChecked(node, [bin, "dequant", input, reference, "--threads", "1"]);
+    const size = (dir: string) => Number(spawnSync("du", ["-sb", dir], { encoding: "utf8" }).stdout.split("\t")[0]);
+    const [inBytes, outBytes] = [size(input), size(reference)];
+    console.log("");
+    console.log(`disk to disk: dequant of ${(inBytes / 1e6).toFixed(0)} MB FP8 (qwen3_5_moe_fp8, ${o["disk-experts"]} experts x 2 layers, H 2048, I 512) into ${(outBytes / 1e6).toFixed(0)} MB BF16, vs cp -r of that output; ${RUNS} run(s), medians`);
+    const wall: Record<string, number[]> = {};
+    const rss: Record<string, number[]> = {};
+    const cpu: Record<string, number[]> = {};
+    const note = (name: string, run: { wallMs: number; maxRssKiB: number; cpuMs: number }) => {
+      wall[name] = [...(wall[name] ?? []), run.wallMs];
+      rss[name] = [...(rss[name] ?? []), run.maxRssKiB];
+      cpu[name] = [...(cpu[name] ?? []), run.cpuMs];
+    };
+    for (let r = 0; r < RUNS; r++) {
+      rmSync(copy, { recursive: true, force: true });
+      const c = runChecked("cp", ["-r", reference, copy]);
+      note("cp -r", c);
+      for (const t of THREADS) {
+        rmSync(out, { recursive: true, force: true });
+        const d = runChecked(node, [bin, "dequant", input, out, "--threads", String(t)]);
+        note(`dequant --threads ${t}`, d);
+        if (r === 0 && spawnSync("cmp", [join(out, "model.safetensors"), join(reference, "model.safetensors")]).status !== 0) throw new Error(`dequant --threads ${t} wrote other bytes than --threads 1`);
+      }
+      process.stderr.write(`disk run ${r + 1}/${RUNS} done\n`);
+    }
+    console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+    const cp = median(wall["cp -r"]!);
+    const secs = (xs: readonly number[]) => `[${xs.map((x) => (x / 1000).toFixed(2)).join(", ")}]`;
+    console.log(`cp -r: ${(cp / 1000).toFixed(2)} s, ${(outBytes / cp / 1e6).toFixed(2)} GB/s, cpu ${(median(cpu["cp -r"]!) / 1000).toFixed(2)} s   ${secs(wall["cp -r"]!)}`);
+    for (const t of THREADS) {
+      const name = `dequant --threads ${t}`;
+      const ms = median(wall[name]!);
+      // Each run's dequant and cp ran back to back, so their ratio shares that run's load.
+      const perRun = wall[name]!.map((x, r) => `${(x / wall["cp -r"]![r]!).toFixed(2)}x`).join(", ");
+      console.log(
+        `${name}: ${(ms / 1000).toFixed(2)} s, ${(ms / cp).toFixed(2)}x cp -r (target <= 2.5x), ${((cp / ms) * 100).toFixed(0)}% of the copy bandwidth, cpu ${(median(cpu[name]!) / 1000).toFixed(2)} s, peak RSS ${fmtMiB(Math.max(...rss[name]!))} (target <= 400 MiB); per run ${perRun}   ${secs(wall[name]!)}`,
+      );
+    }
+  } finally {
+    rmSync(o.dir, { recursive: true, force: true });
+  }
+}

@@ -19,7 +19,8 @@ export { writeSafetensorsFile } from "./reference/safetensors/writer.js";
 export { type TensorSource, tensorSource, fileTensorSource } from "./reference/safetensors/source.js";
 
 // The prefuse contract (docs/contract.md): decide, fuse in memory, fuse disk to disk.
-export { resolveExpertCount, configValue, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, DEFAULT_COUNT_LOOKUP, type ExpertCount, type ExpertCountKey, type CountLookup } from "./reference/prefuse/expert-count.js";
+export { configPath } from "./reference/config-path.js";
+export { resolveExpertCount, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, DEFAULT_COUNT_LOOKUP, type ExpertCount, type ExpertCountKey, type CountLookup } from "./reference/prefuse/expert-count.js";
 export { DEFAULT_READINGS, countLookupOf, type PrefuseReadings, type ReadingPatch } from "./reference/prefuse/readings.js";
 export {
   EXPERT_LAYOUTS,
@@ -31,7 +32,10 @@ export {
   fusedNames,
   fusedPrefix,
   switchName,
+  followsOqPattern,
   type ExpertLayout,
+  type ExpertStorage,
+  type SourceRef,
   type FuseTarget,
   type FusedOrientation,
   type Projection,
@@ -41,7 +45,7 @@ export {
 export { scanExperts, type ExpertGroup, type ExpertTensor, type SwitchTensor } from "./reference/prefuse/scan.js";
 export { naturalCompare } from "./reference/prefuse/natural-order.js";
 export { checkExpertLayer, STACKED_COMPANIONS, type CompleteLayer, type LayerCheck } from "./reference/prefuse/layer-check.js";
-export type { UntouchedCode, UntouchedReason } from "./reference/prefuse/reasons.js";
+export type { UntouchedCode, UntouchedReason, LayerCode } from "./reference/prefuse/reasons.js";
 export {
   planPrefuse,
   type FusePlan,
@@ -59,7 +63,7 @@ export { fuseCheckpoint, fuseCheckpointDir, type FuseCheckpointOptions, type Fus
 export { planReport, moeView, type PlanReport, type MoeView, type MoeLayerView } from "./reference/prefuse/report.js";
 export { type BackendName, BACKEND_NAMES } from "./reference/ops/backend.js";
 export { createBackend } from "./reference/ops/engines.js";
-export { STAGES, type Stage, parseStage, runStage, planStage, type StageResult } from "./reference/stages.js";
+export { STAGES, type Stage, parseStage, runStage, planStage, type StageOptions, type StageResult } from "./reference/stages.js";
 
 // FP8 block dequantization (docs/fp8.md).
 export { Fp8Error, type Fp8ErrorCode } from "./reference/fp8/errors.js";
@@ -72,6 +76,7 @@ export { dequantizedConfig } from "./reference/fp8/config.js";
 export { dequantFp8, dequantTensor, type DequantOptions, type DequantResult } from "./reference/fp8/dequant.js";
 export { dequantView, type DequantView, type DequantViewOptions } from "./reference/fp8/view.js";
 export { dequantCheckpoint, type DequantCheckpointOptions, type DequantCheckpointResult } from "./reference/fp8/checkpoint.js";
+export { DequantPool, defaultPool, defaultThreads, MAX_THREADS, type DequantPoolOptions } from "./reference/fp8/pool.js";
 
 // Fixtures: deterministic synthetic checkpoints of real MoE families (docs/fixtures-and-hub.md).
 export { listFamilies, FAMILY_NAMES, type FamilyName, type FamilyInfo, type JsonValue } from "./fixtures-gen/families.js";
@@ -84,7 +89,7 @@ export { describeMoeLayers, countKeysOf, type MoeLayerSummary, type MoeLayout, t
 
 // Real checkpoints from the Hugging Face Hub (docs/fixtures-and-hub.md).
 export { REAL_REPOS, type RealRepo } from "./fixtures-gen/real-repos.js";
-export { fetchRepo, type FetchRepoOptions, type FetchRepoResult, type FetchedFile } from "./hub/fetch-repo.js";
+export { fetchRepo, HUB_LIMITS, type FetchRepoOptions, type FetchRepoResult, type FetchedFile, type HubLimits } from "./hub/fetch-repo.js";
 export { hubSettings, hubCacheDir, type HubSettings } from "./hub/settings.js";
 export { HubError, type HubErrorCode } from "./hub/errors.js";
 export { parseHubRef, isHubRef, type HubRef } from "./hub/repo-ref.js";
@@ -98,8 +103,8 @@ export { checkCorpus, checkCase, type CaseCheck, type CorpusCheck } from "./gold
 export { planCorpusUpdate, writeCorpus, type UpdatePlan, type UpdateOptions } from "./golden/update.js";
 export { writeCaseFolder, addToCorpusIndex, outcomeOf, type NewCase } from "./golden/case-writer.js";
 
-// The release gate (docs/gate.md): any prefuse implementation, checked from the outside through files.
-export { runGate, GATE_DEFAULTS, FLOATING_STAGES, type GateOptions, type CorpusChoice } from "./gate/gate.js";
+// The release gate (docs/gate.md, docs/gate-protocols.md): any prefuse implementation, checked from the outside through files.
+export { runGate, GATE_DEFAULTS, FLOATING_STAGES, MAX_RUNS, type GateOptions, type CorpusChoice } from "./gate/gate.js";
 export { STAGE_CONTRACTS, type StageContract } from "./reference/contracts.js";
 // Reading points: where oQ's contract is open (docs/gate-readings.md).
 export { READING_POINTS, REFERENCE_CHOICE, readingPoints, readingsOf, type ReadingPoint, type ReadingAlternative, type ReadingChoice } from "./reference/reading-points.js";
@@ -107,14 +112,14 @@ export { caseAlternatives, decidingPoints, type CaseAlternatives, type CaseVaria
 export { settleReadings, readingRows, type ReadingRow, type ReadingsSummary, type ReadingStatus } from "./gate/fingerprint.js";
 export { readReadingsFile, readingsFileText, ReadingsFileError, READINGS_FORMAT, type ReadingsFile } from "./gate/readings-file.js";
 export { separatingCases, SEPARATING_FROM_RUNS } from "./gate/separating.js";
-export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders } from "./gate/template.js";
+export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders, type Protocol } from "./gate/template.js";
 export { caseArbitrary, toFixtureSpec, caseFeatures, type CaseDraw } from "./gate/case-space.js";
 export { compareWeights, type Comparison, type TensorMismatch, type Tolerance } from "./gate/compare.js";
 export { ulpDistance, ULP_DTYPES } from "./gate/ulp.js";
 export { diagnose } from "./gate/diagnoses/diagnose.js";
 export type { Diagnosis, DiagnosisKind, DiagnosisContext } from "./gate/diagnoses/diagnosis.js";
-export { judge, failureSignature, type Judgement, type Verdict, type FailureKind } from "./gate/judge.js";
-export type { CaseResult } from "./gate/run-case.js";
+export { judge, failureSignature, type Judgement, type Verdict, type FailureKind, type Ending } from "./gate/judge.js";
+export type { CaseResult, CaseRunner } from "./gate/run-case.js";
 export { mergeReports, readReport, reportPasses, summaryLine, REPORT_FORMAT, type GateReport, type Totals, type ShrunkCase } from "./gate/report.js";
 export { parseShard, inShard, type Shard } from "./gate/shard.js";
 export { junitXml } from "./gate/junit.js";

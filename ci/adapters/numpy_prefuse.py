@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """An independent numpy implementation of the release gate's stage contracts (moe-prefuse).
 
-Gate protocol: numpy_prefuse.py [--stage STAGE] INPUT_DIR OUTPUT_FILE
+Gate protocols (ci/adapters/moe_prefuse_candidate.py, docs/gate-protocols.md):
+  numpy_prefuse.py [--stage STAGE] INPUT_DIR OUTPUT_FILE     one case (case/1)
+  numpy_prefuse.py --serve [--stage STAGE]                   many cases, JSON lines (serve/1)
   INPUT_DIR holds config.json and one model.safetensors; OUTPUT_FILE is the .safetensors file to
-  write with the whole resulting weight dict. The stage comes from --stage, else the environment
-  variable MOE_PREFUSE_STAGE, else "prefuse".
+  write with the whole resulting weight dict. The stage comes from the request (serve/1), else
+  --stage, else the environment variable MOE_PREFUSE_STAGE, else "prefuse".
 
 Stages (the contracts as the README states them; nothing here is derived from moe-prefuse's code):
   prefuse          oQ's _prefuse_moe_experts_for_vlm(weights, config): the expert count from
@@ -18,10 +20,14 @@ Stages (the contracts as the README states them; nothing here is derived from mo
   dequant          FP8 block dequantization as MLX does it: bf16(f32(e4m3(W)) * f32(scale)), the
                    `<W>_scale_inv` tensors and activation scales removed.
   dequant+prefuse  dequant, then prefuse.
-  switch_mlp       the final MLX layout `<p>.<switch>.{gate,up,down}_proj.weight` [E,I,H],[E,I,H],
-                   [E,H,I], for every family of the layout table (mixtral's w1/w3/w2, the transposed
-                   fused families), the expert count also from n_routed_experts, MLX `.scales` and
-                   `.biases` stacked with their weights, already fused layers split.
+  switch_mlp       the final MLX layout each family's loader ends with, `<p>.<switch>.<proj>.weight`
+                   [E,I,H],[E,I,H],[E,H,I]: switch_mlp by default, `experts` (dots1, afmoe, llama4,
+                   gpt_oss), `experts.switch_glu` (gemma4), moved to mlp (kimi_linear), fc1/fc2 from
+                   up/down (nemotron_h, no gate); mixtral-style w1/w3/w2, the transposed fused
+                   families; the expert count also from n_routed_experts, moe_num_experts and the
+                   family's own paths (one per qwen3_omni_moe sub-model); MLX `.scales` and
+                   `.biases` stacked with their weights; already fused layers split (not gpt-oss's
+                   interleaved ones).
 
 Tensors are carried as raw bits (bf16 as uint16): only the FP8 dequant interprets values.
 Exit status: 0 written, 1 the input is refused (one line on stderr), 2 bad usage or stage.
@@ -35,7 +41,7 @@ import sys
 from collections import defaultdict
 
 import numpy as np
-from gate_protocol import arguments
+from moe_prefuse_candidate import Refused, main as candidate_main
 
 # ---- safetensors ---------------------------------------------------------------------------
 
@@ -43,10 +49,6 @@ BITS = {"BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "
         "F8_E5M2FNUZ": 8, "I16": 16, "U16": 16, "F16": 16, "BF16": 16, "I32": 32, "U32": 32,
         "F32": 32, "F64": 64, "I64": 64, "U64": 64, "C64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
 CARRIER = {8: np.dtype("u1"), 16: np.dtype("<u2"), 32: np.dtype("<u4"), 64: np.dtype("<u8")}
-
-
-class Refused(Exception):
-    """The input is outside what this stage can do: one line, exit 1."""
 
 
 class Tensor:
@@ -112,7 +114,7 @@ def write_safetensors(path, tensors, metadata):
 # ---- the expert count ------------------------------------------------------------------------
 
 OQ_COUNT_KEYS = ("num_local_experts", "text_config.num_local_experts", "num_experts", "text_config.num_experts")
-ALL_COUNT_KEYS = OQ_COUNT_KEYS + ("n_routed_experts", "text_config.n_routed_experts")
+ALL_COUNT_KEYS = OQ_COUNT_KEYS + ("n_routed_experts", "text_config.n_routed_experts", "moe_num_experts", "text_config.moe_num_experts")
 
 # Where oQ's contract is open (the gate's reading points), this adapter's reading, for the prefuse
 # stage; ci/candidates/readings/ are this adapter with one of them read the other way.
@@ -129,9 +131,13 @@ PREFUSE_COUNT_KEYS = OQ_COUNT_KEYS  # n_routed_experts is not one of oQ's keys
 
 
 def config_value(config, key):
-    scope, _, leaf = key.rpartition(".")
-    holder = config.get(scope) if scope else config
-    return holder.get(leaf) if isinstance(holder, dict) else None
+    """The value at a dotted path through nested objects, or None."""
+    holder = config
+    for part in key.split("."):
+        if not isinstance(holder, dict):
+            return None
+        holder = holder.get(part)
+    return holder
 
 
 def expert_count(config, keys):
@@ -365,30 +371,55 @@ def dequant(weights, config):
 
 # ---- the switch_mlp layout (every family of the layout table) ---------------------------------
 
-# model_type -> (per-expert names of gate, up, down; fused orientation; MLX's stacked module)
+# What each family's MLX loader ends with, read from its sanitize (mlx-lm d78bf58, mlx-vlm
+# 9b13f52): model_type -> (per-expert names of gate, up, down or None; fused orientation;
+# the stacked module; its names of gate, up, down; a container the loader moves it to; whether
+# the loader defines a split of its fused tensors).
+W_NAMES = ("w1", "w3", "w2")
+MLX_NAMES = PROJECTIONS
+DEFAULT_FAMILY = (PROJECTIONS, "rows", "switch_mlp", MLX_NAMES, None, True)
 FAMILIES = {
-    "mixtral": (("w1", "w3", "w2"), "rows", "switch_mlp"),
-    "qwen3_vl_moe": (PROJECTIONS, "columns", "switch_mlp"),
-    "qwen3_vl_moe_text": (PROJECTIONS, "columns", "switch_mlp"),
-    "llama4": (PROJECTIONS, "columns", "experts"),
-    "llama4_text": (PROJECTIONS, "columns", "experts"),
+    "mixtral": (W_NAMES, "rows", "switch_mlp", MLX_NAMES, None, True),
+    "phimoe": (W_NAMES, "rows", "switch_mlp", MLX_NAMES, None, True),
+    "minimax": (W_NAMES, "rows", "switch_mlp", MLX_NAMES, None, True),
+    "minimax_m2": (W_NAMES, "rows", "switch_mlp", MLX_NAMES, None, True),
+    "arctic": (W_NAMES, "rows", "switch_mlp", MLX_NAMES, None, True),
+    "lfm2_moe": (W_NAMES, "rows", "switch_mlp", MLX_NAMES, None, True),
+    # kimi_linear.py: block_sparse_moe.experts.* -> mlp.switch_mlp.*
+    "kimi_linear": (W_NAMES, "rows", "switch_mlp", MLX_NAMES, ("block_sparse_moe", "mlp"), True),
+    "qwen3_vl_moe": (PROJECTIONS, "columns", "switch_mlp", MLX_NAMES, None, True),
+    "qwen3_vl_moe_text": (PROJECTIONS, "columns", "switch_mlp", MLX_NAMES, None, True),
+    # llama4.py, dots1.py, afmoe.py, gpt_oss.py: their SwitchGLU is named `experts`.
+    "llama4": (PROJECTIONS, "columns", "experts", MLX_NAMES, None, True),
+    "llama4_text": (PROJECTIONS, "columns", "experts", MLX_NAMES, None, True),
+    "dots1": (PROJECTIONS, "rows", "experts", MLX_NAMES, None, True),
+    "afmoe": (PROJECTIONS, "rows", "experts", MLX_NAMES, None, True),
+    # gpt_oss.py splits its interleaved fused tensors itself, on load.
+    "gpt_oss": (PROJECTIONS, "rows", "experts", MLX_NAMES, None, False),
+    # gemma4_text.py: {L}.experts.gate_up_proj split on axis -2 into {L}.experts.switch_glu.*
+    "gemma4": (PROJECTIONS, "rows", "experts.switch_glu", MLX_NAMES, None, True),
+    "gemma4_text": (PROJECTIONS, "rows", "experts.switch_glu", MLX_NAMES, None, True),
+    # nemotron_h.py: no gate; up_proj -> switch_mlp.fc1, down_proj -> switch_mlp.fc2.
+    "nemotron_h": ((None, "up_proj", "down_proj"), "rows", "switch_mlp", (None, "fc1", "fc2"), None, False),
 }
-DEFAULT_FAMILY = (PROJECTIONS, "rows", "switch_mlp")
 STACKED_KINDS = ("weight", "scales", "biases")
+# Sub-models counted apart (mlx-vlm qwen3_omni_moe): tensor prefix -> config path.
+SUB_MODEL_COUNTS = {"qwen3_omni_moe": (("thinker.", "thinker_config.text_config.num_experts"), ("talker.", "talker_config.text_config.num_experts"))}
+FAMILY_COUNT_KEYS = {"qwen3_omni_moe": ("thinker_config.text_config.num_experts",), "dbrx": ("ffn_config.moe_num_experts",)}
 
 
-def family_of(config):
+def model_type_of(config):
     for key in ("model_type", "text_config.model_type"):
         value = config_value(config, key)
-        if isinstance(value, str) and value in FAMILIES:
-            return FAMILIES[value]
-    return DEFAULT_FAMILY
+        if isinstance(value, str) and (value in FAMILIES or value in SUB_MODEL_COUNTS or value in FAMILY_COUNT_KEYS):
+            return value
+    return None
 
 
 def switch_pattern(names, module):
-    alternatives = "|".join(re.escape(n) for n in names)
-    return re.compile(rf"^(?P<prefix>.+)\.(?:experts\.(?:(?P<e>\d+)\.(?P<proj>{alternatives})\.(?P<kind>[^.]+)"
-                      rf"|(?P<fused>gate_up_proj|down_proj))|{re.escape(module)}\.(?:gate_proj|up_proj|down_proj)\.[^.]+)$")
+    alternatives = "|".join(re.escape(n) for n in names if n is not None)
+    return re.compile(rf"^(?P<prefix>.+?)\.(?:experts\.(?:(?P<e>\d+)\.(?P<proj>{alternatives})\.(?P<kind>[^.]+)"
+                      rf"|(?P<fused>gate_up_proj|down_proj)(?P<extra>_bias|_blocks|_scales)?)|{re.escape(module)}\.(?:gate_proj|up_proj|down_proj|fc1|fc2)\.[^.]+)$")
 
 
 def split_fused(gate_up, down, n, orientation):
@@ -408,20 +439,27 @@ def switch_layer(slots, n, names):
     ids = {key[0] for key in slots}
     if not ids <= set(range(n)):
         return None
-    weights = complete_series(slots, n, names)
+    present = [(i, p) for i, p in enumerate(names) if p is not None]
+    weights = complete_series(slots, n, [p for _, p in present])
     if weights is None:
         return None
     quantized = any(key[2] == "scales" for key in slots)
     if quantized:  # packed weights: each projection uniform, gate and up alike
-        specs = [uniform(weights[p]) for p in names]
-        if None in specs or specs[0] != specs[1] or len({s[0] for s in specs}) != 1 or any(len(s[1]) != 2 for s in specs):
+        specs = [uniform(weights[p]) for _, p in present]
+        if None in specs or len({s[0] for s in specs}) != 1 or any(len(s[1]) != 2 for s in specs):
+            return None
+        if names[0] is not None and specs[0] != specs[1]:
+            return None
+    elif names[0] is None:  # up [I, H] and down [H, I], one dtype
+        u, d = uniform(weights[names[1]]), uniform(weights[names[2]])
+        if u is None or d is None or u[0] != d[0] or len(u[1]) != 2 or d[1] != (u[1][1], u[1][0]):
             return None
     elif not layer_fits(dict(zip(PROJECTIONS, (weights[p] for p in names)))):
         return None
-    out = {(i, "weight"): stack(weights[p]) for i, p in enumerate(names)}
+    out = {(i, "weight"): stack(weights[p]) for i, p in present}
     for kind in ("scales", "biases"):
         kind_dtypes = set()
-        for i, p in enumerate(names):
+        for i, p in present:
             if not any(key[1] == p and key[2] == kind for key in slots):
                 continue
             series = complete_series(slots, n, [p], kind)
@@ -434,13 +472,20 @@ def switch_layer(slots, n, names):
     return out
 
 
+def moved(prefix, container):
+    if container is None:
+        return prefix
+    old, new = container
+    return prefix[: -len(old)] + new if prefix.endswith("." + old) else prefix
+
+
 def switch_mlp(weights, config):
-    n = expert_count(config, ALL_COUNT_KEYS)
-    if n is None:
-        return weights
-    names, orientation, module = family_of(config)
+    model_type = model_type_of(config)
+    n_all = expert_count(config, ALL_COUNT_KEYS + FAMILY_COUNT_KEYS.get(model_type, ()))
+    subs = [(p, expert_count(config, (key,))) for p, key in SUB_MODEL_COUNTS.get(model_type, ())]
+    names, orientation, module, mlx_names, container, splits = FAMILIES.get(model_type, DEFAULT_FAMILY)
     pattern = switch_pattern(names, module)
-    groups = defaultdict(lambda: {"slots": defaultdict(list), "fused": {}, "stacked": False, "members": []})
+    groups = defaultdict(lambda: {"slots": defaultdict(list), "fused": {}, "extra": False, "stacked": False, "members": []})
     for name in weights:
         m = pattern.match(name)
         if not m:
@@ -450,17 +495,23 @@ def switch_mlp(weights, config):
         if m["e"] is not None:
             g["slots"][(int(m["e"]), m["proj"], m["kind"])].append(weights[name])
         elif m["fused"] is not None:
-            g["fused"][m["fused"]] = name
+            if m["extra"] is not None:
+                g["extra"] = True
+            else:
+                g["fused"][m["fused"]] = name
         else:
             g["stacked"] = True
     out, written = dict(weights), set()
     for prefix in sorted(groups):
         g = groups[prefix]
-        target = lambda i, kind="weight": f"{prefix}.{module}.{PROJECTIONS[i]}.{kind}"
+        n = next((count for p, count in subs if prefix.startswith(p) and count is not None), n_all)
+        if n is None:
+            continue
+        target = lambda i, kind="weight": f"{moved(prefix, container)}.{module}.{mlx_names[i]}.{kind}"
         if g["stacked"] or (g["fused"] and g["slots"]):
             continue
-        if g["fused"]:
-            if len(g["fused"]) != 2:
+        if g["fused"] or g["extra"]:
+            if len(g["fused"]) != 2 or g["extra"] or not splits:
                 continue
             parts = split_fused(weights[g["fused"]["gate_up_proj"]], weights[g["fused"]["down_proj"]], n, orientation)
             made = None if parts is None else {(i, "weight"): t for i, t in enumerate(parts)}
@@ -492,16 +543,8 @@ STAGES = {
 
 
 def main():
-    args = arguments("numpy_prefuse", "numpy implementation of the release gate's stage contracts", STAGES)
-    try:
-        with open(os.path.join(args.input, "config.json"), encoding="utf-8") as f:
-            config = json.load(f)
-        weights, metadata = read_safetensors(os.path.join(args.input, "model.safetensors"))
-        write_safetensors(args.output, STAGES[args.stage](weights, config), metadata)
-    except Refused as e:
-        print(f"numpy_prefuse: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return candidate_main("numpy_prefuse", STAGES, read_safetensors, write_safetensors,
+                          "numpy implementation of the release gate's stage contracts")
 
 
 if __name__ == "__main__":

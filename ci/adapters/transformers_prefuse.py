@@ -2,7 +2,10 @@
 """transformers v5's own MoE fusion, as a release-gate candidate (prefuse stage): a third
 implementation that nobody in this project wrote.
 
-Gate protocol: transformers_prefuse.py [--stage prefuse] INPUT_DIR OUTPUT_FILE
+Gate protocols (ci/adapters/moe_prefuse_candidate.py, docs/gate-protocols.md):
+  transformers_prefuse.py [--stage prefuse] INPUT_DIR OUTPUT_FILE   one case (case/1)
+  transformers_prefuse.py --serve                                  many cases (serve/1): torch and
+                                                                   transformers imported once
 
 When transformers 5.x loads a checkpoint of the qwen2_moe family (qwen2_moe, qwen3_moe, olmoe,
 deepseek_v3, glm4_moe, the text model of qwen3_5_moe, ...), its conversion mapping
@@ -23,7 +26,6 @@ Needs torch, safetensors and transformers (5.x); exit 2 for a stage other than p
 """
 
 import copy
-import os
 import sys
 
 import torch
@@ -32,7 +34,7 @@ from safetensors.torch import save_file
 from transformers.conversion_mapping import get_checkpoint_conversion_mapping
 from transformers.core_model_loading import WeightConverter, dot_natural_key, rename_source_key
 
-from gate_protocol import arguments
+from moe_prefuse_candidate import main as candidate_main
 
 
 def fuse(weights):
@@ -55,18 +57,26 @@ def fuse(weights):
     return out, errors
 
 
-def main():
-    args = arguments("transformers_prefuse", "transformers 5.x qwen2_moe expert fusion (gate candidate)", ("prefuse",))
-    path = os.path.join(args.input, "model.safetensors")
+def load(path):
     with safe_open(path, framework="pt") as f:
-        metadata = f.metadata()
-        weights = {k: f.get_tensor(k) for k in f.keys()}
+        return {k: f.get_tensor(k) for k in f.keys()}, f.metadata()
+
+
+def save(path, weights, metadata):
+    save_file({k: v.contiguous() for k, v in weights.items()}, path, metadata=metadata)
+
+
+def prefuse(weights, config):
     with torch.no_grad():
         out, errors = fuse(weights)
     for e in errors:
         print(f"transformers_prefuse: conversion error, target skipped: {e}", file=sys.stderr)
-    save_file({k: v.contiguous() for k, v in out.items()}, args.output, metadata=metadata)
-    return 0
+    return out
+
+
+def main():
+    return candidate_main("transformers_prefuse", {"prefuse": prefuse}, load, save,
+                          "transformers 5.x qwen2_moe expert fusion (gate candidate)")
 
 
 if __name__ == "__main__":

@@ -41,8 +41,8 @@ function lastLine(text: string): string {
   return text.trim().split("\n").pop()?.trim() ?? "";
 }
 
-function torchVersion(python: string): { version: string } | { reason: string } {
-  const r = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", timeout: 120_000 });
+function moduleVersion(python: string, module: string): { version: string } | { reason: string } {
+  const r = spawnSync(python, ["-c", `import ${module}; print(${module}.__version__)`], { encoding: "utf8", timeout: 120_000 });
   if (r.error) return { reason: `${python}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}` };
   if (r.status !== 0) return { reason: `${python}: ${lastLine(r.stderr) || `exit ${r.status}`}` };
   return { version: lastLine(r.stdout) };
@@ -56,30 +56,27 @@ function ancestors(dir: string): string[] {
   }
 }
 
-function findAnchor(options: TorchOptions): string | undefined {
-  const explicit = options.anchor ?? process.env.MOE_PREFUSE_TORCH_ANCHOR;
+/** An anchor script: `explicit` if given, else `shared/anchors/<file>` beside any ancestor of a search root. */
+export function findAnchorScript(file: string, explicit: string | undefined, searchRoots: readonly string[]): string | undefined {
   if (explicit !== undefined && explicit !== "") return existsSync(explicit) ? resolve(explicit) : undefined;
-  for (const root of options.searchRoots) {
+  for (const root of searchRoots) {
     for (const d of ancestors(root)) {
-      const candidate = join(d, "shared", "anchors", "torch_prefuse.py");
+      const candidate = join(d, "shared", "anchors", file);
       if (existsSync(candidate)) return candidate;
     }
   }
   return undefined;
 }
 
-export type TorchDiscovery = { readonly setup: TorchSetup } | { readonly unavailable: TorchSection };
-
-/** A python with torch and the anchor script, or the section saying why torch cannot run. */
-export function discoverTorch(options: TorchOptions): TorchDiscovery {
-  const anchor = findAnchor(options);
-  if (anchor === undefined) {
-    return { unavailable: { status: "no anchor", reason: "torch_prefuse.py not found (give --torch-anchor or set MOE_PREFUSE_TORCH_ANCHOR)", runs: [] } };
-  }
+/**
+ * The first python that imports `module`: `explicit`, then $MOE_PREFUSE_PYTHON, then
+ * `.venv/bin/python` in each search root, then `python3`; or why each was refused.
+ */
+export function findPython(module: string, explicit: string | undefined, searchRoots: readonly string[]): { python: string; version: string } | { reason: string } {
   const candidates: string[] = [];
-  const explicit = options.python ?? process.env.MOE_PREFUSE_PYTHON;
-  if (explicit !== undefined && explicit !== "") candidates.push(explicit);
-  for (const root of options.searchRoots) candidates.push(join(root, ".venv", "bin", "python"));
+  const chosen = explicit ?? process.env.MOE_PREFUSE_PYTHON;
+  if (chosen !== undefined && chosen !== "") candidates.push(chosen);
+  for (const root of searchRoots) candidates.push(join(root, ".venv", "bin", "python"));
   candidates.push("python3");
   const reasons: string[] = [];
   for (const python of [...new Set(candidates)]) {
@@ -87,11 +84,24 @@ export function discoverTorch(options: TorchOptions): TorchDiscovery {
       reasons.push(`${python}: not found`);
       continue;
     }
-    const v = torchVersion(python);
-    if ("version" in v) return { setup: { python, version: v.version, anchor, rssTool: existsSync(TIME_TOOL) ? "/usr/bin/time -v" : "getrusage" } };
+    const v = moduleVersion(python, module);
+    if ("version" in v) return { python, version: v.version };
     reasons.push(v.reason);
   }
-  return { unavailable: { status: "not installed", reason: `no python with torch (${reasons.join("; ")})`, runs: [] } };
+  return { reason: `no python with ${module} (${reasons.join("; ")})` };
+}
+
+export type TorchDiscovery = { readonly setup: TorchSetup } | { readonly unavailable: TorchSection };
+
+/** A python with torch and the anchor script, or the section saying why torch cannot run. */
+export function discoverTorch(options: TorchOptions): TorchDiscovery {
+  const anchor = findAnchorScript("torch_prefuse.py", options.anchor ?? process.env.MOE_PREFUSE_TORCH_ANCHOR, options.searchRoots);
+  if (anchor === undefined) {
+    return { unavailable: { status: "no anchor", reason: "torch_prefuse.py not found (give --torch-anchor or set MOE_PREFUSE_TORCH_ANCHOR)", runs: [] } };
+  }
+  const found = findPython("torch", options.python, options.searchRoots);
+  if ("reason" in found) return { unavailable: { status: "not installed", reason: found.reason, runs: [] } };
+  return { setup: { python: found.python, version: found.version, anchor, rssTool: existsSync(TIME_TOOL) ? "/usr/bin/time -v" : "getrusage" } };
 }
 
 // Runs a script and reports its own peak RSS on stderr, for machines without /usr/bin/time.

@@ -5,6 +5,7 @@
 import { fetchRepo } from "../hub/fetch-repo.js";
 import { isHubRef, parseHubRef } from "../hub/repo-ref.js";
 import { hubSettings } from "../hub/settings.js";
+import { notice } from "./output.js";
 
 export async function resolveCheckpointArg(arg: string): Promise<string> {
   if (!isHubRef(arg)) return arg;
@@ -13,8 +14,8 @@ export async function resolveCheckpointArg(arg: string): Promise<string> {
     repo,
     ...(revision !== undefined ? { revision } : {}),
     settings: hubSettings(),
-    log: (line) => process.stderr.write(`moe-prefuse: ${line}\n`),
+    log: notice,
   });
-  process.stderr.write(`moe-prefuse: ${arg} is commit ${result.commit}${result.fromCache ? " (from the cache)" : ""}\n`);
+  notice(`${arg} is commit ${result.commit}${result.fromCache ? " (from the cache)" : ""}`);
   return result.snapshotDir;
 }

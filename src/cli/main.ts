@@ -9,11 +9,13 @@
 import { Command, CommanderError } from "commander";
 import { MoePrefuseError } from "../reference/errors.js";
 import { PACKAGE } from "../package-info.js";
+import { exitQuietlyOnEpipe, humanLine, notice, stderrLine } from "./output.js";
 
 type Register = (program: Command) => void;
 
 const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   inspect: async () => (await import("./commands/inspect.js")).registerInspect,
+  families: async () => (await import("./commands/families.js")).registerFamilies,
   fuse: async () => (await import("./commands/fuse.js")).registerFuse,
   dequant: async () => (await import("./commands/dequant.js")).registerDequant,
   gen: async () => (await import("./commands/gen.js")).registerGen,
@@ -26,11 +28,11 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
 /** The program with the commands `argv` needs registered (every command when it names none). */
 export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command("moe-prefuse")
-    .description("Verify and perform the per-expert -> fused MoE prefuse that MLX loaders expect.")
+    .description("Verify and perform the MoE prefuse: per-expert experts to the fused layout transformers v5 reads, or to the stacks each MLX loader reads.")
     .version(PACKAGE.version, "-V, --version")
     .option("--debug", "print stack traces with errors")
     // Usage errors stay on one line, like every other error.
-    .configureOutput({ outputError: (str, write) => write(`moe-prefuse: ${str.trimEnd()} (see --help)\n`) })
+    .configureOutput({ outputError: (str, write) => write(humanLine(`moe-prefuse: ${str.trimEnd()} (see --help)`)) })
     .exitOverride();
   // Global options take no values, so the first word that is not an option names the command.
   const named = argv.find((a) => !a.startsWith("-"));
@@ -41,6 +43,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
 }
 
 export async function run(argv: readonly string[]): Promise<number> {
+  exitQuietlyOnEpipe();
   try {
     const program = await buildProgram(argv);
     await program.parseAsync([...argv], { from: "user" });
@@ -49,8 +52,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 1;
     const debug = argv.includes("--debug");
     const message = e instanceof MoePrefuseError ? e.message : `${(e as Error).message ?? String(e)}`;
-    process.stderr.write(`moe-prefuse: error: ${message.split("\n")[0]}\n`);
-    if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    notice(`error: ${message.split("\n")[0]}`);
+    if (debug && e instanceof Error && e.stack) for (const line of e.stack.split("\n")) stderrLine(line);
     return 1;
   }
 }

@@ -2,9 +2,10 @@
 // flag, the range it takes and what was given.
 
 import { UsageError } from "../reference/errors.js";
+import { parseSize } from "../reference/size.js";
+import { MAX_TIMER_SECONDS } from "../reference/timer-limit.js";
 
-/** The longest delay Node's timers accept (a signed 32-bit count of milliseconds); larger values fire at once. */
-export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+export { MAX_TIMER_SECONDS };
 
 function reject(flag: string, what: string, text: string): never {
   throw new UsageError("INVALID_ARGUMENT", `--${flag} must be ${what}, not '${text}'`);
@@ -43,4 +44,22 @@ export function timerSeconds(flag: string, text: string | undefined): number | u
 export function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(text)) reject(flag, `one of ${allowed.join(", ")}`, text);
   return text as T;
+}
+
+/** A size in bytes ("64MiB", "1GB", "1000000"; reference/size.ts). */
+export function optionalSize(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseSize(text);
+  } catch {
+    return reject(flag, "a size of at least one byte (examples: 1GB, 512MiB, 1000000)", text);
+  }
+}
+
+/** A comma-separated list of environment variable names. */
+export function nameList(flag: string, text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(",").map((n) => n.trim());
+  if (names.some((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n))) reject(flag, "variable names separated by commas (HF_TOKEN,MY_VAR)", text);
+  return names;
 }

@@ -1,12 +1,19 @@
-// Writing command output to stdout. Large reports (inspect on a 30,000-tensor MoE checkpoint) go
-// out in bounded chunks, with backpressure, instead of as one joined string and its copies,
-// which keeps the CLI's peak memory flat; a reader that closes early (`moe-prefuse inspect big |
-// head`) ends the program quietly instead of with an EPIPE stack trace.
+// Writing command output. Every human-readable line goes through one printer (humanLine):
+// tensor names, layer prefixes, Hub file names and server messages come from outside, so each
+// line is redacted and its control characters shown as escapes (src/reference/safe-text.ts)
+// before it reaches a terminal; JSON output is JSON, whose strings are escaped already.
+// Large reports (inspect on a 30,000-tensor MoE checkpoint) go out in bounded chunks, with
+// backpressure, instead of as one joined string and its copies, which keeps the CLI's peak
+// memory flat; a reader that closes early (`moe-prefuse inspect big | head`) ends the program
+// quietly instead of with an EPIPE stack trace.
+
+import { safeText } from "../reference/safe-text.js";
 
 const CHUNK = 1 << 16;
 
 let quiet = false;
-function exitQuietlyOnEpipe(): void {
+/** A reader that closes stdout early ends the program quietly; installed once, when the CLI starts. */
+export function exitQuietlyOnEpipe(): void {
   if (quiet) return;
   quiet = true;
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -20,7 +27,6 @@ function exitQuietlyOnEpipe(): void {
  * reader whenever stdout's buffer is full (a pipe to a slow reader would otherwise queue it all).
  */
 export async function writeOutput(parts: Iterable<string>): Promise<void> {
-  exitQuietlyOnEpipe();
   let pending = "";
   for (const p of parts) {
     pending += p;
@@ -32,12 +38,33 @@ export async function writeOutput(parts: Iterable<string>): Promise<void> {
   if (pending !== "") process.stdout.write(pending);
 }
 
-/** Each line followed by a newline. */
+/** What a terminal may be shown of one line of text: redacted, controls escaped, one newline. */
+export function humanLine(line: string): string {
+  return `${safeText(line)}\n`;
+}
+
+/** Each line made safe (humanLine), for writeOutput. */
 export function* asLines(lines: Iterable<string>): Generator<string> {
-  for (const line of lines) {
-    yield line;
-    yield "\n";
-  }
+  for (const line of lines) yield humanLine(line);
+}
+
+/** Lines of a command's result on stdout. */
+export function say(...lines: string[]): void {
+  for (const line of lines) process.stdout.write(humanLine(line));
+}
+
+/** A line about the run on stderr (`moe-prefuse: ...`): progress, what was fetched. */
+export function notice(line: string): void {
+  process.stderr.write(humanLine(`moe-prefuse: ${line}`));
+}
+
+export function warn(line: string): void {
+  notice(`warning: ${line}`);
+}
+
+/** A line on stderr without the prefix (bench progress, a --debug stack), made safe like every other. */
+export function stderrLine(line: string): void {
+  process.stderr.write(humanLine(line));
 }
 
 const indent = (text: string, by: string) => text.replace(/\n/g, `\n${by}`);

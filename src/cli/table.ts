@@ -1,7 +1,11 @@
-// Plain-text tables for terminal output: left-aligned columns, two spaces apart.
+// Plain-text tables for terminal output: left-aligned columns, two spaces apart. Cells are made
+// safe before they are measured (names may carry controls), so escapes keep the columns aligned.
+
+import { safeText } from "../reference/safe-text.js";
 
 /** The table's lines (header first), for output that should not be joined into one string. */
-export function tableLines(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+export function tableLines(header: readonly string[], unsafeRows: readonly (readonly string[])[]): string[] {
+  const rows = unsafeRows.map((r) => r.map(safeText));
   const widths = header.map((h) => h.length);
   for (const r of rows) for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (r[i] ?? "").length);
   const line = (cells: readonly string[]) =>
@@ -9,8 +13,4 @@ export function tableLines(header: readonly string[], rows: readonly (readonly s
   const out = [line(header)];
   for (const r of rows) out.push(line(r));
   return out;
-}
-
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  return tableLines(header, rows).join("\n");
 }

@@ -4,7 +4,7 @@
 // as transformers writes them, so the file is byte-stable.
 
 import type { ModelConfig } from "../reference/checkpoint.js";
-import type { ExpertCountKey } from "../reference/prefuse/expert-count.js";
+import { setConfigPath } from "../reference/config-path.js";
 import type { FamilyDef, JsonValue } from "./families.js";
 import type { FloatDType } from "./float-codec.js";
 import { VISION_POSITIONS, attentionHeads, isFullAttention } from "./model-layout.js";
@@ -78,24 +78,9 @@ function visionConfig(def: FamilyDef, spec: ResolvedSpec): JsonObject | undefine
   };
 }
 
-/** Puts the expert count where `keys` say, creating `text_config` when a location needs it. */
+/** Puts the expert count where `keys` say (dotted paths), creating the objects a path needs. */
 function placeCount(top: JsonObject, keys: readonly CountKeySetting[], experts: number): void {
-  for (const { key, value } of keys) {
-    const v = value === undefined ? experts : value;
-    const [scope, leaf] = splitLocation(key);
-    if (scope === "text_config") {
-      const text = top.text_config;
-      const obj: JsonObject = typeof text === "object" && text !== null && !Array.isArray(text) ? (text as JsonObject) : {};
-      obj[leaf] = v;
-      top.text_config = obj;
-    } else {
-      top[leaf] = v;
-    }
-  }
-}
-
-function splitLocation(key: ExpertCountKey): ["top" | "text_config", string] {
-  return key.startsWith("text_config.") ? ["text_config", key.slice("text_config.".length)] : ["top", key];
+  for (const { key, value } of keys) setConfigPath(top, key, value === undefined ? experts : value);
 }
 
 function sortKeys(v: JsonValue): JsonValue {
@@ -131,11 +116,11 @@ export function buildConfig(spec: ResolvedSpec): ModelConfig {
       : {
           architectures: [...def.architectures],
           model_type: def.modelType,
-          text_config: text,
           ...(vision !== undefined ? { vision_config: vision } : {}),
           tie_word_embeddings: false,
           [def.dtypeKey]: TORCH_DTYPE[spec.dtype],
         };
+  if (def.textModelType !== undefined) setConfigPath(top, def.textConfigPath ?? "text_config", text);
   const countKeys = spec.dense ? [] : (spec.countKeys ?? [{ key: def.countKey }]);
   placeCount(top, countKeys, spec.experts);
   if (spec.fp8 !== undefined) {

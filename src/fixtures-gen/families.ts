@@ -54,16 +54,29 @@ export type SparsityDef =
   | { readonly kind: "first-k-dense"; readonly k: number };
 
 export interface MoeDef {
-  /** The module holding router and experts on disk, per expert. */
-  readonly block: "mlp" | "block_sparse_moe";
+  /** The module holding router and experts on disk, under the layer root ("" directly under it: gemma4). */
+  readonly block: string;
   /** Leaf names of the three projections, per expert. */
   readonly projections: { readonly gate: string; readonly up: string; readonly down: string };
+  /** false: up and down only (nemotron_h, ReLU^2), no gate tensors. */
+  readonly gated: boolean;
+  /**
+   * How experts are stored when not per expert. `fused`: experts.gate_up_proj + down_proj
+   * (the `fused` variant); the others are the family's only form, whatever the variants:
+   * `granite`: input_linear [E, 2I, H] + output_linear [E, H, I] (granitemoe, jetmoe);
+   * `dbrx`: experts.mlp.{w1,v1} [E*I, H] + w2 [E*I, H]; `step`: moe.{gate,up,down}_proj [E, ...].
+   */
+  readonly stacked: "fused" | "granite" | "dbrx" | "step";
   /** Qwen's single shared expert with a sigmoid gate, DeepSeek's `n_shared_experts` shared experts, or none. */
   readonly shared: "shared_expert" | "shared_experts" | "none";
   /** DeepSeek's router score correction bias (stored in F32). */
   readonly routerBias: boolean;
-  /** Fused experts on disk are [E, H, 2I] / [E, I, H] (qwen3_vl_moe) instead of [E, 2I, H] / [E, H, I]. */
-  readonly fusedTransposed: boolean;
+  /**
+   * Fused experts on disk: `rows` [E, 2I, H] / [E, H, I]; `columns` [E, H, 2I] / [E, I, H]
+   * (qwen3_vl_moe, llama4); `interleaved` [E, H, 2I] with gate and up columns alternating plus
+   * `_bias` tensors (gpt-oss).
+   */
+  readonly fusedStyle: "rows" | "columns" | "interleaved";
 }
 
 export interface VisionDef {
@@ -87,7 +100,41 @@ export interface FamilyDefaults {
   readonly mtpLayers: number;
 }
 
-export const FAMILY_NAMES = ["qwen3_5_moe", "qwen3_5_moe_fp8", "qwen3_moe", "qwen3_vl_moe", "mixtral", "deepseek_v3", "olmoe"] as const;
+export const FAMILY_NAMES = [
+  "qwen3_5_moe",
+  "qwen3_5_moe_fp8",
+  "qwen3_moe",
+  "qwen3_vl_moe",
+  "mixtral",
+  "deepseek_v3",
+  "olmoe",
+  // One per further registry entry (src/reference/prefuse/families.ts): each family's expert
+  // names, module, count key and stored form, on a small GQA text model.
+  "phimoe",
+  "minimax",
+  "kimi_linear",
+  "lfm2_moe",
+  "arctic",
+  "qwen2_moe",
+  "qwen3_next",
+  "hunyuan_v1_moe",
+  "bailing_moe",
+  "deepseek_v2",
+  "glm4_moe",
+  "glm4v_moe",
+  "ernie4_5_moe",
+  "dots1",
+  "afmoe",
+  "qwen3_omni_moe",
+  "gemma4",
+  "llama4",
+  "gpt_oss",
+  "nemotron_h",
+  "granitemoe",
+  "jetmoe",
+  "dbrx",
+  "step3p5",
+] as const;
 
 export type FamilyName = (typeof FAMILY_NAMES)[number];
 
@@ -102,6 +149,10 @@ export interface FamilyDef {
   readonly textModelType: string | undefined;
   /** Prefix of the language model's tensors. */
   readonly textPrefix: string;
+  /** Where decoder layers live (default `<textPrefix>layers.`: `backbone.layers.`, `transformer.blocks.`). */
+  readonly layerRoot?: string;
+  /** Dotted config path of the language model's config when textModelType is set (default `text_config`). */
+  readonly textConfigPath?: string;
   readonly dtype: FloatDType;
   /** transformers v5 writes `dtype`, v4 wrote `torch_dtype`. */
   readonly dtypeKey: "dtype" | "torch_dtype";
@@ -122,10 +173,14 @@ export interface FamilyDef {
 const QWEN_MOE: MoeDef = {
   block: "mlp",
   projections: { gate: "gate_proj", up: "up_proj", down: "down_proj" },
+  gated: true,
+  stacked: "fused",
   shared: "none",
   routerBias: false,
-  fusedTransposed: false,
+  fusedStyle: "rows",
 };
+
+const MIXTRAL_MOE: MoeDef = { ...QWEN_MOE, block: "block_sparse_moe", projections: { gate: "w1", up: "w3", down: "w2" } };
 
 const QWEN3_5_MOE: FamilyDef = {
   name: "qwen3_5_moe",
@@ -158,6 +213,73 @@ const QWEN3_5_MOE: FamilyDef = {
   fp8: { byDefault: false, scaleDtype: "BF16" },
   fixedConfig: { hidden_act: "silu", rms_norm_eps: 1e-6, max_position_embeddings: 262144, partial_rotary_factor: 0.25, tie_word_embeddings: false },
 };
+
+/** A small GQA text model, every layer sparse: the base the registry families vary. */
+const TEXT_MOE: Omit<FamilyDef, "name" | "summary" | "modelledOn" | "modelType" | "architectures" | "countKey"> = {
+  textModelType: undefined,
+  textPrefix: "model.",
+  dtype: "BF16",
+  dtypeKey: "torch_dtype",
+  intermediateKey: "moe_intermediate_size",
+  attention: { kind: "gqa", heads: 2, kvHeads: 1, headDim: 8, qkNorm: "none" },
+  sparsity: { kind: "all" },
+  moe: QWEN_MOE,
+  vision: undefined,
+  defaults: { experts: 8, layers: 2, hidden: 16, intermediate: 8, vocab: 64, topK: 2, mtpLayers: 0 },
+  fp8: { byDefault: false, scaleDtype: "F32" },
+  fixedConfig: { hidden_act: "silu", rms_norm_eps: 1e-6, max_position_embeddings: 4096, tie_word_embeddings: false },
+};
+
+/** A registry family on the TEXT_MOE base: its model_type, count key, architecture and expert storage. */
+function textFamily(name: FamilyName, countKey: string, architecture: string, moe: Partial<MoeDef>, more: Partial<FamilyDef> = {}): FamilyDef {
+  return {
+    ...TEXT_MOE,
+    name,
+    summary: `${name}: experts as its releases store them (${moe.stacked ?? "per expert"}, ${moe.block ?? "mlp"}), count at ${countKey}`,
+    modelledOn: `the ${name} entry of the layout registry (its loaders' source); sizes scaled down`,
+    modelType: name,
+    architectures: [architecture],
+    countKey,
+    ...more,
+    moe: { ...QWEN_MOE, ...moe },
+  };
+}
+
+const W1_W3_W2 = { gate: "w1", up: "w3", down: "w2" } as const;
+
+const REGISTRY_FAMILIES: readonly FamilyDef[] = [
+  textFamily("phimoe", "num_local_experts", "PhimoeForCausalLM", MIXTRAL_MOE, { intermediateKey: "intermediate_size" }),
+  textFamily("minimax", "num_local_experts", "MiniMaxM2ForCausalLM", MIXTRAL_MOE, { modelType: "minimax_m2", intermediateKey: "intermediate_size" }),
+  textFamily("kimi_linear", "num_experts", "KimiLinearForCausalLM", { ...MIXTRAL_MOE, shared: "shared_experts" }),
+  textFamily("lfm2_moe", "num_experts", "Lfm2MoeForCausalLM", { block: "feed_forward", projections: W1_W3_W2 }),
+  textFamily("arctic", "num_local_experts", "ArcticForCausalLM", MIXTRAL_MOE, { intermediateKey: "intermediate_size" }),
+  textFamily("qwen2_moe", "num_experts", "Qwen2MoeForCausalLM", { shared: "shared_expert" }),
+  textFamily("qwen3_next", "num_experts", "Qwen3NextForCausalLM", { shared: "shared_expert" }),
+  textFamily("hunyuan_v1_moe", "num_experts", "HunYuanMoEV1ForCausalLM", {}),
+  textFamily("bailing_moe", "num_experts", "BailingMoeForCausalLM", {}),
+  textFamily("deepseek_v2", "n_routed_experts", "DeepseekV2ForCausalLM", { shared: "shared_experts" }, { fixedConfig: { ...TEXT_MOE.fixedConfig, n_shared_experts: 1 } }),
+  textFamily("glm4_moe", "n_routed_experts", "Glm4MoeForCausalLM", { shared: "shared_experts", routerBias: true }, { fixedConfig: { ...TEXT_MOE.fixedConfig, n_shared_experts: 1 } }),
+  textFamily("glm4v_moe", "text_config.n_routed_experts", "Glm4vMoeForConditionalGeneration", { routerBias: true }, { textModelType: "glm4v_moe_text", textPrefix: "model.language_model." }),
+  textFamily("ernie4_5_moe", "moe_num_experts", "Ernie4_5_MoeForCausalLM", {}),
+  textFamily("dots1", "n_routed_experts", "Dots1ForCausalLM", { routerBias: true }),
+  textFamily("afmoe", "num_experts", "AfmoeForCausalLM", {}),
+  textFamily("qwen3_omni_moe", "thinker_config.text_config.num_experts", "Qwen3OmniMoeForConditionalGeneration", {}, {
+    textModelType: "qwen3_omni_moe_text",
+    textPrefix: "thinker.model.",
+    textConfigPath: "thinker_config.text_config",
+  }),
+  textFamily("gemma4", "text_config.num_experts", "Gemma4ForConditionalGeneration", { block: "" }, { textModelType: "gemma4_text", textPrefix: "model.language_model." }),
+  textFamily("llama4", "text_config.num_local_experts", "Llama4ForConditionalGeneration", { block: "feed_forward", fusedStyle: "columns" }, {
+    textModelType: "llama4_text",
+    textPrefix: "language_model.model.",
+  }),
+  textFamily("gpt_oss", "num_local_experts", "GptOssForCausalLM", { fusedStyle: "interleaved" }, { intermediateKey: "intermediate_size" }),
+  textFamily("nemotron_h", "n_routed_experts", "NemotronHForCausalLM", { block: "mixer", gated: false, routerBias: true }, { textPrefix: "backbone.", layerRoot: "backbone.layers." }),
+  textFamily("granitemoe", "num_local_experts", "GraniteMoeForCausalLM", { block: "block_sparse_moe", stacked: "granite" }, { intermediateKey: "intermediate_size" }),
+  textFamily("jetmoe", "num_local_experts", "JetMoeForCausalLM", { stacked: "granite" }, { intermediateKey: "intermediate_size" }),
+  textFamily("dbrx", "ffn_config.moe_num_experts", "DbrxForCausalLM", { block: "ffn", stacked: "dbrx" }, { textPrefix: "transformer.", layerRoot: "transformer.blocks." }),
+  textFamily("step3p5", "moe_num_experts", "Step3p5ForCausalLM", { block: "moe", stacked: "step" }),
+];
 
 const FAMILIES: readonly FamilyDef[] = [
   QWEN3_5_MOE,
@@ -202,7 +324,7 @@ const FAMILIES: readonly FamilyDef[] = [
     intermediateKey: "moe_intermediate_size",
     attention: { kind: "gqa", heads: 2, kvHeads: 1, headDim: 32, qkNorm: "per-head" },
     sparsity: { kind: "all" },
-    moe: { ...QWEN_MOE, fusedTransposed: true },
+    moe: { ...QWEN_MOE, fusedStyle: "columns" },
     vision: { kind: "qwen3_vl", hidden: 16, intermediate: 32, depth: 1, heads: 2, patchSize: 4 },
     defaults: { experts: 16, layers: 2, hidden: 8, intermediate: 64, vocab: 256, topK: 4, mtpLayers: 0 },
     fp8: { byDefault: false, scaleDtype: "BF16" },
@@ -222,7 +344,7 @@ const FAMILIES: readonly FamilyDef[] = [
     intermediateKey: "intermediate_size",
     attention: { kind: "gqa", heads: 2, kvHeads: 1, headDim: undefined, qkNorm: "none" },
     sparsity: { kind: "all" },
-    moe: { block: "block_sparse_moe", projections: { gate: "w1", up: "w3", down: "w2" }, shared: "none", routerBias: false, fusedTransposed: false },
+    moe: MIXTRAL_MOE,
     vision: undefined,
     defaults: { experts: 8, layers: 2, hidden: 4, intermediate: 8, vocab: 256, topK: 2, mtpLayers: 0 },
     fp8: { byDefault: false, scaleDtype: "F32" },
@@ -280,6 +402,7 @@ const FAMILIES: readonly FamilyDef[] = [
     fp8: { byDefault: false, scaleDtype: "F32" },
     fixedConfig: { hidden_act: "silu", rms_norm_eps: 1e-5, max_position_embeddings: 4096, norm_topk_prob: false, tie_word_embeddings: false },
   },
+  ...REGISTRY_FAMILIES,
 ];
 
 export function isFamilyName(name: string): name is FamilyName {

@@ -4,6 +4,7 @@
 // writes. MoE layers are declared as blocks (router + experts) so the generator can store them
 // per expert, fused or damaged as the variants ask.
 
+import { fusedPrefix, selectLayout } from "../reference/prefuse/layouts.js";
 import type { FamilyDef } from "./families.js";
 import type { FloatDType } from "./float-codec.js";
 import { type ResolvedSpec, isSparseLayer } from "./spec.js";
@@ -45,7 +46,7 @@ export interface MoeBlockDecl {
   readonly layer: LayerRef;
   /** Module holding router and experts when stored per expert (`...mlp` or `...block_sparse_moe`). */
   readonly blockPrefix: string;
-  /** Module holding them when fused (`...mlp`: transformers v5 renames Mixtral's block_sparse_moe). */
+  /** Module holding them when fused (the registry's fused prefix: transformers v5 renames Mixtral's block_sparse_moe to mlp). */
   readonly fusedPrefix: string;
 }
 
@@ -138,13 +139,15 @@ function mlp(t: Declarer, spec: ResolvedSpec, p: string, layer: LayerRef, sparse
     t.add(`${p}mlp.down_proj.weight`, [H, DI], "linear");
     return;
   }
-  t.moe.push({ layer, blockPrefix: `${p}${moe.block}`, fusedPrefix: `${p}mlp` });
+  const blockPrefix = moe.block === "" ? p.slice(0, -1) : `${p}${moe.block}`;
+  // Fused names as the reference's registry writes them (transformers v5 renames mixtral's block_sparse_moe to mlp).
+  t.moe.push({ layer, blockPrefix, fusedPrefix: fusedPrefix(selectLayout({ model_type: spec.family.modelType }).layout, blockPrefix) });
   if (moe.shared === "none") return;
   const shared = moe.shared === "shared_expert" ? spec.intermediate : sharedExperts(spec.family) * spec.intermediate;
-  t.add(`${p}mlp.${moe.shared}.gate_proj.weight`, [shared, H], "linear");
-  t.add(`${p}mlp.${moe.shared}.up_proj.weight`, [shared, H], "linear");
-  t.add(`${p}mlp.${moe.shared}.down_proj.weight`, [H, shared], "linear");
-  if (moe.shared === "shared_expert") t.add(`${p}mlp.shared_expert_gate.weight`, [1, H], "linear-kept");
+  t.add(`${blockPrefix}.${moe.shared}.gate_proj.weight`, [shared, H], "linear");
+  t.add(`${blockPrefix}.${moe.shared}.up_proj.weight`, [shared, H], "linear");
+  t.add(`${blockPrefix}.${moe.shared}.down_proj.weight`, [H, shared], "linear");
+  if (moe.shared === "shared_expert") t.add(`${blockPrefix}.shared_expert_gate.weight`, [1, H], "linear-kept");
 }
 
 /** DeepSeek's n_shared_experts (from the family's fixed config). */
@@ -206,7 +209,7 @@ export function modelLayout(spec: ResolvedSpec): ModelLayout {
   vision(t, spec);
   t.add(`${tp}embed_tokens.weight`, [spec.vocab, H], "embedding");
   for (let i = 0; i < spec.layers; i++) {
-    decoderLayer(t, spec, `${tp}layers.${i}.`, i, isFullAttention(def, i), !spec.dense && isSparseLayer(def, i, spec.mlpOnlyLayers));
+    decoderLayer(t, spec, `${def.layerRoot ?? `${tp}layers.`}${i}.`, i, isFullAttention(def, i), !spec.dense && isSparseLayer(def, i, spec.mlpOnlyLayers));
   }
   t.add(`${tp}norm.weight`, [H], "norm");
   t.add("lm_head.weight", [spec.vocab, H], "linear-kept");

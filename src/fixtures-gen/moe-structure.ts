@@ -1,6 +1,7 @@
 // A structural description of the MoE layers of any checkpoint, from tensor names and shapes
-// alone: which module prefixes hold experts, whether each is stored per expert, fused
-// ([E,2I,H] + [E,H,I]) or fused transposed ([E,H,2I] + [E,I,H]), which expert ids and
+// alone (through the reference's one scanner): which module prefixes hold experts, how each
+// stores them (`MoeLayout`: per expert, fused [E,2I,H] + [E,H,I], or fused transposed
+// [E,H,2I] + [E,I,H]; what a layer holds, not the plan's state for it), which expert ids and
 // projections it has, and where the config states the expert count. Used to check generated
 // variants and real Hub checkpoints against what they claim to be; it judges nothing (the
 // prefuse's own plan decides what is fusable).
@@ -8,9 +9,11 @@
 import type { ModelConfig } from "../reference/checkpoint.js";
 import type { DType } from "../reference/dtypes.js";
 import type { TensorSpec } from "../reference/tensor.js";
-import { EXPERT_COUNT_KEYS, type ExpertCountKey, configValue } from "../reference/prefuse/expert-count.js";
+import { configPath } from "../reference/config-path.js";
+import { EXPERT_COUNT_KEYS, type ExpertCountKey } from "../reference/prefuse/expert-count.js";
+import { scanExperts } from "../reference/prefuse/scan.js";
 
-export type MoeLayout = "per-expert" | "fused" | "fused-transposed" | "fused-irregular";
+export type MoeLayout = "per-expert" | "fused" | "fused-transposed" | "fused-irregular" | "stacked-other";
 
 export interface MoeLayerSummary {
   /** The module holding the experts, e.g. `model.layers.1.mlp`. */
@@ -30,17 +33,14 @@ export interface CountKeyValue {
   readonly value: unknown;
 }
 
-const PER_EXPERT = /^(.+)\.experts\.(\d+)\.([^.]+)\.weight$/;
-const FUSED = /^(.+)\.experts\.(gate_up_proj|down_proj)$/;
-
 /**
  * Every config location stating an expert count, in the reference's lookup order (oQ's, then
- * n_routed_experts), whatever the value; null counts as absent, as in the reference.
+ * the extensions), whatever the value; null counts as absent, as in the reference.
  */
-export function countKeysOf(config: ModelConfig | undefined): CountKeyValue[] {
+export function countKeysOf(config: ModelConfig | undefined, familyKeys: readonly string[] = []): CountKeyValue[] {
   if (config === undefined) return [];
-  return EXPERT_COUNT_KEYS.flatMap((key) => {
-    const value = configValue(config, key);
+  return [...new Set([...EXPERT_COUNT_KEYS, ...familyKeys])].flatMap((key) => {
+    const value = configPath(config, key);
     return value === undefined ? [] : [{ key, value }];
   });
 }
@@ -54,47 +54,37 @@ function fusedLayout(gateUp: TensorSpec | undefined, down: TensorSpec | undefine
   return "fused-irregular";
 }
 
+/** The storage of every group the reference's scanner finds (scan.ts): one scanner for plans and checks. */
 export function describeMoeLayers(specs: ReadonlyMap<string, TensorSpec>): MoeLayerSummary[] {
-  const perExpert = new Map<string, { ids: Set<number>; leaves: Set<string>; tensors: number; dtypes: Set<DType> }>();
-  const fused = new Map<string, { gateUp?: TensorSpec; down?: TensorSpec }>();
-  for (const [name, spec] of specs) {
-    const m = PER_EXPERT.exec(name);
-    if (m !== null) {
-      const g = perExpert.get(m[1]!) ?? { ids: new Set(), leaves: new Set(), tensors: 0, dtypes: new Set() };
-      g.ids.add(Number(m[2]));
-      g.leaves.add(m[3]!);
-      g.tensors++;
-      g.dtypes.add(spec.dtype);
-      perExpert.set(m[1]!, g);
+  const out: MoeLayerSummary[] = [];
+  for (const g of scanExperts(specs)) {
+    const weights = g.perExpert.filter((t) => t.kind === "weight");
+    if (g.perExpert.length > 0) {
+      out.push({
+        prefix: g.prefix,
+        layout: "per-expert",
+        experts: [...new Set(g.perExpert.map((t) => t.expert))].sort((a, b) => a - b),
+        projections: [...new Set(weights.map((t) => t.leaf))].sort(),
+        tensors: weights.length,
+        dtypes: [...new Set(weights.map((t) => specs.get(t.name)!.dtype))].sort(),
+      });
       continue;
     }
-    const f = FUSED.exec(name);
-    if (f !== null) {
-      const g = fused.get(f[1]!) ?? {};
-      if (f[2] === "gate_up_proj") g.gateUp = spec;
-      else g.down = spec;
-      fused.set(f[1]!, g);
+    if (g.stacked.length > 0) {
+      // Stacked under the family's own names: the expert count is the config's to say.
+      const parts = g.stacked.map((n) => specs.get(n)!);
+      out.push({ prefix: g.prefix, layout: "stacked-other", experts: [], projections: g.stacked.map((n) => n.slice(g.prefix.length + 1)).sort(), tensors: 0, dtypes: [...new Set(parts.map((t) => t.dtype))].sort() });
+      continue;
     }
-  }
-  const out: MoeLayerSummary[] = [];
-  for (const [prefix, g] of perExpert) {
+    const gateUp = g.fused.gateUp === undefined ? undefined : specs.get(g.fused.gateUp);
+    const down = g.fused.down === undefined ? undefined : specs.get(g.fused.down);
+    if (gateUp === undefined && down === undefined) continue;
+    const parts = [gateUp, down].filter((t): t is TensorSpec => t !== undefined);
     out.push({
-      prefix,
-      layout: "per-expert",
-      experts: [...g.ids].sort((a, b) => a - b),
-      projections: [...g.leaves].sort(),
-      tensors: g.tensors,
-      dtypes: [...g.dtypes].sort(),
-    });
-  }
-  for (const [prefix, g] of fused) {
-    const parts = [g.gateUp, g.down].filter((t): t is TensorSpec => t !== undefined);
-    const experts = parts[0]?.shape[0] ?? 0;
-    out.push({
-      prefix,
-      layout: fusedLayout(g.gateUp, g.down),
-      experts: Array.from({ length: experts }, (_, e) => e),
-      projections: [...(g.gateUp ? ["gate_up_proj"] : []), ...(g.down ? ["down_proj"] : [])],
+      prefix: g.prefix,
+      layout: fusedLayout(gateUp, down),
+      experts: Array.from({ length: parts[0]!.shape[0] ?? 0 }, (_, e) => e),
+      projections: [...(gateUp ? ["gate_up_proj"] : []), ...(down ? ["down_proj"] : [])],
       tensors: 0,
       dtypes: [...new Set(parts.map((t) => t.dtype))].sort(),
     });

@@ -18,6 +18,7 @@ import {
   expertProducer,
   fp8ScaleProducer,
   fp8WeightProducer,
+  interleavedRowsProducer,
   plainProducer,
   transposedProducer,
 } from "./producers.js";
@@ -99,14 +100,55 @@ function emitFused(em: Emitter, block: MoeBlockDecl, kinds: Record<Projection, K
   const { experts: E, intermediate: I, hidden: H } = em.spec;
   const ids = Array.from({ length: E }, (_, e) => e);
   const expert = (p: Projection, e: number) => em.expert(kinds[p], e);
-  const gateUp = ids.map((e) => concatProducer([expert("gate", e), expert("up", e)], [2 * I, H]));
   const p = `${block.fusedPrefix}.experts`;
-  if (em.spec.family.moe.fusedTransposed) {
-    em.add(`${p}.gate_up_proj`, concatProducer(gateUp.map((g) => transposedProducer(g, 2 * I, H, [H, 2 * I])), [E, H, 2 * I]));
-    em.add(`${p}.down_proj`, concatProducer(ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])), [E, I, H]));
-  } else {
-    em.add(`${p}.gate_up_proj`, concatProducer(gateUp, [E, 2 * I, H]));
-    em.add(`${p}.down_proj`, concatProducer(ids.map((e) => expert("down", e)), [E, H, I]));
+  switch (em.spec.family.moe.fusedStyle) {
+    case "rows":
+      em.add(`${p}.gate_up_proj`, concatProducer(ids.map((e) => concatProducer([expert("gate", e), expert("up", e)], [2 * I, H])), [E, 2 * I, H]));
+      em.add(`${p}.down_proj`, concatProducer(ids.map((e) => expert("down", e)), [E, H, I]));
+      return;
+    case "columns": {
+      const gateUp = ids.map((e) => transposedProducer(concatProducer([expert("gate", e), expert("up", e)], [2 * I, H]), 2 * I, H, [H, 2 * I]));
+      em.add(`${p}.gate_up_proj`, concatProducer(gateUp, [E, H, 2 * I]));
+      em.add(`${p}.down_proj`, concatProducer(ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])), [E, I, H]));
+      return;
+    }
+    case "interleaved": {
+      // transformers' GptOssExperts: gate_up_proj [E, H, 2I], gate = [..., ::2], up = [..., 1::2]; biases alongside.
+      const gateUp = ids.map((e) => transposedProducer(interleavedRowsProducer(expert("gate", e), expert("up", e), I, [2 * I, H]), 2 * I, H, [H, 2 * I]));
+      em.add(`${p}.gate_up_proj`, concatProducer(gateUp, [E, H, 2 * I]));
+      em.add(`${p}.down_proj`, concatProducer(ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])), [E, I, H]));
+      const bias = (leaf: string, shape: readonly number[]) => em.weight(`${p}.${leaf}`, { key: `${p}.${leaf}`, dtype: em.spec.dtype, shape, dist: ROLE_DISTRIBUTION.bias }, false);
+      bias("gate_up_proj_bias", [E, 2 * I]);
+      bias("down_proj_bias", [E, H]);
+      return;
+    }
+  }
+}
+
+/** Experts stacked under a family's own names: the only form its releases have. */
+function emitStacked(em: Emitter, block: MoeBlockDecl, kinds: Record<Projection, KindRef>, style: "granite" | "dbrx" | "step"): void {
+  const { experts: E, intermediate: I, hidden: H } = em.spec;
+  const ids = Array.from({ length: E }, (_, e) => e);
+  const expert = (p: Projection, e: number) => em.expert(kinds[p], e);
+  const stack = (p: Projection, shape: readonly number[]) => concatProducer(ids.map((e) => expert(p, e)), shape);
+  const b = block.blockPrefix;
+  switch (style) {
+    case "granite":
+      // input_linear [E, 2I, H] (gate rows then up rows, split in halves by mlx-lm's granitemoe), output_linear [E, H, I].
+      em.add(`${b}.input_linear.weight`, concatProducer(ids.map((e) => concatProducer([expert("gate", e), expert("up", e)], [2 * I, H])), [E, 2 * I, H]));
+      em.add(`${b}.output_linear.weight`, stack("down", [E, H, I]));
+      return;
+    case "dbrx":
+      // experts.mlp.{w1,v1,w2} [E*I, H]; mlx-lm's dbrx splits them per expert and transposes w2.
+      em.add(`${b}.experts.mlp.w1`, stack("gate", [E * I, H]));
+      em.add(`${b}.experts.mlp.v1`, stack("up", [E * I, H]));
+      em.add(`${b}.experts.mlp.w2`, concatProducer(ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])), [E * I, H]));
+      return;
+    case "step":
+      em.add(`${b}.gate_proj.weight`, stack("gate", [E, I, H]));
+      em.add(`${b}.up_proj.weight`, stack("up", [E, I, H]));
+      em.add(`${b}.down_proj.weight`, stack("down", [E, H, I]));
+      return;
   }
 }
 
@@ -133,8 +175,9 @@ function emitPerExpert(em: Emitter, block: MoeBlockDecl, kinds: Record<Projectio
   const extras = spec.extras.filter((x) => layerKey(x.layer) === key).map((x) => x.id);
   const ids = [...Array.from({ length: spec.experts }, (_, e) => e), ...extras];
   const partials = spec.partials.filter((p) => layerKey(p.layer) === key);
+  const projections = spec.family.moe.gated ? PROJECTIONS : PROJECTIONS.filter((p) => p !== "gate");
   for (const id of ids) {
-    for (const proj of PROJECTIONS) {
+    for (const proj of projections) {
       const name = `${block.blockPrefix}.experts.${id}.${names[proj]}.weight`;
       const kind = kinds[proj];
       const defect = partials.find((p) => p.expert === id && (p.defect === "drop-expert" || p.projection === proj));
@@ -177,7 +220,9 @@ function emitMoe(em: Emitter, block: MoeBlockDecl): void {
   // DeepSeek keeps its router score correction bias in float32 whatever the weights' dtype.
   if (spec.family.moe.routerBias) router("gate.e_score_correction_bias", [E], "F32", "bias");
   const kinds = expertKinds(spec, block);
-  if (fused) emitFused(em, block, kinds);
+  const stacked = spec.family.moe.stacked;
+  if (stacked !== "fused") emitStacked(em, block, kinds, stacked);
+  else if (fused) emitFused(em, block, kinds);
   else emitPerExpert(em, block, kinds);
 }
 

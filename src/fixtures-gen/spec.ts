@@ -244,6 +244,12 @@ export function resolveSpec(spec: FixtureSpec): ResolvedSpec {
         break;
     }
   }
+  const stacked = def.moe.stacked;
+  if (stacked !== "fused" && variants.some((v) => v.kind === "fused" || v.kind === "partial" || v.kind === "extra-expert")) {
+    throw usage(`family ${def.name} stores its experts stacked (${stacked}), its only form: fused, partial and extra-expert variants do not apply`);
+  }
+  if (!def.moe.gated && fusedLayers.size > 0) throw usage(`family ${def.name} has no gate projection: there is no fused gate_up form of its experts`);
+  if (!def.moe.gated && partials.some((p) => p.defect !== "drop-expert" && p.projection === "gate")) throw usage(`family ${def.name} has no gate projection (up and down only)`);
   if (dense && variants.some((v) => v.kind !== "dense")) throw usage("dense cannot be combined with other variants: a dense checkpoint has no experts");
   if ((layoutKinds & 1) !== 0 && (layoutKinds & 4) !== 0) throw usage("per-expert and fused contradict each other");
   if (fp8 !== undefined && fusedLayers.size > 0) throw usage("fused FP8 experts: no real checkpoint stores them (FP8 releases are per expert); fuse after dequantizing");

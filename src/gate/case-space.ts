@@ -7,7 +7,7 @@
 // checkpoint inside the stage's contract. The same seed gives the same cases on any machine.
 
 import fc from "fast-check";
-import { type FamilyName, family as familyDef } from "../fixtures-gen/families.js";
+import { FAMILY_NAMES, type FamilyName, family as familyDef } from "../fixtures-gen/families.js";
 import type { FloatDType } from "../fixtures-gen/float-codec.js";
 import { type FixtureSpec, moeLayers, resolveSpec } from "../fixtures-gen/spec.js";
 import { type CountKeySetting, type LayerRef, type Variant, formatVariant } from "../fixtures-gen/variants.js";
@@ -69,8 +69,9 @@ const SPACES: Readonly<Record<Stage, StageSpace>> = {
   prefuse: { families: OQ_FAMILIES, countKeys: OQ_EXPERT_COUNT_KEYS, damage: PARTIAL, layouts: ALL_LAYOUTS, fp8: false },
   "dequant+prefuse": { families: ["qwen3_5_moe_fp8", ...OQ_FAMILIES], countKeys: OQ_EXPERT_COUNT_KEYS, damage: PARTIAL, layouts: FP8_LAYOUTS, fp8: true },
   dequant: { families: ["qwen3_5_moe_fp8", ...OQ_FAMILIES, "mixtral", "qwen3_vl_moe"], countKeys: EXPERT_COUNT_KEYS, damage: PARTIAL, layouts: FP8_LAYOUTS, fp8: true },
+  // Every family of the layout registry that the generator makes unquantized: each MLX loader's own names.
   switch_mlp: {
-    families: [...OQ_FAMILIES, "mixtral", "qwen3_vl_moe"],
+    families: FAMILY_NAMES.filter((f) => !familyDef(f).fp8.byDefault),
     countKeys: EXPERT_COUNT_KEYS,
     damage: [...PARTIAL, "wrong-dtype"],
     layouts: ALL_LAYOUTS,
@@ -157,13 +158,18 @@ export function toFixtureSpec(stage: Stage, draw: CaseDraw): FixtureSpec {
     ...(draw.fp8 !== null ? { fp8: { blockSize: [draw.fp8.block[0], draw.fp8.block[1]] as [number, number], scaleDtype: draw.fp8.scaleDtype } } : {}),
   };
   if (draw.layout === "dense") return { ...base, variants: [{ kind: "dense" }] };
-  const layers = moeLayers(resolveSpec(base));
+  // Experts stacked under a family's own names have no other form (no fused or damaged variant);
+  // non-gated ones (nemotron_h) have no fused form and no gate to damage.
+  const moe = familyDef(draw.family).moe;
+  const stacked = moe.stacked !== "fused";
+  const layers = stacked ? [] : moeLayers(resolveSpec(base));
   const variants: Variant[] = [];
   const fused = new Set<LayerRef>();
-  if (draw.layout === "fused") {
+  const fusable = moe.gated && !stacked;
+  if (draw.layout === "fused" && fusable) {
     variants.push({ kind: "fused" });
     for (const l of layers) fused.add(l);
-  } else if (draw.layout === "fused-one") {
+  } else if (draw.layout === "fused-one" && fusable) {
     const layer = layers[draw.fusedPick % layers.length]!;
     variants.push({ kind: "fused", layer });
     fused.add(layer);
@@ -178,7 +184,7 @@ export function toFixtureSpec(stage: Stage, draw: CaseDraw): FixtureSpec {
     if (damaged.has(key)) continue;
     damaged.add(key);
     if (d.kind === "extra-expert") variants.push({ kind: "extra-expert", layer, id: expert });
-    else variants.push({ kind: "partial", defect: d.kind, layer, expert, projection: d.projection });
+    else variants.push({ kind: "partial", defect: d.kind, layer, expert, projection: !moe.gated && d.projection === "gate" ? "up" : d.projection });
   }
   const counts = draw.layout === "no-count" ? ({ kind: "count-key", keys: [] } as const) : countVariant(draw, space.countKeys);
   if (counts !== undefined) variants.push(counts);
@@ -208,7 +214,7 @@ export function caseFeatures(spec: FixtureSpec): string[] {
   if ((spec.mtpLayers ?? 0) > 0) tags.add("mtp");
   if (spec.fp8 !== undefined && spec.fp8 !== false) tags.add("fp8");
   if (spec.family === "mixtral") tags.add("mixtral-naming");
-  if (spec.family === "qwen3_vl_moe") tags.add("transposed");
+  if (spec.family === "qwen3_vl_moe" || spec.family === "llama4") tags.add("transposed");
   if (spec.dtype !== undefined && spec.dtype !== "BF16") tags.add(spec.dtype.toLowerCase());
   return [...tags].sort();
 }

@@ -3,11 +3,10 @@
 // and materialized only when it runs: its config, input bytes and the reference's answer, so a
 // large run holds just the cases in flight.
 
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateCheckpoint } from "../fixtures-gen/generate.js";
 import type { FixtureSpec } from "../fixtures-gen/spec.js";
-import { type GoldenCase, type Outcome, OUTCOME_PREFIX, readCorpus } from "../golden/corpus.js";
+import { EXPECTED_FILE, type GoldenCase, INPUT_DIR, type Outcome, OUTCOME_PREFIX, readCaseFile, readCorpus } from "../golden/corpus.js";
 import { outcomeOf } from "../golden/case-writer.js";
 import { CONFIG_FILE, type ModelConfig, SINGLE_FILE } from "../reference/checkpoint.js";
 import { MoePrefuseError } from "../reference/errors.js";
@@ -51,6 +50,8 @@ export interface GateCase {
   readonly features: readonly string[];
   /** One line: what the case is. */
   readonly label: string;
+  /** Golden cases: the outcome, known before the case is materialized. */
+  readonly outcome?: Outcome;
   /** Generated cases: the fast-check draw, its position in the seed's sequence, and the checkpoint spec. */
   readonly draw?: CaseDraw;
   readonly generatedIndex?: number;
@@ -63,15 +64,16 @@ export interface SkippedCase {
   readonly reason: string;
 }
 
+/** A golden case's files, each checked against the hash taken when the corpus was read (a candidate may have written into the corpus since). */
 async function materializeGolden(g: GoldenCase): Promise<MaterializedCase> {
-  const configBytes = await readFile(join(g.inputDir, CONFIG_FILE));
-  const inputBytes = await readFile(join(g.inputDir, SINGLE_FILE));
-  const expected = g.expected === undefined ? undefined : parseSafetensors(await readFile(g.expected), g.expected).tensors;
+  const configBytes = await readCaseFile(g, `${INPUT_DIR}/${CONFIG_FILE}`);
+  const inputBytes = await readCaseFile(g, `${INPUT_DIR}/${SINGLE_FILE}`);
+  const expected = g.expected === undefined ? undefined : parseSafetensors(await readCaseFile(g, EXPECTED_FILE), g.expected).tensors;
   return withAlternatives(g.meta.stage, {
     id: g.meta.id,
     outcome: g.meta.outcome,
     ...(g.meta.errorCode !== undefined ? { errorCode: g.meta.errorCode } : {}),
-    config: JSON.parse(configBytes.toString("utf8")) as ModelConfig,
+    config: JSON.parse(new TextDecoder().decode(configBytes)) as ModelConfig,
     configBytes,
     inputBytes,
     input: parseSafetensors(inputBytes, join(g.inputDir, SINGLE_FILE)).tensors,
@@ -100,6 +102,7 @@ export async function goldenCases(corpus: string, stage: Stage): Promise<{ cases
       family: g.meta.family,
       features: g.meta.features,
       label: g.meta.description,
+      outcome: g.meta.outcome,
       materialize: () => materializeGolden(g),
     });
   }

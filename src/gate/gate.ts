@@ -4,14 +4,19 @@
 // pool of candidate processes; compares each output with the reference's; diagnoses mismatches;
 // shrinks failing generated cases to the smallest failing checkpoint and saves them as golden
 // cases; and returns the report. Output goes through `log` line by line, ending with
-// `N passed, M failed`.
+// `N passed, M failed`. Candidates are hostile by default (docs/gate-protocols.md): they get an
+// environment without secrets, their outputs are read as hostile files, the corpus is checked
+// when it is read, and they run in process groups the gate kills on a timeout or its own exit.
 
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, realpath, rm, stat } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { registerTemp, releaseTemp } from "../reference/cleanup.js";
 import { UsageError } from "../reference/errors.js";
+import { secretValues } from "../reference/safe-text.js";
 import type { Stage } from "../reference/stages.js";
+import { MAX_TIMER_SECONDS } from "../reference/timer-limit.js";
+import { candidateEnv } from "./candidate-env.js";
 import { type GateCase, type SkippedCase, generatedCase, generatedCases, goldenCases } from "./cases.js";
 import type { Tolerance } from "./compare.js";
 import { STAGE_CONTRACTS } from "../reference/contracts.js";
@@ -19,13 +24,15 @@ import { failureSignature } from "./judge.js";
 import { caseLine, detailLines } from "./lines.js";
 import { runPool } from "./pool.js";
 import { type GateReport, REPORT_FORMAT, type ShrunkCase, summaryLine, totalsOf } from "./report.js";
-import { type CaseResult, type CaseRunSettings, runCase } from "./run-case.js";
+import { type CaseResult, type CaseRunSettings, type CaseRunner, perCaseRunner } from "./run-case.js";
+import { ServeRunner } from "./serve.js";
 import { type Shard, inShard } from "./shard.js";
 import { shrinkAndSave } from "./shrink.js";
 import { settleReadings } from "./fingerprint.js";
 import { readingLines } from "./reading-lines.js";
 import { type ReadingChoice, readingPoints } from "../reference/reading-points.js";
-import { splitTemplate } from "./template.js";
+import { type Protocol, splitTemplate } from "./template.js";
+import { makeWorkDir, removeStaleWorkDirs } from "./workdir.js";
 
 export interface CorpusChoice {
   readonly dir: string;
@@ -34,8 +41,14 @@ export interface CorpusChoice {
 }
 
 export interface GateOptions {
-  /** The command template (`python3 impl.py {input} {output}`). */
+  /** The command template (`python3 impl.py {input} {output}`; with `serve`, without {input} and {output}). */
   readonly candidate: string;
+  /** Serve mode: long-lived workers speaking the serve/1 protocol instead of one process per case. */
+  readonly serve?: boolean;
+  /** Variables of the gate's environment passed to candidates besides the harmless ones (candidate-env.ts). */
+  readonly passEnv?: readonly string[];
+  /** Largest candidate output read, in bytes (default: a multiple of the case's expected size). */
+  readonly maxOutputSize?: number;
   /** The implementation's name in reports (default: the template's script or program). */
   readonly name?: string;
   readonly stage?: Stage;
@@ -64,6 +77,13 @@ export interface GateOptions {
 }
 
 export const GATE_DEFAULTS = { stage: "prefuse", runs: 200, seed: 0, timeoutSec: 60, shrink: 3, shrinkBudget: 60, saveFailures: "gate-failures" } as const;
+
+/**
+ * Most generated cases in one run. The draws are made before the first case runs and the report
+ * holds one record per case, so memory grows with --runs (100 000 draws: about 4 s and 200 MiB);
+ * a larger run is better split with --shard and merged.
+ */
+export const MAX_RUNS = 100_000;
 
 /** Floating stages compute values (FP8 dequant); the others move bytes and are always bit-exact. */
 export const FLOATING_STAGES: readonly Stage[] = ["dequant", "dequant+prefuse"];
@@ -114,36 +134,72 @@ async function collectCases(stage: Stage, o: GateOptions, runs: number, seed: nu
   return { cases: [...golden, ...generated], skipped, corpus, notes };
 }
 
+/** Refuses, with one line, what the options' types allow but the gate cannot honour. */
+function checkLimits(o: GateOptions): void {
+  const t = o.timeoutSec;
+  if (t !== undefined && !(t > 0 && t <= MAX_TIMER_SECONDS)) throw new UsageError("INVALID_ARGUMENT", `timeout must be a positive number of seconds, at most ${MAX_TIMER_SECONDS} (what a Node timer holds), not ${t}`);
+  const r = o.runs;
+  if (r !== undefined && !(Number.isSafeInteger(r) && r >= 0 && r <= MAX_RUNS)) throw new UsageError("INVALID_ARGUMENT", `runs must be a whole number from 0 to ${MAX_RUNS} (split larger runs with --shard), not ${r}`);
+  const m = o.maxOutputSize;
+  if (m !== undefined && !(Number.isSafeInteger(m) && m > 0)) throw new UsageError("INVALID_ARGUMENT", `max output size must be a positive whole number of bytes, not ${m}`);
+}
+
+/** The candidate's working directory may not be the corpus or inside it: nothing the candidate writes relative to it may land in the corpus. */
+async function checkCwd(cwd: string, corpus: string | null): Promise<void> {
+  if (corpus === null) return;
+  const [c, k] = await Promise.all([realpath(cwd), realpath(corpus)]).catch(() => {
+    throw new UsageError("INVALID_ARGUMENT", `the candidate's working directory ${cwd} does not exist`);
+  });
+  const r = relative(k, c);
+  if (r === "" || !(r === ".." || r.startsWith(`..${sep}`) || isAbsolute(r))) {
+    throw new UsageError("INVALID_ARGUMENT", `the candidate's working directory ${cwd} is inside the corpus ${corpus}: run the gate from elsewhere`);
+  }
+}
+
 export async function runGate(o: GateOptions, log: (line: string) => void = () => {}): Promise<GateReport> {
   const started = performance.now();
   const stage = o.stage ?? GATE_DEFAULTS.stage;
   const runs = o.runs ?? GATE_DEFAULTS.runs;
   const seed = o.seed ?? GATE_DEFAULTS.seed;
   const jobs = o.jobs ?? availableParallelism();
-  const argv = splitTemplate(o.candidate);
+  checkLimits(o);
+  const protocol: Protocol = o.serve === true ? "serve/1" : "case/1";
+  const argv = splitTemplate(o.candidate, protocol);
   if (o.tolerance !== undefined && !FLOATING_STAGES.includes(stage)) {
     throw new UsageError("INVALID_ARGUMENT", `--tolerance applies to the floating stages (${FLOATING_STAGES.join(", ")}); ${stage} moves bytes and is always compared bit for bit`);
   }
   const name = o.name ?? candidateName(argv);
+  const cwd = o.cwd ?? process.cwd();
   log(`gate: stage ${stage}, candidate ${name}: ${o.candidate}`);
   const set = await collectCases(stage, o, runs, seed);
+  await checkCwd(cwd, set.corpus);
   for (const n of set.notes) log(`gate: ${n}`);
   const mine = o.shard === undefined ? set.cases : set.cases.filter((c) => inShard(c.index, o.shard!));
   if (o.shard !== undefined) log(`gate: shard ${o.shard.index}/${o.shard.count}: ${mine.length} of ${set.cases.length} cases`);
-  log(`gate: ${jobs} job(s), timeout ${o.timeoutSec ?? GATE_DEFAULTS.timeoutSec} s per case${o.tolerance ? `, tolerance ${o.tolerance.ulp} ulp` : ", bit-exact"}`);
+  const passEnv = o.passEnv ?? [];
+  const unset = passEnv.filter((n) => process.env[n] === undefined);
+  log(`gate: ${protocol === "serve/1" ? `serve mode (${protocol}), up to ${jobs} worker(s)` : `${jobs} job(s)`}, timeout ${o.timeoutSec ?? GATE_DEFAULTS.timeoutSec} s per case${o.tolerance ? `, tolerance ${o.tolerance.ulp} ulp` : ", bit-exact"}`);
+  if (unset.length > 0) log(`gate: --pass-env ${unset.join(", ")}: not set, not passed`);
 
-  const workDir = await mkdtemp(join(tmpdir(), "moe-prefuse-gate-"));
+  const removed = await removeStaleWorkDirs(tmpdir());
+  if (removed > 0) log(`gate: removed ${removed} work director${removed === 1 ? "y" : "ies"} left by gate runs that no longer exist`);
+  const workDir = await makeWorkDir(tmpdir(), o.keepTemp === true);
   if (!o.keepTemp) registerTemp(workDir);
   const settings: CaseRunSettings = {
     stage,
+    protocol,
     argv,
     workDir,
-    cwd: o.cwd ?? process.cwd(),
+    cwd,
+    env: candidateEnv(process.env, passEnv),
+    secrets: secretValues(process.env),
     timeoutMs: (o.timeoutSec ?? GATE_DEFAULTS.timeoutSec) * 1000,
+    ...(o.maxOutputSize !== undefined ? { maxOutputSize: o.maxOutputSize } : {}),
     ...(o.tolerance !== undefined ? { tolerance: o.tolerance } : {}),
     keep: o.keepTemp === true,
     ...(o.readings !== undefined ? { pinned: o.readings } : {}),
   };
+  const runner: CaseRunner = protocol === "serve/1" ? new ServeRunner(settings) : perCaseRunner(settings);
   const print = (r: CaseResult) => {
     log(caseLine(r));
     for (const l of detailLines(r)) log(l);
@@ -151,9 +207,10 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
   let results: CaseResult[];
   const shrunk: ShrunkCase[] = [];
   try {
-    results = await runPool(mine, jobs, (c) => runCase(c, settings), print);
-    shrunk.push(...(await shrinkFailures(stage, seed, o, results, settings, log)));
+    results = await runPool(mine, jobs, (c) => runner.run(c), print);
+    shrunk.push(...(await shrinkFailures(stage, seed, o, results, runner, log)));
   } finally {
+    await runner.close();
     if (!o.keepTemp) {
       await rm(workDir, { recursive: true, force: true });
       releaseTemp(workDir);
@@ -173,6 +230,7 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
   const totals = totalsOf(results, set.skipped);
   const durationMs = Math.round(performance.now() - started);
   const extra = [totals.open > 0 ? `${totals.open} open case(s) recorded, not judged` : "", totals.skipped > 0 ? `${totals.skipped} corpus case(s) skipped` : ""].filter((s) => s !== "");
+  if (protocol === "serve/1") extra.push(`${runner.restarts} worker restart(s)`);
   log(`gate: ${results.length} case(s) in ${(durationMs / 1000).toFixed(1)} s${extra.length > 0 ? `; ${extra.join("; ")}` : ""}`);
   log(summaryLine(totals));
   return {
@@ -181,6 +239,8 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
     stage,
     contract: STAGE_CONTRACTS[stage].summary,
     candidate: o.candidate,
+    protocol,
+    ...(protocol === "serve/1" ? { restarts: runner.restarts } : {}),
     name,
     corpus: set.corpus,
     seed,
@@ -202,7 +262,7 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
  * Timeouts and commands that cannot start are not shrunk: every probe would cost the timeout, or
  * fail the same way whatever the input.
  */
-async function shrinkFailures(stage: Stage, seed: number, o: GateOptions, results: readonly CaseResult[], settings: CaseRunSettings, log: (line: string) => void): Promise<ShrunkCase[]> {
+async function shrinkFailures(stage: Stage, seed: number, o: GateOptions, results: readonly CaseResult[], runner: CaseRunner, log: (line: string) => void): Promise<ShrunkCase[]> {
   const limit = o.shrink ?? GATE_DEFAULTS.shrink;
   const firsts = new Map<string, CaseResult>();
   for (const r of results) {
@@ -222,7 +282,7 @@ async function shrinkFailures(stage: Stage, seed: number, o: GateOptions, result
       saveDir: resolve(o.saveFailures ?? GATE_DEFAULTS.saveFailures),
       candidate: o.candidate,
       // Each probe works in a directory of its own (negative indexes never clash with the run's).
-      check: (spec) => runCase(generatedCase(stage, spec, `shrink-${n}`, -1 - n++, { generatedIndex: failed.generatedIndex! }), settings),
+      check: (spec) => runner.run(generatedCase(stage, spec, `shrink-${n}`, -1 - n++, { generatedIndex: failed.generatedIndex! })),
     });
     log(`gate: saved shrunk counterexample ${shrunk.path} (${shrunk.label}; ${shrunk.runs} candidate runs); commit it: copy the folder into corpus/golden and add its id to corpus/golden/index.json`);
     out.push(shrunk);

@@ -1,8 +1,9 @@
 // The verdict on one case from what the candidate did: pass, fail (with the reason, and the
 // diagnoses when its output differs) or open (an i_ case: recorded, never judged). A refusal is
-// a non-zero exit within the timeout; the reference's refusals (n_ cases of outcome "error") pass
-// exactly when the candidate refuses too. A crash, a timeout, a missing or unreadable output are
-// failures with their reason.
+// a non-zero exit within the timeout (per-case protocol) or a "refused" answer (serve/1); the
+// reference's refusals (n_ cases of outcome "error") pass exactly when the candidate refuses too.
+// A crash, a timeout, a protocol violation, a missing or unreadable output are failures with
+// their reason. Both protocols end a case in an `Ending`, so judging does not depend on which ran.
 
 import type { Outcome } from "../golden/corpus.js";
 import type { ModelConfig } from "../reference/checkpoint.js";
@@ -10,10 +11,10 @@ import type { FusePlan } from "../reference/prefuse/plan.js";
 import { parseSafetensors } from "../reference/safetensors/memory.js";
 import { MoePrefuseError } from "../reference/errors.js";
 import type { TensorMap } from "../reference/tensor.js";
-import type { CandidateRun } from "./candidate.js";
 import { type Comparison, type Tolerance, type TensorMismatch, compareWeights, describeMismatch } from "./compare.js";
 import type { Diagnosis } from "./diagnoses/diagnosis.js";
 import { diagnose } from "./diagnoses/diagnose.js";
+import type { OutputRead } from "./output.js";
 
 export type Verdict = "pass" | "fail" | "open";
 
@@ -29,7 +30,19 @@ export type FailureKind =
   /** A valid output that differs from the reference's. */
   | "mismatch"
   /** Exit 0 on an input the reference refuses. */
-  | "accepted";
+  | "accepted"
+  /** serve/1: a line that is not the answer to the request in flight. */
+  | "protocol"
+  /** A golden corpus file changed during the run (its bytes no longer match the hash taken at the start). */
+  | "corpus-changed";
+
+/** How the candidate's handling of a case ended, whichever protocol ran it. */
+export type Ending =
+  /** `said`: how the candidate said it wrote ("exited 0", "answered written"). */
+  | { readonly kind: "written"; readonly said: string }
+  /** A non-zero exit (per case) or a "refused" answer (serve/1): `reason` says which. */
+  | { readonly kind: "refused"; readonly reason: string }
+  | { readonly kind: "failed"; readonly failure: FailureKind; readonly reason: string };
 
 export interface Judgement {
   readonly verdict: Verdict;
@@ -40,9 +53,6 @@ export interface Judgement {
   readonly mismatches: readonly TensorMismatch[];
 }
 
-/** What the candidate left at {output}: the bytes, or why there are none. */
-export type OutputRead = { readonly bytes: Uint8Array } | { readonly missing: true } | { readonly unreadable: string };
-
 export interface JudgeInput {
   readonly outcome: Outcome;
   readonly errorCode?: string;
@@ -50,27 +60,23 @@ export interface JudgeInput {
   readonly config: ModelConfig;
   /** The reference's plan, computed only when a diagnosis needs it. */
   readonly plan: () => FusePlan | undefined;
-  readonly run: CandidateRun;
-  readonly output: OutputRead;
+  readonly ending: Ending;
+  /** Read only when the candidate says it wrote. */
+  readonly output: OutputRead | undefined;
   readonly tolerance?: Tolerance;
 }
 
 /** Mismatches kept per case in reports (the count is always exact). */
 const MAX_MISMATCHES = 20;
 
-function howItEnded(run: CandidateRun): string {
-  return run.signal !== null ? `was killed by ${run.signal}` : `exited with status ${run.exitCode}`;
-}
-
 export type Observation = { failure: FailureKind; reason: string } | { refused: true; reason: string } | { weights: TensorMap };
 
 /** What happened, before any judging: a failure kind and reason, or the candidate's weights. */
-export function observe(input: Pick<JudgeInput, "run" | "output">): Observation {
-  const { run, output } = input;
-  if (run.spawnError !== undefined) return { failure: "spawn", reason: `could not start the candidate: ${run.spawnError}` };
-  if (run.timedOut) return { failure: "timeout", reason: `timed out after ${(run.durationMs / 1000).toFixed(1)} s (killed)` };
-  if (run.exitCode !== 0) return { refused: true, reason: `${howItEnded(run)}` };
-  if ("missing" in output) return { failure: "no-output", reason: "exited 0 but wrote nothing at {output}" };
+export function observe(input: Pick<JudgeInput, "ending" | "output">): Observation {
+  const { ending, output } = input;
+  if (ending.kind === "failed") return { failure: ending.failure, reason: ending.reason };
+  if (ending.kind === "refused") return { refused: true, reason: ending.reason };
+  if (output === undefined || "missing" in output) return { failure: "no-output", reason: `${ending.said} but wrote nothing at {output}` };
   if ("unreadable" in output) return { failure: "invalid-output", reason: `wrote {output} but it cannot be read: ${output.unreadable}` };
   try {
     return { weights: parseSafetensors(output.bytes, "{output}").tensors };
@@ -97,7 +103,7 @@ export function judge(input: JudgeInput): Judgement {
   if ("failure" in seen) return { verdict: open ? "open" : "fail", failure: seen.failure, reason: seen.reason, ...none };
   if (input.outcome === "error") {
     if ("refused" in seen) return { verdict: "pass", reason: `refused as expected (${seen.reason}; the reference refuses with ${input.errorCode ?? "an error"})`, ...none };
-    return { verdict: "fail", failure: "accepted", reason: `the reference refuses this input (${input.errorCode ?? "error"}) but the candidate exited 0`, ...none };
+    return { verdict: "fail", failure: "accepted", reason: `the reference refuses this input (${input.errorCode ?? "error"}) but the candidate ${input.ending.kind === "written" ? input.ending.said : "wrote an output"}`, ...none };
   }
   if ("refused" in seen) return { verdict: open ? "open" : "fail", failure: "crash", reason: seen.reason, ...none };
   const expected = input.expected!;

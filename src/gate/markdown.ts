@@ -30,7 +30,7 @@ export function markdownSummary(report: GateReport): string {
     "",
     `**${summaryLine(t)}**${t.open > 0 ? `, ${t.open} open (recorded, not judged)` : ""}${t.skipped > 0 ? `, ${t.skipped} corpus case(s) outside the contract` : ""}, ${(report.durationMs / 1000).toFixed(1)} s${shards}`,
     "",
-    `- candidate: \`${cell(report.candidate)}\` (${cell(report.name)})`,
+    `- candidate: \`${cell(report.candidate)}\` (${cell(report.name)})${report.protocol === "serve/1" ? `, serve mode: ${report.restarts ?? 0} worker restart(s)` : ""}`,
     `- cases: ${report.corpus === null ? "no golden corpus" : `golden corpus \`${cell(report.corpus)}\``}, ${report.runs} generated (seed ${report.seed}), ${report.totalCases} in all`,
     `- comparison: ${report.tolerance === null ? "bit-exact" : `within ${report.tolerance.ulp} ulp for BF16/F16/F32`}`,
   ];

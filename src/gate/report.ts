@@ -43,6 +43,10 @@ export interface GateReport {
   readonly contract: string;
   /** The command template, as given. */
   readonly candidate: string;
+  /** The candidate protocol that ran: `case/1` (a process per case) or `serve/1` (workers); absent in reports of older versions (case/1). */
+  readonly protocol?: "case/1" | "serve/1";
+  /** serve/1: workers replaced because one died, timed out or broke the protocol. */
+  readonly restarts?: number;
   /** A short name for the implementation (conformance tables). */
   readonly name: string;
   readonly corpus: string | null;
@@ -141,6 +145,7 @@ export function mergeReports(reports: readonly GateReport[]): GateReport {
     cases,
     skipped,
     shrunk: reports.flatMap((r) => r.shrunk),
+    ...(first.restarts !== undefined ? { restarts: reports.reduce((n, r) => n + (r.restarts ?? 0), 0) } : {}),
     totals: totalsOf(cases, skipped),
     ...(first.readings !== undefined ? { readings: settled.summary } : {}),
   };

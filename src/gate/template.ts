@@ -8,7 +8,12 @@
 //   - quoted and unquoted parts next to each other form one argument (`--out="{output}"`), and
 //     '' or "" alone is an empty argument.
 // Nothing else is special: no variables, globs, pipes or redirections. Placeholders are replaced
-// inside every argument, quoted or not, after splitting, so a path with spaces stays one argument.
+// inside every argument, quoted or not, after splitting, so a path with spaces stays one argument,
+// and in one pass, so a value holding a placeholder (a temp path with `{stage}` in it) is never
+// expanded again.
+//
+// Serve mode (protocol serve/1) starts long-lived workers: requests carry the paths, so there the
+// template must not contain `{input}` or `{output}`; `{stage}` is allowed in both.
 
 import { UsageError } from "../reference/errors.js";
 
@@ -24,8 +29,11 @@ function bad(template: string, detail: string): UsageError {
   return new UsageError("INVALID_ARGUMENT", `--candidate '${template}': ${detail}`);
 }
 
+/** Which candidate protocol a template is for: per case (`case/1`) or long-lived workers (`serve/1`). */
+export type Protocol = "case/1" | "serve/1";
+
 /** The template's arguments, quotes removed; throws a UsageError on a malformed template. */
-export function splitTemplate(template: string): string[] {
+export function splitTemplate(template: string, protocol: Protocol = "case/1"): string[] {
   const words: string[] = [];
   let word = "";
   let inWord = false;
@@ -67,13 +75,18 @@ export function splitTemplate(template: string): string[] {
   if (inWord) words.push(word);
   if (words.length === 0) throw bad(template, "is empty");
   for (const p of ["{input}", "{output}"]) {
-    if (!words.some((w) => w.includes(p))) throw bad(template, `must contain ${p} (see the candidate protocol in the README)`);
+    const has = words.some((w) => w.includes(p));
+    if (protocol === "case/1" && !has) throw bad(template, `must contain ${p} (see the candidate protocols in docs/gate-protocols.md)`);
+    if (protocol === "serve/1" && has) throw bad(template, `must not contain ${p} with --serve: each request carries its input and output (docs/gate-protocols.md)`);
   }
   return words;
 }
 
-/** The argv of one run: every placeholder replaced in every argument. */
-export function expandTemplate(words: readonly string[], values: Placeholders): string[] {
-  // Replacer functions, so that `$&` and the like in a path are not replacement patterns.
-  return words.map((w) => w.replaceAll("{input}", () => values.input).replaceAll("{output}", () => values.output).replaceAll("{stage}", () => values.stage));
+const PLACEHOLDER = /\{(input|output|stage)\}/g;
+
+/** The argv of one run: every placeholder replaced in every argument, once (values are not scanned again). */
+export function expandTemplate(words: readonly string[], values: Partial<Placeholders>): string[] {
+  // One regex pass with a replacer function: `$&` and the like in a path are not replacement
+  // patterns, and a substituted value is never searched for placeholders.
+  return words.map((w) => w.replace(PLACEHOLDER, (whole, name: keyof Placeholders) => values[name] ?? whole));
 }

@@ -4,6 +4,7 @@
 // and running the update. Inputs stay tiny (a few KB; the Qwen3.5 families carry ~35 KB of
 // attention and vision tensors whatever the expert sizes) except where E = 128 is the point.
 
+import type { FamilyName } from "../fixtures-gen/families.js";
 import type { FixtureSpec } from "../fixtures-gen/spec.js";
 import type { CaseDefinition } from "./build.js";
 
@@ -326,6 +327,51 @@ const SWITCH_MLP: CaseDefinition[] = [
   },
 ];
 
+/**
+ * One case per registry family and target. The switch_mlp stage writes each family's MLX names
+ * (its loader's sanitize output); the prefuse stage (fused target) is oQ's contract only for
+ * families named and counted as oQ reads them, so the others are open (i_) cases there.
+ */
+type RegistryCase = readonly [family: FamilyName, prefuse: "y" | "n" | "i", switchMlp: "y" | "n", fusedInput: boolean, what: string];
+
+const REGISTRY_CASES: readonly RegistryCase[] = [
+  ["phimoe", "i", "y", false, "w1/w3/w2 under block_sparse_moe, fused under transformers v5's mlp; mlx-lm stacks into block_sparse_moe.switch_mlp"],
+  ["minimax", "i", "y", false, "model_type minimax_m2 (an alias of minimax in both MLX loaders), mixtral naming"],
+  ["kimi_linear", "i", "y", false, "mlx-lm moves the stack from block_sparse_moe to mlp.switch_mlp; transformers v5 defines no fused form (generic names)"],
+  ["lfm2_moe", "i", "y", false, "w1/w3/w2 under feed_forward, kept there by both targets"],
+  ["arctic", "i", "y", false, "mixtral naming, no MLX loader and no transformers v5 form: default names, with warnings"],
+  ["qwen2_moe", "y", "y", false, "oQ's names and num_experts, with a shared expert"],
+  ["qwen3_next", "y", "y", false, "oQ's names and num_experts (mlx-lm's sanitize caveat is a plan warning)"],
+  ["hunyuan_v1_moe", "y", "y", false, "oQ's names and num_experts"],
+  ["bailing_moe", "y", "y", false, "oQ's names and num_experts; no transformers v5 form (generic names)"],
+  ["deepseek_v2", "i", "y", false, "n_routed_experts, which oQ does not read"],
+  ["glm4_moe", "i", "y", false, "n_routed_experts, router correction bias"],
+  ["glm4v_moe", "i", "y", false, "text_config.n_routed_experts of a VLM"],
+  ["ernie4_5_moe", "i", "y", false, "moe_num_experts (read after oQ's keys)"],
+  ["dots1", "i", "y", false, "its SwitchGLU is named experts: mlp.experts.{gate,up,down}_proj"],
+  ["afmoe", "y", "y", false, "oQ's names and num_experts; MLX stack named mlp.experts.{gate,up,down}_proj"],
+  ["qwen3_omni_moe", "i", "y", false, "the thinker's count at thinker_config.text_config.num_experts, layers under thinker."],
+  ["gemma4", "i", "y", true, "released fused directly under the layer ({L}.experts.gate_up_proj [E, 2I, H]); MLX splits rows into {L}.experts.switch_glu"],
+  ["llama4", "i", "y", true, "released fused transposed (feed_forward.experts.gate_up_proj [E, H, 2I]); mlx-lm splits the last axis into feed_forward.experts.{proj}"],
+  ["gpt_oss", "i", "n", true, "released fused with gate and up interleaved plus biases: already fused for transformers, INTERLEAVED for the switch target"],
+  ["nemotron_h", "i", "y", false, "non-gated experts under backbone.layers.{l}.mixer: NON_GATED in the fused target, switch_mlp.fc1 (up) / fc2 (down) for MLX"],
+  ["granitemoe", "i", "n", false, "experts stacked as block_sparse_moe.input_linear [E, 2I, H] / output_linear: STACKED_OTHER_NAME in both targets"],
+  ["jetmoe", "i", "n", false, "experts stacked as mlp.input_linear / output_linear: STACKED_OTHER_NAME"],
+  ["dbrx", "i", "n", false, "transformer.blocks.{l}.ffn.experts.mlp.{w1,v1,w2} [E*I, H], count at ffn_config.moe_num_experts: STACKED_OTHER_NAME"],
+  ["step3p5", "i", "n", false, "moe.{gate,up,down}_proj [E, ...] stacked, count at moe_num_experts: STACKED_OTHER_NAME"],
+];
+
+const OUTCOME_OF = { y: "transform", n: "untouched", i: "open" } as const;
+
+const REGISTRY: CaseDefinition[] = REGISTRY_CASES.flatMap(([family, prefuse, switchMlp, fusedInput, what], k): CaseDefinition[] => {
+  const spec: FixtureSpec = { family, ...TINY, seed: 80 + k, experts: k % 4 === 0 ? 17 : 3 + (k % 3), layers: 1, ...(fusedInput ? { variants: [{ kind: "fused" }] } : {}) };
+  const input = { kind: "generated", spec } as const;
+  return [
+    { id: `${prefuse}_prefuse-${family}`, description: `${family} (fused target): ${what}.`, stage: "prefuse", outcome: OUTCOME_OF[prefuse], features: ["registry"], input },
+    { id: `${switchMlp}_switch_mlp-${family}`, description: `${family} (switch_mlp target): ${what}.`, stage: "switch_mlp", outcome: OUTCOME_OF[switchMlp], features: ["registry", "switch_mlp"], input },
+  ];
+});
+
 /** The FP8 cases written by ci/oracles/fp8_dequant_oracle.py (corpus/fp8), as corpus cases. */
 const FP8_ORACLE_CASES: CaseDefinition[] = [
   ["fp8-e4m3-blocks", "E4M3 with F32 and BF16 block scales, partial blocks (130 x 200 over 128 x 128), every FP8 code, subnormal and overflowing products, a negative scale, an activation scale dropped"],
@@ -399,6 +445,7 @@ export const GOLDEN_CASES: readonly CaseDefinition[] = [
   ...PARTIAL,
   ...FAMILIES,
   ...SWITCH_MLP,
+  ...REGISTRY,
   ...FP8_ORACLE_CASES,
   ...FP8_GENERATED,
 ];

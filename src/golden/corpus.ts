@@ -62,6 +62,8 @@ export interface GoldenCase {
   readonly inputDir: string;
   /** Path of expected.safetensors, or undefined for outcome "error". */
   readonly expected: string | undefined;
+  /** sha256 of each file the manifest covers (relative path), checked when the case was read. */
+  readonly hashes: Readonly<Record<string, string>>;
 }
 
 export function sha256(bytes: Uint8Array | string): string {
@@ -145,7 +147,24 @@ export async function readCase(dir: string, id: string): Promise<GoldenCase> {
       throw new CorpusError("CORPUS_HASH_MISMATCH", `sha256 differs from ${MANIFEST_FILE}: the file changed since the corpus was written`, { file: join(dir, f) });
     }
   }
-  return { dir, meta, inputDir: join(dir, INPUT_DIR), expected: meta.outcome === "error" ? undefined : join(dir, EXPECTED_FILE) };
+  return { dir, meta, inputDir: join(dir, INPUT_DIR), expected: meta.outcome === "error" ? undefined : join(dir, EXPECTED_FILE), hashes: { ...manifest.files } };
+}
+
+/**
+ * A file of a case read again later (the release gate reads cases while candidates run): the
+ * bytes returned are those whose hash matched the one taken when the case was read, so nothing
+ * written into the corpus in between is ever used.
+ */
+export async function readCaseFile(c: GoldenCase, file: string): Promise<Uint8Array> {
+  const path = join(c.dir, file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    throw new CorpusError("CORPUS_FILE_MISSING", "removed during the run", { file: path });
+  }
+  if (sha256(bytes) !== c.hashes[file]) throw new CorpusError("CORPUS_HASH_MISMATCH", "changed during the run (sha256 differs from the one checked at the start)", { file: path });
+  return bytes;
 }
 
 /** The case ids index.json lists; fails on a folder it does not list. */

@@ -5,11 +5,12 @@
 // Every write lands atomically (a temporary in the same directory, then a rename), and no
 // repository path may leave its snapshot directory.
 
-import { randomBytes } from "node:crypto";
-import { copyFile, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { registerTemp, releaseTemp } from "../reference/cleanup.js";
+import { copyFile, mkdir, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { keepMode } from "../reference/atomic.js";
+import { registerTemp, releaseTemp, removeStaleTemps, tempName } from "../reference/cleanup.js";
 import { CONFIG_FILE, SINGLE_FILE } from "../reference/checkpoint.js";
+import { readRegularFile } from "../reference/input-file.js";
 import { INDEX_FILE, parseShardIndex } from "../reference/safetensors/shard-index.js";
 import { HubError } from "./errors.js";
 import { COMMIT_HASH } from "./repo-ref.js";
@@ -39,7 +40,7 @@ export function insideDir(base: string, rel: string, where: string): string {
 
 export async function readRef(folder: string, revision: string): Promise<string | undefined> {
   try {
-    const commit = (await readFile(join(folder, "refs", revision), "utf8")).trim();
+    const commit = (await readRegularFile(join(folder, "refs", revision), 1024)).trim();
     return COMMIT_HASH.test(commit) ? commit : undefined;
   } catch {
     return undefined;
@@ -62,15 +63,19 @@ export async function fileSize(path: string): Promise<number | undefined> {
 
 /**
  * Builds `target` under a temporary name next to it (`suffix` marks what it is) and renames it
- * into place: `build` writes the temporary and may throw, and then (or on SIGINT/SIGTERM) the
- * temporary is removed, so `target` is either whole or untouched.
+ * into place: `build` writes the temporary and may throw, and then (or on SIGINT, SIGTERM or
+ * SIGHUP) the temporary is removed, so `target` is either whole or untouched. Temporaries of
+ * `target` left by a killed run (`<target>.<pid>-<hex><suffix>`, pid gone) are removed first.
  */
 export async function installAtomically(target: string, suffix: string, build: (temp: string) => Promise<void>): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
-  const temp = `${target}.${process.pid}-${randomBytes(4).toString("hex")}${suffix}`;
+  const dir = dirname(target);
+  await mkdir(dir, { recursive: true });
+  await removeStaleTemps(dir, `${basename(target)}.`, suffix);
+  const temp = join(dir, tempName(`${basename(target)}.`, suffix));
   registerTemp(temp);
   try {
     await build(temp);
+    await keepMode(temp, target);
     await rename(temp, target);
   } catch (e) {
     await rm(temp, { force: true });
@@ -105,7 +110,7 @@ export async function snapshotComplete(dir: string): Promise<boolean> {
   const indexFile = join(dir, INDEX_FILE);
   if ((await fileSize(indexFile)) !== undefined) {
     try {
-      const index = parseShardIndex(await readFile(indexFile, "utf8"), indexFile);
+      const index = parseShardIndex(await readRegularFile(indexFile), indexFile);
       for (const shard of new Set(index.weightMap.values())) {
         if ((await fileSize(insideDir(dir, shard, indexFile))) === undefined) return false;
       }

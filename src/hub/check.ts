@@ -7,6 +7,7 @@ import { Checkpoint, type ModelConfig } from "../reference/checkpoint.js";
 import type { TensorSpec } from "../reference/tensor.js";
 import { countKeysOf, describeMoeLayers } from "../fixtures-gen/moe-structure.js";
 import { REAL_REPOS, type RealRepo } from "../fixtures-gen/real-repos.js";
+import { redact } from "../reference/safe-text.js";
 import { HubError } from "./errors.js";
 import { fetchRepo } from "./fetch-repo.js";
 import type { HubSettings } from "./settings.js";
@@ -86,7 +87,8 @@ export async function checkRealRepos(settings: HubSettings, repos: readonly Real
         out.push({ repo: r.repo, status: "skipped", reason: unreachable, findings: [] });
         continue;
       }
-      out.push({ repo: r.repo, status: "error", reason: (e as Error).message, findings: [] });
+      // Typed errors are redacted already; anything else may quote a server too.
+      out.push({ repo: r.repo, status: "error", reason: redact((e as Error).message ?? String(e)), findings: [] });
     }
   }
   return out;

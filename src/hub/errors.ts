@@ -16,15 +16,18 @@ export type HubErrorCode =
   | "BAD_RESPONSE"
   | "UNSAFE_PATH"
   | "SIZE_MISMATCH"
-  | "CHECKSUM_MISMATCH";
+  | "CHECKSUM_MISMATCH"
+  | "BODY_TOO_LARGE"
+  | "TOO_MANY_REQUESTS"
+  | "LOOP";
 
 const TRANSIENT: ReadonlySet<HubErrorCode> = new Set(["SERVER_ERROR", "TIMEOUT", "NETWORK"]);
 
+/** Worth retrying: the same request may succeed later. */
+export function isTransient(code: HubErrorCode): boolean {
+  return TRANSIENT.has(code);
+}
+
 export class HubError extends MoePrefuseError<HubErrorCode> {
   override readonly name = "HubError";
-
-  /** Worth retrying: the same request may succeed later. */
-  get transient(): boolean {
-    return TRANSIENT.has(this.code);
-  }
 }

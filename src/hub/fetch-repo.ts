@@ -12,7 +12,9 @@ import { open } from "node:fs/promises";
 import { CONFIG_FILE } from "../reference/checkpoint.js";
 import { blobPath, fileSize, insideDir, installAtomically, linkBlob, readRef, repoFolder, snapshotComplete, snapshotDir, writeRef } from "./cache-layout.js";
 import { HubError } from "./errors.js";
-import { fetchWithTimeouts, withRetries } from "./http.js";
+import { HUB_FETCH_DEFAULTS } from "./fetch.js";
+import { type CallLimits, withRetries } from "./http.js";
+import { MAX_TIMER_MS } from "../reference/timer-limit.js";
 import { COMMIT_HASH, validateRepoId, validateRevision } from "./repo-ref.js";
 import type { HubSettings } from "./settings.js";
 
@@ -24,8 +26,38 @@ export interface FetchRepoOptions {
   readonly settings: HubSettings;
   /** Progress lines (one per downloaded file). */
   readonly log?: (line: string) => void;
-  /** The fetch underneath (tests count requests through it). */
+  /** The fetch underneath hubFetch (tests count requests through it). */
   readonly fetch?: typeof fetch;
+  /** Other bounds for the API answers than HUB_LIMITS (tests make them small). */
+  readonly limits?: Partial<HubLimits>;
+}
+
+/** Bounds on what the Hub's API answers may cost (file downloads are bounded by their listed size). */
+export interface HubLimits {
+  /** Largest decoded body of one API answer: the commit, or one page of the listing. */
+  readonly apiBodyBytes: number;
+  /** Most pages of one listing, redirects included (the Hub pages at 1000 entries). */
+  readonly listingPages: number;
+  /**
+   * Largest listing in all (decoded JSON of every page): the entries are kept until the listing
+   * ends, so this bounds the memory of a hostile one (128 MiB: some 400,000 files).
+   */
+  readonly listingBytes: number;
+  /** Longest time for one API call, all of its pages included (default: 30 timeouts, at least a minute). */
+  readonly apiDeadlineMs: number | undefined;
+}
+
+export const HUB_LIMITS: HubLimits = { apiBodyBytes: HUB_FETCH_DEFAULTS.maxBodyBytes, listingPages: 10_000, listingBytes: 128 << 20, apiDeadlineMs: undefined };
+
+/** What an API call (the commit, a listing) may cost. */
+function apiLimits(o: FetchRepoOptions, listing: boolean): CallLimits {
+  const l = { ...HUB_LIMITS, ...o.limits };
+  return {
+    maxBodyBytes: l.apiBodyBytes,
+    deadlineMs: l.apiDeadlineMs ?? Math.min(MAX_TIMER_MS, Math.max(60_000, 30 * o.settings.timeoutMs)),
+    ...(listing ? { maxRequests: l.listingPages, maxTotalBytes: l.listingBytes, refuseRepeats: true } : {}),
+    ...(o.fetch ? { base: o.fetch } : {}),
+  };
 }
 
 export interface FetchedFile {
@@ -64,13 +96,19 @@ function contentHash(f: RemoteFile): Hash {
 
 function download(o: FetchRepoOptions, commit: string, f: RemoteFile, blob: string, label: string): Promise<void> {
   const s = o.settings;
-  return installAtomically(blob, ".incomplete", async (temp) => {
+  // A body longer than the listing says is refused by the loop below as well; capping it in
+  // the fetch also bounds what a redirect target may send.
+  const limits: CallLimits = { maxBodyBytes: Math.max(f.size, 1), ...(o.fetch ? { base: o.fetch } : {}) };
+  return withRetries(s, label, limits, (fetch) => installAtomically(blob, ".incomplete", async (temp) => {
     const remote = await downloadFile({
       repo: o.repo,
       path: f.path,
       revision: commit,
       hubUrl: s.endpoint,
-      fetch: fetchWithTimeouts(s.timeoutMs, o.fetch),
+      fetch,
+      // Plain HTTP, no xet: the bytes are checked against the listing's sha256 either way, and
+      // the xet protocol would read more JSON, from more hosts, named by the server's headers.
+      xet: false,
       ...(s.token !== undefined ? { accessToken: s.token } : {}),
     });
     if (remote === null) throw new HubError("NOT_FOUND", "listed in the repository but not found on download", { file: label });
@@ -93,19 +131,19 @@ function download(o: FetchRepoOptions, commit: string, f: RemoteFile, blob: stri
     if (digest !== f.etag) {
       throw new HubError("CHECKSUM_MISMATCH", `${f.hash} of the download is ${digest}, the repository lists ${f.etag}; nothing was kept`, { file: label });
     }
-  });
+  }));
 }
 
 async function listRemote(o: FetchRepoOptions, commit: string, label: string): Promise<RemoteFile[]> {
   const s = o.settings;
-  const entries = await withRetries(s, label, async () => {
+  const entries = await withRetries(s, label, apiLimits(o, true), async (fetch) => {
     const out = [];
     const cursor = listFiles({
       repo: o.repo,
       revision: commit,
       recursive: true,
       hubUrl: s.endpoint,
-      fetch: fetchWithTimeouts(s.timeoutMs, o.fetch),
+      fetch,
       ...(s.token !== undefined ? { accessToken: s.token } : {}),
     });
     for await (const e of cursor) out.push(e);
@@ -141,13 +179,13 @@ export async function fetchRepo(o: FetchRepoOptions): Promise<FetchRepoResult> {
     throw new HubError("OFFLINE_NOT_CACHED", `HF_HUB_OFFLINE is set and this revision is not complete in the cache ${s.cacheDir}`, { file: label });
   }
 
-  const info = await withRetries(s, label, () =>
+  const info = await withRetries(s, label, apiLimits(o, false), (fetch) =>
     modelInfo({
       name: repo,
       revision,
       additionalFields: ["sha"],
       hubUrl: s.endpoint,
-      fetch: fetchWithTimeouts(s.timeoutMs, o.fetch),
+      fetch,
       ...(s.token !== undefined ? { accessToken: s.token } : {}),
     }),
   );
@@ -168,7 +206,7 @@ export async function fetchRepo(o: FetchRepoOptions): Promise<FetchRepoResult> {
     let source: FetchedFile["source"] = "blob";
     if ((await fileSize(blob)) !== f.size) {
       o.log?.(`downloading ${f.path} (${f.size} bytes)`);
-      await withRetries(s, fileLabel, () => download(o, commit, f, blob, fileLabel));
+      await download(o, commit, f, blob, fileLabel);
       source = "download";
     }
     await linkBlob(blob, pointer);

@@ -7,6 +7,8 @@
 
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { registerSecret } from "../reference/safe-text.js";
+import { MAX_TIMER_SECONDS } from "../reference/timer-limit.js";
 import { HubError } from "./errors.js";
 
 export const DEFAULT_ENDPOINT = "https://huggingface.co";
@@ -50,7 +52,11 @@ export function hubSettings(env: Env = process.env, overrides: Partial<HubSettin
   if (token !== undefined && !token.startsWith("hf_")) throw new HubError("INVALID_SETTING", "HF_TOKEN must be a Hugging Face access token (it starts with hf_)");
   const timeoutText = nonEmpty(env.HF_HUB_DOWNLOAD_TIMEOUT);
   const timeoutS = timeoutText === undefined ? 10 : Number(timeoutText);
-  if (!(timeoutS > 0) || !Number.isFinite(timeoutS)) throw new HubError("INVALID_SETTING", `HF_HUB_DOWNLOAD_TIMEOUT '${timeoutText}' must be a positive number of seconds`);
+  if (!(timeoutS > 0) || !(timeoutS <= MAX_TIMER_SECONDS)) {
+    throw new HubError("INVALID_SETTING", `HF_HUB_DOWNLOAD_TIMEOUT '${timeoutText}' must be a positive number of seconds, at most ${MAX_TIMER_SECONDS} (what a timer holds)`);
+  }
+  // Whatever prints a message from now on leaves this value out (safe-text.ts).
+  registerSecret(token);
   return {
     endpoint,
     token,

@@ -44,7 +44,7 @@ function planKey(stage: Stage, input: TensorMap, config: ModelConfig, choice: Re
 
 async function answerUnder(stage: Stage, input: TensorMap, config: ModelConfig, choice: ReadingChoice): Promise<ReferenceAnswer> {
   try {
-    return { expected: (await runStage(stage, input, config, readingsOf(choice))).weights };
+    return { expected: (await runStage(stage, input, config, { readings: readingsOf(choice) })).weights };
   } catch (e) {
     if (e instanceof MoePrefuseError) return { errorCode: e.code };
     throw e;

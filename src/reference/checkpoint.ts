@@ -2,9 +2,10 @@
 // with its shards, or a single .safetensors file. Only headers are read; every tensor stays on
 // disk until asked for. The index and the shards must agree exactly, in both directions.
 
-import { readFile, readdir, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { CheckpointError, SafetensorsError } from "./errors.js";
+import { CheckpointError, MoePrefuseError, SafetensorsError } from "./errors.js";
+import { MAX_JSON_DEPTH, jsonDepth, readRegularFile } from "./input-file.js";
 import { type ShardIndex, INDEX_FILE, parseShardIndex, shardPath } from "./safetensors/shard-index.js";
 import { SafetensorsFile } from "./safetensors/reader.js";
 import { type TensorSource, fileTensorSource } from "./safetensors/source.js";
@@ -48,7 +49,7 @@ export class Checkpoint implements WeightSource {
         const names = await readdir(dir);
         if (names.includes(INDEX_FILE)) {
           const indexFile = join(dir, INDEX_FILE);
-          index = parseShardIndex(await readFile(indexFile, "utf8"), indexFile);
+          index = parseShardIndex(await readRegularFile(indexFile), indexFile);
           const shards = [...new Set(index.weightMap.values())].sort();
           for (const s of shards) opened.push(await SafetensorsFile.open(shardPath(dir, s, indexFile)));
           checkIndex(index, opened, indexFile);
@@ -112,11 +113,14 @@ async function readConfig(dir: string): Promise<ModelConfig | undefined> {
   const file = join(dir, CONFIG_FILE);
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = await readRegularFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    if (e instanceof MoePrefuseError) throw e;
     throw new CheckpointError("CONFIG_INVALID", `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
   }
+  // Before anything walks the tree (JSON.stringify and the config readers recurse).
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw new CheckpointError("CONFIG_TOO_DEEP", `nests arrays and objects more than ${MAX_JSON_DEPTH} deep; refused`, { file });
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -11,8 +11,8 @@ import { isFloat8 } from "./dtypes.js";
 import { MoePrefuseError } from "./errors.js";
 import { isRecord } from "./fp8/config-fields.js";
 import { planDequant } from "./fp8/plan.js";
-import { EXPERT_COUNT_KEYS, resolveExpertCount } from "./prefuse/expert-count.js";
-import { selectLayout } from "./prefuse/layouts.js";
+import { EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, resolveExpertCount, resolveSubModelCount } from "./prefuse/expert-count.js";
+import { type ExpertStorage, selectLayout } from "./prefuse/layouts.js";
 import { scanExperts } from "./prefuse/scan.js";
 import type { Stage } from "./stages.js";
 import type { TensorSpec } from "./tensor.js";
@@ -30,6 +30,16 @@ export interface StageContract {
   readonly points: readonly ReadingPoint[];
 }
 
+/**
+ * Expert storages the reading point family-layouts covers: per expert under gate/up/down names of
+ * any family (oQ's pattern matches some, the registry knows all), or already fused. The others
+ * (non-gated, interleaved, stacked under other names) are no prefuse oQ's text speaks of.
+ */
+const POINT_STORAGES: readonly ExpertStorage[] = ["per-expert", "fused"];
+
+/** Count keys a reading point covers: oQ's four (count-key-order, count-zero) and n_routed_experts (n-routed-experts). */
+const POINT_COUNT_KEYS: readonly string[] = [...OQ_EXPERT_COUNT_KEYS, "n_routed_experts", "text_config.n_routed_experts"];
+
 function quantizationConfig(config: ModelConfig): unknown {
   return config.quantization_config ?? (isRecord(config.text_config) ? config.text_config.quantization_config : undefined);
 }
@@ -41,14 +51,27 @@ function quantizationConfig(config: ModelConfig): unknown {
  * (reading-points.ts).
  */
 function oqSemanticsOutside(config: ModelConfig, specs: Specs): string | undefined {
+  const layout = selectLayout(config).layout;
+  if (!POINT_STORAGES.includes(layout.storage)) {
+    return `model_type '${layout.name}' stores its experts ${layout.storage}: not a gated per-expert prefuse oQ's text speaks of (the switch_mlp stage takes it)`;
+  }
+  let count;
   try {
-    resolveExpertCount(config, "config.json", { keys: EXPERT_COUNT_KEYS, zero: "skip" });
+    count = resolveExpertCount(config, "config.json", layout.countKeys, { keys: EXPERT_COUNT_KEYS, zero: "skip" });
+    for (const s of layout.subModels ?? []) {
+      if (resolveSubModelCount(config, s.countKey) !== undefined) return `sub-model expert counts (${s.countKey}): oQ's text reads one count per checkpoint`;
+    }
   } catch (e) {
     if (e instanceof MoePrefuseError) return `${e.message}: how oQ fails on a broken count is not part of its contract`;
     throw e;
   }
-  const layout = selectLayout(config).layout;
-  for (const g of scanExperts(specs.keys(), layout)) {
+  if (count !== undefined && !POINT_COUNT_KEYS.includes(count.key)) {
+    return `the expert count comes only from ${count.key}, which no reading point covers (oQ reads ${OQ_EXPERT_COUNT_KEYS.join(", ")})`;
+  }
+  for (const g of scanExperts(specs)) {
+    if (g.stacked.length > 0 || g.unrecognized.length > 0 || g.fusedCompanions.length > 0) {
+      return `expert tensors of another form (${[...g.stacked, ...g.unrecognized, ...g.fusedCompanions][0]}): oQ's function matches gate/up/down experts only`;
+    }
     const companion = g.perExpert.find((t) => t.kind !== "weight");
     if (companion !== undefined) return `per-expert companion tensors (${companion.name}): oQ's function fuses .weight tensors only`;
     if (g.switched.length > 0) return `switch_mlp tensors (${g.switched[0]!.name}): the final layout belongs to the switch_mlp stage`;
@@ -121,10 +144,13 @@ export const STAGE_CONTRACTS: Readonly<Record<Stage, StageContract>> = {
   switch_mlp: {
     stage: "switch_mlp",
     summary:
-      "The final MLX layout, as mlx-vlm's sanitize leaves it: per layer <p>.<switch>.{gate,up,down}_proj.weight [E, I, H], [E, I, H], [E, H, I] " +
-      "for every family of the layout table (mixtral w1/w3/w2, the transposed qwen3_vl_moe and llama4 fused layouts), the expert count also from " +
-      "n_routed_experts, MLX .scales/.biases stacked with their weights, already fused layers split in two; incomplete layers stay as they are, " +
-      "a broken expert count must be refused.",
+      "The final MLX layout, as each family's MLX loader (mlx-lm, mlx-vlm sanitize) leaves it: per layer <p>.<switch>.{gate,up,down}_proj.weight " +
+      "[E, I, H], [E, I, H], [E, H, I] for every family of the layout registry (docs/families.md: switch_mlp, or the loader's own module: " +
+      "mlp.experts for dots1/afmoe/gpt_oss, feed_forward.experts for llama4, experts.switch_glu for gemma4, mlp.switch_mlp for kimi_linear, " +
+      "switch_mlp.fc1/fc2 from up/down for nemotron_h; mixtral-style w1/w3/w2, the transposed qwen3_vl_moe and llama4 fused layouts), the expert " +
+      "count also from n_routed_experts, moe_num_experts and the family's own paths, MLX .scales/.biases stacked with their weights, already " +
+      "fused layers split in two (not gpt-oss's interleaved ones); stacks under other names and incomplete layers stay as they are, a broken " +
+      "expert count must be refused.",
     outside: floatInputsOutside,
     points: [],
   },

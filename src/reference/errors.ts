@@ -1,6 +1,10 @@
 // Typed errors. Every rejection the harness makes is one of these classes with a stable `code`,
 // and its message is one line naming the file and, where it applies, the tensor: the CLI prints
-// `moe-prefuse: error: <message>` and exits 1 without further formatting.
+// `moe-prefuse: error: <message>` and exits 1 without further formatting. Messages are made safe
+// where they are made (safe-text.ts): secrets redacted, controls in names shown as escapes, so
+// that a hostile name cannot break the one line and no message can carry the Hub token.
+
+import { printable, redact } from "./safe-text.js";
 
 export interface ErrorLocation {
   /** The file (or checkpoint directory) the problem was found in. */
@@ -9,20 +13,12 @@ export interface ErrorLocation {
   readonly tensor?: string;
 }
 
-// Control characters (and line/paragraph separators) in a file or tensor name are shown as
-// escapes, so that a hostile name cannot break the message's one line.
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-
-function printable(name: string): string {
-  return name.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
 function locate(detail: string, where: ErrorLocation): string {
   const parts: string[] = [];
   if (where.file !== undefined) parts.push(printable(where.file));
   if (where.tensor !== undefined) parts.push(`tensor '${printable(where.tensor)}'`);
   parts.push(printable(detail.replace(/\s*\n\s*/g, " ")));
-  return parts.join(": ");
+  return redact(parts.join(": "));
 }
 
 /** Base class: `code` is stable across releases and safe to match on. */
@@ -74,7 +70,10 @@ export type CheckpointErrorCode =
   | "CONFIG_MISSING"
   | "CONFIG_INVALID_JSON"
   | "CONFIG_INVALID"
-  | "DUPLICATE_TENSOR";
+  | "CONFIG_TOO_DEEP"
+  | "DUPLICATE_TENSOR"
+  | "NOT_REGULAR_FILE"
+  | "FILE_TOO_LARGE";
 
 export class CheckpointError extends MoePrefuseError<CheckpointErrorCode> {
   override readonly name = "CheckpointError";
@@ -83,6 +82,7 @@ export class CheckpointError extends MoePrefuseError<CheckpointErrorCode> {
 /** Writing output failed or the output path is not acceptable. Nothing partial is left behind. */
 export type OutputErrorCode =
   | "OUTPUT_EXISTS"
+  | "OUTPUT_UNREPLACEABLE"
   | "OUTPUT_INSIDE_INPUT"
   | "WRITE_FAILED"
   | "SOURCE_MISMATCH"

@@ -1,9 +1,11 @@
 // Where `fuse` and `dequant` may write: a new or empty directory that is neither the input checkpoint nor
-// inside it (symlinks resolved), so the input is never written to, even by a temporary.
+// inside it (symlinks resolved), so the input is never written to, even by a temporary, and that
+// the final rename can replace (not a symlink, not a mount point): all refused before the input
+// is even opened, not after gigabytes are written.
 
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { assertEmptyOrMissing } from "./atomic.js";
+import { assertReplaceableDir } from "./atomic.js";
 import { CheckpointError, OutputError } from "./errors.js";
 
 /** realpath of a path that may not exist yet: its nearest existing ancestor resolved, the rest appended. */
@@ -35,5 +37,5 @@ export async function checkOutputPath(input: string, output: string): Promise<vo
     const where = out === inDir ? "is the input checkpoint" : `is inside the input checkpoint ${inDir}`;
     throw new OutputError("OUTPUT_INSIDE_INPUT", `output ${where}; choose a directory outside it`, { file: output });
   }
-  await assertEmptyOrMissing(output);
+  await assertReplaceableDir(output);
 }

@@ -6,6 +6,7 @@
 // (src/gate/fingerprint.ts), judges it against that one, and can pin it (src/gate/readings-file.ts).
 
 import { OQ_EXPERT_COUNT_KEYS } from "./prefuse/expert-count.js";
+import { EXPERT_LAYOUTS, followsOqPattern } from "./prefuse/layouts.js";
 import { DEFAULT_READINGS, type PrefuseReadings, type ReadingPatch } from "./prefuse/readings.js";
 import type { Stage } from "./stages.js";
 
@@ -40,6 +41,13 @@ const [NLE, TC_NLE, NE, TC_NE] = OQ_EXPERT_COUNT_KEYS as readonly [
 
 /** Only the decoder's own `layers.N` prefixes (`model.layers.3.mlp`, `model.language_model.layers.0.mlp`), not `mtp.layers.N`. */
 export const DECODER_LAYERS_ONLY = "^(?:.+\\.)?(?:model|language_model)\\.layers\\.\\d+\\.[^.]+$";
+
+/**
+ * The registry's families whose names and orientation are oQ's own (per-expert gate/up/down_proj,
+ * fused as rows, no container rename): the layouts the oq-pattern reading knows. Every other family
+ * falls back to the default rules, and per-expert names outside these are not scanned.
+ */
+const OQ_PATTERN_LAYOUTS: readonly string[] = EXPERT_LAYOUTS.filter(followsOqPattern).map((l) => l.name);
 
 export const READING_POINTS: readonly ReadingPoint[] = [
   {
@@ -136,7 +144,11 @@ export const READING_POINTS: readonly ReadingPoint[] = [
       "and stores Qwen3-VL-MoE's fused experts transposed ([E, H, 2I], [E, I, H]).",
     alternatives: [
       { id: "registry", summary: "each family's own names and orientation (the layout table): Mixtral fused under mlp.experts, Qwen3-VL-MoE transposed", reading: { layouts: undefined } },
-      { id: "oq-pattern", summary: "oQ's names and [E, 2I, H] only: Mixtral is left as it is, Qwen3-VL-MoE is fused as [E, 2I, H]", reading: { layouts: ["qwen3_5_moe", "transformers_v5", "default"] } },
+      {
+        id: "oq-pattern",
+        summary: "oQ's names and [E, 2I, H] only: Mixtral is left as it is, Qwen3-VL-MoE is fused as [E, 2I, H]",
+        reading: { layouts: OQ_PATTERN_LAYOUTS },
+      },
     ],
     reference: "registry",
   },

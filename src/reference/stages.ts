@@ -7,12 +7,14 @@
 
 import type { ModelConfig } from "./checkpoint.js";
 import { UsageError } from "./errors.js";
-import { dequantFp8 } from "./fp8/dequant.js";
 import { planDequant } from "./fp8/plan.js";
+import type { DequantPool } from "./fp8/pool.js";
+import { dequantView } from "./fp8/view.js";
 import { type FusePlan, planPrefuse } from "./prefuse/plan.js";
 import { prefuse } from "./prefuse/prefuse.js";
 import type { PrefuseReadings } from "./prefuse/readings.js";
 import type { TensorMap, TensorSpec } from "./tensor.js";
+import { loadAll, memoryWeights } from "./weights.js";
 
 export const STAGES = ["prefuse", "dequant", "dequant+prefuse", "switch_mlp"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -28,22 +30,32 @@ export interface StageResult {
   readonly config: ModelConfig;
 }
 
-/** The reference output of `stage` for a weight dict and its config; `readings` change how the prefuse reads the open points. */
-export async function runStage(stage: Stage, weights: TensorMap, config: ModelConfig, readings?: PrefuseReadings): Promise<StageResult> {
-  const read = readings === undefined ? {} : { readings };
+export interface StageOptions {
+  /** The worker pool FP8 dequantization runs on (default: the process's, one thread per core). */
+  readonly pool?: DequantPool;
+  /** How the prefuse reads the points oQ's contract leaves open (default: the reference's reading). */
+  readonly readings?: PrefuseReadings;
+}
+
+/** FP8 dequantization in memory, its kernel on the worker pool (the same bytes as dequantFp8). */
+async function dequantized(weights: TensorMap, config: ModelConfig, pool: DequantPool | undefined): Promise<StageResult> {
+  const view = dequantView(memoryWeights(weights), config, { checkpoint: "<memory>", pool });
+  return { weights: await loadAll(view), config: view.config ?? config };
+}
+
+/** The reference output of `stage` for a weight dict and its config. */
+export async function runStage(stage: Stage, weights: TensorMap, config: ModelConfig, options: StageOptions = {}): Promise<StageResult> {
+  const read = options.readings === undefined ? {} : { readings: options.readings };
   switch (stage) {
     case "prefuse":
       return { weights: (await prefuse(weights, config, { target: "fused", ...read })).weights, config };
     case "switch_mlp":
       return { weights: (await prefuse(weights, config, { target: "switch_mlp" })).weights, config };
-    case "dequant": {
-      const d = dequantFp8(weights, config);
-      return { weights: d.weights, config: d.config ?? config };
-    }
+    case "dequant":
+      return dequantized(weights, config, options.pool);
     case "dequant+prefuse": {
-      const d = dequantFp8(weights, config);
-      const c = d.config ?? config;
-      return { weights: (await prefuse(d.weights, c, { target: "fused", ...read })).weights, config: c };
+      const d = await dequantized(weights, config, options.pool);
+      return { weights: (await prefuse(d.weights, d.config, { target: "fused", ...read })).weights, config: d.config };
     }
   }
 }

@@ -36,7 +36,7 @@ describe("moe-prefuse fuse", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("plan: target fused, layout qwen3_5_moe (model_type qwen3_5_moe), 4 experts from text_config.num_experts");
-    expect(r.stdout).toMatch(/model\.language_model\.layers\.0\.mlp\s+fused\s+4\s+12 tensors -> experts\.gate_up_proj \[4, 4, 3\], experts\.down_proj \[4, 3, 2\] BF16/);
+    expect(r.stdout).toMatch(/model\.language_model\.layers\.0\.mlp\s+fused\s+PER_EXPERT_COMPLETE\s+4\s+12 tensors -> experts\.gate_up_proj \[4, 4, 3\], experts\.down_proj \[4, 3, 2\] BF16/);
     expect(r.stdout).toContain("layers: 3 fused, 0 untouched, 0 already fused, 0 dense");
     expect(readdirSync(out).sort()).toEqual(["config.json", "model.safetensors"]);
   });
@@ -118,7 +118,7 @@ describe("moe-prefuse fuse", () => {
         mkdirSync(join(dir, "model-00001-of-00001.safetensors"));
         writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: {}, weight_map: { x: "model-00001-of-00001.safetensors" } }));
       },
-      /model-00001-of-00001\.safetensors: read failed at byte 0 \(EISDIR\)/,
+      /model-00001-of-00001\.safetensors: is a directory, not a regular file; inputs must be regular files/,
     ],
     [
       "a missing shard (dangling link)",

@@ -17,15 +17,15 @@ describe("moe-prefuse inspect: MoE view", () => {
 
     const text = runCli(["inspect", dir]);
     expect(text.status).toBe(0);
-    expect(text.stdout).toContain("MoE: layout transformers_v5 (model_type olmoe), 3 experts from num_local_experts");
+    expect(text.stdout).toContain("MoE: layout olmoe (model_type olmoe), 3 experts from num_local_experts");
     expect(text.stdout).toMatch(/warning: \S+\/in\/config\.json: 'num_experts' = 4 disagrees with 'num_local_experts' = 3; using 3/);
-    expect(text.stdout).toMatch(/model\.layers\.0\.mlp\s+per-expert\s+3\s+complete: 9 per-expert tensors/);
-    expect(text.stdout).toMatch(/model\.layers\.1\.mlp\s+partial\s+3\s+expert 0 has no down_proj\.weight/);
-    expect(text.stdout).toMatch(/model\.layers\.2\.mlp\s+fused\s+3\s+has model\.layers\.2\.mlp\.experts\.gate_up_proj/);
+    expect(text.stdout).toMatch(/model\.layers\.0\.mlp\s+fused\s+PER_EXPERT_COMPLETE\s+3\s+complete: 9 per-expert tensors/);
+    expect(text.stdout).toMatch(/model\.layers\.1\.mlp\s+untouched\s+MISSING_TENSOR\s+3\s+expert 0 has no down_proj\.weight/);
+    expect(text.stdout).toMatch(/model\.layers\.2\.mlp\s+already-fused\s+ALREADY_FUSED\s+3\s+has model\.layers\.2\.mlp\.experts\.gate_up_proj/);
 
     const json = JSON.parse(runCli(["inspect", dir, "--json"]).stdout);
     expect(json.moe.expertCount).toEqual({ count: 3, key: "num_local_experts" });
-    expect(json.moe.layers.map((l: { state: string }) => l.state)).toEqual(["per-expert", "partial", "fused"]);
+    expect(json.moe.layers.map((l: { state: string }) => l.state)).toEqual(["fused", "untouched", "already-fused"]);
     expect(json.moe.layers[1].reasons).toEqual([{ code: "MISSING_TENSOR", expert: 0, projection: "down", kind: "weight", message: "expert 0 has no down_proj.weight" }]);
   });
 

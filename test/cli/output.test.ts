@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { prettyJson } from "../../src/cli/output.js";
-import { formatTable, tableLines } from "../../src/cli/table.js";
+import { tableLines } from "../../src/cli/table.js";
 import { fcParams } from "../support/fc-params.js";
 
 describe("CLI output", () => {
@@ -20,6 +20,5 @@ describe("CLI output", () => {
   it("tableLines pads every column but the last to its widest cell", () => {
     const lines = tableLines(["NAME", "N"], [["a", "1"], ["long-name", "22"], ["b", ""]]);
     expect(lines).toEqual(["NAME       N", "a          1", "long-name  22", "b"]);
-    expect(formatTable(["NAME", "N"], [["a", "1"]])).toBe("NAME  N\na     1");
   });
 });

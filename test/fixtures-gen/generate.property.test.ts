@@ -6,6 +6,7 @@ import { countKeysOf, describeMoeLayers } from "../../src/fixtures-gen/moe-struc
 import { layerKey, moeLayers } from "../../src/fixtures-gen/spec.js";
 import { fcSettings } from "../support/fp8-fc-settings.js";
 import { anyFixtureSpec } from "../support/arbitraries/fixture-spec.js";
+import { fusedPrefixOf } from "../support/moe-names.js";
 
 describe("generator properties", () => {
   it("any valid spec: deterministic, loadable, and structured exactly as its variants claim", () => {
@@ -22,7 +23,7 @@ describe("generator properties", () => {
         const def = s.family;
         const variant = spec.variants?.[0];
         // The expert count sits where the variant says (default: the family's own location).
-        const counted = countKeysOf(g.config).map((c) => c.key).sort();
+        const counted = countKeysOf(g.config, [def.countKey]).map((c) => c.key).sort();
         const expectedKeys = variant?.kind === "dense" ? [] : variant?.kind === "count-key" ? variant.keys.filter((k) => k.value !== null).map((k) => k.key) : [def.countKey];
         expect(counted).toEqual([...expectedKeys].sort());
 
@@ -30,9 +31,15 @@ describe("generator properties", () => {
         const described = new Map(describeMoeLayers(g.tensors).map((l) => [l.prefix, l]));
         let seen = 0;
         for (const layer of moeLayers(s)) {
-          const module = typeof layer === "number" ? `${def.textPrefix}layers.${layer}.` : `mtp.layers.${layer.slice(4)}.`;
+          const module = typeof layer === "number" ? `${def.layerRoot ?? `${def.textPrefix}layers.`}${layer}.` : `mtp.layers.${layer.slice(4)}.`;
           const fused = s.fusedLayers.has(layerKey(layer));
-          const l = described.get(`${module}${fused ? "mlp" : def.moe.block}`);
+          const blockPrefix = def.moe.block === "" ? module.slice(0, -1) : `${module}${def.moe.block}`;
+          const l = described.get(fused ? fusedPrefixOf(def.name, blockPrefix) : blockPrefix);
+          if (def.moe.stacked !== "fused") {
+            seen++;
+            expect(l?.layout, blockPrefix).toBe("stacked-other");
+            continue;
+          }
           let experts = Array.from({ length: s.experts }, (_, e) => e);
           if (variant?.kind === "partial" && layerKey(variant.layer!) === layerKey(layer) && variant.defect === "drop-expert") experts = experts.filter((e) => e !== variant.expert);
           if (variant?.kind === "extra-expert" && layerKey(variant.layer!) === layerKey(layer)) experts.push(variant.id!);
@@ -42,9 +49,9 @@ describe("generator properties", () => {
           }
           seen++;
           expect(l, `${module} in ${[...described.keys()].join(", ")}`).toBeDefined();
-          expect(l!.layout).toBe(fused ? (def.moe.fusedTransposed ? "fused-transposed" : "fused") : "per-expert");
+          expect(l!.layout).toBe(fused ? (def.moe.fusedStyle === "rows" ? "fused" : "fused-transposed") : "per-expert");
           expect(l!.experts).toEqual(experts);
-          expect(l!.tensors).toBe(fused ? 0 : 3 * experts.length - (variant?.kind === "partial" && variant.defect === "drop-projection" && layerKey(variant.layer!) === layerKey(layer) ? 1 : 0));
+          expect(l!.tensors).toBe(fused ? 0 : (def.moe.gated ? 3 : 2) * experts.length - (variant?.kind === "partial" && variant.defect === "drop-projection" && layerKey(variant.layer!) === layerKey(layer) ? 1 : 0));
         }
 
         expect(described.size).toBe(seen);

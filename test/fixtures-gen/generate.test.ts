@@ -13,6 +13,8 @@ import { countKeysOf, describeMoeLayers } from "../../src/fixtures-gen/moe-struc
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
 import type { Variant } from "../../src/fixtures-gen/variants.js";
 import { tempDir } from "../support/tmp.js";
+import { fusedPrefixOf } from "../support/moe-names.js";
+import { configPath } from "../../src/reference/config-path.js";
 
 const SMALL = { seed: 3, experts: 5, hidden: 12, intermediate: 5 } as const;
 const [E, H, I] = [SMALL.experts, SMALL.hidden, SMALL.intermediate];
@@ -23,6 +25,10 @@ function gen(name: FamilyName, extra: Partial<FixtureSpec> = {}): GeneratedCheck
 
 const bytes = (t: Tensor | undefined) => Buffer.from(t!.data);
 
+function two(root: string, block: string): string[] {
+  return [0, 1].map((i) => `${root}.${i}.${block}`);
+}
+
 /** The MoE module prefixes each family puts its experts under, per expert (small specs). */
 const MOE_PREFIXES: Record<FamilyName, string[]> = {
   qwen3_5_moe: [0, 1, 2, 3].map((i) => `model.language_model.layers.${i}.mlp`).concat("mtp.layers.0.mlp"),
@@ -32,7 +38,34 @@ const MOE_PREFIXES: Record<FamilyName, string[]> = {
   mixtral: ["model.layers.0.block_sparse_moe", "model.layers.1.block_sparse_moe"],
   deepseek_v3: ["model.layers.1.mlp"],
   olmoe: ["model.layers.0.mlp", "model.layers.1.mlp"],
+  phimoe: two("model.layers", "block_sparse_moe"),
+  minimax: two("model.layers", "block_sparse_moe"),
+  kimi_linear: two("model.layers", "block_sparse_moe"),
+  lfm2_moe: two("model.layers", "feed_forward"),
+  arctic: two("model.layers", "block_sparse_moe"),
+  qwen2_moe: two("model.layers", "mlp"),
+  qwen3_next: two("model.layers", "mlp"),
+  hunyuan_v1_moe: two("model.layers", "mlp"),
+  bailing_moe: two("model.layers", "mlp"),
+  deepseek_v2: two("model.layers", "mlp"),
+  glm4_moe: two("model.layers", "mlp"),
+  glm4v_moe: two("model.language_model.layers", "mlp"),
+  ernie4_5_moe: two("model.layers", "mlp"),
+  dots1: two("model.layers", "mlp"),
+  afmoe: two("model.layers", "mlp"),
+  qwen3_omni_moe: two("thinker.model.layers", "mlp"),
+  gemma4: ["model.language_model.layers.0", "model.language_model.layers.1"],
+  llama4: two("language_model.model.layers", "feed_forward"),
+  gpt_oss: two("model.layers", "mlp"),
+  nemotron_h: two("backbone.layers", "mixer"),
+  granitemoe: two("model.layers", "block_sparse_moe"),
+  jetmoe: two("model.layers", "mlp"),
+  dbrx: two("transformer.blocks", "ffn"),
+  step3p5: two("model.layers", "moe"),
 };
+
+/** Families whose experts are stacked under their own names: no per-expert form. */
+const STACKED: readonly FamilyName[] = FAMILY_NAMES.filter((n) => family(n).moe.stacked !== "fused");
 
 /** Names that differ between two checkpoints: only in a, only in b, and present in both with other bytes/spec. */
 function diff(a: GeneratedCheckpoint, b: GeneratedCheckpoint): { removed: string[]; added: string[]; changed: string[] } {
@@ -73,21 +106,26 @@ describe("generated checkpoints of every family", () => {
     const def = family(name);
     const g = gen(name);
     const c = g.config as Record<string, unknown>;
-    const text = (def.textModelType === undefined ? c : c.text_config) as Record<string, unknown>;
+    const text = (def.textModelType === undefined ? c : configPath(c, def.textConfigPath ?? "text_config")) as Record<string, unknown>;
     expect(c.model_type).toBe(def.modelType);
     expect(text.model_type).toBe(def.textModelType ?? def.modelType);
     expect(text.hidden_size).toBe(12);
     expect(text[def.intermediateKey]).toBe(I);
-    expect(countKeysOf(g.config)).toEqual([{ key: def.countKey, value: 5 }]);
+    expect(countKeysOf(g.config, [def.countKey])).toEqual([{ key: def.countKey, value: 5 }]);
     expect(g.tensors.get(`${def.textPrefix}embed_tokens.weight`)!.shape).toEqual([text.vocab_size, 12]);
     expect(g.tensors.get("lm_head.weight")!.shape).toEqual([text.vocab_size, 12]);
     const layers = describeMoeLayers(g.tensors);
     expect(layers.map((l) => l.prefix)).toEqual(MOE_PREFIXES[name]);
     const p = def.moe.projections;
     for (const l of layers) {
-      expect(l).toMatchObject({ layout: "per-expert", experts: [0, 1, 2, 3, 4], projections: [p.gate, p.up, p.down].sort() });
+      if (STACKED.includes(name)) {
+        expect(l.layout).toBe("stacked-other");
+        continue;
+      }
+      const projections = def.moe.gated ? [p.gate, p.up, p.down] : [p.up, p.down];
+      expect(l).toMatchObject({ layout: "per-expert", experts: [0, 1, 2, 3, 4], projections: projections.sort() });
       expect(l.dtypes).toEqual([def.fp8.byDefault ? "F8_E4M3" : def.dtype]);
-      expect(g.tensors.get(`${l.prefix}.experts.4.${p.gate}.weight`)!.shape).toEqual([I, H]);
+      if (def.moe.gated) expect(g.tensors.get(`${l.prefix}.experts.4.${p.gate}.weight`)!.shape).toEqual([I, H]);
       expect(g.tensors.get(`${l.prefix}.experts.4.${p.up}.weight`)!.shape).toEqual([I, H]);
       expect(g.tensors.get(`${l.prefix}.experts.4.${p.down}.weight`)!.shape).toEqual([H, I]);
       expect(g.tensors.get(`${l.prefix}.gate.weight`)!.shape).toEqual([5, 12]);
@@ -117,7 +155,8 @@ describe("generated checkpoints of every family", () => {
 });
 
 describe("variants", () => {
-  it.each(FAMILY_NAMES.filter((n) => n !== "qwen3_5_moe_fp8"))("%s fused: each expert's gate rows then up rows, as transformers fuses them", (name) => {
+  const FUSABLE = FAMILY_NAMES.filter((n) => n !== "qwen3_5_moe_fp8" && family(n).moe.stacked === "fused" && family(n).moe.gated && family(n).moe.fusedStyle !== "interleaved");
+  it.each(FUSABLE)("%s fused: each expert's gate rows then up rows, as transformers fuses them", (name) => {
     const def = family(name);
     const perExpert = gen(name);
     const fused = gen(name, { variants: [{ kind: "fused" }] });
@@ -126,12 +165,13 @@ describe("variants", () => {
     expect(layers).toHaveLength(MOE_PREFIXES[name].length);
     for (const [k, l] of layers.entries()) {
       const blockPrefix = MOE_PREFIXES[name][k]!;
-      expect(l.prefix).toBe(blockPrefix.replace(/block_sparse_moe$/, "mlp"));
-      expect(l.layout).toBe(def.moe.fusedTransposed ? "fused-transposed" : "fused");
+      expect(l.prefix).toBe(fusedPrefixOf(name, blockPrefix));
+      const transposed = def.moe.fusedStyle === "columns";
+      expect(l.layout).toBe(transposed ? "fused-transposed" : "fused");
       const gateUp = fused.tensors.get(`${l.prefix}.experts.gate_up_proj`)!;
       const down = fused.tensors.get(`${l.prefix}.experts.down_proj`)!;
-      expect(gateUp.shape).toEqual(def.moe.fusedTransposed ? [E, H, 2 * I] : [E, 2 * I, H]);
-      expect(down.shape).toEqual(def.moe.fusedTransposed ? [E, I, H] : [E, H, I]);
+      expect(gateUp.shape).toEqual(transposed ? [E, H, 2 * I] : [E, 2 * I, H]);
+      expect(down.shape).toEqual(transposed ? [E, I, H] : [E, H, I]);
       for (let e = 0; e < E; e++) {
         const gate = decodeArray(def.dtype, perExpert.tensors.get(`${blockPrefix}.experts.${e}.${p.gate}.weight`)!.data);
         const up = decodeArray(def.dtype, perExpert.tensors.get(`${blockPrefix}.experts.${e}.${p.up}.weight`)!.data);
@@ -142,10 +182,10 @@ describe("variants", () => {
           for (let j = 0; j < H; j++) {
             const want = i < I ? gate[i * H + j] : up[(i - I) * H + j];
             // [2I, H] row-major, or its transpose [H, 2I].
-            expect(def.moe.fusedTransposed ? gu[j * 2 * I + i] : gu[i * H + j]).toBe(want);
+            expect(transposed ? gu[j * 2 * I + i] : gu[i * H + j]).toBe(want);
           }
         }
-        for (let i = 0; i < H; i++) for (let j = 0; j < I; j++) expect(def.moe.fusedTransposed ? d[j * H + i] : d[i * I + j]).toBe(dn[i * I + j]);
+        for (let i = 0; i < H; i++) for (let j = 0; j < I; j++) expect(transposed ? d[j * H + i] : d[i * I + j]).toBe(dn[i * I + j]);
       }
       // The router keeps its values (Mixtral's moves from block_sparse_moe to mlp).
       expect(bytes(fused.tensors.get(`${l.prefix}.gate.weight`))).toEqual(bytes(perExpert.tensors.get(`${blockPrefix}.gate.weight`)));

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { caseArbitrary, caseFeatures, sampleDraws, toFixtureSpec } from "../../src/gate/case-space.js";
 import { generatedCases } from "../../src/gate/cases.js";
 import { STAGE_CONTRACTS } from "../../src/reference/contracts.js";
+import { FAMILY_NAMES, family } from "../../src/fixtures-gen/families.js";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import { EXPERT_COUNT_KEYS } from "../../src/reference/prefuse/expert-count.js";
 import { STAGES, runStage } from "../../src/reference/stages.js";
@@ -47,9 +48,13 @@ describe("generated cases", () => {
     expect(labels(7)[0]).toMatch(/^5 gen-00 /);
   });
 
-  it("the switch_mlp stage reaches Mixtral naming and transposed fused layers", () => {
-    const tags = sampleDraws("switch_mlp", 0, 200).map((d) => caseFeatures(toFixtureSpec("switch_mlp", d)));
-    expect(tags.filter((t) => t.includes("mixtral-naming")).length).toBeGreaterThan(10);
+  it("the switch_mlp stage reaches every unquantized registry family, Mixtral naming and transposed fused layers", () => {
+    const draws = sampleDraws("switch_mlp", 0, 400);
+    expect(new Set(draws.map((d) => d.family))).toEqual(new Set(FAMILY_NAMES.filter((f) => !family(f).fp8.byDefault)));
+    // Every draw is a valid checkpoint of its family (stacked and non-gated families take no fused or gate variant).
+    for (const d of draws) expect(() => generateCheckpoint(toFixtureSpec("switch_mlp", d)), d.family).not.toThrow();
+    const tags = draws.map((d) => caseFeatures(toFixtureSpec("switch_mlp", d)));
+    expect(tags.filter((t) => t.includes("mixtral-naming")).length).toBeGreaterThan(3);
     expect(tags.filter((t) => t.includes("transposed") && t.includes("already-fused")).length).toBeGreaterThan(0);
   });
 });

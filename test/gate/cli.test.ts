@@ -121,9 +121,13 @@ describe("moe-prefuse gate", () => {
       [{ runs: "-1" }, /--runs must be a whole number/],
       [{ timeout: "0" }, /--timeout must be a positive number/],
       [{ seed: "4294967296" }, /--seed must be a whole number from 0 to 4294967295/],
+      [{ maxOutputSize: "0" }, /--max-output-size must be a size of at least one byte \(examples: 1GB, 512MiB, 1000000\), not '0'/],
+      [{ passEnv: "HF_TOKEN,A-B" }, /--pass-env must be variable names separated by commas/],
+      [{ serve: true } as never, /--candidate '.*numpy_prefuse.py \{input\} \{output\}': must not contain \{input\} with --serve/],
     ];
     for (const [o, message] of refused) await expect(async () => runGate(await gateOptionsFromCli({ ...base, ...o }))).rejects.toThrow(message);
     expect(await gateOptionsFromCli({ ...base, stage: "dequant", tolerance: "ulp=3", shard: "2/5", corpus: false })).toMatchObject({ tolerance: { ulp: 3 }, shard: { index: 2, count: 5 }, corpus: null });
+    expect(await gateOptionsFromCli({ ...base, serve: true, passEnv: "HF_TOKEN,MY_VAR", maxOutputSize: "64MiB" })).toMatchObject({ serve: true, passEnv: ["HF_TOKEN", "MY_VAR"], maxOutputSize: 64 * 2 ** 20 });
   });
 
   it("runs generated cases alone, with a note, when the default corpus is not there", async () => {

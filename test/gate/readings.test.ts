@@ -67,7 +67,7 @@ describe("the reference under each alternative", () => {
 
   it("extra-experts: untouched leaves the layer, fuse-keep fuses 0..E-1 and keeps the extra, fuse-drop removes it", async () => {
     const g = generateCheckpoint({ ...Q35, experts: 3, variants: [{ kind: "extra-expert", layer: 0, id: 3 }] });
-    const under = async (alt: string) => (await runStage("prefuse", g.tensors, g.config, readingsOf({ "extra-experts": alt }))).weights;
+    const under = async (alt: string) => (await runStage("prefuse", g.tensors, g.config, { readings: readingsOf({ "extra-experts": alt }) })).weights;
     const extra = `${prefix}.experts.3.gate_proj.weight`;
     expect((await under("untouched")).has(`${prefix}.experts.gate_up_proj`)).toBe(false);
     const keep = await under("fuse-keep");
@@ -80,7 +80,7 @@ describe("the reference under each alternative", () => {
 
   it("mixed-dtypes promoted: the layer is fused in F32, each BF16 value widened exactly, the odd F32 tensor as it is", async () => {
     const g = generateCheckpoint({ ...Q35, experts: 2, variants: [{ kind: "partial", defect: "wrong-dtype", layer: 0, expert: 1, projection: "gate", dtype: "F32" }] });
-    const out = (await runStage("prefuse", g.tensors, g.config, readingsOf({ "mixed-dtypes": "promoted" }))).weights;
+    const out = (await runStage("prefuse", g.tensors, g.config, { readings: readingsOf({ "mixed-dtypes": "promoted" }) })).weights;
     const fused = out.get(`${prefix}.experts.gate_up_proj`)!;
     expect(fused.dtype).toBe("F32");
     const g0 = g.tensors.get(`${prefix}.experts.0.gate_proj.weight`)!; // BF16 [2, 3]

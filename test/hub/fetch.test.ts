@@ -2,10 +2,10 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSy
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Checkpoint } from "../../src/reference/checkpoint.js";
-import { HubError } from "../../src/hub/errors.js";
 import { type FetchRepoResult, fetchRepo } from "../../src/hub/fetch-repo.js";
 import { type HubSettings, hubSettings } from "../../src/hub/settings.js";
 import { FakeHub, type LoggedRequest, type ServedFile, sha256 } from "../support/hub-server.js";
+import { hubFailure } from "../support/hub-failure.js";
 import { tempDir } from "../support/tmp.js";
 import { repoFiles } from "../support/hub-served.js";
 
@@ -36,16 +36,7 @@ function settings(extra: Partial<HubSettings> = {}): HubSettings {
 const of = (repo: string) => (r: LoggedRequest) => r.path.includes(`/${repo}/`);
 const downloads = (repo: string) => (r: LoggedRequest) => r.path.startsWith(`/${repo}/resolve/`);
 
-async function failure(p: Promise<unknown>): Promise<HubError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(HubError);
-    expect((e as Error).message).not.toContain("\n");
-    return e as HubError;
-  }
-  throw new Error("expected the fetch to fail");
-}
+const failure = (p: Promise<unknown>) => hubFailure(p);
 
 /** Every file under `dir`, relative. */
 function tree(dir: string): string[] {

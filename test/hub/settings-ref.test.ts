@@ -2,6 +2,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { HubError } from "../../src/hub/errors.js";
+import { MAX_TIMER_SECONDS } from "../../src/reference/timer-limit.js";
 import { parseHubRef, validateRevision } from "../../src/hub/repo-ref.js";
 import { DEFAULT_ENDPOINT, hubCacheDir, hubSettings } from "../../src/hub/settings.js";
 
@@ -32,8 +33,16 @@ describe("hub settings from the environment", () => {
     [{ HF_ENDPOINT: "ftp://x" }, /HF_ENDPOINT 'ftp:\/\/x' is not an http\(s\) URL/],
     [{ HF_TOKEN: "secret" }, /HF_TOKEN must be a Hugging Face access token/],
     [{ HF_HUB_DOWNLOAD_TIMEOUT: "soon" }, /HF_HUB_DOWNLOAD_TIMEOUT 'soon'/],
+    // 2^31 ms and beyond: a Node timer would fire at once.
+    [{ HF_HUB_DOWNLOAD_TIMEOUT: String(2 ** 31 / 1000) }, /HF_HUB_DOWNLOAD_TIMEOUT '2147483.648' must be a positive number of seconds, at most 2147483 /],
+    [{ HF_HUB_DOWNLOAD_TIMEOUT: "1e400" }, /at most 2147483/],
   ])("refuses bad settings %j", (env, message) => {
     expect(() => hubSettings(env)).toThrow(message);
+  });
+
+  it("takes the longest timeout a timer holds", () => {
+    expect(hubSettings({ HF_HUB_DOWNLOAD_TIMEOUT: String(MAX_TIMER_SECONDS) }).timeoutMs).toBe(MAX_TIMER_SECONDS * 1000);
+    expect(MAX_TIMER_SECONDS * 1000).toBeLessThan(2 ** 31);
   });
 });
 

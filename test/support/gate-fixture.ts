@@ -4,6 +4,7 @@
 // wrong outputs straight from the per-expert bytes, independently of the gate's own helpers.
 
 import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
 import { addToCorpusIndex, writeCaseFolder } from "../../src/golden/case-writer.js";
@@ -37,6 +38,8 @@ export const PYTHON = `'${execFileSync("python3", ["-c", "import sys; print(sys.
 export const NUMPY = `${PYTHON} ci/adapters/numpy_prefuse.py {input} {output}`;
 export const broken = (name: string) => `${PYTHON} ci/candidates/broken/${name}.py {input} {output}`;
 export const CANDIDATE_CWD = ROOT;
+/** The project's own golden corpus. */
+export const ROOT_CORPUS = join(ROOT, "corpus", "golden");
 
 export interface Reference {
   readonly input: TensorMap;
@@ -68,6 +71,26 @@ export async function writeRichCorpus(dir: string): Promise<string> {
   await addToCorpusIndex(dir, [c.meta.id]);
   return c.meta.id;
 }
+
+/** A dense checkpoint (no experts): every prefuse leaves it as it is, so an identity candidate is right (an n_ case). */
+export const denseSpec = (seed: number): FixtureSpec => ({ family: "qwen3_moe", seed, experts: 4, layers: 1, hidden: 4, intermediate: 2, vocab: 8, variants: [{ kind: "dense" }] });
+
+/** A corpus in `dir` holding one prefuse case per spec; returns the case ids. */
+export async function writeSpecCorpus(dir: string, specs: Readonly<Record<string, FixtureSpec>>): Promise<string[]> {
+  const ids: string[] = [];
+  for (const [name, spec] of Object.entries(specs)) {
+    const g = generateCheckpoint(spec);
+    const c = await writeCaseFolder(dir, { name, description: name, stage: "prefuse", features: [], family: spec.family, source: { fixtureSpec: spec }, weights: g.tensors, config: g.config, metadata: g.metadata });
+    ids.push(c.meta.id);
+  }
+  await addToCorpusIndex(dir, ids);
+  return ids;
+}
+
+/** Node stand-in candidates (test/support/candidates), quoted for a template. */
+export const hostile = (mode: string) => `'${process.execPath}' test/support/candidates/hostile.mjs ${mode} {input} {output}`;
+export const standIn = (mode: string, startMs = 0) => `'${process.execPath}' test/support/candidates/serve-stand-in.mjs ${mode} ${startMs}`;
+export const NUMPY_SERVE = `${PYTHON} ci/adapters/numpy_prefuse.py --serve`;
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -6,7 +6,9 @@
 //        probe answered 206 with Content-Range and ETag/X-Linked-ETag, then a plain GET)
 // It serves files given in memory, logs every request, and injects faults on demand: HTTP
 // errors, a stalled response, a body cut short or stalled half way, bytes that do not match
-// the listing, and listing entries whose names escape the snapshot.
+// the listing, and listing entries whose names escape the snapshot; and what a hostile server
+// does: redirects anywhere, `Link` headers naming other hosts (pagination, xet), error bodies
+// that echo the request's headers, endless, trickling and gzip-bomb bodies.
 
 import { createHash } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
@@ -31,7 +33,21 @@ export type Fault =
   | { readonly kind: "hang" }
   | { readonly kind: "truncate" }
   | { readonly kind: "stall-body" }
-  | { readonly kind: "corrupt" };
+  | { readonly kind: "corrupt" }
+  /** Answers 302 to `location`. */
+  | { readonly kind: "redirect"; readonly location: string }
+  /** An error whose JSON body echoes the request's headers (Authorization included). */
+  | { readonly kind: "echo"; readonly status: number }
+  /** A 200 JSON body that never ends (counted in `endlessBytes`). */
+  | { readonly kind: "endless" }
+  /** A 200 JSON body sent one byte every `everyMs`, forever. */
+  | { readonly kind: "trickle"; readonly everyMs: number }
+  /** A 200 JSON body sent gzip-encoded as it is given (`body`, already compressed). */
+  | { readonly kind: "gzip"; readonly body: Uint8Array }
+  /** The listing page, with `Link: <href>; rel="next"`. */
+  | { readonly kind: "next"; readonly href: string }
+  /** The download probe answered as a xet file whose xet links name `base`. */
+  | { readonly kind: "xet"; readonly base: string };
 
 interface FaultRule {
   readonly match: (r: LoggedRequest) => boolean;
@@ -58,6 +74,8 @@ function etagOf(f: ServedFile): string {
 
 export class FakeHub {
   readonly requests: LoggedRequest[] = [];
+  /** Bytes written by `endless` bodies so far. */
+  endlessBytes = 0;
   /** Entries per page of tree listings (the real Hub pages at 1000). */
   pageSize = 1000;
   private readonly repos = new Map<string, { refs: Map<string, string>; commits: Map<string, Commit> }>();
@@ -133,8 +151,9 @@ export class FakeHub {
     if (fault?.kind === "hang") return;
     if (fault?.kind === "status") return json(res, fault.status, { error: `injected ${fault.status}` });
     req.resume();
+    if (fault !== undefined && this.hostile(req, res, fault)) return;
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(url.pathname);
-    if (api !== null) return this.api(res, api[1]!, api[2]!, decodeURIComponent(api[3]!), url);
+    if (api !== null) return this.api(res, api[1]!, api[2]!, decodeURIComponent(api[3]!), url, fault);
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     if (resolve !== null) return this.resolve(req, res, resolve[1]!, decodeURIComponent(resolve[2]!), decodeURIComponent(resolve[3]!), fault);
     json(res, 404, { error: "no such endpoint" });
@@ -146,7 +165,56 @@ export class FakeHub {
     return commit === undefined ? undefined : { commit, files: r!.commits.get(commit)! };
   }
 
-  private api(res: ServerResponse, repo: string, what: string, rev: string, url: URL): void {
+  /** Answers with a hostile fault; false when the fault is for the regular handler. */
+  private hostile(req: IncomingMessage, res: ServerResponse, fault: Fault): boolean {
+    switch (fault.kind) {
+      case "redirect":
+        res.writeHead(302, { Location: fault.location, "Content-Length": "0" });
+        res.end();
+        return true;
+      case "echo":
+        json(res, fault.status, { error: `bad request, you sent ${JSON.stringify(req.headers)}` });
+        return true;
+      case "endless": {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        const entry = Buffer.from(`{"type":"file","oid":"${"1".repeat(40)}","size":1,"path":"${"x".repeat(200)}"},`);
+        const pump = () => {
+          while (!res.destroyed) {
+            this.endlessBytes += entry.length;
+            if (!res.write(entry)) return void res.once("drain", pump);
+          }
+        };
+        res.write("[");
+        pump();
+        return true;
+      }
+      case "trickle": {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.write("[");
+        const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(" ")), fault.everyMs);
+        res.on("close", () => clearInterval(timer));
+        return true;
+      }
+      case "gzip":
+        res.writeHead(200, { "Content-Type": "application/json", "Content-Encoding": "gzip", "Content-Length": String(fault.body.length) });
+        res.end(fault.body);
+        return true;
+      case "xet":
+        res.writeHead(200, {
+          "Content-Type": "application/vnd.xet-fileinfo+json",
+          "X-Linked-Size": "1000",
+          "X-Xet-Hash": "a".repeat(64),
+          ETag: `"${"b".repeat(64)}"`,
+          Link: `<${fault.base}/xet-read-token>; rel="xet-auth", <${fault.base}/reconstructions/x>; rel="xet-reconstruction-info"`,
+        });
+        res.end("{}");
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private api(res: ServerResponse, repo: string, what: string, rev: string, url: URL, fault: Fault | undefined): void {
     if (!this.repos.has(repo)) return json(res, 404, { error: "Repository not found" }, { "X-Error-Code": "RepoNotFound" });
     const c = this.commitOf(repo, rev);
     if (c === undefined) return json(res, 404, { error: "Invalid rev id" }, { "X-Error-Code": "RevisionNotFound" });
@@ -171,7 +239,8 @@ export class FakeHub {
     const cursor = Number(url.searchParams.get("cursor") ?? 0);
     const page = entries.slice(cursor, cursor + this.pageSize);
     const headers: Record<string, string> = {};
-    if (cursor + this.pageSize < entries.length) {
+    if (fault?.kind === "next") headers.Link = `<${fault.href}>; rel="next"`;
+    else if (cursor + this.pageSize < entries.length) {
       const next = new URL(url);
       next.searchParams.set("cursor", String(cursor + this.pageSize));
       headers.Link = `<${next.href}>; rel="next"`;

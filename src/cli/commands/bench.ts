@@ -11,6 +11,7 @@ import { getStrategy } from "../../bench/strategies/registry.js";
 import { STRATEGY_NAMES } from "../../bench/strategies/strategy.js";
 import { parseSize } from "../../reference/size.js";
 import { packageRoot } from "../../package-info.js";
+import { stderrLine, say } from "../output.js";
 
 interface BenchOptions {
   grid: string;
@@ -34,7 +35,7 @@ function summarise(report: WrittenReport, json: boolean): void {
     const lines = [`wrote ${report.files.length} files:`, ...report.files.map((f) => `  ${f}`)];
     lines.push(report.problems.length === 0 ? "report consistent" : `report INCONSISTENT (${report.problems.length} problems):`);
     lines.push(...report.problems.map((p) => `  ${p}`));
-    process.stdout.write(`${lines.join("\n")}\n`);
+    say(...lines);
   }
   if (report.problems.length > 0) process.exitCode = 1;
 }
@@ -71,7 +72,7 @@ export function registerBench(program: Command): void {
         torch: opts.torch ? { ...(opts.python ? { python: opts.python } : {}), ...(opts.torchAnchor ? { anchor: opts.torchAnchor } : {}), searchRoots: [packageRoot(), process.cwd()] } : false,
         ...(opts.note ? { note: opts.note } : {}),
         ...(opts.host ? { host: opts.host } : {}),
-        onProgress: (line) => process.stderr.write(`${line}\n`),
+        onProgress: stderrLine,
       });
       summarise(report, opts.json === true);
     });

@@ -8,6 +8,8 @@ import { dequantCheckpoint } from "../../reference/fp8/checkpoint.js";
 import { dequantPlanReport } from "../../reference/fp8/report.js";
 import { formatBytes, parseSize } from "../../reference/size.js";
 import { resolveCheckpointArg } from "../inputs.js";
+import { THREADS_FLAG, THREADS_HELP, parseThreads } from "../threads.js";
+import { say } from "../output.js";
 
 export function registerDequant(program: Command): void {
   program
@@ -16,10 +18,12 @@ export function registerDequant(program: Command): void {
     .argument("<in>", "a checkpoint directory or a .safetensors file")
     .argument("<out>", "the output directory (must not exist, or be empty)")
     .option("--max-shard-size <size>", "largest output shard (e.g. 5GB, 512MiB)", String(DEFAULT_MAX_SHARD_SIZE))
+    .option(THREADS_FLAG, THREADS_HELP)
     .option("--json", "print the plan and the written files as JSON")
-    .action(async (input: string, output: string, opts: { maxShardSize: string; json?: boolean }) => {
+    .action(async (input: string, output: string, opts: { maxShardSize: string; threads?: string; json?: boolean }) => {
       const maxShardSize = parseSize(opts.maxShardSize);
-      const result = await dequantCheckpoint(await resolveCheckpointArg(input), output, { maxShardSize });
+      const threads = parseThreads(opts.threads);
+      const result = await dequantCheckpoint(await resolveCheckpointArg(input), output, { maxShardSize, threads });
       const { plan } = result;
       if (opts.json) {
         const report = {
@@ -37,6 +41,6 @@ export function registerDequant(program: Command): void {
         `removed ${plan.removedScales.length} weight scale(s), dropped ${plan.droppedActivationScales.length} activation scale(s), copied ${plan.passthrough.length} tensor(s) unchanged`,
         `wrote ${output}: ${result.files.join(", ")} (${formatBytes(result.totalSize)})` + (result.config === undefined ? ", no config.json (the input has none)" : ", config.json without quantization_config"),
       ];
-      process.stdout.write(`${lines.join("\n")}\n`);
+      say(...lines);
     });
 }

@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { join } from "node:path";
 import { CONFIG_FILE, type Checkpoint } from "../../reference/checkpoint.js";
+import { UsageError } from "../../reference/errors.js";
 import { oneOf, wholeNumber } from "../options.js";
 import { dequantPlanReport } from "../../reference/fp8/report.js";
 import { type DequantView, dequantView } from "../../reference/fp8/view.js";
@@ -16,7 +17,9 @@ import { countStates, describeExpertCount, describeLayer, describeLayout, planRe
 import { formatBytes, parseSize } from "../../reference/size.js";
 import { resolveCheckpointArg } from "../inputs.js";
 import { progressBar } from "../progress.js";
-import { formatTable } from "../table.js";
+import { THREADS_FLAG, THREADS_HELP, parseThreads } from "../threads.js";
+import { say, warn } from "../output.js";
+import { tableLines } from "../table.js";
 
 interface FuseFlags {
   chunk: string;
@@ -24,6 +27,7 @@ interface FuseFlags {
   maxShardSize: string;
   engine: string;
   dequantFp8?: boolean;
+  threads?: string;
   strict?: boolean;
   json?: boolean;
 }
@@ -32,12 +36,12 @@ function printText(r: FuseResult, seconds: number): void {
   const { plan } = r;
   const lines = [`plan: target ${plan.target}, ${describeLayout(plan)}, ${describeExpertCount(plan.expertCount)}`];
   if (plan.layers.length > 0) {
-    lines.push(formatTable(["LAYER", "STATE", "EXPERTS", "DETAIL"], plan.layers.map((l) => [l.prefix, l.state, String(l.expertsFound), describeLayer(l, plan)])));
+    lines.push(...tableLines(["LAYER", "STATE", "CODE", "EXPERTS", "DETAIL"], plan.layers.map((l) => [l.prefix, l.state, l.code, String(l.expertsFound), describeLayer(l, plan)])));
   }
   const c = countStates(plan);
   lines.push(`layers: ${c.fused} fused, ${c.untouched} untouched, ${c["already-fused"]} already fused, ${c.dense} dense`);
   lines.push(`wrote ${r.tensors} tensors, ${formatBytes(r.totalSize)} in ${r.files.length} file(s) to ${r.outDir} in ${seconds.toFixed(1)} s`);
-  process.stdout.write(`${lines.join("\n")}\n`);
+  say(...lines);
 }
 
 export function registerFuse(program: Command): void {
@@ -51,6 +55,7 @@ export function registerFuse(program: Command): void {
     .option("--max-shard-size <size>", "split the output into shards of at most this size (5GB, 512MiB, bytes)", "5GB")
     .option("--engine <engine>", `tensor-op engine: ${BACKEND_NAMES.join(" | ")}`, "typed")
     .option("--dequant-fp8", "dequantize FP8 block-scaled weights to BF16 on the fly, in the same streaming pass")
+    .option(THREADS_FLAG, `${THREADS_HELP}; with --dequant-fp8`)
     .option("--strict", "fail, writing nothing, when a layer cannot be fused (default: leave it per expert, as oQ does)")
     .option("--json", "print the plan and the result as JSON")
     .action(async (input: string, output: string, flags: FuseFlags) => {
@@ -58,6 +63,8 @@ export function registerFuse(program: Command): void {
       const target = oneOf<FuseTarget>("target", flags.target, FUSE_TARGETS);
       const engine = oneOf<BackendName>("engine", flags.engine, BACKEND_NAMES);
       const maxShardSize = parseSize(flags.maxShardSize);
+      if (flags.threads !== undefined && !flags.dequantFp8) throw new UsageError("INVALID_ARGUMENT", "--threads applies to FP8 dequantization: give --dequant-fp8 too");
+      const threads = parseThreads(flags.threads);
       const backend = await createBackend(engine);
       const bar = progressBar();
       const started = performance.now();
@@ -65,7 +72,7 @@ export function registerFuse(program: Command): void {
       let dequant: DequantView | undefined;
       try {
         const checkpoint = await resolveCheckpointArg(input);
-        const dequantize = (ckpt: Checkpoint) => (dequant = dequantView(ckpt, ckpt.config, { checkpoint, configFile: join(ckpt.dir, CONFIG_FILE) }));
+        const dequantize = (ckpt: Checkpoint) => (dequant = dequantView(ckpt, ckpt.config, { checkpoint, configFile: join(ckpt.dir, CONFIG_FILE), threads }));
         result = await fuseCheckpointDir(checkpoint, output, {
           view: flags.dequantFp8 ? dequantize : undefined,
           strict: flags.strict === true,
@@ -77,12 +84,13 @@ export function registerFuse(program: Command): void {
         });
       } finally {
         bar?.done();
+        await dequant?.close();
         await backend.close();
       }
       const seconds = (performance.now() - started) / 1000;
-      for (const w of result.plan.warnings) process.stderr.write(`moe-prefuse: warning: ${w}\n`);
+      for (const w of result.plan.warnings) warn(w);
       for (const l of result.plan.layers) {
-        if (l.state === "untouched") process.stderr.write(`moe-prefuse: warning: layer ${l.prefix} left untouched: ${summarizeReasons(l.reasons)}\n`);
+        if (l.state === "untouched") warn(`layer ${l.prefix} left untouched: ${summarizeReasons(l.reasons)}`);
       }
       if (flags.json) {
         const { plan, ...rest } = result;

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { conformanceTable } from "../../gate/conformance.js";
-import { type GateOptions, GATE_DEFAULTS, runGate } from "../../gate/gate.js";
+import { type GateOptions, GATE_DEFAULTS, MAX_RUNS, runGate } from "../../gate/gate.js";
 import { junitXml } from "../../gate/junit.js";
 import { caseLine, detailLines } from "../../gate/lines.js";
 import { markdownSummary } from "../../gate/markdown.js";
@@ -17,7 +17,8 @@ import { readReadingsFile, readingsFileText } from "../../gate/readings-file.js"
 import { parseShard } from "../../gate/shard.js";
 import { writeFileAtomically } from "../../reference/atomic.js";
 import { UsageError } from "../../reference/errors.js";
-import { optionalWholeNumber, timerSeconds } from "../options.js";
+import { nameList, optionalSize, optionalWholeNumber, timerSeconds } from "../options.js";
+import { say } from "../output.js";
 import { parseStage } from "../../reference/stages.js";
 import { PACKAGE, packageRoot } from "../../package-info.js";
 
@@ -30,6 +31,9 @@ interface OutputOptions {
 
 interface GateCliOptions extends OutputOptions {
   candidate?: string;
+  serve?: boolean;
+  passEnv?: string;
+  maxOutputSize?: string;
   name?: string;
   stage: string;
   corpus?: string | false;
@@ -55,11 +59,14 @@ function tolerance(text: string | undefined): { ulp: number } | undefined {
 
 /** The GateOptions a command line asks for (--readings FILE is read here: a bad file stops the gate before any case runs). */
 export async function gateOptionsFromCli(o: GateCliOptions): Promise<GateOptions> {
-  if (o.candidate === undefined) throw new UsageError("INVALID_ARGUMENT", "gate needs --candidate '<command template with {input} and {output}>'");
+  if (o.candidate === undefined) throw new UsageError("INVALID_ARGUMENT", `gate needs --candidate '<command template${o.serve === true ? " for serve/1 workers (with --serve: no {input} or {output})" : " with {input} and {output}"}>'`);
   const corpus = o.corpus === false ? null : o.corpus === undefined ? { dir: join(packageRoot(), "corpus", "golden"), optional: true } : { dir: o.corpus, optional: false };
   const values = {
     name: o.name,
-    runs: optionalWholeNumber("runs", o.runs, 0),
+    serve: o.serve,
+    passEnv: nameList("pass-env", o.passEnv),
+    maxOutputSize: optionalSize("max-output-size", o.maxOutputSize),
+    runs: optionalWholeNumber("runs", o.runs, 0, MAX_RUNS),
     seed: optionalWholeNumber("seed", o.seed, 0, 0xffffffff),
     timeoutSec: timerSeconds("timeout", o.timeout),
     jobs: optionalWholeNumber("jobs", o.jobs, 1, 256),
@@ -88,14 +95,15 @@ async function writeOutputs(report: GateReport, o: OutputOptions): Promise<void>
   for (const [file, text] of files) if (file !== undefined) await writeFileAtomically(file, (temp) => writeFile(temp, text));
 }
 
-const say = (line: string) => process.stdout.write(`${line}\n`);
-
 export function registerGate(program: Command): void {
   // --junit, --report, --markdown and --record-readings belong to `gate` and apply to `gate merge` too (optsWithGlobals).
   const gate = program
     .command("gate")
     .description("release gate: run a prefuse implementation (any language, through files) over the golden corpus and generated cases")
     .option("--candidate <template>", "command run per case, without a shell: {input} (dir with config.json + model.safetensors), {output} (.safetensors to write), {stage}")
+    .option("--serve", "serve mode (protocol serve/1): --candidate starts long-lived workers that take one JSON request per line (no {input}/{output})")
+    .option("--pass-env <NAMES>", "environment variables passed to candidates besides the harmless ones (PATH, HOME, LANG, PYTHON*, ...), comma-separated")
+    .option("--max-output-size <SIZE>", "largest candidate output read (default: 4x the larger of the case's input and expected output, plus 1 MiB)")
     .option("--stage <stage>", "prefuse (oQ's function), dequant+prefuse, switch_mlp or dequant", GATE_DEFAULTS.stage)
     .option("--corpus <dir>", "golden corpus (default: the package's corpus/golden, when present)")
     .option("--no-corpus", "generated cases only")
@@ -143,6 +151,6 @@ export function registerGate(program: Command): void {
     .description("conformance table (Markdown) of several implementations' --report files: case groups x implementations")
     .argument("<reports...>", "JSON reports, one per implementation")
     .action(async (files: string[]) => {
-      say(conformanceTable(await Promise.all(files.map(readReport))).trimEnd());
+      say(...conformanceTable(await Promise.all(files.map(readReport))).trimEnd().split("\n"));
     });
 }

@@ -10,7 +10,8 @@ import { isFloatDType } from "../../fixtures-gen/float-codec.js";
 import { writeGeneratedCheckpoint } from "../../fixtures-gen/generate.js";
 import type { FixtureSpec, Fp8Options } from "../../fixtures-gen/spec.js";
 import { type Variant, listVariants, parseVariant } from "../../fixtures-gen/variants.js";
-import { formatTable } from "../table.js";
+import { say } from "../output.js";
+import { tableLines } from "../table.js";
 
 export interface GenOptions {
   list?: boolean;
@@ -80,7 +81,7 @@ function printList(json: boolean): void {
   }
   const lines = [
     "Families (moe-prefuse gen <family> <out>):",
-    formatTable(
+    ...tableLines(
       ["NAME", "MODEL_TYPE", "EXPERT COUNT", "DTYPE", "DEFAULT E/L/H/I", "MODELLED ON"],
       families.map((f) => [f.name, f.modelType, f.countKey, f.dtype, `${f.defaults.experts}/${f.defaults.layers}/${f.defaults.hidden}/${f.defaults.intermediate}`, f.modelledOn]),
     ),
@@ -88,14 +89,14 @@ function printList(json: boolean): void {
     ...families.map((f) => `  ${f.name}: ${f.summary}`),
     "",
     "Variants (--variant, repeatable; default per-expert):",
-    ...listVariants().map((v) => `  ${v.syntax}\n      ${v.summary}`),
+    ...listVariants().flatMap((v) => [`  ${v.syntax}`, `      ${v.summary}`]),
     "",
     "Also: --shards N (exactly N safetensors files + index), --fp8 [--fp8-block RxC] [--fp8-scale-dtype F32|BF16]",
     "[--fp8-scale-suffix _scale_inv|_scale] (block-FP8 E4M3; a block that does not divide the sizes, e.g.",
     "--fp8-block 16x16 --hidden 40, gives partial edge blocks), --dtype BF16|F16|F32, --vocab V, --mtp-layers N,",
     "--mlp-only-layers 0,2. Same options and seed: byte-identical files on any machine.",
   ];
-  process.stdout.write(`${lines.join("\n")}\n`);
+  say(...lines);
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -149,12 +150,11 @@ export function registerGen(program: Command): void {
         process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
         return;
       }
-      process.stdout.write(
+      say(
         `wrote ${out}: ${s.family.name}, ${result.tensorCount} tensors, ${formatBytes(result.totalSize)} in ${result.files.filter((f) => f.endsWith(".safetensors")).length} safetensors file(s); ` +
           `E=${s.experts} L=${s.layers} H=${s.hidden} I=${s.intermediate}, seed ${s.seed}` +
           (s.variantLabels.length > 0 ? `, variants ${s.variantLabels.join(" ")}` : "") +
-          (s.fp8 ? `, FP8 ${s.fp8.blockSize.join("x")} blocks` : "") +
-          "\n",
+          (s.fp8 ? `, FP8 ${s.fp8.blockSize.join("x")} blocks` : ""),
       );
     });
 }

@@ -11,7 +11,7 @@ import { checkCorpus } from "../../golden/check.js";
 import { formatDiff, isEmptyDiff } from "../../golden/diff.js";
 import { findFp8Oracle } from "../../golden/fp8-oracle.js";
 import { planCorpusUpdate, writeCorpus } from "../../golden/update.js";
-import { asLines, writeOutput } from "../output.js";
+import { asLines, say, writeOutput } from "../output.js";
 import { packageRoot } from "../../package-info.js";
 
 function corpusDir(option: string | undefined): string {
@@ -39,7 +39,7 @@ export function registerGolden(program: Command): void {
       const width = 6;
       const result = await checkCorpus(root, (c) => {
         const label = (c.ok ? "ok" : "FAIL").padEnd(width);
-        process.stdout.write(`${label}${c.id}${c.meta === undefined ? "" : ` [${c.meta.stage}]`}: ${c.detail}\n`);
+        say(`${label}${c.id}${c.meta === undefined ? "" : ` [${c.meta.stage}]`}: ${c.detail}`);
       });
       await writeOutput(asLines([`${result.passed} passed, ${result.failed} failed`]));
       if (result.failed > 0) process.exitCode = 1;

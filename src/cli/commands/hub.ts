@@ -9,7 +9,8 @@ import { checkRealRepos } from "../../hub/check.js";
 import { fetchRepo } from "../../hub/fetch-repo.js";
 import { isHubRef, parseHubRef } from "../../hub/repo-ref.js";
 import { hubSettings } from "../../hub/settings.js";
-import { formatTable } from "../table.js";
+import { notice, say } from "../output.js";
+import { tableLines } from "../table.js";
 
 export function registerHub(program: Command): void {
   const hub = program.command("hub").description("real checkpoints from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, HF_HUB_CACHE)");
@@ -29,17 +30,17 @@ export function registerHub(program: Command): void {
         repo: ref.repo,
         ...(revision !== undefined ? { revision } : {}),
         settings,
-        log: (line) => process.stderr.write(`moe-prefuse: ${line}\n`),
+        log: notice,
       });
       if (o.json) {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         return;
       }
       const downloaded = result.files.filter((f) => f.source === "download").length;
-      process.stdout.write(
-        `${result.repo}@${result.revision} -> commit ${result.commit}\n` +
-          `snapshot ${result.snapshotDir}\n` +
-          (result.fromCache ? "served from the cache (no request)\n" : `${result.files.length} file(s), ${downloaded} downloaded\n`),
+      say(
+        `${result.repo}@${result.revision} -> commit ${result.commit}`,
+        `snapshot ${result.snapshotDir}`,
+        result.fromCache ? "served from the cache (no request)" : `${result.files.length} file(s), ${downloaded} downloaded`,
       );
     });
 
@@ -57,7 +58,7 @@ export function registerHub(program: Command): void {
       if (o.json) process.stdout.write(json);
       else {
         const rows = report.repos.map((r) => [r.repo, r.status, r.commit ?? "-", r.reason ?? r.findings.join("; ")]);
-        process.stdout.write(`${formatTable(["REPO", "STATUS", "COMMIT", "DETAIL"], rows)}\n`);
+        say(...tableLines(["REPO", "STATUS", "COMMIT", "DETAIL"], rows));
       }
       if (report.repos.some((r) => r.status === "mismatch" || r.status === "error")) process.exitCode = 1;
     });

@@ -52,7 +52,8 @@ function moeLines(moe: MoeView | null): string[] {
   return [
     head,
     ...moe.warnings.map((w) => `warning: ${w}`),
-    ...tableLines(["LAYER", "STATE", "EXPERTS", "DETAIL"], moe.layers.map((l) => [l.prefix, l.state, String(l.experts), l.detail])),
+    "state: what `fuse` (fused target) would do with each layer",
+    ...tableLines(["LAYER", "STATE", "CODE", "EXPERTS", "DETAIL"], moe.layers.map((l) => [l.prefix, l.state, l.code, String(l.experts), l.detail])),
   ];
 }
 

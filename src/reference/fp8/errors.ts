@@ -32,7 +32,9 @@ export type Fp8ErrorCode =
   | "INVALID_QUANTIZATION_CONFIG"
   /** The config matches a weight to several different scale layouts, or to none. */
   | "AMBIGUOUS_SCHEME"
-  | "NO_RULE";
+  | "NO_RULE"
+  /** A dequantization worker thread failed (could not start, crashed, or its kernel threw). */
+  | "WORKER_FAILED";
 
 export class Fp8Error extends MoePrefuseError<Fp8ErrorCode> {
   override readonly name = "Fp8Error";

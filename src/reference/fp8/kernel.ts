@@ -62,9 +62,10 @@ export class Fp8Dequantizer {
   private readonly gridCols: number;
   private readonly useTables: boolean;
 
+  /** `weight` and `strategy` are public so that a worker thread can rebuild this very kernel (pool.ts). */
   constructor(
-    private readonly weight: BlockScaledWeight,
-    strategy: KernelStrategy = "auto",
+    readonly weight: BlockScaledWeight,
+    readonly strategy: KernelStrategy = "auto",
   ) {
     const [bm, bn] = weight.block;
     if (!(Number.isSafeInteger(bm) && bm >= 1 && Number.isSafeInteger(bn) && bn >= 1)) throw new RangeError(`block [${bm}, ${bn}] must be positive integers`);

@@ -1,38 +1,105 @@
 // A lazily dequantizing view of any WeightSource: its specs show FP8 weights as BF16 (scales and
 // activation scales gone), and reading a weight decodes it on demand, chunk by chunk as the
-// underlying source yields it, so memory per tensor stays bounded (one input chunk, one output
-// chunk of at most DEQUANT_CHUNK_ELEMENTS) however large the weight. Because it is itself a
+// underlying source yields it, so memory per tensor stays bounded (a few input and output chunks
+// of at most DEQUANT_CHUNK_ELEMENTS) however large the weight. The kernel runs on a worker pool
+// (pool.ts) while the next chunk is read and the last one written. Because it is itself a
 // WeightSource, any stage that streams from a checkpoint streams from the dequantized checkpoint
 // unchanged: `fuse(dequantView(checkpoint, config))` dequantizes and prefuses in one pass.
 
 import type { ModelConfig } from "../checkpoint.js";
-import { OutputError, SafetensorsError } from "../errors.js";
+import { type ErrorLocation, OutputError, SafetensorsError } from "../errors.js";
 import type { TensorSource } from "../safetensors/source.js";
 import type { Tensor, TensorSpec } from "../tensor.js";
 import type { WeightSource } from "../weights.js";
 import { dequantizedConfig } from "./config.js";
 import { type DequantOptions, dequantizerFor, planLocation } from "./dequant.js";
 import type { KernelStrategy } from "./kernel.js";
+import { DequantPool, SharedBuffers, defaultPool } from "./pool.js";
 import { type DequantEntry, type DequantPlan, planDequant } from "./plan.js";
 
 /** Largest output chunk a dequantized tensor is produced in (elements; 8 MiB of BF16). */
 export const DEQUANT_CHUNK_ELEMENTS = 4 << 20;
 
+/**
+ * Chunks of one tensor in flight ahead of the one its consumer holds. With 2, the source reads
+ * chunk k + 2 while the pool computes chunk k + 1 and the consumer writes chunk k: DEPTH + 1
+ * input and output chunks per tensor.
+ */
+const DEPTH = 2;
+
 export interface DequantView extends WeightSource {
   readonly plan: DequantPlan;
   /** The input config without quantization_config. */
   readonly config: ModelConfig | undefined;
+  /** Ends the worker pool the view started for `threads` (a no-op otherwise). */
+  close(): Promise<void>;
 }
 
 export interface DequantViewOptions extends DequantOptions {
   /** Output chunk size in elements (default DEQUANT_CHUNK_ELEMENTS). */
   readonly chunkElements?: number;
+  /** Worker threads for the kernel: the view starts a pool of its own, ended by `close()`. */
+  readonly threads?: number;
+  /** Or a pool the caller owns (and closes). Default: the process's pool (one thread per core). */
+  readonly pool?: DequantPool;
+}
+
+const noop = (): void => undefined;
+
+interface InFlight {
+  readonly done: Promise<void>;
+  readonly input: Uint8Array;
+  /** The output region; `held` is its shared buffer when it is not the caller's target. */
+  readonly out: Uint16Array;
+  readonly held: Uint8Array | undefined;
+}
+
+interface Piece {
+  /** A shared buffer holding the piece's FP8 bytes from offset 0. */
+  readonly input: Uint8Array;
+  readonly count: number;
 }
 
 /**
- * Dequantizes `entry` from `source`, yielding consecutive BF16 regions. With `target`, each region
- * is the part of `target` just written; without, it is a reused scratch buffer, valid until the
- * next region is asked for.
+ * The weight's bytes in consecutive pieces of at most `chunkElements`, each in a shared buffer:
+ * read there directly when the source can read a range (a file, memory), else copied from its
+ * chunks (each copied before the next is asked for, since the source may refill its buffer).
+ */
+async function* sharedPieces(weight: TensorSource, entry: DequantEntry, where: ErrorLocation, chunkElements: number, buffers: SharedBuffers): AsyncGenerator<Piece> {
+  const numel = entry.shape[0] * entry.shape[1];
+  if (weight.readRange !== undefined) {
+    for (let off = 0; off < numel; off += chunkElements) {
+      const count = Math.min(chunkElements, numel - off);
+      const input = buffers.take(count);
+      await weight.readRange(input.subarray(0, count), off);
+      yield { input, count };
+    }
+    return;
+  }
+  let got = 0;
+  for await (const chunk of weight.chunks()) {
+    if (got + chunk.length > numel) {
+      got = Infinity;
+      break;
+    }
+    for (let off = 0; off < chunk.length; off += chunkElements) {
+      const count = Math.min(chunk.length - off, chunkElements);
+      const input = buffers.take(count);
+      input.set(chunk.subarray(off, off + count));
+      yield { input, count };
+    }
+    got += chunk.length;
+  }
+  if (got !== numel) {
+    throw new OutputError("SOURCE_MISMATCH", `the source yielded ${got < numel ? got : "more than"} of the ${numel} bytes of ${entry.dtype} [${entry.shape.join(", ")}]`, where);
+  }
+}
+
+/**
+ * Dequantizes `entry` from `source`, yielding consecutive BF16 regions. With a shared `target`,
+ * each region is the part of `target` just written; otherwise it is a reused shared buffer, valid
+ * until the next region is asked for. The next piece is read before the pool computes the
+ * current one, so reading, computing and writing overlap.
  */
 async function* dequantRegions(
   source: WeightSource,
@@ -40,28 +107,50 @@ async function* dequantRegions(
   checkpoint: string,
   strategy: KernelStrategy | undefined,
   chunkElements: number,
+  pool: DequantPool,
+  buffers: SharedBuffers,
   target?: Uint16Array,
 ): AsyncGenerator<Uint16Array> {
   const kernel = dequantizerFor(entry, await source.read(entry.scale), checkpoint, strategy);
-  const numel = entry.shape[0] * entry.shape[1];
-  const scratch = target === undefined ? new Uint16Array(Math.min(numel, chunkElements)) : undefined;
+  const where = { file: checkpoint, tensor: entry.weight };
+  const pieces = sharedPieces(source.source(entry.weight), entry, where, chunkElements, buffers);
+  const inflight: InFlight[] = [];
+  const release = (f: InFlight) => {
+    buffers.give(f.input);
+    if (f.held !== undefined) buffers.give(f.held);
+  };
+  let next = pieces.next();
+  next.catch(noop);
   let start = 0;
-  for await (const chunk of source.source(entry.weight).chunks()) {
-    if (start + chunk.length > numel) {
-      start = Infinity;
-      break;
-    }
-    for (let off = 0; off < chunk.length; ) {
-      const count = scratch === undefined ? chunk.length - off : Math.min(chunk.length - off, scratch.length);
-      const out = scratch === undefined ? target!.subarray(start, start + count) : scratch.subarray(0, count);
-      kernel.run(chunk.subarray(off, off + count), start, out);
-      yield out;
-      off += count;
+  try {
+    for (let r = await next; !r.done; r = await next) {
+      const { input, count } = r.value;
+      const held = target === undefined ? buffers.take(2 * count) : undefined;
+      const out = held === undefined ? target!.subarray(start, start + count) : new Uint16Array(held.buffer, 0, count);
+      const done = pool.run(kernel, input.subarray(0, count), start, out, where);
+      done.catch(noop);
+      inflight.push({ done, input, out, held });
       start += count;
+      next = pieces.next();
+      next.catch(noop);
+      while (inflight.length >= DEPTH) {
+        const f = inflight.shift()!;
+        await f.done;
+        yield f.out;
+        release(f);
+      }
     }
-  }
-  if (start !== numel) {
-    throw new OutputError("SOURCE_MISMATCH", `the source yielded ${start < numel ? start : "more than"} of the ${numel} bytes of ${entry.dtype} [${entry.shape.join(", ")}]`, { file: checkpoint, tensor: entry.weight });
+    while (inflight.length > 0) {
+      const f = inflight.shift()!;
+      await f.done;
+      yield f.out;
+      release(f);
+    }
+  } finally {
+    // A consumer that stops early must not leave work running on buffers that go back to the pool.
+    for (const f of inflight.splice(0)) await f.done.catch(noop);
+    await next.catch(noop);
+    await pieces.return(undefined);
   }
 }
 
@@ -82,7 +171,10 @@ export function dequantView(source: WeightSource, config: ModelConfig | undefine
     }
     return s;
   };
-  const regions = (entry: DequantEntry, target?: Uint16Array) => dequantRegions(source, entry, where.checkpoint, options.strategy, chunkElements, target);
+  const owned = options.pool === undefined && options.threads !== undefined ? new DequantPool(options.threads) : undefined;
+  const pool = options.pool ?? owned ?? defaultPool();
+  const buffers = new SharedBuffers();
+  const regions = (entry: DequantEntry, target?: Uint16Array) => dequantRegions(source, entry, where.checkpoint, options.strategy, chunkElements, pool, buffers, target);
 
   const readInto = async (name: string, target: Uint8Array, targetOffset: number): Promise<void> => {
     spec(name);
@@ -93,8 +185,8 @@ export function dequantView(source: WeightSource, config: ModelConfig | undefine
       throw new SafetensorsError("READ_FAILED", `a target of ${target.length} bytes cannot hold the tensor's ${2 * numel} bytes at offset ${targetOffset}`, { file: where.checkpoint, tensor: name });
     }
     const at = target.byteOffset + targetOffset;
-    if (at % 2 === 0) {
-      // Aligned: the kernel writes straight into the caller's buffer.
+    if (at % 2 === 0 && target.buffer instanceof SharedArrayBuffer) {
+      // Aligned and shared: the kernel writes straight into the caller's buffer.
       for await (const _ of regions(entry, new Uint16Array(target.buffer, at, numel)));
       return;
     }
@@ -109,6 +201,7 @@ export function dequantView(source: WeightSource, config: ModelConfig | undefine
     plan,
     config: dequantizedConfig(config),
     specs: plan.specs,
+    close: async () => owned?.close(),
     readInto,
     async read(name: string): Promise<Tensor> {
       const s = spec(name);
@@ -121,12 +214,28 @@ export function dequantView(source: WeightSource, config: ModelConfig | undefine
       const s = spec(name);
       const entry = entries.get(name);
       if (entry === undefined) return source.source(name);
+      // prefetch() starts the first chunks (read and compute) before the writer gets here.
+      let early: { readonly it: AsyncGenerator<Uint16Array>; readonly first: Promise<IteratorResult<Uint16Array>> } | undefined;
       return {
         dtype: s.dtype,
         shape: s.shape,
         byteLength: 2 * entry.shape[0] * entry.shape[1],
+        prefetch() {
+          if (early !== undefined) return;
+          const it = regions(entry);
+          const first = it.next();
+          first.catch(noop);
+          early = { it, first };
+        },
         async *chunks() {
-          for await (const out of regions(entry)) yield bytesOf(out);
+          const started = early;
+          early = undefined;
+          const it = started?.it ?? regions(entry);
+          try {
+            for (let r = await (started?.first ?? it.next()); !r.done; r = await it.next()) yield bytesOf(r.value);
+          } finally {
+            await it.return(undefined);
+          }
         },
       };
     },

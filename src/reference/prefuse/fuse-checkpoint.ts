@@ -4,7 +4,6 @@
 // reused buffers and written as it is made; inputs are read expert by expert. Peak memory is
 // those two buffers, whatever the size of the layer or of the checkpoint.
 
-import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CONFIG_FILE, Checkpoint, type ModelConfig } from "../checkpoint.js";
 import { DEFAULT_MAX_SHARD_SIZE, writeCheckpoint } from "../checkpoint-writer.js";
@@ -15,6 +14,7 @@ import type { TensorSource } from "../safetensors/source.js";
 import { specByteLength } from "../tensor.js";
 import type { WeightSource } from "../weights.js";
 import { DEFAULT_CHUNK, checkChunk, chunkRanges } from "./chunk.js";
+import { readRegularFile } from "../input-file.js";
 import { checkOutputPath } from "../output-path.js";
 import { type FusePlan, planPrefuse } from "./plan.js";
 import { summarizeReasons } from "./report.js";
@@ -178,11 +178,20 @@ export function outputSource(o: PlannedOutput, source: WeightSource, backend: Te
       const buffers = pool ?? new ChunkBuffers(Math.min(step, o.shape[0]!) * slice);
       const [a, b] = [buffers.take(), buffers.take()];
       const producer = { io: streamReader(source), backend, scratch: new Scratch() };
-      const make = async (k: number): Promise<Uint8Array> => {
+      const produce = async (k: number): Promise<Uint8Array> => {
         const range = ranges[k]!;
         const out = (k % 2 === 0 ? a : b).subarray(0, range.count * slice);
         await produceExperts(o.recipe, range, out, producer);
         return out;
+      };
+      // A step produced ahead can fail (a shard truncated under us, EIO) while the consumer is
+      // still writing the previous one, long before anyone awaits it: observed at once, so that
+      // Node does not report it as an unhandled rejection and crash with a stack trace; the
+      // error itself still reaches the consumer when the step is awaited.
+      const make = (k: number): Promise<Uint8Array> => {
+        const step = produce(k);
+        step.catch(() => undefined);
+        return step;
       };
       let next: Promise<Uint8Array> | undefined = ranges.length > 0 ? make(0) : undefined;
       try {
@@ -282,7 +291,7 @@ export async function fuseCheckpointDir(input: string, outDir: string, options: 
     if (ckpt.config === undefined) throw new CheckpointError("CONFIG_MISSING", "missing: the fuse needs the config to know the expert count", { file: configFile });
     const source: ConfiguredSource = options.view === undefined ? ckpt : await options.view(ckpt);
     const config = options.config ?? (source === ckpt ? undefined : source.config);
-    const configText = config === undefined ? await readFile(configFile, "utf8") : undefined;
+    const configText = config === undefined ? await readRegularFile(configFile) : undefined;
     return await fuseCheckpoint(source, config ?? ckpt.config, outDir, {
       ...options,
       configFile,

@@ -12,7 +12,7 @@ import type { DType } from "../dtypes.js";
 import type { TensorSpec } from "../tensor.js";
 import { elementBytes } from "../ops/geometry.js";
 import { type ExpertLayout, type FuseTarget, type Projection, PROJECTIONS } from "./layouts.js";
-import type { PrefuseReadings } from "./readings.js";
+import { DEFAULT_READINGS, type PrefuseReadings } from "./readings.js";
 import type { UntouchedReason } from "./reasons.js";
 import type { ExpertTensor } from "./scan.js";
 import { type Shape, formatShape, perExpertShapes, sameShape } from "./shapes.js";
@@ -33,7 +33,8 @@ export interface StackedSeries {
 export interface CompleteLayer {
   readonly E: number;
   readonly dtype: DType;
-  readonly weights: Readonly<Record<Projection, StackedSeries>>;
+  /** The `.weight` series of the checked projections (all three for gated experts; up and down for non-gated). */
+  readonly weights: Readonly<Partial<Record<Projection, StackedSeries>>>;
   /** Companions stacked with the weights (switch_mlp target only). */
   readonly companions: readonly StackedSeries[];
   /** Companion tensors left as they are. */
@@ -64,21 +65,43 @@ const shapeKey = (s: Shape) => s.join(",");
 /** Missing (expert, projection) slots listed one by one per series; the rest are counted. */
 export const MAX_LISTED_MISSING = 1024;
 
+/** compressed-tensors' packed integer weights: no `.weight` to stack, only these. */
+const PACKED_KINDS: readonly string[] = ["weight_packed", "weight_scale", "weight_shape"];
+
+/** What the layer is checked as: its projections, and their names on disk (for messages). */
+export interface LayerShape {
+  readonly projections: readonly Projection[];
+  readonly names: Readonly<Record<Projection, string>>;
+}
+
+/** The projections' names as the group writes them (w1 or gate_proj), else the layout's. */
+export function namesOf(tensors: readonly ExpertTensor[], layout: ExpertLayout): Readonly<Record<Projection, string>> {
+  const found = (p: Projection) => tensors.find((t) => t.projection === p)?.leaf ?? layout.perExpert[p];
+  return { gate: found("gate"), up: found("up"), down: found("down") };
+}
+
 export function checkExpertLayer(
   tensors: readonly ExpertTensor[],
   specs: ReadonlyMap<string, TensorSpec>,
   E: number,
   layout: ExpertLayout,
   target: FuseTarget,
-  extraExperts: PrefuseReadings["extraExperts"] = "untouched",
-  duplicates: PrefuseReadings["duplicates"] = "untouched",
+  shape: LayerShape = { projections: PROJECTIONS, names: namesOf(tensors, layout) },
+  readings: Pick<PrefuseReadings, "extraExperts" | "duplicates"> = DEFAULT_READINGS,
 ): LayerCheck {
+  const { extraExperts, duplicates } = readings;
   const reasons: UntouchedReason[] = [];
   const dropped: string[] = [];
   const slots = new Map<string, ExpertTensor>();
   const kinds = new Set<string>();
   const slotKey = (p: Projection, kind: string, e: number) => `${p}|${kind}|${e}`;
-  const label = (p: Projection, kind: string) => `${layout.perExpert[p]}.${kind}`;
+  const label = (p: Projection, kind: string) => `${shape.names[p]}.${kind}`;
+  const PROJ = shape.projections;
+  const packed = tensors.find((t) => PACKED_KINDS.includes(t.kind));
+  if (packed !== undefined && !tensors.some((t) => t.kind === "weight")) {
+    const message = `packed integer experts (${PACKED_KINDS.join(", ")}, e.g. ${packed.name}): no float weight to stack; mlx-lm's deepseek_v3 sanitize converts them itself`;
+    return { ok: false, reasons: [{ code: "PACKED_QUANTIZED", tensor: packed.name, kind: packed.kind, message }] };
+  }
 
   for (const t of tensors) {
     const base = { expert: t.expert, projection: t.projection, kind: t.kind, tensor: t.name };
@@ -143,7 +166,7 @@ export function checkExpertLayer(
 
   // The layer's norms: the most common dtype over all weights; `[I, H]` is the most common of
   // the gate and up shapes and the transposed down shapes (so even one expert has a majority).
-  const dtype = mostCommon(specsOf(PROJECTIONS, "weight"), (s) => s.dtype)?.dtype;
+  const dtype = mostCommon(specsOf(PROJ, "weight"), (s) => s.dtype)?.dtype;
   const matrices = (ps: readonly Projection[]) => specsOf(ps, "weight").map((s) => s.shape).filter((s) => s.length === 2);
   let expected: Partial<Record<Projection, Shape>>;
   if (quantized) {
@@ -153,21 +176,21 @@ export function checkExpertLayer(
     const anchor = mostCommon([...matrices(["gate", "up"]), ...matrices(["down"]).map((s) => [s[1]!, s[0]!])], shapeKey);
     expected = anchor === undefined ? {} : perExpertShapes(anchor[0]!, anchor[1]!);
   }
-  for (const p of PROJECTIONS) series(p, "weight", expected[p], dtype);
+  for (const p of PROJ) series(p, "weight", expected[p], dtype);
 
   const companions: { projection: Projection; kind: string }[] = [];
   const passthrough: string[] = [];
   for (const kind of [...kinds].filter((k) => k !== "weight").sort()) {
     if (target === "switch_mlp" && STACKED_COMPANIONS.includes(kind)) {
-      const kindDtype = mostCommon(specsOf(PROJECTIONS, kind), (s) => s.dtype)?.dtype;
-      for (const p of PROJECTIONS) {
+      const kindDtype = mostCommon(specsOf(PROJ, kind), (s) => s.dtype)?.dtype;
+      for (const p of PROJ) {
         if (specsOf([p], kind).length === 0) continue;
         const shape = mostCommon(specsOf([p], kind).map((s) => s.shape).filter((s) => s.length === 2), shapeKey);
         series(p, kind, shape, kindDtype);
         companions.push({ projection: p, kind });
       }
     } else {
-      for (const t of inSeries(PROJECTIONS, kind)) passthrough.push(t.name);
+      for (const t of inSeries(PROJ, kind)) passthrough.push(t.name);
     }
   }
 
@@ -190,7 +213,7 @@ export function checkExpertLayer(
     layer: {
       E,
       dtype: dtype!,
-      weights: { gate: complete("gate", "weight"), up: complete("up", "weight"), down: complete("down", "weight") },
+      weights: Object.fromEntries(PROJ.map((p) => [p, complete(p, "weight")])),
       companions: companions.map((c) => complete(c.projection, c.kind)),
       passthrough: passthrough.sort(),
       dropped: dropped.sort(),

@@ -53,7 +53,7 @@ export async function prefuse(weights: ReadonlyMap<string, Tensor>, config: Mode
   const out: TensorMap = new Map();
   for (const [name, t] of weights) if (!consumed.has(name)) out.set(name, t);
   // The `promote` reading fuses a mixed-dtype layer from F32 copies; what passes through is the input's own.
-  const promoted = promotedWeights(weights, config, options);
+  const promoted = promotedWeights(weights, options);
   const source = promoted.length === 0 ? weights : new Map([...weights, ...promoted.map((n) => [n, toF32(weights.get(n)!)] as const)]);
   const io = memoryReader(source);
   // Every output is allocated up front so that its pages can be faulted in ahead of the copy.

@@ -129,6 +129,21 @@ export async function produceExperts(recipe: OutputRecipe, { first, count }: Exp
       }
       return;
     }
+    case "take-rows": {
+      // Byte selection: rows half, half + 2, ... of each expert's slice.
+      const { input, half } = recipe;
+      const rows = input.spec.shape[1]!;
+      const inSlice = sliceBytes(input.spec);
+      const rowBytes = inSlice / rows;
+      const x = await io.experts(input.name, input.spec, first, count, scratch.get("in", inSlice * count));
+      for (let i = 0; i < count; i++) {
+        for (let r = 0; r < rows / 2; r++) {
+          const from = i * inSlice + (2 * r + half) * rowBytes;
+          out.set(x.data.subarray(from, from + rowBytes), (i * (rows / 2) + r) * rowBytes);
+        }
+      }
+      return;
+    }
     case "copy": {
       const x = await io.experts(recipe.input.name, recipe.input.spec, first, count, out);
       await backend.concat([x], 0, out);

@@ -6,15 +6,14 @@
 
 import type { DType } from "../dtypes.js";
 import type { Tensor, TensorSpec } from "../tensor.js";
-import type { ExpertLayout } from "./layouts.js";
 import { scanExperts } from "./scan.js";
 
 const PROMOTABLE: readonly DType[] = ["BF16", "F16", "F32"];
 
 /** The `.weight` tensors of per-expert layers whose weights mix BF16/F16/F32: these become F32. */
-export function mixedLayerWeights(specs: ReadonlyMap<string, TensorSpec>, layout: ExpertLayout): string[] {
+export function mixedLayerWeights(specs: ReadonlyMap<string, TensorSpec>): string[] {
   const out: string[] = [];
-  for (const g of scanExperts(specs.keys(), layout)) {
+  for (const g of scanExperts(specs)) {
     const weights = g.perExpert.filter((t) => t.kind === "weight").map((t) => t.name);
     const dtypes = new Set(weights.map((n) => specs.get(n)!.dtype));
     if (dtypes.size > 1 && [...dtypes].every((d) => PROMOTABLE.includes(d))) out.push(...weights);

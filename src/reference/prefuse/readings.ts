@@ -60,5 +60,5 @@ export type ReadingPatch = Partial<PrefuseReadings>;
 /** The count lookup a reading makes: its order first, then the other keys, without the ignored ones. */
 export function countLookupOf(r: PrefuseReadings): CountLookup {
   const keys = [...r.countOrder, ...EXPERT_COUNT_KEYS.filter((k) => !r.countOrder.includes(k))].filter((k) => !r.countIgnored.includes(k));
-  return { keys, zero: r.countZero };
+  return { keys, zero: r.countZero, ignored: r.countIgnored };
 }

@@ -34,7 +34,9 @@ export type OutputRecipe =
   | { readonly op: "split-rows"; readonly input: FusedInput; readonly half: 0 | 1 }
   /** out[e] = (half `half` of in[e] along its columns (axis -1))^T */
   | { readonly op: "split-columns"; readonly input: FusedInput; readonly half: 0 | 1 }
-  /** out = in, under a new name */
+  /** out[e] = rows half, half + 2, half + 4... of in[e] (axis 1, trailing axes as one row): gpt-oss's `v[..., ::2, :]` */
+  | { readonly op: "take-rows"; readonly input: FusedInput; readonly half: 0 | 1 }
+  /** out = in, under a new name (and, for MXFP4 blocks, a new element type over the same bytes) */
   | { readonly op: "copy"; readonly input: FusedInput }
   /** out[e] = in[e]^T */
   | { readonly op: "transpose"; readonly input: FusedInput };
@@ -50,13 +52,15 @@ const seriesOf = (s: StackedSeries): ExpertSeries => ({ names: s.names, spec: s.
 
 /** The outputs of a complete per-expert layer. */
 export function perExpertOutputs(layer: CompleteLayer, layout: ExpertLayout, prefix: string, target: FuseTarget): PlannedOutput[] {
-  const { gate, up, down } = layer.weights;
   const out = (name: string, dtype: DType, shape: readonly number[], recipe: OutputRecipe): PlannedOutput => ({ name, dtype, shape, layer: prefix, recipe });
   if (target === "switch_mlp") {
-    return [...PROJECTIONS.map((p) => layer.weights[p]), ...layer.companions].map((s) =>
+    const weights = PROJECTIONS.flatMap((p) => layer.weights[p] ?? []);
+    return [...weights, ...layer.companions].map((s) =>
       out(switchName(layout, prefix, s.projection, s.kind), s.spec.dtype, [layer.E, ...s.spec.shape], { op: "stack", inputs: seriesOf(s) }),
     );
   }
+  // Only gated layers reach the fused target: the plan checks all three projections for it.
+  const [gate, up, down] = [layer.weights.gate!, layer.weights.up!, layer.weights.down!];
   const names = fusedNames(layout, prefix);
   const rows = layout.orientation === "rows";
   return [
@@ -88,6 +92,35 @@ export function fusedToSwitchOutputs(gateUp: FusedInput, down: FusedInput, dims:
     out("up", [E, I, H], { op: rows ? "split-rows" : "split-columns", input: gateUp, half: 1 }),
     out("down", [E, H, I], rows ? { op: "copy", input: down } : { op: "transpose", input: down }),
   ];
+}
+
+/**
+ * gpt-oss's MXFP4 release as mlx-lm's gpt_oss.py sanitize leaves it: `gate_up_proj_blocks`
+ * [E, 2I, G, 16] (U8) viewed as U32 and flattened to [E, 2I, 4G], then split interleaved on
+ * axis -2 (`v[..., ::2, :]` gate, `v[..., 1::2, :]` up); `_scales` [E, 2I, G] the same way;
+ * `gate_up_proj_bias` [E, 2I] on its last axis; down's blocks, scales and bias renamed as they
+ * are. Every output is a byte-for-byte selection of its input's rows.
+ */
+export function interleavedToSwitchOutputs(parts: Readonly<Record<string, FusedInput>>, layout: ExpertLayout, prefix: string): PlannedOutput[] {
+  const out: PlannedOutput[] = [];
+  const add = (projection: "gate" | "up" | "down", kind: string, dtype: DType, shape: readonly number[], recipe: OutputRecipe) =>
+    out.push({ name: switchName(layout, prefix, projection, kind), dtype, shape, layer: prefix, recipe });
+  const words = (s: readonly number[]) => [s[0]!, s[1]!, (s[2]! * s[3]!) / 4];
+  const half = (s: readonly number[]) => [s[0]!, s[1]! / 2, ...s.slice(2)];
+  const blocks = parts.gate_up_proj_blocks!;
+  const scales = parts.gate_up_proj_scales!;
+  const bias = parts.gate_up_proj_bias;
+  for (const [projection, h] of [["gate", 0], ["up", 1]] as const) {
+    add(projection, "weight", "U32", words(half(blocks.spec.shape)), { op: "take-rows", input: blocks, half: h });
+    add(projection, "scales", scales.spec.dtype, half(scales.spec.shape), { op: "take-rows", input: scales, half: h });
+    if (bias !== undefined) add(projection, "bias", bias.spec.dtype, half(bias.spec.shape), { op: "take-rows", input: bias, half: h });
+  }
+  const down = parts.down_proj_blocks!;
+  add("down", "weight", "U32", words(down.spec.shape), { op: "copy", input: down });
+  add("down", "scales", parts.down_proj_scales!.spec.dtype, parts.down_proj_scales!.spec.shape, { op: "copy", input: parts.down_proj_scales! });
+  const downBias = parts.down_proj_bias;
+  if (downBias !== undefined) add("down", "bias", downBias.spec.dtype, downBias.spec.shape, { op: "copy", input: downBias });
+  return out;
 }
 
 /** Every input tensor a recipe reads. */

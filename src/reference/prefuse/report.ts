@@ -1,15 +1,16 @@
 // Plans as users see them: a JSON-ready report (`fuse --json`), short per-layer descriptions for
-// text output, and the MoE view of `inspect` (per layer: per-expert complete, partial + reason,
-// fused, dense).
+// text output, and the MoE view of `inspect`, which shows the plan's own states and codes (one
+// vocabulary: `fused` is always "this run fuses it", never "stored fused").
 
 import type { ExpertCountKey } from "./expert-count.js";
 import type { FusePlan, LayerPlan, LayerState } from "./plan.js";
-import type { UntouchedReason } from "./reasons.js";
+import type { LayerCode, UntouchedReason } from "./reasons.js";
 import { formatShape } from "./shapes.js";
 
 export interface LayerReport {
   readonly prefix: string;
   readonly state: LayerState;
+  readonly code: LayerCode;
   readonly expertsFound: number;
   readonly source?: "per-expert" | "fused";
   readonly outputs?: readonly string[];
@@ -26,6 +27,8 @@ export interface PlanReport {
   readonly modelType: string | null;
   readonly modelTypeKey: string | null;
   readonly expertCount: { readonly count: number; readonly key: ExpertCountKey } | null;
+  /** Sub-models' own counts (qwen3_omni_moe), by tensor prefix; empty for most families. */
+  readonly subModelCounts: readonly { readonly prefix: string; readonly count: number | null; readonly key: string | null }[];
   readonly warnings: readonly string[];
   readonly summary: Readonly<Record<LayerState, number>> & { readonly outputs: number; readonly consumed: number };
   readonly layers: readonly LayerReport[];
@@ -33,7 +36,7 @@ export interface PlanReport {
 }
 
 function layerReport(l: LayerPlan): LayerReport {
-  const base = { prefix: l.prefix, state: l.state, expertsFound: l.expertsFound };
+  const base = { prefix: l.prefix, state: l.state, code: l.code, expertsFound: l.expertsFound };
   switch (l.state) {
     case "fused":
       return { ...base, source: l.source, outputs: l.outputs, consumed: l.consumed.length, passthrough: l.passthrough };
@@ -59,6 +62,7 @@ export function planReport(plan: FusePlan): PlanReport {
     modelType: plan.modelType ?? null,
     modelTypeKey: plan.modelTypeKey ?? null,
     expertCount: plan.expertCount === undefined ? null : { count: plan.expertCount.count, key: plan.expertCount.key },
+    subModelCounts: plan.subModelCounts.map((s) => ({ prefix: s.prefix, count: s.count?.count ?? null, key: s.count?.key ?? null })),
     warnings: plan.warnings,
     summary: { ...countStates(plan), outputs: plan.outputs.length, consumed: plan.consumed.length },
     layers: plan.layers.map(layerReport),
@@ -96,14 +100,11 @@ export function describeLayout(p: { readonly layout: string; readonly modelType?
   return p.modelType == null ? `layout ${p.layout} (model_type not in the registry)` : `layout ${p.layout} (${p.modelTypeKey} ${p.modelType})`;
 }
 
-/** inspect's names for layer states: what the checkpoint holds, not what a fuse would do. */
-export type MoeLayerState = "per-expert" | "partial" | "fused" | "dense";
-
-const INSPECT_STATE: Readonly<Record<LayerState, MoeLayerState>> = { fused: "per-expert", untouched: "partial", "already-fused": "fused", dense: "dense" };
-
 export interface MoeLayerView {
   readonly prefix: string;
-  readonly state: MoeLayerState;
+  /** The fused-target plan's state: what `fuse` would do with the layer. */
+  readonly state: LayerState;
+  readonly code: LayerCode;
   readonly experts: number;
   readonly detail: string;
   readonly reasons?: readonly UntouchedReason[];
@@ -128,7 +129,7 @@ export function moeView(plan: FusePlan): MoeView {
     expertCount: report.expertCount,
     warnings: report.warnings,
     layers: plan.layers.map((l) => {
-      const view = { prefix: l.prefix, state: INSPECT_STATE[l.state], experts: l.expertsFound };
+      const view = { prefix: l.prefix, state: l.state, code: l.code, experts: l.expertsFound };
       if (l.state === "untouched") return { ...view, detail: summarizeReasons(l.reasons), reasons: l.reasons };
       if (l.state === "fused") return { ...view, detail: `complete: ${l.consumed.length} per-expert tensors` };
       return { ...view, detail: describeLayer(l, plan) };

@@ -2,8 +2,9 @@
 // with positioned reads, so inspecting a checkpoint of any size costs a few kilobytes of I/O and
 // streaming a fuse never holds more than the slice it is copying.
 
-import { open, type FileHandle } from "node:fs/promises";
-import { SafetensorsError } from "../errors.js";
+import type { FileHandle } from "node:fs/promises";
+import { MoePrefuseError, SafetensorsError } from "../errors.js";
+import { openRegularFile } from "../input-file.js";
 import { type SafetensorsHeader, type TensorEntry, parseHeader, readHeaderSize } from "./header.js";
 
 /** Reads exactly `length` bytes at `position` into `target` at `offset`, looping over short reads. */
@@ -46,8 +47,9 @@ export class SafetensorsFile {
   static async open(path: string): Promise<SafetensorsFile> {
     let handle: FileHandle;
     try {
-      handle = await open(path, "r");
+      handle = await openRegularFile(path);
     } catch (e) {
+      if (e instanceof MoePrefuseError) throw e;
       throw new SafetensorsError("READ_FAILED", `cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file: path });
     }
     try {

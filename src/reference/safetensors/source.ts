@@ -12,6 +12,18 @@ export interface TensorSource extends TensorSpec {
    * for the next one, so a source may refill one buffer again and again.
    */
   chunks(): AsyncIterable<Uint8Array>;
+  /**
+   * A hint that `chunks()` will be asked for next: a source that computes its bytes may start
+   * (read ahead, compute its first chunks) so that it overlaps the write of the tensor before.
+   * Never changes the bytes; sources that only move bytes leave it out.
+   */
+  prefetch?(): void;
+  /**
+   * Bytes [offset, offset + target.length) of the tensor, read into `target`: a consumer that
+   * needs the bytes in buffers of its own (shared memory for worker threads) reads them there in
+   * bounded pieces instead of copying each chunk. Sources that compute their bytes leave it out.
+   */
+  readRange?(target: Uint8Array, offset: number): Promise<void>;
 }
 
 export function tensorSource(t: Tensor): TensorSource {
@@ -21,6 +33,10 @@ export function tensorSource(t: Tensor): TensorSource {
     byteLength: t.data.length,
     async *chunks() {
       yield t.data;
+    },
+    async readRange(target, offset) {
+      if (offset < 0 || offset + target.length > t.data.length) throw new RangeError(`bytes [${offset}, ${offset + target.length}) are outside the tensor's ${t.data.length}`);
+      target.set(t.data.subarray(offset, offset + target.length));
     },
   };
 }
@@ -36,6 +52,7 @@ export function fileTensorSource(file: SafetensorsFile, name: string, spec: Tens
     dtype: spec.dtype,
     shape: spec.shape,
     byteLength,
+    readRange: (target, offset) => file.readInto(name, target, 0, offset, target.length),
     async *chunks() {
       const buf = new Uint8Array(Math.min(COPY_CHUNK, byteLength));
       for (let off = 0; off < byteLength; off += buf.length) {

@@ -1,7 +1,8 @@
 // Streaming safetensors writing: the header first (from the layout), then each tensor's chunks
 // in layout order. Small chunks are staged into one buffer so that many small tensors cost few
-// syscalls; large chunks go straight to the file. Every source must yield exactly the bytes its
-// spec promises, or the write fails (and, through `atomic.ts`, leaves nothing behind).
+// syscalls; large chunks go straight to the file. Sources that compute their bytes are asked to
+// start ahead (`prefetch`), so computing overlaps writing. Every source must yield exactly the
+// bytes its spec promises, or the write fails (and, through `atomic.ts`, leaves nothing behind).
 
 import { open, type FileHandle } from "node:fs/promises";
 import { OutputError } from "../errors.js";
@@ -11,6 +12,13 @@ import type { TensorSource } from "./source.js";
 
 /** Bytes of the staging buffer each file write holds (memory accounting in bench/ counts it). */
 export const STAGE = 4 << 20;
+
+/**
+ * Bytes of the tensors after the current one that are asked to prefetch (always the next one):
+ * enough small computed tensors in flight that the threads computing them are never idle while
+ * one is written, few enough that memory stays flat.
+ */
+export const PREFETCH_BYTES = 32 << 20;
 
 class StagedWriter {
   private readonly stage = new Uint8Array(STAGE);
@@ -53,7 +61,17 @@ export async function writeLayout(path: string, layout: FileLayout<TensorSource>
   try {
     const out = new StagedWriter(handle);
     await out.write(layout.prefix);
-    for (const { name, tensor } of layout.placed) {
+    const { placed } = layout;
+    // Tensors after the current one already asked to prefetch: [current + 1, next), `ahead` bytes.
+    let next = 0;
+    let ahead = 0;
+    for (const [k, { name, tensor }] of placed.entries()) {
+      if (next > k) ahead -= tensor.byteLength;
+      else next = k + 1;
+      for (; next < placed.length && (next === k + 1 || ahead + placed[next]!.tensor.byteLength <= PREFETCH_BYTES); next++) {
+        placed[next]!.tensor.prefetch?.();
+        ahead += placed[next]!.tensor.byteLength;
+      }
       let got = 0;
       for await (const chunk of tensor.chunks()) {
         got += chunk.length;

@@ -2,6 +2,7 @@
 // the golden output on success; on every bad input one `moe-prefuse: error:` line naming the
 // file and tensor, exit 1, no output (not even a temporary), and the input byte-identical.
 
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -57,6 +58,14 @@ describe("moe-prefuse dequant", () => {
     expect(readFileSync(join(out, "model.safetensors")).equals(readFileSync(join(GOLDEN, "expected", "model.safetensors")))).toBe(true);
     expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).quantization_config).toBeUndefined();
     expect(snapshot(input)).toEqual(before);
+  });
+
+  it("ends quietly, its output whole, when the reader of its JSON goes away (| head)", () => {
+    const out = join(tempDir(), "out");
+    const r = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" "${join(ROOT, "bin", "moe-prefuse.js")}" dequant --json "${join(GOLDEN, "input")}" "${out}" | head -c 1 > /dev/null`], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(out, "model.safetensors")).equals(readFileSync(join(GOLDEN, "expected", "model.safetensors")))).toBe(true);
   });
 
   it("prints the plan as JSON and shards the output on request", () => {

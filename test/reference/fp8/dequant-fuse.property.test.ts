@@ -24,7 +24,7 @@ import type { FixtureSpec } from "../../../src/fixtures-gen/spec.js";
 import { ROWS_FAMILIES, expertCount, tinySpec } from "../../support/arbitraries/fixture-spec.js";
 import { specCounterexample } from "../../support/property/counterexample.js";
 import { checkProperty } from "../../support/property/runner.js";
-import { DOWN, GATE_UP, perExpertName } from "../../support/moe-names.js";
+import { DOWN, GATE_UP, fusedPrefixOf, perExpertName } from "../../support/moe-names.js";
 import { expertSlot } from "../../support/weights.js";
 import { tempDir } from "../../support/tmp.js";
 
@@ -54,7 +54,8 @@ describe("FP8: dequantize then fuse", () => {
           if (!name.endsWith(GATE_UP)) continue;
           layers++;
           const p = name.slice(0, -GATE_UP.length);
-          const source = spec.family === "mixtral" ? p.replace(/\.mlp$/, ".block_sparse_moe") : p;
+          // The per-expert layer it was fused from (transformers v5 moves Mixtral-style block_sparse_moe to mlp).
+          const source = [p, p.replace(/\.mlp$/, ".block_sparse_moe")].find((q) => fusedPrefixOf(spec.family, q) === p && g.tensors.has(perExpertName(spec.family, q, 0, "up")))!;
           const down = fp8Fused.weights.get(`${p}${DOWN}`)!;
           const [, twoI, H] = gateUp.shape as [number, number, number];
           const I = twoI / 2;

@@ -26,7 +26,7 @@ function weights(): TensorMap {
   ]);
 }
 
-/** A source that streams weights in small chunks and refuses whole-tensor reads of FP8 weights. */
+/** A source that streams weights in small chunks (no range reads) and refuses whole-tensor reads of FP8 weights. */
 function streamingOnly(map: TensorMap, chunk: number, truncate = 0): WeightSource {
   const inner = memoryWeights(map);
   const isFp8 = (name: string) => map.get(name)!.dtype.startsWith("F8_");
@@ -39,6 +39,7 @@ function streamingOnly(map: TensorMap, chunk: number, truncate = 0): WeightSourc
       const data = t.data.subarray(0, t.data.length - truncate);
       return {
         ...tensorSource(t),
+        readRange: undefined,
         async *chunks() {
           const buf = new Uint8Array(chunk);
           for (let off = 0; off < data.length; off += chunk) {
@@ -46,6 +47,29 @@ function streamingOnly(map: TensorMap, chunk: number, truncate = 0): WeightSourc
             buf.set(part);
             yield buf.subarray(0, part.length);
           }
+        },
+      };
+    },
+  };
+}
+
+/** A source that reads FP8 weights only by range (`onRead` sees each read), never by chunks or whole. */
+function rangedOnly(map: TensorMap, onRead: (target: Uint8Array, offset: number) => void): WeightSource {
+  const inner = memoryWeights(map);
+  const isFp8 = (name: string) => map.get(name)!.dtype.startsWith("F8_");
+  return {
+    ...inner,
+    readInto: (name, t, o) => (isFp8(name) ? Promise.reject(new Error(`whole read of ${name}`)) : inner.readInto(name, t, o)),
+    source(name) {
+      const s = inner.source(name);
+      return {
+        ...s,
+        chunks: () => {
+          throw new Error("chunk stream used");
+        },
+        readRange: (target, offset) => {
+          onRead(target, offset);
+          return s.readRange!(target, offset);
         },
       };
     },
@@ -81,6 +105,31 @@ describe("dequantView", () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
     expect(view.source("a.weight").byteLength).toBe(360);
     expect((await view.read("a.weight")).data).toEqual(expected.get("a.weight")!.data);
+  });
+
+  it("reads ranges of at most chunkElements straight into shared memory when the source can", async () => {
+    const reads: [number, number, boolean][] = [];
+    const view = dequantView(rangedOnly(weights(), (target, offset) => reads.push([offset, target.length, target.buffer instanceof SharedArrayBuffer])), CONFIG, { chunkElements: 64 });
+    expect((await view.read("a.weight")).data).toEqual(expected.get("a.weight")!.data);
+    expect(reads).toEqual([
+      [0, 64, true],
+      [64, 64, true],
+      [128, 52, true],
+    ]);
+  });
+
+  it("reads ahead of a slow consumer, but at most two pieces of a tensor", async () => {
+    let read = 0;
+    const view = dequantView(rangedOnly(weights(), () => read++), CONFIG, { chunkElements: 16 });
+    let consumed = 0;
+    const ahead: number[] = [];
+    for await (const _ of view.source("a.weight").chunks()) {
+      consumed++;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      ahead.push(read - consumed);
+    }
+    expect(consumed).toBe(12);
+    expect(Math.max(...ahead)).toBe(2);
   });
 
   it("readInto writes at aligned and odd offsets without touching the bytes around", async () => {

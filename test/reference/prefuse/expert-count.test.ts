@@ -35,6 +35,15 @@ describe("resolveExpertCount", () => {
     ]);
   });
 
+  it("reads a family's own nested paths only after the global chain", () => {
+    const dbrx = { model_type: "dbrx", ffn_config: { moe_num_experts: 16 } };
+    expect(resolveExpertCount(dbrx)).toBeUndefined();
+    expect(resolveExpertCount(dbrx, "config.json", ["ffn_config.moe_num_experts"])).toEqual({ count: 16, key: "ffn_config.moe_num_experts", warnings: [] });
+    const both = { num_local_experts: 8, ffn_config: { moe_num_experts: 16 } };
+    expect(resolveExpertCount(both, "config.json", ["ffn_config.moe_num_experts"])).toMatchObject({ count: 8, key: "num_local_experts" });
+    expect(() => resolveExpertCount({ ffn_config: { moe_num_experts: "16" } }, "config.json", ["ffn_config.moe_num_experts"])).toThrow(CheckpointError);
+  });
+
   it("stays silent when several locations agree", () => {
     expect(resolveExpertCount(configWith({ num_experts: 16, "text_config.num_experts": 16 }))).toEqual({ count: 16, key: "num_experts", warnings: [] });
   });

@@ -7,20 +7,23 @@ import {
   selectLayout,
   switchName,
 } from "../../../src/reference/prefuse/layouts.js";
-import { expertPattern, scanExperts } from "../../../src/reference/prefuse/scan.js";
+import { scanExperts } from "../../../src/reference/prefuse/scan.js";
 
 describe("layout registry", () => {
   it.each([
     [{ model_type: "qwen3_5_moe", text_config: { model_type: "qwen3_5_moe_text" } }, "qwen3_5_moe", "model_type"],
     [{ model_type: "unknown_vlm", text_config: { model_type: "qwen3_5_moe_text" } }, "qwen3_5_moe", "text_config.model_type"],
-    [{ model_type: "qwen3_moe" }, "transformers_v5", "model_type"],
-    [{ model_type: "deepseek_v3" }, "transformers_v5", "model_type"],
-    [{ model_type: "glm4_moe" }, "transformers_v5", "model_type"],
-    [{ model_type: "olmoe" }, "transformers_v5", "model_type"],
-    [{ model_type: "qwen2_moe" }, "transformers_v5", "model_type"],
+    [{ model_type: "qwen3_moe" }, "qwen3_moe", "model_type"],
+    [{ model_type: "deepseek_v3" }, "deepseek_v3", "model_type"],
+    [{ model_type: "glm4_moe" }, "glm4_moe", "model_type"],
+    [{ model_type: "olmoe" }, "olmoe", "model_type"],
+    [{ model_type: "qwen2_moe" }, "qwen2_moe", "model_type"],
     [{ model_type: "mixtral" }, "mixtral", "model_type"],
     [{ model_type: "qwen3_vl_moe" }, "qwen3_vl_moe", "model_type"],
     [{ model_type: "llama4" }, "llama4", "model_type"],
+    [{ model_type: "minimax_m2" }, "minimax", "model_type"],
+    [{ model_type: "kimi_k2" }, "deepseek_v3", "model_type"],
+    [{ model_type: "gemma4", text_config: { model_type: "gemma4_text" } }, "gemma4", "model_type"],
   ])("selects by model_type: %j -> %s", (config, name, key) => {
     const c = selectLayout(config);
     expect(c.layout.name).toBe(name);
@@ -54,21 +57,63 @@ describe("layout registry", () => {
 });
 
 describe("scanExperts", () => {
-  it("uses one expression for every MoE tensor kind", () => {
-    const re = expertPattern(DEFAULT_LAYOUT);
-    expect(re.exec("model.layers.0.mlp.experts.12.up_proj.weight")?.groups).toMatchObject({ prefix: "model.layers.0.mlp", id: "12", proj: "up_proj", kind: "weight" });
-    expect(re.exec("model.layers.0.mlp.experts.gate_up_proj")?.groups).toMatchObject({ prefix: "model.layers.0.mlp", fused: "gate_up_proj" });
-    expect(re.exec("model.layers.0.mlp.switch_mlp.down_proj.biases")?.groups).toMatchObject({ sw: "down_proj", swkind: "biases" });
-    for (const other of [
-      "model.layers.0.mlp.shared_experts.gate_proj.weight",
-      "model.layers.0.mlp.shared_expert.up_proj.weight",
-      "model.layers.0.mlp.experts.gate_up_proj_bias",
-      "model.layers.0.mlp.gate.weight",
-      "model.layers.0.mlp.experts.e_score_correction_bias",
+  const spec = (shape: number[]) => ({ dtype: "BF16" as const, shape });
+
+  it("finds every MoE tensor form, whatever the model_type", () => {
+    const [g] = scanExperts([
+      "model.layers.0.mlp.experts.12.up_proj.weight",
       "model.layers.0.mlp.experts.3.w1.weight",
-    ]) {
-      expect(re.test(other)).toBe(false);
-    }
+      "model.layers.0.mlp.experts.gate_up_proj",
+      "model.layers.0.mlp.experts.gate_up_proj_bias",
+      "model.layers.0.mlp.switch_mlp.down_proj.biases",
+      "model.layers.0.mlp.experts.e_score_correction_bias",
+    ]);
+    expect(g!.perExpert.map((t) => [t.expert, t.projection, t.leaf, t.kind])).toEqual([
+      [12, "up", "up_proj", "weight"],
+      [3, "gate", "w1", "weight"],
+    ]);
+    expect(g!.fused.gateUp).toBe("model.layers.0.mlp.experts.gate_up_proj");
+    expect(g!.fusedCompanions).toEqual(["model.layers.0.mlp.experts.gate_up_proj_bias"]);
+    expect(g!.switched).toEqual([{ name: "model.layers.0.mlp.switch_mlp.down_proj.biases", leaf: "down_proj", kind: "biases" }]);
+    expect(g!.unrecognized).toEqual(["model.layers.0.mlp.experts.e_score_correction_bias"]);
+  });
+
+  it("leaves shared experts, routers and dense MLPs alone", () => {
+    expect(
+      scanExperts([
+        "model.layers.0.mlp.shared_experts.gate_proj.weight",
+        "model.layers.0.mlp.shared_expert.up_proj.weight",
+        "model.layers.0.mlp.gate.weight",
+        "model.layers.0.mlp.gate_proj.weight",
+      ]),
+    ).toEqual([]);
+  });
+
+  it("finds MLX stacks under each loader's module name", () => {
+    const groups = scanExperts([
+      "model.layers.0.experts.switch_glu.gate_proj.weight",
+      "model.layers.1.mlp.experts.up_proj.weight",
+      "backbone.layers.2.mixer.switch_mlp.fc1.weight",
+    ]);
+    expect(groups.map((g) => [g.prefix, g.switched.map((s) => s.leaf)])).toEqual([
+      ["backbone.layers.2.mixer", ["fc1"]],
+      ["model.layers.0", ["gate_proj"]],
+      ["model.layers.1.mlp", ["up_proj"]],
+    ]);
+  });
+
+  it("finds stacks under other names by rank, so dense weights of the same name stay out", () => {
+    const specs = new Map([
+      ["model.layers.0.block_sparse_moe.input_linear.weight", spec([4, 8, 2])],
+      ["model.layers.0.shared_mlp.input_linear.weight", spec([8, 2])],
+      ["transformer.blocks.0.ffn.experts.mlp.w1", spec([16, 2])],
+      ["model.layers.1.moe.gate_proj.weight", spec([4, 2, 2])],
+    ]);
+    expect(scanExperts(specs).map((g) => [g.prefix, g.stacked])).toEqual([
+      ["model.layers.0.block_sparse_moe", ["model.layers.0.block_sparse_moe.input_linear.weight"]],
+      ["model.layers.1.moe", ["model.layers.1.moe.gate_proj.weight"]],
+      ["transformer.blocks.0.ffn", ["transformer.blocks.0.ffn.experts.mlp.w1"]],
+    ]);
   });
 
   it("groups by any prefix (language model, mtp, text-only) in natural order", () => {
@@ -80,14 +125,14 @@ describe("scanExperts", () => {
       "model.language_model.layers.2.mlp.experts.gate_up_proj",
       "lm_head.weight",
     ];
-    const groups = scanExperts(names, DEFAULT_LAYOUT);
+    const groups = scanExperts(names);
     expect(groups.map((g) => g.prefix)).toEqual(["model.language_model.layers.2.mlp", "model.language_model.layers.10.mlp", "model.layers.0.mlp", "mtp.layers.0.mlp"]);
     expect(groups[0]!.fused.gateUp).toBe("model.language_model.layers.2.mlp.experts.gate_up_proj");
     expect(groups[2]!.perExpert[0]).toMatchObject({ expert: 0, projection: "gate", kind: "weight_scale_inv" });
   });
 
   it("reads mixtral's w1/w3/w2 as gate/up/down and expert ids as numbers", () => {
-    const g = scanExperts(["model.layers.0.block_sparse_moe.experts.07.w3.weight"], layoutForModelType("mixtral")!);
-    expect(g[0]!.perExpert[0]).toMatchObject({ expert: 7, projection: "up", kind: "weight" });
+    const g = scanExperts(["model.layers.0.block_sparse_moe.experts.07.w3.weight"]);
+    expect(g[0]!.perExpert[0]).toMatchObject({ expert: 7, projection: "up", leaf: "w3", kind: "weight" });
   });
 });

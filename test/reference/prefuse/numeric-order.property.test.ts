@@ -44,8 +44,8 @@ describe("numeric expert order", () => {
         expect(plan.layers.length).toBeGreaterThan(0);
         for (const layer of plan.layers) {
           expect(layer.state, layer.prefix).toBe("fused");
-          const gateUp = weights.get(`${fusedPrefixOf(layer.prefix)}${GATE_UP}`)!;
-          const down = weights.get(`${fusedPrefixOf(layer.prefix)}${DOWN}`)!;
+          const gateUp = weights.get(`${fusedPrefixOf(spec.family, layer.prefix)}${GATE_UP}`)!;
+          const down = weights.get(`${fusedPrefixOf(spec.family, layer.prefix)}${DOWN}`)!;
           const gates = Array.from({ length: E }, (_, e) => g.tensors.get(perExpertName(spec.family, layer.prefix, e, "gate"))!.data);
           const hex = gates.map((b) => Buffer.from(b).toString("hex"));
           fc.pre(new Set(hex).size === E);

@@ -79,7 +79,7 @@ describe("partial-layer guard", () => {
         // Nothing new is written for the damaged layer: two fused tensors per fused layer, no more.
         const added = [...weights.keys()].filter((n) => !g.tensors.has(n));
         expect(added).toHaveLength(2 * (plan.layers.length - 1));
-        expect(added.some((n) => n.startsWith(`${fusedPrefixOf(victim)}.`))).toBe(false);
+        expect(added.some((n) => n.startsWith(`${fusedPrefixOf(spec.family, victim)}.`))).toBe(false);
       },
     });
   });

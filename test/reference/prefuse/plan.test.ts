@@ -34,7 +34,7 @@ describe("planPrefuse", () => {
     ]);
     expect(new Set(plan.consumed)).toEqual(new Set([...w.keys()].filter((n) => n.includes(".experts."))));
     expect(plan.expertCount).toEqual({ count: 3, key: "num_experts", warnings: [] });
-    expect(plan.layout).toBe("transformers_v5");
+    expect(plan.layout).toBe("qwen3_moe");
   });
 
   it("is dense (a no-op) without an expert count", () => {
@@ -107,7 +107,9 @@ describe("planPrefuse", () => {
   it("warns when config locations disagree, and uses the first", () => {
     const plan = planPrefuse(tinyMoe({ prefixes: [P0], E: 2, I: 1, H: 1 }), { num_local_experts: 2, text_config: { num_experts: 3 } });
     expect(plan.expertCount?.key).toBe("num_local_experts");
-    expect(plan.warnings).toHaveLength(1);
+    expect(plan.warnings.filter((w) => w.includes("disagrees"))).toHaveLength(1);
+    // No model_type: the default rules, said in one warning.
+    expect(plan.warnings.filter((w) => w.includes("not in the layout registry: assumed the default rules"))).toHaveLength(1);
     expect(layer(plan, P0).state).toBe("fused");
   });
 

@@ -7,14 +7,27 @@ import fc from "fast-check";
 import { EXPERT_COUNT_KEYS } from "../../../src/reference/prefuse/expert-count.js";
 import { type FuseTarget, PROJECTIONS } from "../../../src/reference/prefuse/layouts.js";
 import { FAMILY_NAMES, type FamilyName, family } from "../../../src/fixtures-gen/families.js";
+import { switchName } from "../moe-names.js";
 import { type FixtureSpec, moeLayers, resolveSpec } from "../../../src/fixtures-gen/spec.js";
 import { PARTIAL_DEFECTS, type PartialDefect, type Variant } from "../../../src/fixtures-gen/variants.js";
 
 /** Families whose weights are not FP8 (inputs of the prefuse itself). */
-export const UNQUANTIZED_FAMILIES: readonly FamilyName[] = FAMILY_NAMES.filter((f) => !family(f).fp8.byDefault);
+export const NOT_FP8_FAMILIES: readonly FamilyName[] = FAMILY_NAMES.filter((f) => !family(f).fp8.byDefault);
+
+/**
+ * Unquantized families whose experts are gated, stored per expert (or fused rows / columns),
+ * and stacked by their MLX loader into `<prefix>.switch_mlp` under the same module: the
+ * prefuse's classic case, which the structural properties draw from. The other families
+ * (own MLX names, non-gated, interleaved, stacked under their own names) are covered family by
+ * family by the registry property (test/reference/prefuse/families.property.test.ts).
+ */
+export const UNQUANTIZED_FAMILIES: readonly FamilyName[] = NOT_FP8_FAMILIES.filter((f) => {
+  const m = family(f).moe;
+  return m.gated && m.stacked === "fused" && m.fusedStyle !== "interleaved" && switchName("p", "up", f) === "p.switch_mlp.up_proj.weight";
+});
 
 /** Families that store fused experts as [E, 2I, H] / [E, H, I] (not transposed). */
-export const ROWS_FAMILIES: readonly FamilyName[] = UNQUANTIZED_FAMILIES.filter((f) => !family(f).moe.fusedTransposed);
+export const ROWS_FAMILIES: readonly FamilyName[] = UNQUANTIZED_FAMILIES.filter((f) => family(f).moe.fusedStyle === "rows");
 
 /** Expert counts around every multiple of 16 up to `max`: 16k - 1, 16k, 16k + 1. */
 export function chunkSeams(max: number): number[] {
@@ -117,20 +130,23 @@ export const anyFixtureSpec: fc.Arbitrary<FixtureSpec> = fc
       fc.constant({ kind: "dense" as const }),
       fc.record({ kind: fc.constant("partial" as const), defect: fc.constantFrom(...PARTIAL_DEFECTS), layerPick: fc.nat(), expertPick: fc.nat(), projection: fc.constantFrom(...PROJECTIONS) }),
       fc.record({ kind: fc.constant("extra-expert" as const), layerPick: fc.nat(), extra: fc.nat({ max: 5 }) }),
-      fc.record({ kind: fc.constant("count-key" as const), keys: fc.subarray([...EXPERT_COUNT_KEYS]), values: fc.array(fc.option(fc.integer({ min: -2, max: 40 }), { nil: undefined }), { minLength: 6, maxLength: 6 }) }),
+      fc.record({ kind: fc.constant("count-key" as const), keys: fc.subarray([...EXPERT_COUNT_KEYS]), values: fc.array(fc.option(fc.integer({ min: -2, max: 40 }), { nil: undefined }), { minLength: EXPERT_COUNT_KEYS.length, maxLength: EXPERT_COUNT_KEYS.length }) }),
     ),
   })
   .map((r) => {
     const base: FixtureSpec = { family: r.family, seed: r.seed, experts: r.experts, layers: r.layers, hidden: r.hidden, intermediate: r.intermediate };
     const fp8 = r.fp8Block !== undefined || family(r.family).fp8.byDefault;
-    const layers = moeLayers(resolveSpec(base));
+    const moe = family(r.family).moe;
+    // Experts stacked under a family's own names have no other form; non-gated ones no fused form and no gate.
+    const layers = moe.stacked === "fused" ? moeLayers(resolveSpec(base)) : [];
     const pick = (n: number) => layers[n % layers.length]!;
     let variant: Variant | undefined;
     const v = r.variant;
-    if (v.kind === "fused" && !fp8) variant = v.layerPick === undefined || layers.length === 0 ? { kind: "fused" } : { kind: "fused", layer: pick(v.layerPick) };
+    if (v.kind === "fused" && !fp8 && moe.stacked === "fused" && moe.gated) variant = v.layerPick === undefined || layers.length === 0 ? { kind: "fused" } : { kind: "fused", layer: pick(v.layerPick) };
     if (v.kind === "dense") variant = { kind: "dense" };
     if (v.kind === "partial" && layers.length > 0 && (v.defect !== "drop-scale" || fp8)) {
-      variant = { kind: "partial", defect: v.defect, layer: pick(v.layerPick), expert: v.expertPick % r.experts, projection: v.projection };
+      const projection = !moe.gated && v.projection === "gate" ? "up" : v.projection;
+      variant = { kind: "partial", defect: v.defect, layer: pick(v.layerPick), expert: v.expertPick % r.experts, projection };
     }
     if (v.kind === "extra-expert" && layers.length > 0) variant = { kind: "extra-expert", layer: pick(v.layerPick), id: r.experts + v.extra };
     if (v.kind === "count-key") variant = { kind: "count-key", keys: v.keys.map((key, i) => (v.values[i] === undefined ? { key } : { key, value: v.values[i]! })) };

@@ -1,0 +1,69 @@
+// The worker pool's edges: where it cuts a tensor, what a failing or closed worker becomes (the
+// project's typed one-line error), that one thread starts no worker, and that bad thread counts
+// are refused.
+
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../../src/reference/errors.js";
+import { Fp8Error } from "../../../src/reference/fp8/errors.js";
+import { Fp8Dequantizer } from "../../../src/reference/fp8/kernel.js";
+import { DequantPool, MAX_THREADS, splitRange } from "../../../src/reference/fp8/pool.js";
+
+const kernel = (rows: number, cols: number) =>
+  new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [4, 4], scales: new Float32Array(Math.ceil(rows / 4) * Math.ceil(cols / 4)).fill(1) });
+
+describe("splitRange", () => {
+  it("cuts at block rows when each part holds one, else at rows, else anywhere, covering the range once", () => {
+    expect(splitRange(0, 64 * 10, 10, 4, 4)).toEqual([0, 160, 320, 480, 640]);
+    expect(splitRange(0, 6 * 10, 10, 4, 3)).toEqual([0, 20, 40, 60]);
+    expect(splitRange(3, 10, 10, 4, 3)).toEqual([3, 5, 8, 10]);
+    // A range starting mid-row cuts at absolute block-row boundaries.
+    expect(splitRange(15, 15 + 80 * 4, 4, 8, 2)).toEqual([15, 160, 335]);
+  });
+});
+
+describe("DequantPool", () => {
+  it("runs one thread in-process, never starting a worker", async () => {
+    const pool = new DequantPool(1, { minTaskElements: 1 });
+    const out = new Uint16Array(64);
+    await pool.run(kernel(8, 8), new Uint8Array(64).fill(0x38), 0, out);
+    expect(out.every((x) => x === 0x3f80)).toBe(true);
+    expect(pool.started).toBe(0);
+    await pool.close();
+  });
+
+  it("turns a kernel error in a worker into a one-line Fp8Error WORKER_FAILED naming the file and tensor", async () => {
+    const pool = new DequantPool(2, { minTaskElements: 1 });
+    try {
+      // A kernel whose scale grid a worker cannot use (built behind the constructor's check).
+      const k = kernel(8, 8);
+      const broken = Object.assign(Object.create(Fp8Dequantizer.prototype) as Fp8Dequantizer, {
+        weight: { ...k.weight, scales: new Float32Array(1) },
+        strategy: "auto",
+      });
+      const run = pool.run(broken, new Uint8Array(new SharedArrayBuffer(64)), 0, new Uint16Array(new SharedArrayBuffer(128)), {
+        file: "ckpt",
+        tensor: "w.weight",
+      });
+      await expect(run).rejects.toThrow(Fp8Error);
+      await expect(run).rejects.toMatchObject({
+        code: "WORKER_FAILED",
+        message: "ckpt: tensor 'w.weight': dequantization worker thread failed: scale grid has 1 values, the block grid needs 4",
+      });
+      // The pool goes on working after a failed task.
+      const out = new Uint16Array(64);
+      await pool.run(kernel(8, 8), new Uint8Array(64).fill(0x38), 0, out);
+      expect(out.every((x) => x === 0x3f80)).toBe(true);
+      expect(pool.started).toBe(2);
+    } finally {
+      await pool.close();
+    }
+    await expect(pool.run(kernel(8, 8), new Uint8Array(64), 0, new Uint16Array(64))).rejects.toMatchObject({
+      code: "WORKER_FAILED",
+      message: "dequantization worker thread failed: the pool is closed",
+    });
+  });
+
+  it("refuses thread counts outside 1..MAX_THREADS", () => {
+    for (const bad of [0, -1, 1.5, MAX_THREADS + 1, Number.NaN]) expect(() => new DequantPool(bad)).toThrow(UsageError);
+  });
+});

@@ -1,0 +1,52 @@
+// The writer asks computed sources to start ahead (`prefetch`): always the next tensor, then more
+// while the tensors asked ahead of the one being written stay within PREFETCH_BYTES, each at
+// most once and before it is written.
+
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { layoutFile } from "../../../src/reference/safetensors/layout.js";
+import type { TensorSource } from "../../../src/reference/safetensors/source.js";
+import { PREFETCH_BYTES, writeSafetensorsFile } from "../../../src/reference/safetensors/writer.js";
+import { tempDir } from "../../support/tmp.js";
+
+describe("writer prefetch", () => {
+  it("asks the next tensors ahead within PREFETCH_BYTES, once each, before writing them", async () => {
+    const quarter = PREFETCH_BYTES / 4;
+    // Sizes in units of a quarter of the budget; names sort in this order.
+    const sizes = [1, 1, 1, 1, 1, 6, 1, 1, 0, 1];
+    const zeros = new Uint8Array(Math.max(...sizes) * quarter);
+    const events: string[] = [];
+    const sources = sizes.map((q, k): [string, TensorSource] => {
+      const name = `t${k}`;
+      const data = zeros.subarray(0, q * quarter);
+      return [
+        name,
+        {
+          dtype: "U8",
+          shape: [data.length],
+          byteLength: data.length,
+          prefetch: () => events.push(`prefetch ${name}`),
+          async *chunks() {
+            events.push(`write ${name}`);
+            yield data;
+          },
+        },
+      ];
+    });
+    const path = join(tempDir(), "m.safetensors");
+    await writeSafetensorsFile(path, sources);
+    expect(statSync(path).size).toBe(layoutFile(sources).size);
+    expect(events).toEqual([
+      // t0 is written first; t1..t4 fill the budget (4 quarters), t5 (6 quarters) does not fit.
+      ...["prefetch t1", "prefetch t2", "prefetch t3", "prefetch t4", "write t0"],
+      "write t1",
+      "write t2",
+      "write t3",
+      // Writing t4, the next tensor is always asked for, however large.
+      ...["prefetch t5", "write t4"],
+      ...["prefetch t6", "prefetch t7", "prefetch t8", "prefetch t9", "write t5"],
+      ...["write t6", "write t7", "write t8", "write t9"],
+    ]);
+  });
+});

@@ -1,0 +1,1 @@
+"""Stand-in for oMLX in the oMLX adapter's tests: see oq.py."""
