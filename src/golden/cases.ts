@@ -329,30 +329,32 @@ const SWITCH_MLP: CaseDefinition[] = [
 
 /**
  * One case per registry family and target. The switch_mlp stage writes each family's MLX names
- * (its loader's sanitize output); the prefuse stage (fused target) is oQ's contract only for
- * families named and counted as oQ reads them, so the others are open (i_) cases there.
+ * (its loader's sanitize output). In the prefuse stage (fused target) a family named or counted
+ * otherwise than oQ's pattern is a y_ case its reading points decide (family-layouts,
+ * n-routed-experts: its case.json names them); a family whose experts are not gated per-expert
+ * or fused tensors, or whose count no point covers, lies outside oQ's contract: an open (i_) case.
  */
 type RegistryCase = readonly [family: FamilyName, prefuse: "y" | "n" | "i", switchMlp: "y" | "n", fusedInput: boolean, what: string];
 
 const REGISTRY_CASES: readonly RegistryCase[] = [
-  ["phimoe", "i", "y", false, "w1/w3/w2 under block_sparse_moe, fused under transformers v5's mlp; mlx-lm stacks into block_sparse_moe.switch_mlp"],
-  ["minimax", "i", "y", false, "model_type minimax_m2 (an alias of minimax in both MLX loaders), mixtral naming"],
-  ["kimi_linear", "i", "y", false, "mlx-lm moves the stack from block_sparse_moe to mlp.switch_mlp; transformers v5 defines no fused form (generic names)"],
-  ["lfm2_moe", "i", "y", false, "w1/w3/w2 under feed_forward, kept there by both targets"],
-  ["arctic", "i", "y", false, "mixtral naming, no MLX loader and no transformers v5 form: default names, with warnings"],
+  ["phimoe", "y", "y", false, "w1/w3/w2 under block_sparse_moe, fused under transformers v5's mlp; mlx-lm stacks into block_sparse_moe.switch_mlp"],
+  ["minimax", "y", "y", false, "model_type minimax_m2 (an alias of minimax in both MLX loaders), mixtral naming"],
+  ["kimi_linear", "y", "y", false, "mlx-lm moves the stack from block_sparse_moe to mlp.switch_mlp; transformers v5 defines no fused form (generic names)"],
+  ["lfm2_moe", "y", "y", false, "w1/w3/w2 under feed_forward, kept there by both targets"],
+  ["arctic", "y", "y", false, "mixtral naming, no MLX loader and no transformers v5 form: default names, with warnings"],
   ["qwen2_moe", "y", "y", false, "oQ's names and num_experts, with a shared expert"],
   ["qwen3_next", "y", "y", false, "oQ's names and num_experts (mlx-lm's sanitize caveat is a plan warning)"],
   ["hunyuan_v1_moe", "y", "y", false, "oQ's names and num_experts"],
   ["bailing_moe", "y", "y", false, "oQ's names and num_experts; no transformers v5 form (generic names)"],
-  ["deepseek_v2", "i", "y", false, "n_routed_experts, which oQ does not read"],
-  ["glm4_moe", "i", "y", false, "n_routed_experts, router correction bias"],
-  ["glm4v_moe", "i", "y", false, "text_config.n_routed_experts of a VLM"],
+  ["deepseek_v2", "y", "y", false, "n_routed_experts, which oQ does not read"],
+  ["glm4_moe", "y", "y", false, "n_routed_experts, router correction bias"],
+  ["glm4v_moe", "y", "y", false, "text_config.n_routed_experts of a VLM"],
   ["ernie4_5_moe", "i", "y", false, "moe_num_experts (read after oQ's keys)"],
-  ["dots1", "i", "y", false, "its SwitchGLU is named experts: mlp.experts.{gate,up,down}_proj"],
+  ["dots1", "y", "y", false, "its SwitchGLU is named experts: mlp.experts.{gate,up,down}_proj"],
   ["afmoe", "y", "y", false, "oQ's names and num_experts; MLX stack named mlp.experts.{gate,up,down}_proj"],
   ["qwen3_omni_moe", "i", "y", false, "the thinker's count at thinker_config.text_config.num_experts, layers under thinker."],
-  ["gemma4", "i", "y", true, "released fused directly under the layer ({L}.experts.gate_up_proj [E, 2I, H]); MLX splits rows into {L}.experts.switch_glu"],
-  ["llama4", "i", "y", true, "released fused transposed (feed_forward.experts.gate_up_proj [E, H, 2I]); mlx-lm splits the last axis into feed_forward.experts.{proj}"],
+  ["gemma4", "n", "y", true, "released fused directly under the layer ({L}.experts.gate_up_proj [E, 2I, H]); MLX splits rows into {L}.experts.switch_glu"],
+  ["llama4", "n", "y", true, "released fused transposed (feed_forward.experts.gate_up_proj [E, H, 2I]); mlx-lm splits the last axis into feed_forward.experts.{proj}"],
   ["gpt_oss", "i", "n", true, "released fused with gate and up interleaved plus biases: already fused for transformers, INTERLEAVED for the switch target"],
   ["nemotron_h", "i", "y", false, "non-gated experts under backbone.layers.{l}.mixer: NON_GATED in the fused target, switch_mlp.fc1 (up) / fc2 (down) for MLX"],
   ["granitemoe", "i", "n", false, "experts stacked as block_sparse_moe.input_linear [E, 2I, H] / output_linear: STACKED_OTHER_NAME in both targets"],
