@@ -67,7 +67,10 @@ describe("corpus/golden/README.md's Python snippet", () => {
     expect(lines.at(-1)).toBe("failed 0");
     const verdicts = new Map(lines.slice(0, -1).map((l) => [l.slice(l.lastIndexOf(" ") + 1), l.slice(0, l.lastIndexOf(" ")).trim()]));
     expect([...verdicts.keys()]).toEqual(prefuseCases);
-    for (const id of prefuseCases.filter((c) => points(c).length === 0)) expect(verdicts.get(id), id).toBe("ok");
+    for (const id of prefuseCases.filter((c) => points(c).length === 0 && !c.startsWith("i_"))) expect(verdicts.get(id), id).toBe("ok");
+    // Beyond oQ's function (another expert form, moe_num_experts, sub-model counts) it is reported, never failed.
+    for (const id of prefuseCases.filter((c) => c.startsWith("i_"))) expect(["ok", "differs (open: reported only)"], id).toContain(verdicts.get(id));
+    expect(verdicts.get("i_prefuse-ernie4_5_moe")).toBe("differs (open: reported only)");
     // The port reads oQ's four keys only, oQ's names only, and a first-present count (0 stops it).
     for (const [id, point] of [
       ["y_prefuse-deepseek_v3-n_routed_experts", "n-routed-experts"],
