@@ -14,6 +14,8 @@ import { READINGS_FORMAT, ReadingsFileError, readReadingsFile, readingsFileText 
 import { READING_POINTS, readingsOf } from "../../src/reference/reading-points.js";
 import { separatingCases } from "../../src/gate/separating.js";
 import { runStage } from "../../src/reference/stages.js";
+import { EXPERT_LAYOUTS, followsOqPattern } from "../../src/reference/prefuse/layouts.js";
+import { planPrefuse } from "../../src/reference/prefuse/plan.js";
 import type { TensorMap } from "../../src/reference/tensor.js";
 import { ROOT } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
@@ -90,6 +92,23 @@ describe("the reference under each alternative", () => {
     const g1 = g.tensors.get(`${prefix}.experts.1.gate_proj.weight`)!; // F32 already
     const slot1 = fused.data.subarray(fused.data.length / 2, fused.data.length / 2 + g1.data.length);
     expect(Buffer.from(slot1).equals(Buffer.from(g1.data))).toBe(true);
+  });
+
+  it("family-layouts oq-pattern: the registry's oQ-pattern entries only; w1/w3/w2 layers NOT_SCANNED, qwen3_vl_moe fused as rows", () => {
+    const oq = readingsOf({ "family-layouts": "oq-pattern" });
+    expect(oq.layouts).toEqual(EXPERT_LAYOUTS.filter(followsOqPattern).map((l) => l.name));
+    expect(oq.layouts).toContain("qwen3_moe");
+    for (const family of ["mixtral", "phimoe", "lfm2_moe"] as const) {
+      const g = generateCheckpoint({ family, layers: 1, experts: 3, hidden: 3, intermediate: 2, vocab: 8, seed: 5 });
+      const plan = planPrefuse(g.tensors, g.config, { readings: oq });
+      expect(plan.layers.map((l) => [l.state, l.code]), family).toEqual([["untouched", "NOT_SCANNED"]]);
+      expect(planPrefuse(g.tensors, g.config).layers.map((l) => l.state), family).toEqual(["fused"]);
+    }
+    const vl = generateCheckpoint({ family: "qwen3_vl_moe", layers: 1, experts: 3, hidden: 3, intermediate: 2, vocab: 8, seed: 5 });
+    const rows = planPrefuse(vl.tensors, vl.config, { readings: oq });
+    expect(rows.layout).toBe("default");
+    expect(rows.outputs.find((o) => o.name.endsWith("gate_up_proj"))!.shape).toEqual([3, 4, 3]);
+    expect(planPrefuse(vl.tensors, vl.config).outputs.find((o) => o.name.endsWith("gate_up_proj"))!.shape).toEqual([3, 3, 4]);
   });
 
   it("count-zero: refuse, skip (the next key decides) or stop (nothing changes)", async () => {
