@@ -20,7 +20,8 @@ export { type TensorSource, tensorSource, fileTensorSource } from "./reference/s
 
 // The prefuse contract (docs/contract.md): decide, fuse in memory, fuse disk to disk.
 export { configPath } from "./reference/config-path.js";
-export { resolveExpertCount, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, type ExpertCount, type ExpertCountKey } from "./reference/prefuse/expert-count.js";
+export { resolveExpertCount, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, DEFAULT_COUNT_LOOKUP, type ExpertCount, type ExpertCountKey, type CountLookup } from "./reference/prefuse/expert-count.js";
+export { DEFAULT_READINGS, countLookupOf, type PrefuseReadings, type ReadingPatch } from "./reference/prefuse/readings.js";
 export {
   EXPERT_LAYOUTS,
   DEFAULT_LAYOUT,
@@ -44,7 +45,7 @@ export {
 export { scanExperts, type ExpertGroup, type ExpertTensor, type SwitchTensor } from "./reference/prefuse/scan.js";
 export { naturalCompare } from "./reference/prefuse/natural-order.js";
 export { checkExpertLayer, STACKED_COMPANIONS, type CompleteLayer, type LayerCheck } from "./reference/prefuse/layer-check.js";
-export { UNTOUCHED_REASONS, type UntouchedCode, type UntouchedReason, type LayerCode } from "./reference/prefuse/reasons.js";
+export { UNTOUCHED_REASONS, READING_REASONS, type UntouchedCode, type UntouchedReason, type LayerCode } from "./reference/prefuse/reasons.js";
 export {
   planPrefuse,
   type FusePlan,
@@ -120,6 +121,12 @@ export { writeCaseFolder, addToCorpusIndex, outcomeOf, type NewCase } from "./go
 // The release gate (docs/gate.md, docs/gate-protocols.md): any prefuse implementation, checked from the outside through files.
 export { runGate, GATE_DEFAULTS, FLOATING_STAGES, MAX_RUNS, type GateOptions, type CorpusChoice } from "./gate/gate.js";
 export { STAGE_CONTRACTS, type StageContract } from "./reference/contracts.js";
+// Reading points: where oQ's contract is open (docs/gate-readings.md).
+export { READING_POINTS, REFERENCE_CHOICE, readingPoints, readingsOf, type ReadingPoint, type ReadingAlternative, type ReadingChoice } from "./reference/reading-points.js";
+export { caseAlternatives, decidingPoints, type CaseAlternatives, type CaseVariant } from "./reference/alternatives.js";
+export { settleReadings, readingRows, type ReadingRow, type ReadingsSummary, type ReadingStatus } from "./gate/fingerprint.js";
+export { readReadingsFile, readingsFileText, ReadingsFileError, READINGS_FORMAT, type ReadingsFile } from "./gate/readings-file.js";
+export { separatingCases, SEPARATING_FROM_RUNS } from "./gate/separating.js";
 export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders, type Protocol } from "./gate/template.js";
 export { caseArbitrary, toFixtureSpec, caseFeatures, type CaseDraw } from "./gate/case-space.js";
 export { compareWeights, type Comparison, type TensorMismatch, type Tolerance } from "./gate/compare.js";

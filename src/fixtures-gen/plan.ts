@@ -201,6 +201,10 @@ function emitPerExpert(em: Emitter, block: MoeBlockDecl, kinds: Record<Projectio
       }
     }
   }
+  // A second tensor for an expert, under its zero-padded id, with values of its own (those of an id past every other).
+  for (const d of spec.duplicates.filter((x) => layerKey(x.layer) === key)) {
+    for (const proj of PROJECTIONS) em.weight(`${block.blockPrefix}.experts.0${d.id}.${names[proj]}.weight`, kinds[proj], true, spec.experts + 3 + d.id);
+  }
 }
 
 function emitMoe(em: Emitter, block: MoeBlockDecl): void {

@@ -5,6 +5,7 @@
 //   fused | fused:layer=1 | dense | per-expert
 //   partial:drop-expert:layer=1,expert=3      partial:wrong-shape:proj=down,shape=9x32
 //   extra-expert:layer=1,id=8                 count-key:num_experts=8,text_config.num_local_experts=6
+//   duplicate-expert:layer=1,id=3
 //   count-key:none
 //
 // Parsing is strict: an unknown name, key or value is a one-line UsageError naming the variant.
@@ -48,6 +49,8 @@ export type Variant =
     }
   /** An expert whose id is >= E (default E) added to one layer (default the first MoE layer). */
   | { readonly kind: "extra-expert"; readonly layer?: LayerRef; readonly id?: number }
+  /** Expert `id` (default 1) of one layer stored twice: also under its zero-padded id (`experts.01`), with other values. */
+  | { readonly kind: "duplicate-expert"; readonly layer?: LayerRef; readonly id?: number }
   /** The expert count stated at these config locations instead of the family's own; [] for none. */
   | { readonly kind: "count-key"; readonly keys: readonly CountKeySetting[] };
 
@@ -69,6 +72,7 @@ const VARIANT_INFO: readonly VariantInfo[] = [
   { syntax: "partial:wrong-dtype[:layer=N,expert=K,proj=P,dtype=BF16|F16|F32]", summary: "one projection is stored in another dtype (default F32; BF16 for F32 or FP8 weights)" },
   { syntax: "partial:drop-scale[:layer=N,expert=K,proj=P]", summary: "FP8 only: one projection's weight_scale_inv is missing" },
   { syntax: "extra-expert[:layer=N,id=K]", summary: "layer N also holds expert K >= E (default K = E)" },
+  { syntax: "duplicate-expert[:layer=N,id=K]", summary: "expert K (default 1) of layer N is also stored as experts.0K, with other values (two tensors for one expert)" },
   {
     syntax: "count-key:LOC[=VALUE][,LOC[=VALUE]...] | count-key:none",
     summary: `expert count at these config locations instead of the family's (${EXPERT_COUNT_KEYS.join(", ")}); VALUE a JSON scalar (default E), different values make a conflict; none: no count, experts still per expert`,
@@ -156,10 +160,11 @@ export function parseVariant(text: string): Variant {
       const layer = p.get("layer");
       return layer === undefined ? { kind: "fused" } : { kind: "fused", layer: parseLayerRef(layer, (d) => bad(text, d)) };
     }
-    case "extra-expert": {
+    case "extra-expert":
+    case "duplicate-expert": {
       const p = parseParams(text, rest, ["layer", "id"]);
       return {
-        kind: "extra-expert",
+        kind: name,
         ...(p.has("layer") ? { layer: parseLayerRef(p.get("layer")!, (d) => bad(text, d)) } : {}),
         ...(p.has("id") ? { id: wholeNumber(text, "id", p.get("id")!) } : {}),
       };
@@ -189,7 +194,7 @@ export function parseVariant(text: string): Variant {
     case "count-key":
       return { kind: "count-key", keys: parseCountKeys(text, rest) };
     default:
-      throw bad(text, `unknown variant '${name}' (per-expert, fused, dense, partial, extra-expert, count-key)`);
+      throw bad(text, `unknown variant '${name}' (per-expert, fused, dense, partial, extra-expert, duplicate-expert, count-key)`);
   }
 }
 
@@ -206,7 +211,8 @@ export function formatVariant(v: Variant): string {
     case "fused":
       return `fused${params([["layer", v.layer]])}`;
     case "extra-expert":
-      return `extra-expert${params([["layer", v.layer], ["id", v.id]])}`;
+    case "duplicate-expert":
+      return `${v.kind}${params([["layer", v.layer], ["id", v.id]])}`;
     case "partial":
       return `partial:${v.defect}${params([
         ["layer", v.layer],

@@ -202,6 +202,7 @@ export function caseFeatures(spec: FixtureSpec): string[] {
   for (const x of v) {
     if (x.kind === "partial") tags.add(x.defect === "wrong-dtype" ? "mixed-dtype" : "partial-layer");
     if (x.kind === "extra-expert") tags.add("extra-expert");
+    if (x.kind === "duplicate-expert") tags.add("duplicate-expert");
     if (x.kind === "fused") tags.add("already-fused");
     if (x.kind === "dense") tags.add("dense");
     if (x.kind === "count-key") {

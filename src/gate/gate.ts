@@ -28,6 +28,9 @@ import { type CaseResult, type CaseRunSettings, type CaseRunner, perCaseRunner }
 import { ServeRunner } from "./serve.js";
 import { type Shard, inShard } from "./shard.js";
 import { shrinkAndSave } from "./shrink.js";
+import { settleReadings } from "./fingerprint.js";
+import { readingLines } from "./reading-lines.js";
+import { type ReadingChoice, readingPoints } from "../reference/reading-points.js";
 import { type Protocol, splitTemplate } from "./template.js";
 import { makeWorkDir, removeStaleWorkDirs } from "./workdir.js";
 
@@ -69,6 +72,8 @@ export interface GateOptions {
   /** Working directory of the candidate (relative paths in the template resolve from it). */
   readonly cwd?: string;
   readonly tool?: string;
+  /** Pinned readings (point -> alternative, e.g. from --readings FILE); unpinned points are inferred. */
+  readonly readings?: ReadingChoice;
 }
 
 export const GATE_DEFAULTS = { stage: "prefuse", runs: 200, seed: 0, timeoutSec: 60, shrink: 3, shrinkBudget: 60, saveFailures: "gate-failures" } as const;
@@ -192,6 +197,7 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
     ...(o.maxOutputSize !== undefined ? { maxOutputSize: o.maxOutputSize } : {}),
     ...(o.tolerance !== undefined ? { tolerance: o.tolerance } : {}),
     keep: o.keepTemp === true,
+    ...(o.readings !== undefined ? { pinned: o.readings } : {}),
   };
   const runner: CaseRunner = protocol === "serve/1" ? new ServeRunner(settings) : perCaseRunner(settings);
   const print = (r: CaseResult) => {
@@ -211,6 +217,16 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
     }
   }
   if (o.keepTemp) log(`gate: case files kept in ${workDir}`);
+  const points = readingPoints(stage).map((p) => p.id);
+  const settled = settleReadings(results, points, o.readings ?? null);
+  for (const l of readingLines(settled.summary)) log(l);
+  settled.cases.forEach((r, i) => {
+    if (r.verdict !== results[i]!.verdict) {
+      log(caseLine(r));
+      for (const l of detailLines(r)) log(l);
+    }
+  });
+  results = settled.cases;
   const totals = totalsOf(results, set.skipped);
   const durationMs = Math.round(performance.now() - started);
   const extra = [totals.open > 0 ? `${totals.open} open case(s) recorded, not judged` : "", totals.skipped > 0 ? `${totals.skipped} corpus case(s) skipped` : ""].filter((s) => s !== "");
@@ -237,6 +253,7 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
     skipped: set.skipped,
     shrunk,
     totals,
+    readings: settled.summary,
   };
 }
 
@@ -249,7 +266,8 @@ async function shrinkFailures(stage: Stage, seed: number, o: GateOptions, result
   const limit = o.shrink ?? GATE_DEFAULTS.shrink;
   const firsts = new Map<string, CaseResult>();
   for (const r of results) {
-    if (r.verdict !== "fail" || r.spec === undefined || r.failure === "spawn" || r.failure === "timeout") continue;
+    // Separating cases (no fast-check draw) are minimal already; reading failures are not bugs to shrink.
+    if (r.verdict !== "fail" || r.spec === undefined || r.generatedIndex === undefined || r.failure === "spawn" || r.failure === "timeout") continue;
     const s = failureSignature(r);
     if (!firsts.has(s)) firsts.set(s, r);
   }

@@ -69,8 +69,10 @@ export interface JudgeInput {
 /** Mismatches kept per case in reports (the count is always exact). */
 const MAX_MISMATCHES = 20;
 
+export type Observation = { failure: FailureKind; reason: string } | { refused: true; reason: string } | { weights: TensorMap };
+
 /** What happened, before any judging: a failure kind and reason, or the candidate's weights. */
-function observe(input: JudgeInput): { failure: FailureKind; reason: string } | { refused: true; reason: string } | { weights: TensorMap } {
+export function observe(input: Pick<JudgeInput, "ending" | "output">): Observation {
   const { ending, output } = input;
   if (ending.kind === "failed") return { failure: ending.failure, reason: ending.reason };
   if (ending.kind === "refused") return { refused: true, reason: ending.reason };

@@ -21,6 +21,8 @@ import type { Tolerance } from "./compare.js";
 import { type Ending, type Judgement, judge } from "./judge.js";
 import { readCandidateOutput } from "./output.js";
 import { type Protocol, expandTemplate } from "./template.js";
+import { type CaseReadings, judgeWithReadings } from "./judge-readings.js";
+import type { ReadingChoice } from "../reference/reading-points.js";
 
 export interface CaseResult extends Judgement {
   readonly index: number;
@@ -41,6 +43,8 @@ export interface CaseResult extends Judgement {
   /** Generated cases: the checkpoint (as `moe-prefuse gen` options take it) and its position in the seed's sequence. */
   readonly spec?: FixtureSpec;
   readonly generatedIndex?: number;
+  /** Cases that reading points decide: the points and the alternatives the output matches. */
+  readonly readings?: CaseReadings;
 }
 
 export interface CaseRunSettings {
@@ -60,6 +64,8 @@ export interface CaseRunSettings {
   readonly maxOutputSize?: number;
   readonly tolerance?: Tolerance;
   readonly keep: boolean;
+  /** Pinned readings (--readings): failures of decided cases are judged under them. */
+  readonly pinned?: ReadingChoice;
 }
 
 /** Runs cases; the per-case and serve/1 protocols are two of these. */
@@ -150,16 +156,23 @@ export async function runCase(c: GateCase, s: CaseRunSettings, execute: Execute)
     plan = undefined; // a refused input: diagnoses that need the plan are skipped
   }
   if (!s.keep) await rm(dir, { recursive: true, force: true });
-  const judgement = judge({
-    outcome: m.outcome,
-    ...(m.errorCode !== undefined ? { errorCode: m.errorCode } : {}),
-    expected: m.expected,
-    config: m.config,
-    plan: () => plan,
-    ending: x.ending,
-    output: out,
-    ...(s.tolerance !== undefined ? { tolerance: s.tolerance } : {}),
-  });
+  const tolerance = s.tolerance !== undefined ? { tolerance: s.tolerance } : {};
+  const judgement =
+    m.alternatives === undefined
+      ? judge({
+          outcome: m.outcome,
+          ...(m.errorCode !== undefined ? { errorCode: m.errorCode } : {}),
+          expected: m.expected,
+          config: m.config,
+          plan: () => plan,
+          ending: x.ending,
+          output: out,
+          ...tolerance,
+        })
+      : judgeWithReadings(
+          { stage: s.stage, outcome: m.outcome, input: m.input, config: m.config, ending: x.ending, output: out, ...tolerance, ...(s.pinned !== undefined ? { pinned: s.pinned } : {}) },
+          m.alternatives,
+        );
   const shown = judgement.verdict !== "pass";
   return scrub(s.secrets, {
     ...caseFields(c),

@@ -4,7 +4,7 @@
 // builder also holds every case to its label: a y_ case must change the input, an n_ case must
 // leave it exactly as it is (or be refused with the stated error), and a y_/n_ case of the
 // `prefuse` stage must stay inside that stage's contract (oQ's function, as the release gate's
-// src/gate/contracts.ts states it), else it belongs to another stage or to an i_ case.
+// src/reference/contracts.ts states it), else it belongs to another stage or to an i_ case.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import { prefuse } from "../reference/prefuse/prefuse.js";
 import { serializeSafetensors } from "../reference/safetensors/memory.js";
 import type { Stage } from "../reference/stages.js";
 import { bytesEqual } from "../reference/tensor.js";
+import { decidingPoints } from "../reference/alternatives.js";
 import { STAGE_CONTRACTS } from "../reference/contracts.js";
 import { generateCheckpoint } from "../fixtures-gen/generate.js";
 import { type FixtureSpec, resolveSpec } from "../fixtures-gen/spec.js";
@@ -158,6 +159,7 @@ export async function buildCase(def: CaseDefinition, ctx: BuildContext): Promise
     family: def.input.kind === "generated" ? def.input.spec.family : null,
     source: sourceOf(def),
     layers: answer.layers,
+    points: await decidingPoints(def.stage, parsed.weights, parsed.config, answer.kind === "output" ? { expected: answer.weights } : { errorCode: answer.code }),
     ...(answer.kind === "error" ? { errorCode: answer.code } : {}),
     ...(Object.keys(answer.reasons).length > 0 ? { reasons: answer.reasons } : {}),
   };

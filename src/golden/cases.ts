@@ -143,6 +143,28 @@ const CONFIG_KEYS: CaseDefinition[] = [
     },
   },
   {
+    id: "n_prefuse-count-order-text-config-first",
+    description: "num_experts = 5 (right) and text_config.num_local_experts = 6: oQ's chain reads text_config.num_local_experts first, so expert 5 is missing and the layer stays untouched; the order the PR lists the keys in (num_experts before text_config) fuses it (reading point count-key-order).",
+    stage: "prefuse",
+    outcome: "untouched",
+    features: ["config-key", "conflict"],
+    input: {
+      kind: "generated",
+      spec: { ...QWEN35, mtpLayers: 0, seed: 33, experts: 5, variants: [{ kind: "count-key", keys: [{ key: "num_experts" }, { key: "text_config.num_local_experts", value: 6 }] }] },
+    },
+  },
+  {
+    id: "n_prefuse-count-zero",
+    description: "num_local_experts = 0 before num_experts = 4: the reference refuses a count of 0; Python's `or` chain skips it and fuses with 4, a first-present rule stops at it and changes nothing (reading point count-zero).",
+    stage: "prefuse",
+    outcome: "error",
+    features: ["config-key"],
+    input: {
+      kind: "generated",
+      spec: { ...QWEN35, mtpLayers: 0, seed: 34, experts: 4, variants: [{ kind: "count-key", keys: [{ key: "num_local_experts", value: 0 }, { key: "num_experts" }] }] },
+    },
+  },
+  {
     id: "n_prefuse-count-missing",
     description: "Per-expert tensors but no expert count anywhere in config.json: treated as dense, nothing changes.",
     stage: "prefuse",
@@ -170,10 +192,10 @@ const PARTIAL: CaseDefinition[] = [
     input: { kind: "generated", spec: { family: "qwen3_moe", ...TINY, seed: 41, experts: 5, layers: 4, variants: [{ kind: "partial", defect: "wrong-shape", layer: 3, expert: 1, projection: "up" }] } },
   },
   {
-    id: "i_prefuse-partial-wrong-dtype",
-    description: "One gate_proj of OLMoE's layer 0 is F32 among BF16 tensors: the reference leaves layer 0 untouched (DTYPE_MISMATCH) and fuses layer 1 in BF16; what oQ does with mixed dtypes is not stated, so the case is open.",
+    id: "y_prefuse-partial-wrong-dtype",
+    description: "One gate_proj of OLMoE's layer 0 is F32 among BF16 tensors: the reference leaves layer 0 untouched (DTYPE_MISMATCH) and fuses layer 1 in BF16; what oQ does with mixed dtypes is the reading point mixed-dtypes (untouched, or fused promoted to F32).",
     stage: "prefuse",
-    outcome: "open",
+    outcome: "transform",
     features: ["partial", "dtype"],
     input: { kind: "generated", spec: { family: "olmoe", ...TINY, seed: 42, experts: 4, layers: 2, variants: [{ kind: "partial", defect: "wrong-dtype", layer: 0, expert: 0, projection: "gate" }] } },
   },
@@ -184,6 +206,14 @@ const PARTIAL: CaseDefinition[] = [
     outcome: "transform",
     features: ["partial", "mtp"],
     input: { kind: "generated", spec: { ...QWEN35, seed: 43, experts: 4, variants: [{ kind: "extra-expert", layer: "mtp.0", id: 4 }] } },
+  },
+  {
+    id: "y_prefuse-duplicate-ids",
+    description: "Layer 0 holds expert 1 twice, as experts.1 and experts.01 (other values): the reference leaves it untouched (DUPLICATE_EXPERT) and fuses layer 1; which one a dict keyed by the id would stack is the reading point duplicate-ids.",
+    stage: "prefuse",
+    outcome: "transform",
+    features: ["partial"],
+    input: { kind: "generated", spec: { ...QWEN35, mtpLayers: 0, layers: 2, seed: 46, experts: 3, variants: [{ kind: "duplicate-expert", layer: 0, id: 1 }] } },
   },
   {
     id: "y_prefuse-partial-drop-expert-mtp",
@@ -221,26 +251,26 @@ const FAMILIES: CaseDefinition[] = [
     input: { kind: "generated", spec: { family: "deepseek_v3", ...TINY, seed: 51, experts: 6, layers: 2, variants: [{ kind: "count-key", keys: [{ key: "num_experts" }] }] } },
   },
   {
-    id: "i_prefuse-deepseek_v3-n_routed_experts",
-    description: "DeepSeek-V3 as released: the count only at n_routed_experts, which oQ does not read (oQ: dense, no-op); the reference reads it and fuses.",
+    id: "y_prefuse-deepseek_v3-n_routed_experts",
+    description: "DeepSeek-V3 as released: the count only at n_routed_experts, which oQ's four keys do not include (reading point n-routed-experts: ignored, dense, no-op); the reference reads it and fuses.",
     stage: "prefuse",
-    outcome: "open",
+    outcome: "transform",
     features: ["config-key", "n_routed_experts"],
     input: { kind: "generated", spec: { family: "deepseek_v3", ...TINY, seed: 52, experts: 18, layers: 2 } },
   },
   {
-    id: "i_prefuse-mixtral",
-    description: "Mixtral's w1/w3/w2 naming is outside oQ's pattern (oQ: no-op); the reference fuses w1 then w3 under transformers v5's mlp.experts names.",
+    id: "y_prefuse-mixtral",
+    description: "Mixtral's w1/w3/w2 naming is outside oQ's pattern (reading point family-layouts: oq-pattern, no-op); the reference fuses w1 then w3 under transformers v5's mlp.experts names.",
     stage: "prefuse",
-    outcome: "open",
+    outcome: "transform",
     features: ["naming"],
     input: { kind: "generated", spec: { family: "mixtral", ...TINY, seed: 53, experts: 8, layers: 2 } },
   },
   {
-    id: "i_prefuse-qwen3_vl_moe-per-expert",
-    description: "Qwen3-VL-MoE stores fused experts transposed ([E, H, 2I], [E, I, H]); oQ's function would write [E, 2I, H]. The reference writes the family's transposed layout.",
+    id: "y_prefuse-qwen3_vl_moe-per-expert",
+    description: "Qwen3-VL-MoE stores fused experts transposed ([E, H, 2I], [E, I, H]); oQ's pattern would write [E, 2I, H] (reading point family-layouts: oq-pattern). The reference writes the family's transposed layout.",
     stage: "prefuse",
-    outcome: "open",
+    outcome: "transform",
     features: ["transposed"],
     input: { kind: "generated", spec: { family: "qwen3_vl_moe", ...TINY, seed: 54, experts: 5, layers: 1 } },
   },
@@ -299,30 +329,32 @@ const SWITCH_MLP: CaseDefinition[] = [
 
 /**
  * One case per registry family and target. The switch_mlp stage writes each family's MLX names
- * (its loader's sanitize output); the prefuse stage (fused target) is oQ's contract only for
- * families named and counted as oQ reads them, so the others are open (i_) cases there.
+ * (its loader's sanitize output). In the prefuse stage (fused target) a family named or counted
+ * otherwise than oQ's pattern is a y_ case its reading points decide (family-layouts,
+ * n-routed-experts: its case.json names them); a family whose experts are not gated per-expert
+ * or fused tensors, or whose count no point covers, lies outside oQ's contract: an open (i_) case.
  */
 type RegistryCase = readonly [family: FamilyName, prefuse: "y" | "n" | "i", switchMlp: "y" | "n", fusedInput: boolean, what: string];
 
 const REGISTRY_CASES: readonly RegistryCase[] = [
-  ["phimoe", "i", "y", false, "w1/w3/w2 under block_sparse_moe, fused under transformers v5's mlp; mlx-lm stacks into block_sparse_moe.switch_mlp"],
-  ["minimax", "i", "y", false, "model_type minimax_m2 (an alias of minimax in both MLX loaders), mixtral naming"],
-  ["kimi_linear", "i", "y", false, "mlx-lm moves the stack from block_sparse_moe to mlp.switch_mlp; transformers v5 defines no fused form (generic names)"],
-  ["lfm2_moe", "i", "y", false, "w1/w3/w2 under feed_forward, kept there by both targets"],
-  ["arctic", "i", "y", false, "mixtral naming, no MLX loader and no transformers v5 form: default names, with warnings"],
+  ["phimoe", "y", "y", false, "w1/w3/w2 under block_sparse_moe, fused under transformers v5's mlp; mlx-lm stacks into block_sparse_moe.switch_mlp"],
+  ["minimax", "y", "y", false, "model_type minimax_m2 (an alias of minimax in both MLX loaders), mixtral naming"],
+  ["kimi_linear", "y", "y", false, "mlx-lm moves the stack from block_sparse_moe to mlp.switch_mlp; transformers v5 defines no fused form (generic names)"],
+  ["lfm2_moe", "y", "y", false, "w1/w3/w2 under feed_forward, kept there by both targets"],
+  ["arctic", "y", "y", false, "mixtral naming, no MLX loader and no transformers v5 form: default names, with warnings"],
   ["qwen2_moe", "y", "y", false, "oQ's names and num_experts, with a shared expert"],
   ["qwen3_next", "y", "y", false, "oQ's names and num_experts (mlx-lm's sanitize caveat is a plan warning)"],
   ["hunyuan_v1_moe", "y", "y", false, "oQ's names and num_experts"],
   ["bailing_moe", "y", "y", false, "oQ's names and num_experts; no transformers v5 form (generic names)"],
-  ["deepseek_v2", "i", "y", false, "n_routed_experts, which oQ does not read"],
-  ["glm4_moe", "i", "y", false, "n_routed_experts, router correction bias"],
-  ["glm4v_moe", "i", "y", false, "text_config.n_routed_experts of a VLM"],
+  ["deepseek_v2", "y", "y", false, "n_routed_experts, which oQ does not read"],
+  ["glm4_moe", "y", "y", false, "n_routed_experts, router correction bias"],
+  ["glm4v_moe", "y", "y", false, "text_config.n_routed_experts of a VLM"],
   ["ernie4_5_moe", "i", "y", false, "moe_num_experts (read after oQ's keys)"],
-  ["dots1", "i", "y", false, "its SwitchGLU is named experts: mlp.experts.{gate,up,down}_proj"],
+  ["dots1", "y", "y", false, "its SwitchGLU is named experts: mlp.experts.{gate,up,down}_proj"],
   ["afmoe", "y", "y", false, "oQ's names and num_experts; MLX stack named mlp.experts.{gate,up,down}_proj"],
   ["qwen3_omni_moe", "i", "y", false, "the thinker's count at thinker_config.text_config.num_experts, layers under thinker."],
-  ["gemma4", "i", "y", true, "released fused directly under the layer ({L}.experts.gate_up_proj [E, 2I, H]); MLX splits rows into {L}.experts.switch_glu"],
-  ["llama4", "i", "y", true, "released fused transposed (feed_forward.experts.gate_up_proj [E, H, 2I]); mlx-lm splits the last axis into feed_forward.experts.{proj}"],
+  ["gemma4", "n", "y", true, "released fused directly under the layer ({L}.experts.gate_up_proj [E, 2I, H]); MLX splits rows into {L}.experts.switch_glu"],
+  ["llama4", "n", "y", true, "released fused transposed (feed_forward.experts.gate_up_proj [E, H, 2I]); mlx-lm splits the last axis into feed_forward.experts.{proj}"],
   ["gpt_oss", "i", "n", true, "released fused with gate and up interleaved plus biases: already fused for transformers, INTERLEAVED for the switch target"],
   ["nemotron_h", "i", "y", false, "non-gated experts under backbone.layers.{l}.mixer: NON_GATED in the fused target, switch_mlp.fc1 (up) / fc2 (down) for MLX"],
   ["granitemoe", "i", "n", false, "experts stacked as block_sparse_moe.input_linear [E, 2I, H] / output_linear: STACKED_OTHER_NAME in both targets"],

@@ -45,6 +45,11 @@ export interface CaseMeta {
   readonly source: Readonly<Record<string, unknown>>;
   /** What the reference's plan says per layer prefix (fused, untouched, already-fused, dense). */
   readonly layers: Readonly<Record<string, string>>;
+  /**
+   * The reading points of oQ's contract that decide the outcome (the release gate's
+   * src/reference/reading-points.ts): under another alternative of each, the expected output differs.
+   */
+  readonly points: readonly string[];
   /** For outcome "error": the typed error's stable code. */
   readonly errorCode?: string;
   /** Optional: per untouched layer prefix, why the reference leaves it untouched (one line per finding). */
@@ -100,6 +105,7 @@ function parseMeta(json: unknown, file: string, id: string): CaseMeta {
   if (!id.startsWith(OUTCOME_PREFIX[outcome])) throw bad(file, `a case with outcome '${outcome}' is named ${OUTCOME_PREFIX[outcome]}...`);
   if (!Array.isArray(m.features) || !m.features.every((f) => typeof f === "string")) throw bad(file, "'features' must be a list of strings");
   if (typeof m.layers !== "object" || m.layers === null) throw bad(file, "'layers' must be an object");
+  if (m.points !== undefined && (!Array.isArray(m.points) || !m.points.every((p) => typeof p === "string"))) throw bad(file, "'points' must be a list of reading point names");
   return {
     id,
     description: str("description"),
@@ -109,6 +115,7 @@ function parseMeta(json: unknown, file: string, id: string): CaseMeta {
     family: typeof m.family === "string" ? m.family : null,
     source: (m.source ?? {}) as Record<string, unknown>,
     layers: m.layers as Record<string, string>,
+    points: (m.points ?? []) as string[],
     ...(typeof m.errorCode === "string" ? { errorCode: m.errorCode } : {}),
     ...(isReasons(m.reasons) ? { reasons: m.reasons } : {}),
   };

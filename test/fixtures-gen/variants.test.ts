@@ -15,6 +15,7 @@ const variantArb: fc.Arbitrary<Variant> = fc.oneof(
   fc.constant<Variant>({ kind: "dense" }),
   opt(layer).map((l): Variant => (l === undefined ? { kind: "fused" } : { kind: "fused", layer: l })),
   fc.record({ layer: opt(layer), id: opt(fc.nat({ max: 999 })) }).map((r): Variant => ({ kind: "extra-expert", ...(r.layer !== undefined ? { layer: r.layer } : {}), ...(r.id !== undefined ? { id: r.id } : {}) })),
+  fc.record({ layer: opt(layer), id: opt(fc.nat({ max: 999 })) }).map((r): Variant => ({ kind: "duplicate-expert", ...(r.layer !== undefined ? { layer: r.layer } : {}), ...(r.id !== undefined ? { id: r.id } : {}) })),
   fc
     .record({
       defect: fc.constantFrom(...PARTIAL_DEFECTS),
@@ -44,6 +45,7 @@ describe("variant syntax", () => {
     expect(parseVariant("partial:wrong-shape:proj=down,shape=9x32")).toEqual({ kind: "partial", defect: "wrong-shape", projection: "down", shape: [9, 32] });
     expect(parseVariant("fused:layer=mtp")).toEqual({ kind: "fused", layer: "mtp.0" });
     expect(parseVariant("extra-expert:layer=1,id=8")).toEqual({ kind: "extra-expert", layer: 1, id: 8 });
+    expect(parseVariant("duplicate-expert:layer=mtp.0,id=3")).toEqual({ kind: "duplicate-expert", layer: "mtp.0", id: 3 });
     expect(parseVariant("count-key:num_experts=8,text_config.num_local_experts=6")).toEqual({
       kind: "count-key",
       keys: [
@@ -95,6 +97,6 @@ describe("variant syntax", () => {
 
   it("lists a syntax and a description for every kind", () => {
     const text = listVariants().map((v) => v.syntax).join(" ");
-    for (const kind of ["per-expert", "fused", "dense", ...PARTIAL_DEFECTS.map((d) => `partial:${d}`), "extra-expert", "count-key"]) expect(text).toContain(kind);
+    for (const kind of ["per-expert", "fused", "dense", ...PARTIAL_DEFECTS.map((d) => `partial:${d}`), "extra-expert", "duplicate-expert", "count-key"]) expect(text).toContain(kind);
   });
 });

@@ -137,8 +137,28 @@ describe("reports", () => {
 
   it("console lines: one per case, details under failures", () => {
     expect(caseLine(result(0, "pass"))).toBe("PASS y_gen-0 [qwen3_5_moe E=0] 0.12 s");
+    const reads = { points: ["outside-layers", "extra-experts"], matched: [{ "outside-layers": "fused", "extra-experts": "fuse-keep" }, { "outside-layers": "fused", "extra-experts": "fuse-drop" }] };
+    expect(caseLine(result(0, "pass", { readings: reads }))).toBe("PASS y_gen-0 [qwen3_5_moe E=0] 0.12 s, reads outside-layers=fused, extra-experts=fuse-keep|fuse-drop");
     expect(caseLine(result(1, "fail"))).toBe('FAIL y_gen-1 [qwen3_5_moe E=1]: chunk seam in <x> & "y"');
     expect(caseLine(result(2, "open"))).toMatch(/^OPEN y_gen-2 \[.*\]: recorded, not judged: /);
     expect(detailLines(result(1, "fail"))).toEqual(["    candidate stderr (last lines):", "      Traceback", "        boom \u0001 <tag>"]);
+  });
+
+  it("readings: merged shards settle the whole run again; Markdown and the conformance table show each point's alternative", () => {
+    const reads = (index: number, alt: string) => result(index, "pass", { id: `y_gen-${index}`, readings: { points: ["extra-experts"], matched: [{ "extra-experts": alt }] } });
+    const points = { pinned: null, rows: [{ point: "extra-experts", alternative: "fuse-keep", status: "inferred" as const, evidence: { "fuse-keep": ["y_gen-0"] } }] };
+    // Each shard alone is consistent; together, expert ids >= E are read two ways.
+    const a = { ...report([reads(0, "fuse-keep"), reads(2, "fuse-keep")], { index: 1, count: 2 }, 3), readings: points };
+    const b = { ...report([reads(1, "untouched")], { index: 2, count: 2 }, 3), readings: { ...points, rows: [{ ...points.rows[0]!, alternative: "untouched", evidence: { untouched: ["y_gen-1"] } }] } };
+    const merged = mergeReports([a, b]);
+    expect(merged.totals).toMatchObject({ passed: 2, failed: 1 });
+    expect(merged.cases[1]!.diagnoses[0]!.kind).toBe("reading-inconsistent");
+    expect(merged.readings!.rows[0]).toEqual({ point: "extra-experts", alternative: "fuse-keep", status: "inconsistent", evidence: { "fuse-keep": ["y_gen-0", "y_gen-2"], untouched: ["y_gen-1"] } });
+    expect(() => mergeReports([a, { ...b, readings: { ...b.readings, pinned: { "extra-experts": "untouched" } } }])).toThrow(/pinned readings/);
+    const md = markdownSummary(merged);
+    expect(md).toContain("| point | alternative | status | evidence cases |");
+    expect(md).toContain("| extra-experts | fuse-keep | **inconsistent** | fuse-keep: `y_gen-0`, `y_gen-2`; untouched: `y_gen-1` |");
+    const t = conformanceTable([{ ...a, totals: totalsOf(a.cases, []), shards: [{ index: 1, count: 1 }] }, { ...merged, name: "other.py" }]);
+    expect(t).toContain("| reading: extra-experts | fuse-keep | fuse-keep (**inconsistent**) |");
   });
 });

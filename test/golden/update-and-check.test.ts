@@ -97,10 +97,9 @@ describe("golden update", () => {
     await expect(planCorpusUpdate(root, [{ ...fuses, id: "n_prefuse-small", outcome: "untouched" }], OPTIONS)).rejects.toThrow("is labelled n_ but the reference changes the input");
     await expect(planCorpusUpdate(root, [{ ...dense, id: "y_prefuse-dense", outcome: "transform" }], OPTIONS)).rejects.toThrow("is labelled y_ but the reference leaves the input as it is");
     await expect(planCorpusUpdate(root, [{ ...fuses, id: "x_prefuse" }], OPTIONS)).rejects.toThrow(CaseDefinitionError);
-    const mixtral: CaseDefinition = { ...fuses, id: "y_prefuse-mixtral", input: { kind: "generated", spec: { family: "mixtral", experts: 2, layers: 1, hidden: 2, intermediate: 1, vocab: 2 } } };
-    await expect(planCorpusUpdate(root, [mixtral], OPTIONS)).rejects.toThrow(/outside the prefuse stage's contract \(model_type 'mixtral' uses the mixtral layout.*make it an i_ case/);
-    const deepseek: CaseDefinition = { ...fuses, id: "y_prefuse-deepseek", input: { kind: "generated", spec: { family: "deepseek_v3", experts: 2, layers: 2, hidden: 2, intermediate: 1, vocab: 2 } } };
-    await expect(planCorpusUpdate(root, [deepseek], OPTIONS)).rejects.toThrow(/the expert count comes only from n_routed_experts, this project's extension/);
+    // Companions are outside oQ's function (it fuses .weight tensors only); a y_ prefuse case must stay inside.
+    const quantized: CaseDefinition = { ...fuses, id: "y_prefuse-quantized", input: { kind: "generated", spec: { family: "qwen3_5_moe_fp8", experts: 2, layers: 1, mtpLayers: 0, hidden: 2, intermediate: 1, vocab: 2, fp8: { blockSize: [2, 2] } } } };
+    await expect(planCorpusUpdate(root, [quantized], OPTIONS)).rejects.toThrow(/outside the prefuse stage's contract \(a quantized checkpoint.*make it an i_ case/);
     await expect(planCorpusUpdate(root, [fuses, fuses], OPTIONS)).rejects.toThrow("defined twice");
     expect(existsSync(root)).toBe(false);
   });

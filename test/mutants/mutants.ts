@@ -55,7 +55,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "text-config-ignored",
     bug: "the expert count is only looked for at the top level of config.json",
-    edits: [{ file: `${PREFUSE}/expert-count.ts`, search: "for (const key of [...new Set([...EXPERT_COUNT_KEYS, ...familyKeys])]) {", replace: 'for (const key of [...new Set([...EXPERT_COUNT_KEYS, ...familyKeys])].filter((k) => !k.startsWith("text_config."))) {' }],
+    edits: [{ file: `${PREFUSE}/expert-count.ts`, search: "[...lookup.keys, ...familyKeys].filter((k) => !(lookup.ignored ?? []).includes(k))", replace: '[...lookup.keys, ...familyKeys].filter((k) => !(lookup.ignored ?? []).includes(k) && !k.startsWith("text_config."))' }],
   },
   {
     name: "partial-fused-with-zeros",

@@ -5,7 +5,7 @@
 
 import type { DType } from "../../src/reference/dtypes.js";
 import type { FuseTarget } from "../../src/reference/prefuse/layouts.js";
-import type { UntouchedCode } from "../../src/reference/prefuse/reasons.js";
+import type { ReferenceUntouchedCode } from "../../src/reference/prefuse/reasons.js";
 import type { TensorMap } from "../../src/reference/tensor.js";
 import { expertName, tensor, tinyMoe } from "./moe.js";
 
@@ -35,7 +35,7 @@ const edit = (f: (w: TensorMap) => void) => (): TensorMap => {
 };
 const put = (w: TensorMap, name: string, dtype: DType, shape: readonly number[]) => w.set(name, tensor(name, dtype, shape));
 
-export const UNTOUCHED_CASES: Readonly<Record<UntouchedCode, UntouchedCase>> = {
+export const UNTOUCHED_CASES: Readonly<Record<ReferenceUntouchedCode, UntouchedCase>> = {
   MISSING_TENSOR: { target: "fused", config: config(), weights: edit((w) => w.delete(expertName(BROKEN, 2, "up_proj"))) },
   UNEXPECTED_EXPERT: {
     target: "fused",

@@ -29,7 +29,8 @@ export interface FuseProgress {
   readonly tensor: string;
 }
 
-export interface FuseCheckpointOptions extends PrefuseOptions {
+// Readings (the release gate's alternatives) are the in-memory prefuse's: the streaming fuse is this project's reading.
+export interface FuseCheckpointOptions extends Omit<PrefuseOptions, "readings"> {
   /**
    * Byte budget of one streaming step (default 4 MiB): a step stacks `chunk` experts, or as many
    * as fit in this budget if fewer (at least one). Never changes the bytes.

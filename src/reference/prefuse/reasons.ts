@@ -23,9 +23,20 @@ export const UNTOUCHED_REASONS = {
   UNRECOGNIZED_EXPERTS: "`.experts.` tensors of no known form: reported, never guessed at",
 } as const satisfies Readonly<Record<string, string>>;
 
-export type UntouchedCode = keyof typeof UNTOUCHED_REASONS;
+/**
+ * Reasons only an alternative reading of oQ's contract gives (the release gate's reading points,
+ * readings.ts): the reference's own plan, and so `fuse --strict`, never meets them.
+ */
+export const READING_REASONS = {
+  CHECKPOINT_FUSED: "the `checkpoint` reading of already-fused: another layer is fused, so the whole checkpoint is left alone",
+  NOT_SCANNED: "the layer lies outside what a reading scans (e.g. `mtp.layers.N` when only the decoder's layers are, or names oQ's pattern does not match)",
+} as const satisfies Readonly<Record<string, string>>;
 
-export const UNTOUCHED_CODES: readonly UntouchedCode[] = Object.keys(UNTOUCHED_REASONS) as UntouchedCode[];
+/** A reason the reference's own plan can give. */
+export type ReferenceUntouchedCode = keyof typeof UNTOUCHED_REASONS;
+export type UntouchedCode = ReferenceUntouchedCode | keyof typeof READING_REASONS;
+
+export const UNTOUCHED_CODES: readonly ReferenceUntouchedCode[] = Object.keys(UNTOUCHED_REASONS) as ReferenceUntouchedCode[];
 
 /**
  * Why a layer has the state it has, for every state (a plan's one-word answer per layer):
