@@ -24,12 +24,15 @@ const work = o.dir || mkdtempSync(join(tmpdir(), "plan-memory-"));
 
 /**
  * Wide experts over two layers; few tall experts; eight large experts; many small experts. The
- * last one's streaming peak (16 MiB) is smaller than the spread of an idle child's peak RSS on a
- * busy machine, so it shows the measurement's resolution rather than the model's accuracy.
+ * first three have streaming peaks of 100 MiB or more, so 5% of them (5 MiB) is above the spread
+ * of an idle child's peak RSS on a busy machine (2-8 MiB measured here); wide-2L and eight-1L
+ * stream their embedding through the copy buffer, tall-1L reads it whole into a step buffer. The
+ * last one's streaming peak (24 MiB) is within that spread, so it shows the measurement's
+ * resolution rather than the model's accuracy.
  */
 const SHAPES: readonly (SyntheticMoe & { name: string })[] = [
-  { name: "wide-2L", layers: 2, E: 4, I: 2560, H: 4096 },
-  { name: "tall-1L", layers: 1, E: 6, I: 6144, H: 2048 },
+  { name: "wide-2L", layers: 2, E: 4, I: 2560, H: 5120 },
+  { name: "tall-1L", layers: 1, E: 6, I: 7168, H: 2048 },
   { name: "eight-1L", layers: 1, E: 8, I: 3072, H: 4096 },
   { name: "many-1L", layers: 1, E: 32, I: 1024, H: 2048 },
 ];
