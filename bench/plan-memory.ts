@@ -24,13 +24,16 @@ const work = o.dir || mkdtempSync(join(tmpdir(), "plan-memory-"));
 
 /**
  * Wide experts over two layers; few tall experts; eight large experts; many small experts. The
- * last one's streaming peak (16 MiB) is smaller than the spread of an idle child's peak RSS on a
- * busy machine, so it shows the measurement's resolution rather than the model's accuracy.
+ * first three have streaming peaks of 130-165 MiB, so 5% of them (6.5-8 MiB) is above the spread
+ * of an idle child's peak RSS on a busy machine (3-7.5 MiB measured here); wide-2L and eight-1L
+ * stream their embedding through the copy buffer, tall-1L reads it whole into a step buffer. The
+ * last one's streaming peak (24 MiB) is within that spread, so it shows the measurement's
+ * resolution rather than the model's accuracy.
  */
 const SHAPES: readonly (SyntheticMoe & { name: string })[] = [
-  { name: "wide-2L", layers: 2, E: 4, I: 2560, H: 4096 },
-  { name: "tall-1L", layers: 1, E: 6, I: 6144, H: 2048 },
-  { name: "eight-1L", layers: 1, E: 8, I: 3072, H: 4096 },
+  { name: "wide-2L", layers: 2, E: 4, I: 3584, H: 5120 },
+  { name: "tall-1L", layers: 1, E: 6, I: 10240, H: 2048 },
+  { name: "eight-1L", layers: 1, E: 8, I: 3072, H: 5120 },
   { name: "many-1L", layers: 1, E: 32, I: 1024, H: 2048 },
 ];
 
@@ -102,13 +105,12 @@ try {
 }
 
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
-/** Within 5%, or the difference is smaller than the idle child's own spread (below the resolution). */
+/**
+ * A point resolves 5% only when 5% of the prediction is more than the idle child's own spread;
+ * below that it is reported as such, whatever the difference, and counts neither way.
+ */
 const verdict = (r: Row) =>
-  Math.abs(r.relative) <= 0.05
-    ? "within 5%"
-    : Math.abs(r.measured - r.predicted) <= r.idleSpread
-      ? `below the resolution (${formatBytes(r.idleSpread)})`
-      : "OUTSIDE 5%";
+  0.05 * r.predicted <= r.idleSpread ? `below the resolution (${formatBytes(r.idleSpread)})` : Math.abs(r.relative) <= 0.05 ? "within 5%" : "OUTSIDE 5%";
 const table = [
   "| checkpoint | layers x E, I x H (BF16) | size | strategy | chunk | predicted | measured (median) | difference | verdict |",
   "|---|---|---|---|---|---|---|---|---|",
@@ -119,8 +121,9 @@ const table = [
 ];
 console.log(table.join("\n"));
 const worst = Math.max(...rows.map((r) => Math.abs(r.relative)));
+const validated = SHAPES.filter((s) => rows.filter((r) => r.shape === s.name).every((r) => verdict(r) === "within 5%")).map((s) => s.name);
 console.log(
-  `\nworst difference ${pct(worst)} over ${rows.length} points; ${runs} run(s) each; ${new Date().toISOString()} on ${hostname()} (${cpus().length} cores, ${formatBytes(totalmem())})`,
+  `\nworst difference ${pct(worst)} over ${rows.length} points; every strategy resolved and within 5% on ${validated.length} shape(s) (${validated.join(", ")}); ${runs} run(s) each; ${new Date().toISOString()} on ${hostname()} (${cpus().length} cores, ${formatBytes(totalmem())})`,
 );
 console.log(JSON.stringify({ date: new Date().toISOString(), runs, chunk, cores: cpus().length, memory: totalmem(), node: process.version, rows }, null, 2));
 if (rows.some((r) => verdict(r) === "OUTSIDE 5%")) process.exitCode = 1;

@@ -14,15 +14,17 @@
 //   prealloc  = R + max_L 3 e_L E_L        the same weight dict, each fused tensor allocated once
 //               and filled expert by expert (the output itself; independent of C)
 //   stream    = max over the tensors `fuse` writes, in its write order, of
-//                 (step-buffer bytes written so far + copy buffer + the largest dropped copy
-//                  buffer, which V8 may not have collected yet + stage bytes used)
+//                 (step-buffer bytes written so far + copy-buffer bytes written so far
+//                  + stage bytes used)
 //               `moe-prefuse fuse`, disk to disk (the benchmark's `stream`: two step buffers
 //               and the writer's stage, STAGE = 4 MiB). Step buffers are P bytes each,
 //               P = max over outputs of (experts per step x slice bytes), experts per step =
 //               min(C, E, floor(4 MiB / slice)), at least 1 (fuseCheckpoint's DEFAULT_STEP_BYTES);
 //               pass-through tensors up to P are read whole into a step buffer, larger ones
-//               stream through one copy buffer of min(8 MiB, size) (COPY_CHUNK); the stage holds
-//               the chunks under STAGE / 4. The benchmark's closed form, 2P + STAGE, counts what
+//               through the run's one copy buffer of min(8 MiB, largest of them) (COPY_CHUNK),
+//               allocated on first use and kept to the end, so its bytes never wait for V8 to
+//               collect them and the peak does not depend on GC timing; the stage holds the
+//               chunks under STAGE / 4. The benchmark's closed form, 2P + STAGE, counts what
 //               is allocated; pages never written are not resident, and measured peaks
 //               (bench:plan-memory) follow the written bytes, so those are what is counted.
 //             + FP8 only: min(8 MiB, W) + S + D
@@ -148,12 +150,10 @@ function writeOrder(input: MemoryModelInput, chunk: number, pool: number): Writt
 /**
  * The streaming fuse's peak: a walk over what it writes, in order, keeping what is resident.
  * The two step buffers are one pool (ChunkBuffers: created on first use, reused LIFO, never
- * freed), of which a page counts once it is written; a copy buffer lives while its tensor is
- * written, and once dropped it stays resident until V8 collects it, which measured runs show it
- * may not do before the peak (bench:plan-memory: 8 MiB more in some runs, not in others), so the
- * largest dropped one is counted; each file's writer stage counts the bytes staged in it (chunks
- * under STAGE / 4), at most STAGE. Peak = max over tensors of (pool bytes written + copy buffer
- * + largest dropped copy buffer + stage used).
+ * freed) and the copy buffer is one (fuseCheckpoint's CopyBuffer: created on first use, never
+ * freed); of each, a page counts once it is written. Each file's writer stage counts the bytes
+ * staged in it (chunks under STAGE / 4), at most STAGE. Peak = max over tensors of (pool bytes
+ * written + copy-buffer bytes written + stage used).
  */
 function streamPeak(input: MemoryModelInput, chunk: number): number {
   const pool = stepBufferBytes(input.plan, chunk);
@@ -166,12 +166,11 @@ function streamPeak(input: MemoryModelInput, chunk: number): number {
     return touched.length - 1;
   };
   let peak = 0;
-  let dropped = 0;
+  let copy = 0;
   for (const file of writeOrder(input, chunk, pool)) {
     let stage = 0;
     for (const t of file) {
-      let copy = 0;
-      if (t.via === "copied") copy = Math.max(...t.chunks);
+      if (t.via === "copied") copy = Math.max(copy, ...t.chunks);
       else {
         // A fused output alternates its chunks between two buffers; a pooled tensor fills one.
         const held = t.via === "steps" ? [take(), take()] : [take()];
@@ -182,8 +181,7 @@ function streamPeak(input: MemoryModelInput, chunk: number): number {
         free.push(...held);
       }
       for (const c of t.chunks) if (c < STAGE / 4) stage = Math.min(STAGE, stage + c);
-      peak = Math.max(peak, touched.reduce((a, b) => a + b, 0) + copy + dropped + stage);
-      dropped = Math.max(dropped, copy);
+      peak = Math.max(peak, touched.reduce((a, b) => a + b, 0) + copy + stage);
     }
   }
   return peak;

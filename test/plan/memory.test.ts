@@ -56,7 +56,7 @@ describe("the memory model", () => {
     expect(peak(p, "prealloc", 1)).toBe(peak(p, "prealloc", 16));
   });
 
-  it("stream: the step buffers' written bytes, a copy buffer while a large tensor passes, the stage's staged bytes", () => {
+  it("stream: the step buffers' written bytes, the run's one copy buffer once a large tensor passes, the stage's staged bytes", () => {
     // Written in name order: the embedding, down, gate_up. gate_up slice 2e = 32 KiB, down e = 16 KiB.
     const p = planned("BF16", 1024, [1, 16]);
     // C = 16: a step holds all 8 experts (under the 4 MiB step budget): P = 8 x 32 KiB = 256 KiB.
@@ -65,9 +65,9 @@ describe("the memory model", () => {
     // The embedding (256 KiB) is read into one step buffer, then gate_up fills the other; every
     // chunk is under 1 MiB, so all of them are staged: 256 + 128 + 256 KiB.
     expect(peak(p, "stream")).toBe(2 * 256 * KiB + 640 * KiB);
-    // C = 1: P = 32 KiB, so the embedding streams through a 256 KiB copy buffer (with 256 KiB
-    // staged), counted until the end (it may not be collected): there both 32 KiB buffers are
-    // written and 640 KiB staged.
+    // C = 1: P = 32 KiB, so the embedding streams through the run's 256 KiB copy buffer (with
+    // 256 KiB staged), which is kept to the end: there both 32 KiB buffers are written and 640 KiB
+    // staged.
     expect(peak(p, "stream", 1)).toBe(2 * 32 * KiB + 256 * KiB + 640 * KiB);
     // A 32 MiB embedding streams through one 8 MiB copy buffer, in chunks too large to stage;
     // then down (128 KiB) and gate_up (256 KiB) fill the step buffers and 384 KiB are staged.
@@ -90,10 +90,10 @@ describe("the memory model", () => {
     expect(p.plan.layers.every((l) => l.state === "dense")).toBe(true);
     expect(peak(p, "oq-eager")).toBe(R);
     expect(peak(p, "prealloc")).toBe(R);
-    // No step buffers: every tensor streams through a copy buffer of its size, and all are staged
-    // (256 KiB of embedding, then 384 KiB of experts): at the last expert, its 16 KiB buffer, the
-    // embedding's dropped 256 KiB one and 640 KiB staged.
-    expect(peak(p, "stream")).toBe(16 * KiB + 256 * KiB + 640 * KiB);
+    // No step buffers: every tensor streams through the one copy buffer, the size of the largest
+    // (the embedding's 256 KiB), and all are staged (256 KiB of embedding, then 384 KiB of
+    // experts): at the last expert, the copy buffer and 640 KiB staged.
+    expect(peak(p, "stream")).toBe(256 * KiB + 640 * KiB);
     expect(p.memory.every((m) => !m.fits)).toBe(true);
   });
 

@@ -1,8 +1,9 @@
 // The streaming disk-to-disk fuse. Any WeightSource goes in (a checkpoint on disk, an in-memory
 // dict, a lazily dequantizing view), a checkpoint directory comes out through writeCheckpoint
 // (atomic, sharded). Each fused tensor is produced a step of experts at a time into one of two
-// reused buffers and written as it is made; inputs are read expert by expert. Peak memory is
-// those two buffers, whatever the size of the layer or of the checkpoint.
+// reused buffers and written as it is made; inputs are read expert by expert. Larger pass-through
+// tensors go through one reused copy buffer. Peak memory is those buffers, whatever the size of
+// the layer or of the checkpoint.
 
 import { dirname, join } from "node:path";
 import { CONFIG_FILE, Checkpoint, type ModelConfig } from "../checkpoint.js";
@@ -10,7 +11,7 @@ import { DEFAULT_MAX_SHARD_SIZE, writeCheckpoint } from "../checkpoint-writer.js
 import { CheckpointError, PrefuseError, SafetensorsError, UsageError } from "../errors.js";
 import type { TensorBackend } from "../ops/backend.js";
 import { typedBackend } from "../ops/typed-backend.js";
-import type { TensorSource } from "../safetensors/source.js";
+import { COPY_CHUNK, type TensorSource } from "../safetensors/source.js";
 import { specByteLength } from "../tensor.js";
 import type { WeightSource } from "../weights.js";
 import { DEFAULT_CHUNK, checkChunk, chunkRanges } from "./chunk.js";
@@ -164,6 +165,47 @@ function pooledSource(name: string, source: WeightSource, pool: ChunkBuffers): T
 }
 
 /**
+ * The one copy buffer of a run, allocated on first use and kept to the end: pass-through tensors
+ * larger than a step buffer are read through it a piece at a time. Tensors are written one after
+ * another and a yielded piece belongs to the writer only until it asks for the next, so one buffer
+ * serves them all. A buffer per tensor (the source's own) would leave dropped buffers for V8 to
+ * collect whenever it likes, so the peak would depend on garbage-collection timing.
+ */
+class CopyBuffer {
+  private buffer: Uint8Array | undefined;
+
+  constructor(readonly size: number) {}
+
+  get(): Uint8Array {
+    this.buffer ??= new Uint8Array(this.size);
+    return this.buffer;
+  }
+}
+
+/**
+ * A large pass-through tensor read through the run's copy buffer. A source that cannot read a
+ * range (one that computes its bytes, such as a dequantizing view) streams its own chunks.
+ */
+function copiedSource(name: string, source: WeightSource, copy: CopyBuffer): TensorSource {
+  const own = source.source(name);
+  if (own.readRange === undefined) return own;
+  return {
+    dtype: own.dtype,
+    shape: own.shape,
+    byteLength: own.byteLength,
+    readRange: (target, offset) => own.readRange!(target, offset),
+    async *chunks() {
+      const buffer = copy.get();
+      for (let at = 0; at < own.byteLength; at += buffer.length) {
+        const piece = buffer.subarray(0, Math.min(buffer.length, own.byteLength - at));
+        await own.readRange!(piece, at);
+        yield piece;
+      }
+    },
+  };
+}
+
+/**
  * A planned output as a writer source, `step` experts at a time. The next step is produced (its
  * inputs read) while the consumer writes the current one.
  */
@@ -240,13 +282,13 @@ export async function fuseCheckpoint(source: WeightSource, config: ModelConfig, 
   if (!(maxStepBytes > 0)) throw new UsageError("INVALID_ARGUMENT", `step budget ${maxStepBytes} must be a positive number of bytes`);
   const steps = plan.outputs.map((o) => expertsPerStep(o, chunk, maxStepBytes));
   // One buffer size for the run: the largest step. Pass-through tensors that fit are read whole
-  // into the same buffers; larger ones stream in the source's own chunks.
+  // into the same buffers; larger ones through one copy buffer of up to COPY_CHUNK bytes.
   const pool = new ChunkBuffers(Math.max(0, ...plan.outputs.map((o, k) => steps[k]! * sliceBytes({ dtype: o.dtype, shape: o.shape }))));
+  const pooled = (bytes: number) => bytes <= pool.size && pool.size > 0;
+  const passThrough = [...source.specs].filter(([name]) => !consumed.has(name));
+  const copy = new CopyBuffer(Math.min(COPY_CHUNK, Math.max(0, ...passThrough.map(([, spec]) => specByteLength(spec)).filter((b) => !pooled(b)))));
   const tensors = new Map<string, TensorSource>();
-  for (const [name, spec] of source.specs) {
-    if (consumed.has(name)) continue;
-    tensors.set(name, specByteLength(spec) <= pool.size && pool.size > 0 ? pooledSource(name, source, pool) : source.source(name));
-  }
+  for (const [name, spec] of passThrough) tensors.set(name, pooled(specByteLength(spec)) ? pooledSource(name, source, pool) : copiedSource(name, source, copy));
   plan.outputs.forEach((o, k) => tensors.set(o.name, outputSource(o, source, backend, steps[k]!, pool)));
 
   const { onProgress } = options;

@@ -10,11 +10,11 @@ import type { PlannedOutput } from "../../../src/reference/prefuse/recipes.js";
 import type { FuseTarget } from "../../../src/reference/prefuse/layouts.js";
 import { checkOutputPath } from "../../../src/reference/output-path.js";
 import { prefuse } from "../../../src/reference/prefuse/prefuse.js";
-import type { TensorSource } from "../../../src/reference/safetensors/source.js";
+import { COPY_CHUNK, type TensorSource } from "../../../src/reference/safetensors/source.js";
 import { type TensorMap, bytesEqual } from "../../../src/reference/tensor.js";
 import { type WeightSource, loadAll, memoryWeights } from "../../../src/reference/weights.js";
 import { fcParams } from "../../support/fc.js";
-import { hashTree, tinyMoe, writeTinyCheckpoint } from "../../support/moe.js";
+import { hashTree, tensor, tinyMoe, writeTinyCheckpoint } from "../../support/moe.js";
 import { tempDir } from "../../support/tmp.js";
 
 const onnx = createOnnxBackend();
@@ -162,6 +162,33 @@ describe("fuseCheckpoint (streaming)", () => {
     expect(expertsPerStep(out(5, 8, 8), 16, DEFAULT_STEP_BYTES)).toBe(5);
     expect(expertsPerStep(out(64, 8, 8), 64, 256 * 10)).toBe(10);
     expect(expertsPerStep(out(3, 0, 8), 2, 1)).toBe(2);
+  });
+
+  it("reads pass-through tensors larger than a step buffer through one copy buffer for the whole run, in pieces of at most COPY_CHUNK", async () => {
+    const dir = tempDir();
+    const w = tinyMoe({ prefixes: ["model.layers.0.mlp"], E: 3, I: 2, H: 3 });
+    // Larger than a step buffer (3 experts x 24 B): a head over COPY_CHUNK (two pieces), a smaller one after it.
+    w.set("lm_head.weight", tensor("lm_head.weight", "BF16", [COPY_CHUNK / 2 + 1001, 1]));
+    w.set("model.vision.weight", tensor("model.vision.weight", "BF16", [4000, 1]));
+    const base = memoryWeights(w);
+    const targets: Uint8Array[] = [];
+    const recording: WeightSource = {
+      ...base,
+      source(name) {
+        const own = base.source(name);
+        const readRange = (target: Uint8Array, offset: number) => {
+          targets.push(target);
+          return own.readRange!(target, offset);
+        };
+        return { ...own, readRange };
+      },
+    };
+    const config = { model_type: "qwen3_moe", num_experts: 3 };
+    await fuseCheckpoint(recording, config, join(dir, "out"), { chunk: 16 });
+    expect(sameMaps(await readBack(join(dir, "out")), (await prefuse(w, config)).weights)).toBe(true);
+    expect(targets.map((t) => t.length)).toEqual([COPY_CHUNK, 2002, 8000]);
+    expect(new Set(targets.map((t) => t.buffer)).size).toBe(1);
+    expect(targets[0]!.buffer.byteLength).toBe(COPY_CHUNK);
   });
 
   it("reports progress up to the total bytes written", async () => {
