@@ -21,7 +21,10 @@ const dir = o.dir;
 const input = join(dir, "in");
 
 const cleanup = () => rmSync(dir, { recursive: true, force: true });
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => (cleanup(), process.exit(130)));
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
 
 /** Compares expert e's up rows in the fused output with the input tensor. */
 async function spotCheck(out: string, layer: number, e: number): Promise<void> {

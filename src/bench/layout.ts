@@ -38,7 +38,9 @@ function stacked(name: string, shape: readonly number[], p: FuseProblem, projs: 
   const e = projBytes(p.shape);
   const placements: Placement[] = [];
   for (let x = 0; x < p.experts; x++) {
-    projs.forEach((proj, k) => placements.push({ source: expertTensorName(x, proj), expert: x, offset: (x * projs.length + k) * e }));
+    projs.forEach((proj, k) => {
+      placements.push({ source: expertTensorName(x, proj), expert: x, offset: (x * projs.length + k) * e });
+    });
   }
   return { name, shape, byteLength: e * projs.length * p.experts, placements, perExpert: projs.length };
 }

@@ -8,9 +8,9 @@
 // environment without secrets, their outputs are read as hostile files, the corpus is checked
 // when it is read, and they run in process groups the gate kills on a timeout or its own exit.
 
-import { mkdtemp, realpath, rm, stat } from "node:fs/promises";
+import { realpath, rm, stat } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import { registerTemp, releaseTemp } from "../reference/cleanup.js";
 import { UsageError } from "../reference/errors.js";
 import { secretValues } from "../reference/safe-text.js";

@@ -11,7 +11,7 @@ import type { ModelConfig } from "../reference/checkpoint.js";
 import { CONFIG_FILE, SINGLE_FILE } from "../reference/checkpoint.js";
 import { CorpusError, MoePrefuseError } from "../reference/errors.js";
 import { serializeSafetensors } from "../reference/safetensors/memory.js";
-import { type Stage, planStage, runStage } from "../reference/stages.js";
+import { planStage, runStage } from "../reference/stages.js";
 import { type TensorMap, sameWeights } from "../reference/tensor.js";
 import { decidingPoints } from "../reference/alternatives.js";
 import {

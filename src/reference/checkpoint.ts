@@ -147,7 +147,10 @@ export function checkIndex(index: ShardIndex, files: readonly IndexedFile[], ind
   const paths = new Map<string, string>();
   const pathOf = (shard: string): string => {
     let p = paths.get(shard);
-    if (p === undefined) paths.set(shard, (p = shardPath(dir, shard, indexFile)));
+    if (p === undefined) {
+      p = shardPath(dir, shard, indexFile);
+      paths.set(shard, p);
+    }
     return p;
   };
   for (const [tensor, shard] of index.weightMap) {

@@ -98,7 +98,9 @@ describe("generated values", () => {
     for (const size of [1, 2, 4] as const) {
       const m = signMask(v, size);
       expect(m.length).toBe(v.period * size);
-      m.forEach((b, i) => expect(b === 0 || (b === 0x80 && i % size === size - 1)).toBe(true));
+      m.forEach((b, i) => {
+        expect(b === 0 || (b === 0x80 && i % size === size - 1)).toBe(true);
+      });
     }
   });
 });

@@ -97,7 +97,11 @@ function tensorOf(dtype: DType, words: readonly number[]): Tensor {
   const w = WIDTH[dtype]!;
   const data = new Uint8Array(words.length * w);
   const view = new DataView(data.buffer);
-  words.forEach((x, i) => (w === 1 ? view.setUint8(i, x) : w === 2 ? view.setUint16(2 * i, x, true) : view.setUint32(4 * i, x >>> 0, true)));
+  words.forEach((x, i) => {
+    if (w === 1) view.setUint8(i, x);
+    else if (w === 2) view.setUint16(2 * i, x, true);
+    else view.setUint32(4 * i, x >>> 0, true);
+  });
   return { dtype, shape: [words.length], data };
 }
 

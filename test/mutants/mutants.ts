@@ -63,6 +63,7 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: `${PREFUSE}/layer-check.ts`,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the search text is TypeScript source holding a template literal
         search: "        reasons.push({ code: \"MISSING_TENSOR\", expert: e, projection: p, kind, message: `expert ${e} has no ${label(p, kind)}` });\n",
         replace: "",
       },
@@ -133,6 +134,7 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: `${PREFUSE}/layer-check.ts`,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the search text is TypeScript source holding a template literal
         search: "      reasons.push({ ...base, code: \"UNEXPECTED_EXPERT\", message: `${t.name}: expert id ${t.expert} is not below the expert count ${E}` });\n",
         replace: "",
       },

@@ -23,7 +23,7 @@ function bytes(n: number, seed: number): Uint8Array {
 
 function tensor(dtype: DType, shape: number[], seed: number): Tensor {
   const data = bytes(specByteLength({ dtype, shape }), seed);
-  if (dtype === "BOOL") data.forEach((b, i) => (data[i] = b & 1));
+  if (dtype === "BOOL") for (let i = 0; i < data.length; i++) data[i] = data[i]! & 1;
   return { dtype, shape, data };
 }
 

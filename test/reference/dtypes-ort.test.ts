@@ -107,7 +107,8 @@ describe("dtypes against onnxruntime's Cast", () => {
       const theirs = ort[i]! >>> 16;
       // NaN bits are no contract (ORT keeps the sign, torch's vector path writes 0xFFFF, ours
       // is always 0x7FC0): a NaN must stay a NaN.
-      const agree = Number.isNaN(xs[i]!) ? (nans++, ours[i] === BF16_NAN && (theirs & 0x7fff) > 0x7f80) : ours[i] === theirs;
+      if (Number.isNaN(xs[i]!)) nans++;
+      const agree = Number.isNaN(xs[i]!) ? ours[i] === BF16_NAN && (theirs & 0x7fff) > 0x7f80 : ours[i] === theirs;
       if (!agree) wrong.push(`f32 0x${bits[i]!.toString(16)}: ours 0x${ours[i]!.toString(16)}, ORT 0x${theirs.toString(16)}`);
     }
     expect(nans).toBeGreaterThan(0);

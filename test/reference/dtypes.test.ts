@@ -94,11 +94,11 @@ describe("bf16", () => {
   it("round-trips all 65,536 codes through f32 (NaN stays NaN)", () => {
     for (let h = 0; h < 65536; h++) {
       const x = bf16ToF32(h);
-      const isNaN = (h & 0x7fff) > 0x7f80;
+      const nan = (h & 0x7fff) > 0x7f80;
       // A JS number cannot carry a signalling NaN's payload: for NaN codes only NaN-ness counts.
-      expect(Number.isNaN(x)).toBe(isNaN);
+      expect(Number.isNaN(x)).toBe(nan);
       const back = f32BitsToBf16(f32Bits(x));
-      if (isNaN) expect(back).toBe(BF16_NAN);
+      if (nan) expect(back).toBe(BF16_NAN);
       else if (back !== h || f32Bits(x) >>> 16 !== h) expect.fail(`bf16 ${h.toString(16)} came back as ${back.toString(16)}`);
     }
   });

@@ -5,7 +5,6 @@
 import { formatBytes } from "../../reference/size.js";
 import {
   DISAGREEMENT,
-  MODEL,
   type ModelSaving,
   type Recommendation,
   TIME_TOLERANCE,

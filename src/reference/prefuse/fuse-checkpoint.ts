@@ -289,7 +289,9 @@ export async function fuseCheckpoint(source: WeightSource, config: ModelConfig, 
   const copy = new CopyBuffer(Math.min(COPY_CHUNK, Math.max(0, ...passThrough.map(([, spec]) => specByteLength(spec)).filter((b) => !pooled(b)))));
   const tensors = new Map<string, TensorSource>();
   for (const [name, spec] of passThrough) tensors.set(name, pooled(specByteLength(spec)) ? pooledSource(name, source, pool) : copiedSource(name, source, copy));
-  plan.outputs.forEach((o, k) => tensors.set(o.name, outputSource(o, source, backend, steps[k]!, pool)));
+  plan.outputs.forEach((o, k) => {
+    tensors.set(o.name, outputSource(o, source, backend, steps[k]!, pool));
+  });
 
   const { onProgress } = options;
   let written = tensors;

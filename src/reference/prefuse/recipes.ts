@@ -5,7 +5,7 @@
 
 import type { DType } from "../dtypes.js";
 import type { TensorSpec } from "../tensor.js";
-import { type CompleteLayer, type StackedSeries } from "./layer-check.js";
+import type { CompleteLayer, StackedSeries } from "./layer-check.js";
 import { type ExpertLayout, type FuseTarget, PROJECTIONS, fusedNames, switchName } from "./layouts.js";
 import { type FusedDims, fusedDownShape, fusedGateUpShape } from "./shapes.js";
 

@@ -105,7 +105,11 @@ function scaleTensor(dtype: ScaleDType, bits: readonly number[], shape: readonly
   const w = SCALE_BYTES[dtype];
   const data = new Uint8Array(bits.length * w);
   const view = new DataView(data.buffer);
-  bits.forEach((b, k) => (w === 4 ? view.setUint32(4 * k, b, true) : w === 2 ? view.setUint16(2 * k, b, true) : view.setUint8(k, b)));
+  bits.forEach((b, k) => {
+    if (w === 4) view.setUint32(4 * k, b, true);
+    else if (w === 2) view.setUint16(2 * k, b, true);
+    else view.setUint8(k, b);
+  });
   return { dtype, shape, data };
 }
 

@@ -35,7 +35,7 @@ function naiveTranspose(t: Tensor, perm: readonly number[]): Uint8Array {
   for (let o = 0; o < n; o++) {
     let rest = o;
     let src = 0;
-    outShape.forEach((d, i) => {
+    outShape.forEach((_d, i) => {
       const sz = outShape.slice(i + 1).reduce((a, b) => a * b, 1);
       const idx = Math.floor(rest / sz);
       rest -= idx * sz;
@@ -104,7 +104,9 @@ describe("tensor-op engines", () => {
           const c = await engine.concat(parts, ax);
           expect(bytesEqual(c.data, want)).toBe(true);
           const back = await engine.split(c, ax, sizes);
-          back.forEach((p, k) => expect(bytesEqual(p.data, parts[k]!.data)).toBe(true));
+          back.forEach((p, k) => {
+            expect(bytesEqual(p.data, parts[k]!.data)).toBe(true);
+          });
         }
       }),
       fcParams(),

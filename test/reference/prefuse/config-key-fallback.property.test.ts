@@ -75,7 +75,9 @@ describe("config-key fallback", () => {
         // (Other warnings, such as a family without a transformers fused form, are not about counts.)
         const countWarnings = plan.warnings.filter((w) => w.includes(" disagrees with "));
         expect(countWarnings).toHaveLength(disagreeing.length);
-        disagreeing.forEach((c, i) => expect(countWarnings[i]).toContain(`'${c.key}' = ${c.count}`));
+        disagreeing.forEach((c, i) => {
+          expect(countWarnings[i]).toContain(`'${c.key}' = ${c.count}`);
+        });
         if (first.count === spec.experts) {
           expect(plan.layers.map((l) => l.state)).toEqual(plan.layers.map(() => "fused"));
           return;

@@ -8,7 +8,8 @@ function configWith(values: Partial<Record<ExpertCountKey, unknown>>, extra: Rec
   const config: Record<string, unknown> = { ...extra };
   for (const [key, v] of Object.entries(values)) {
     if (key.startsWith("text_config.")) {
-      const tc = (config.text_config ??= {}) as Record<string, unknown>;
+      config.text_config ??= {};
+      const tc = config.text_config as Record<string, unknown>;
       tc[key.slice("text_config.".length)] = v;
     } else config[key] = v;
   }

@@ -651,7 +651,7 @@ export const damaged: fc.Arbitrary<Damaged> = validFile()
     return fc.record({ v: fc.constant(v), bytes: fc.constant(bytes), dataStart: fc.constant(dataStart), edits: fc.array(edit, { minLength: 1, maxLength: 4 }) });
   })
   .map(({ v, bytes, dataStart, edits }) => {
-    let out = [...bytes];
+    const out = [...bytes];
     let dataOnly = true;
     for (const e of edits) {
       if (e.kind === "flip") {
