@@ -57,7 +57,9 @@ for (let r = 0; r < Number(o.runs); r++) {
   for (const run of r % 2 === 0 ? [runOurs, runTorch] : [runTorch, runOurs]) run();
   const a = ours.at(-1)!;
   const b = torch.at(-1)!;
-  console.error(`run ${r + 1}: ours ${a.fuseSeconds.toFixed(3)} s (+${((a.peakKiB - a.baseKiB) / 1024).toFixed(0)} MiB peak), torch prealloc ${b.seconds.toFixed(3)} s`);
+  console.error(
+    `run ${r + 1}: ours ${a.fuseSeconds.toFixed(3)} s (+${((a.peakKiB - a.baseKiB) / 1024).toFixed(0)} MiB peak), torch prealloc ${b.seconds.toFixed(3)} s`,
+  );
 }
 
 const outBytes = ours[0]!.outBytes;

@@ -20,7 +20,15 @@ export { type TensorSource, tensorSource, fileTensorSource } from "./reference/s
 
 // The prefuse contract (docs/contract.md): decide, fuse in memory, fuse disk to disk.
 export { configPath } from "./reference/config-path.js";
-export { resolveExpertCount, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, DEFAULT_COUNT_LOOKUP, type ExpertCount, type ExpertCountKey, type CountLookup } from "./reference/prefuse/expert-count.js";
+export {
+  resolveExpertCount,
+  EXPERT_COUNT_KEYS,
+  OQ_EXPERT_COUNT_KEYS,
+  DEFAULT_COUNT_LOOKUP,
+  type ExpertCount,
+  type ExpertCountKey,
+  type CountLookup,
+} from "./reference/prefuse/expert-count.js";
 export { DEFAULT_READINGS, countLookupOf, type PrefuseReadings, type ReadingPatch } from "./reference/prefuse/readings.js";
 export {
   EXPERT_LAYOUTS,
@@ -59,7 +67,14 @@ export {
 } from "./reference/prefuse/plan.js";
 export { DEFAULT_CHUNK } from "./reference/prefuse/chunk.js";
 export { prefuse, type PrefuseOptions, type PrefuseResult } from "./reference/prefuse/prefuse.js";
-export { fuseCheckpoint, fuseCheckpointDir, type FuseCheckpointOptions, type FuseDirOptions, type FuseProgress, type FuseResult } from "./reference/prefuse/fuse-checkpoint.js";
+export {
+  fuseCheckpoint,
+  fuseCheckpointDir,
+  type FuseCheckpointOptions,
+  type FuseDirOptions,
+  type FuseProgress,
+  type FuseResult,
+} from "./reference/prefuse/fuse-checkpoint.js";
 export { planReport, moeView, type PlanReport, type MoeView, type MoeLayerView } from "./reference/prefuse/report.js";
 export { type BackendName, BACKEND_NAMES } from "./reference/ops/backend.js";
 export { createBackend } from "./reference/ops/engines.js";
@@ -82,7 +97,17 @@ export { DequantPool, defaultPool, defaultThreads, MAX_THREADS, type DequantPool
 export { listFamilies, FAMILY_NAMES, type FamilyName, type FamilyInfo, type JsonValue } from "./fixtures-gen/families.js";
 export { generateCheckpoint, writeGeneratedCheckpoint, IN_MEMORY_LIMIT, type GeneratedCheckpoint, type GeneratedWriteResult } from "./fixtures-gen/generate.js";
 export { resolveSpec, moeLayers, type FixtureSpec, type Fp8Options, type ResolvedSpec } from "./fixtures-gen/spec.js";
-export { listVariants, parseVariant, formatVariant, PARTIAL_DEFECTS, type Variant, type VariantInfo, type LayerRef, type PartialDefect, type CountKeySetting } from "./fixtures-gen/variants.js";
+export {
+  listVariants,
+  parseVariant,
+  formatVariant,
+  PARTIAL_DEFECTS,
+  type Variant,
+  type VariantInfo,
+  type LayerRef,
+  type PartialDefect,
+  type CountKeySetting,
+} from "./fixtures-gen/variants.js";
 export { planFixture, type FixturePlan } from "./fixtures-gen/plan.js";
 export { encodeE4M3, quantizeBlocks, E4M3_MAX, type BlockSize, type BlockQuantized } from "./fixtures-gen/fp8-quantize.js";
 export { describeMoeLayers, countKeysOf, type MoeLayerSummary, type MoeLayout, type CountKeyValue } from "./fixtures-gen/moe-structure.js";
@@ -122,7 +147,15 @@ export { writeCaseFolder, addToCorpusIndex, outcomeOf, type NewCase } from "./go
 export { runGate, GATE_DEFAULTS, FLOATING_STAGES, MAX_RUNS, type GateOptions, type CorpusChoice } from "./gate/gate.js";
 export { STAGE_CONTRACTS, type StageContract } from "./reference/contracts.js";
 // Reading points: where oQ's contract is open (docs/gate-readings.md).
-export { READING_POINTS, REFERENCE_CHOICE, readingPoints, readingsOf, type ReadingPoint, type ReadingAlternative, type ReadingChoice } from "./reference/reading-points.js";
+export {
+  READING_POINTS,
+  REFERENCE_CHOICE,
+  readingPoints,
+  readingsOf,
+  type ReadingPoint,
+  type ReadingAlternative,
+  type ReadingChoice,
+} from "./reference/reading-points.js";
 export { caseAlternatives, decidingPoints, type CaseAlternatives, type CaseVariant } from "./reference/alternatives.js";
 export { settleReadings, readingRows, type ReadingRow, type ReadingsSummary, type ReadingStatus } from "./gate/fingerprint.js";
 export { readReadingsFile, readingsFileText, ReadingsFileError, READINGS_FORMAT, type ReadingsFile } from "./gate/readings-file.js";

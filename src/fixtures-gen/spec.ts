@@ -157,7 +157,8 @@ export function resolveSpec(spec: FixtureSpec): ResolvedSpec {
   const mtpLayers = sizeOption("mtpLayers", spec.mtpLayers, d.mtpLayers, 0);
   const mlpOnlyLayers = [...(spec.mlpOnlyLayers ?? [])];
   if (mlpOnlyLayers.length > 0 && def.sparsity.kind !== "sparse-step") throw usage(`family ${def.name} has no mlp_only_layers (only qwen3_moe does)`);
-  for (const l of mlpOnlyLayers) if (!Number.isSafeInteger(l) || l < 0 || l >= layers) throw usage(`mlp-only layer ${l} is not a decoder layer (0..${layers - 1})`);
+  for (const l of mlpOnlyLayers)
+    if (!Number.isSafeInteger(l) || l < 0 || l >= layers) throw usage(`mlp-only layer ${l} is not a decoder layer (0..${layers - 1})`);
   const dtype = spec.dtype ?? def.dtype;
   if (!isFloatDType(dtype)) throw usage(`dtype must be one of ${FLOAT_DTYPES.join(", ")}, not ${String(dtype)}`);
   const fp8 = resolveFp8(def, spec.fp8);
@@ -189,7 +190,9 @@ export function resolveSpec(spec: FixtureSpec): ResolvedSpec {
     const l = layer ?? firstMoe;
     if (l === undefined) throw usage(`variant '${formatVariant(v)}': this ${def.name} checkpoint has no MoE layer`);
     if (!moeKeys.has(layerKey(l))) {
-      throw usage(`variant '${formatVariant(v)}': layer ${l} is not a MoE layer of this ${def.name} checkpoint (MoE layers: ${layersOfMoe.join(", ") || "none"})`);
+      throw usage(
+        `variant '${formatVariant(v)}': layer ${l} is not a MoE layer of this ${def.name} checkpoint (MoE layers: ${layersOfMoe.join(", ") || "none"})`,
+      );
     }
     return l;
   };
@@ -249,12 +252,15 @@ export function resolveSpec(spec: FixtureSpec): ResolvedSpec {
     throw usage(`family ${def.name} stores its experts stacked (${stacked}), its only form: fused, partial and extra-expert variants do not apply`);
   }
   if (!def.moe.gated && fusedLayers.size > 0) throw usage(`family ${def.name} has no gate projection: there is no fused gate_up form of its experts`);
-  if (!def.moe.gated && partials.some((p) => p.defect !== "drop-expert" && p.projection === "gate")) throw usage(`family ${def.name} has no gate projection (up and down only)`);
+  if (!def.moe.gated && partials.some((p) => p.defect !== "drop-expert" && p.projection === "gate"))
+    throw usage(`family ${def.name} has no gate projection (up and down only)`);
   if (dense && variants.some((v) => v.kind !== "dense")) throw usage("dense cannot be combined with other variants: a dense checkpoint has no experts");
   if ((layoutKinds & 1) !== 0 && (layoutKinds & 4) !== 0) throw usage("per-expert and fused contradict each other");
-  if (fp8 !== undefined && fusedLayers.size > 0) throw usage("fused FP8 experts: no real checkpoint stores them (FP8 releases are per expert); fuse after dequantizing");
+  if (fp8 !== undefined && fusedLayers.size > 0)
+    throw usage("fused FP8 experts: no real checkpoint stores them (FP8 releases are per expert); fuse after dequantizing");
   for (const p of [...partials, ...extras, ...duplicates]) {
-    if (fusedLayers.has(layerKey(p.layer))) throw usage(`layer ${p.layer} is fused: partial, extra-expert and duplicate-expert variants need per-expert layers`);
+    if (fusedLayers.has(layerKey(p.layer)))
+      throw usage(`layer ${p.layer} is fused: partial, extra-expert and duplicate-expert variants need per-expert layers`);
   }
   const touched = new Set<string>();
   for (const p of partials) {

@@ -60,9 +60,17 @@ export class ValueCache {
 
   /** The kind's base values, or the base multiplied by 2. */
   values(kind: KindRef, times2 = false): Uint8Array {
-    const base = this.memo(`base\0${kind.key}\0${kind.dtype}\0${kind.shape.join("x")}`, () => baseValues(kind.dtype, numelOf(kind.shape), kind.dist, kindSeed(this.seed, kind.key)), (v) => v.length);
+    const base = this.memo(
+      `base\0${kind.key}\0${kind.dtype}\0${kind.shape.join("x")}`,
+      () => baseValues(kind.dtype, numelOf(kind.shape), kind.dist, kindSeed(this.seed, kind.key)),
+      (v) => v.length,
+    );
     if (!times2) return base;
-    return this.memo(`x2\0${kind.key}\0${kind.dtype}\0${kind.shape.join("x")}`, () => doubled(kind.dtype, base), (v) => v.length);
+    return this.memo(
+      `x2\0${kind.key}\0${kind.dtype}\0${kind.shape.join("x")}`,
+      () => doubled(kind.dtype, base),
+      (v) => v.length,
+    );
   }
 
   /** Block-FP8 quantization of the kind's base values with the special values (a 2-D [rows, cols] tensor). */

@@ -68,7 +68,13 @@ const ALL_LAYOUTS: readonly LayerLayout[] = ["per-expert", "fused", "fused-one",
 const SPACES: Readonly<Record<Stage, StageSpace>> = {
   prefuse: { families: OQ_FAMILIES, countKeys: OQ_EXPERT_COUNT_KEYS, damage: PARTIAL, layouts: ALL_LAYOUTS, fp8: false },
   "dequant+prefuse": { families: ["qwen3_5_moe_fp8", ...OQ_FAMILIES], countKeys: OQ_EXPERT_COUNT_KEYS, damage: PARTIAL, layouts: FP8_LAYOUTS, fp8: true },
-  dequant: { families: ["qwen3_5_moe_fp8", ...OQ_FAMILIES, "mixtral", "qwen3_vl_moe"], countKeys: EXPERT_COUNT_KEYS, damage: PARTIAL, layouts: FP8_LAYOUTS, fp8: true },
+  dequant: {
+    families: ["qwen3_5_moe_fp8", ...OQ_FAMILIES, "mixtral", "qwen3_vl_moe"],
+    countKeys: EXPERT_COUNT_KEYS,
+    damage: PARTIAL,
+    layouts: FP8_LAYOUTS,
+    fp8: true,
+  },
   // Every family of the layout registry that the generator makes unquantized: each MLX loader's own names.
   switch_mlp: {
     families: FAMILY_NAMES.filter((f) => !familyDef(f).fp8.byDefault),

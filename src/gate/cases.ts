@@ -138,7 +138,13 @@ export async function materializeSpec(stage: Stage, spec: FixtureSpec, name: str
 }
 
 /** A generated case of `stage` for a checkpoint spec. */
-export function generatedCase(stage: Stage, spec: FixtureSpec, name: string, index: number, extra: { draw?: CaseDraw; generatedIndex?: number } = {}): GateCase {
+export function generatedCase(
+  stage: Stage,
+  spec: FixtureSpec,
+  name: string,
+  index: number,
+  extra: { draw?: CaseDraw; generatedIndex?: number } = {},
+): GateCase {
   return {
     index,
     name,
@@ -164,7 +170,10 @@ export function generatedCases(stage: Stage, seed: number, runs: number, firstIn
   return [
     ...separating.map((s, i) => generatedCase(stage, s.spec, s.name, firstIndex + i)),
     ...sampleDraws(stage, seed, draws).map((draw, i) =>
-      generatedCase(stage, toFixtureSpec(stage, draw), `gen-${String(i).padStart(width, "0")}`, firstIndex + separating.length + i, { draw, generatedIndex: i }),
+      generatedCase(stage, toFixtureSpec(stage, draw), `gen-${String(i).padStart(width, "0")}`, firstIndex + separating.length + i, {
+        draw,
+        generatedIndex: i,
+      }),
     ),
   ];
 }

@@ -10,14 +10,23 @@ import { caseGroups, signatureList, tallyBy } from "./tally.js";
 
 export function conformanceTable(reports: readonly GateReport[]): string {
   const columns = reports.map((r) => ({ head: `${r.name} (${r.stage})`, tallies: tallyBy(r.cases, caseGroups) }));
-  const groups = [...tallyBy(reports.flatMap((r) => r.cases), caseGroups).keys()];
+  const groups = [
+    ...tallyBy(
+      reports.flatMap((r) => r.cases),
+      caseGroups,
+    ).keys(),
+  ];
   const lines = [`| case group | ${columns.map((c) => cell(c.head)).join(" | ")} |`, `|---|${columns.map(() => "---").join("|")}|`];
   // Each implementation's reading of every point oQ's contract leaves open.
   const points = [...new Set(reports.flatMap((r) => (r.readings?.rows ?? []).map((row) => row.point)))];
   for (const p of points) {
     const cells = reports.map((r) => {
       const row = r.readings?.rows.find((x) => x.point === p);
-      return row === undefined ? "" : row.alternative === null ? "no evidence" : `${row.alternative}${row.status === "inferred" || row.status === "pinned" ? "" : ` (**${row.status}**)`}`;
+      return row === undefined
+        ? ""
+        : row.alternative === null
+          ? "no evidence"
+          : `${row.alternative}${row.status === "inferred" || row.status === "pinned" ? "" : ` (**${row.status}**)`}`;
     });
     lines.push(`| reading: ${cell(p)} | ${cells.map(cell).join(" | ")} |`);
   }

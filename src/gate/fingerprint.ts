@@ -89,7 +89,11 @@ function readingDiagnosis(point: string, row: ReadingRow, here: string, pinned: 
 }
 
 /** Settles every decided case against the readings table; returns the new results and the table. */
-export function settleReadings<R extends Settleable>(results: readonly R[], points: readonly string[], pinned: ReadingChoice | null): { cases: R[]; summary: ReadingsSummary } {
+export function settleReadings<R extends Settleable>(
+  results: readonly R[],
+  points: readonly string[],
+  pinned: ReadingChoice | null,
+): { cases: R[]; summary: ReadingsSummary } {
   const rows = readingRows(results, points, pinned);
   const held: ReadingChoice = Object.fromEntries(rows.flatMap((r) => (r.alternative === null ? [] : [[r.point, r.alternative]])));
   const settled = results.map((r) => {
@@ -107,7 +111,13 @@ export function settleReadings<R extends Settleable>(results: readonly R[], poin
       const here = [...new Set(m.matched.map((c) => c[p]))].join("/");
       return readingDiagnosis(p, rows.find((row) => row.point === p)!, here, pinned?.[p] !== undefined);
     });
-    return { ...r, verdict: "fail", failure: "mismatch", reason: diagnoses[0]?.message ?? `reads ${formatChoice(m.matched[0]!)}, against the run's readings`, diagnoses } as R;
+    return {
+      ...r,
+      verdict: "fail",
+      failure: "mismatch",
+      reason: diagnoses[0]?.message ?? `reads ${formatChoice(m.matched[0]!)}, against the run's readings`,
+      diagnoses,
+    } as R;
   });
   return { cases: settled, summary: { pinned, rows } };
 }

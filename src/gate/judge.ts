@@ -102,8 +102,14 @@ export function judge(input: JudgeInput): Judgement {
   const none = { diagnoses: [], mismatches: [] };
   if ("failure" in seen) return { verdict: open ? "open" : "fail", failure: seen.failure, reason: seen.reason, ...none };
   if (input.outcome === "error") {
-    if ("refused" in seen) return { verdict: "pass", reason: `refused as expected (${seen.reason}; the reference refuses with ${input.errorCode ?? "an error"})`, ...none };
-    return { verdict: "fail", failure: "accepted", reason: `the reference refuses this input (${input.errorCode ?? "error"}) but the candidate ${input.ending.kind === "written" ? input.ending.said : "wrote an output"}`, ...none };
+    if ("refused" in seen)
+      return { verdict: "pass", reason: `refused as expected (${seen.reason}; the reference refuses with ${input.errorCode ?? "an error"})`, ...none };
+    return {
+      verdict: "fail",
+      failure: "accepted",
+      reason: `the reference refuses this input (${input.errorCode ?? "error"}) but the candidate ${input.ending.kind === "written" ? input.ending.said : "wrote an output"}`,
+      ...none,
+    };
   }
   if ("refused" in seen) return { verdict: open ? "open" : "fail", failure: "crash", reason: seen.reason, ...none };
   const expected = input.expected!;

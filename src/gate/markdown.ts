@@ -40,10 +40,26 @@ export function markdownSummary(report: GateReport): string {
   const rows = report.readings?.rows ?? [];
   if (rows.length > 0) {
     const pinned = report.readings!.pinned !== null;
-    lines.push("", `### Readings (where oQ's contract is open${pinned ? "; pinned by --readings" : ""})`, "", "| point | alternative | status | evidence cases |", "|---|---|---|---|");
+    lines.push(
+      "",
+      `### Readings (where oQ's contract is open${pinned ? "; pinned by --readings" : ""})`,
+      "",
+      "| point | alternative | status | evidence cases |",
+      "|---|---|---|---|",
+    );
     for (const r of rows) {
-      const evidence = Object.entries(r.evidence).map(([a, ids]) => `${a}: ${evidenceList(ids.map((id) => `\`${id}\``), 6)}`).join("; ");
-      lines.push(`| ${cell(r.point)} | ${cell(r.alternative ?? "-")} | ${r.status === "changed" || r.status === "inconsistent" ? `**${r.status}**` : r.status} | ${cell(evidence)} |`);
+      const evidence = Object.entries(r.evidence)
+        .map(
+          ([a, ids]) =>
+            `${a}: ${evidenceList(
+              ids.map((id) => `\`${id}\``),
+              6,
+            )}`,
+        )
+        .join("; ");
+      lines.push(
+        `| ${cell(r.point)} | ${cell(r.alternative ?? "-")} | ${r.status === "changed" || r.status === "inconsistent" ? `**${r.status}**` : r.status} | ${cell(evidence)} |`,
+      );
     }
   }
   const groups = tallyBy(report.cases, caseGroups);

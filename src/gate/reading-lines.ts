@@ -22,5 +22,8 @@ export function describeRow(r: ReadingRow): string {
 
 export function readingLines(s: ReadingsSummary): string[] {
   if (s.rows.length === 0) return [];
-  return [`gate: readings (point: alternative (status); evidence cases)${s.pinned !== null ? ", pinned by --readings" : ""}:`, ...s.rows.map((r) => `gate:   ${describeRow(r)}`)];
+  return [
+    `gate: readings (point: alternative (status); evidence cases)${s.pinned !== null ? ", pinned by --readings" : ""}:`,
+    ...s.rows.map((r) => `gate:   ${describeRow(r)}`),
+  ];
 }

@@ -31,7 +31,9 @@ export interface ReadingsFile {
 
 /** The file's text for a run's readings table: points read one way only (inferred or pinned and kept). */
 export function readingsFileText(summary: ReadingsSummary, meta: { gate: string; stage: Stage; candidate: string }): string {
-  const readings = Object.fromEntries(summary.rows.filter((r) => r.alternative !== null && (r.status === "inferred" || r.status === "pinned")).map((r) => [r.point, r.alternative!]));
+  const readings = Object.fromEntries(
+    summary.rows.filter((r) => r.alternative !== null && (r.status === "inferred" || r.status === "pinned")).map((r) => [r.point, r.alternative!]),
+  );
   const file: ReadingsFile = { format: READINGS_FORMAT, gate: meta.gate, stage: meta.stage, candidate: meta.candidate, readings };
   return `${JSON.stringify(file, null, 2)}\n`;
 }
@@ -42,7 +44,9 @@ export async function readReadingsFile(file: string, stage: Stage): Promise<Read
   try {
     text = await readFile(file, "utf8");
   } catch (e) {
-    throw new ReadingsFileError("READINGS_FILE_MISSING", `cannot read the readings file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
+    throw new ReadingsFileError("READINGS_FILE_MISSING", `cannot read the readings file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      file,
+    });
   }
   const bad = (detail: string) => new ReadingsFileError("READINGS_FILE_INVALID", `not a readings file: ${detail}`, { file });
   let json: unknown;

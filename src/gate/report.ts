@@ -114,10 +114,14 @@ export function mergeReports(reports: readonly GateReport[]): GateReport {
   for (const r of reports.slice(1)) {
     for (const k of SAME_RUN) {
       if (JSON.stringify(r[k]) !== JSON.stringify(first[k])) {
-        throw new UsageError("INVALID_ARGUMENT", `reports of different runs: ${k} is ${JSON.stringify(first[k])} in one and ${JSON.stringify(r[k])} in another`);
+        throw new UsageError(
+          "INVALID_ARGUMENT",
+          `reports of different runs: ${k} is ${JSON.stringify(first[k])} in one and ${JSON.stringify(r[k])} in another`,
+        );
       }
     }
-    if (pinnedOf(r) !== pinnedOf(first)) throw new UsageError("INVALID_ARGUMENT", `reports of different runs: pinned readings ${pinnedOf(first)} in one and ${pinnedOf(r)} in another`);
+    if (pinnedOf(r) !== pinnedOf(first))
+      throw new UsageError("INVALID_ARGUMENT", `reports of different runs: pinned readings ${pinnedOf(first)} in one and ${pinnedOf(r)} in another`);
   }
   const shards = reports.flatMap((r) => r.shards).sort((a, b) => a.index - b.index);
   const count = shards[0]?.count ?? 1;
@@ -128,7 +132,8 @@ export function mergeReports(reports: readonly GateReport[]): GateReport {
     seen.add(s.index);
   }
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
-  if (missing.length > 0) throw new UsageError("INVALID_ARGUMENT", `shard(s) ${missing.map((i) => `${i}/${count}`).join(", ")} missing: merge the reports of every shard`);
+  if (missing.length > 0)
+    throw new UsageError("INVALID_ARGUMENT", `shard(s) ${missing.map((i) => `${i}/${count}`).join(", ")} missing: merge the reports of every shard`);
   // Each shard inferred readings from its own cases: the whole run's are settled again over all of them.
   const pinned = first.readings?.pinned ?? null;
   const settled = settleReadings(

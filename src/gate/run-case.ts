@@ -112,7 +112,9 @@ function tensorBytes(t: TensorMap | undefined): number {
 }
 
 /** The case's fields of a result, whatever happened to it. */
-function caseFields(c: GateCase): Pick<CaseResult, "index" | "origin" | "label" | "family" | "features"> & Partial<Pick<CaseResult, "spec" | "generatedIndex">> {
+function caseFields(
+  c: GateCase,
+): Pick<CaseResult, "index" | "origin" | "label" | "family" | "features"> & Partial<Pick<CaseResult, "spec" | "generatedIndex">> {
   return {
     index: c.index,
     origin: c.origin,
@@ -133,7 +135,19 @@ export async function runCase(c: GateCase, s: CaseRunSettings, execute: Execute)
     // else) wrote into the corpus during the run. The case fails; the gate cannot pass.
     if (!(e instanceof CorpusError) || c.outcome === undefined) throw e;
     const none = { code: null, signal: null, timedOut: false };
-    return { ...caseFields(c), id: c.name, outcome: c.outcome, referenceLayers: {}, verdict: "fail", failure: "corpus-changed", reason: e.message, diagnoses: [], mismatches: [], exit: none, durationMs: 0 };
+    return {
+      ...caseFields(c),
+      id: c.name,
+      outcome: c.outcome,
+      referenceLayers: {},
+      verdict: "fail",
+      failure: "corpus-changed",
+      reason: e.message,
+      diagnoses: [],
+      mismatches: [],
+      exit: none,
+      durationMs: 0,
+    };
   }
   const dir = join(s.workDir, String(c.index));
   const input = join(dir, "input");
@@ -170,7 +184,16 @@ export async function runCase(c: GateCase, s: CaseRunSettings, execute: Execute)
           ...tolerance,
         })
       : judgeWithReadings(
-          { stage: s.stage, outcome: m.outcome, input: m.input, config: m.config, ending: x.ending, output: out, ...tolerance, ...(s.pinned !== undefined ? { pinned: s.pinned } : {}) },
+          {
+            stage: s.stage,
+            outcome: m.outcome,
+            input: m.input,
+            config: m.config,
+            ending: x.ending,
+            output: out,
+            ...tolerance,
+            ...(s.pinned !== undefined ? { pinned: s.pinned } : {}),
+          },
           m.alternatives,
         );
   const shown = judgement.verdict !== "pass";

@@ -21,15 +21,35 @@ const Q35 = { family: "qwen3_5_moe", layers: 1, mtpLayers: 0 } as const;
 
 const SEPARATORS: readonly Separator[] = [
   // oQ's chain reads text_config.num_local_experts (wrong) first; the PR's order reads num_experts (right) first, and the reverse.
-  { point: "count-key-order", fp8: true, spec: (E) => ({ ...Q35, variants: [{ kind: "count-key", keys: [{ key: "num_experts" }, { key: "text_config.num_local_experts", value: E + 1 }] }] }) },
-  { point: "count-key-order", fp8: true, spec: (E) => ({ ...Q35, variants: [{ kind: "count-key", keys: [{ key: "text_config.num_local_experts" }, { key: "num_experts", value: E + 2 }] }] }) },
+  {
+    point: "count-key-order",
+    fp8: true,
+    spec: (E) => ({ ...Q35, variants: [{ kind: "count-key", keys: [{ key: "num_experts" }, { key: "text_config.num_local_experts", value: E + 1 }] }] }),
+  },
+  {
+    point: "count-key-order",
+    fp8: true,
+    spec: (E) => ({ ...Q35, variants: [{ kind: "count-key", keys: [{ key: "text_config.num_local_experts" }, { key: "num_experts", value: E + 2 }] }] }),
+  },
   // Both alternatives read num_experts first; an order outside them (text_config first) does not: a bug, not a reading.
-  { point: "count-key-order", fp8: true, spec: (E) => ({ ...Q35, variants: [{ kind: "count-key", keys: [{ key: "num_experts" }, { key: "text_config.num_experts", value: E + 1 }] }] }) },
-  { point: "count-zero", fp8: true, spec: () => ({ ...Q35, variants: [{ kind: "count-key", keys: [{ key: "num_local_experts", value: 0 }, { key: "num_experts" }] }] }) },
+  {
+    point: "count-key-order",
+    fp8: true,
+    spec: (E) => ({ ...Q35, variants: [{ kind: "count-key", keys: [{ key: "num_experts" }, { key: "text_config.num_experts", value: E + 1 }] }] }),
+  },
+  {
+    point: "count-zero",
+    fp8: true,
+    spec: () => ({ ...Q35, variants: [{ kind: "count-key", keys: [{ key: "num_local_experts", value: 0 }, { key: "num_experts" }] }] }),
+  },
   { point: "already-fused", fp8: false, spec: () => ({ ...Q35, layers: 2, variants: [{ kind: "fused", layer: 0 }] }) },
   { point: "extra-experts", fp8: true, spec: (E) => ({ ...Q35, variants: [{ kind: "extra-expert", layer: 0, id: E }] }) },
   { point: "outside-layers", fp8: true, spec: () => ({ ...Q35, mtpLayers: 1 }) },
-  { point: "mixed-dtypes", fp8: false, spec: () => ({ family: "olmoe", layers: 1, variants: [{ kind: "partial", defect: "wrong-dtype", layer: 0, expert: 0, projection: "gate" }] }) },
+  {
+    point: "mixed-dtypes",
+    fp8: false,
+    spec: () => ({ family: "olmoe", layers: 1, variants: [{ kind: "partial", defect: "wrong-dtype", layer: 0, expert: 0, projection: "gate" }] }),
+  },
   { point: "duplicate-ids", fp8: true, spec: () => ({ ...Q35, variants: [{ kind: "duplicate-expert", layer: 0, id: 1 }] }) },
   { point: "n-routed-experts", fp8: true, spec: () => ({ family: "deepseek_v3", layers: 2 }) },
   { point: "family-layouts", fp8: true, spec: () => ({ family: "mixtral", layers: 1 }) },

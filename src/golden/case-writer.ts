@@ -114,7 +114,8 @@ export async function addToCorpusIndex(corpus: string, ids: readonly string[]): 
     } catch {
       throw new CorpusError("CORPUS_INVALID", "not valid JSON", { file });
     }
-    if (index.format !== CORPUS_FORMAT || !Array.isArray(index.cases)) throw new CorpusError("CORPUS_INVALID", `not a format ${CORPUS_FORMAT} corpus index`, { file });
+    if (index.format !== CORPUS_FORMAT || !Array.isArray(index.cases))
+      throw new CorpusError("CORPUS_INVALID", `not a format ${CORPUS_FORMAT} corpus index`, { file });
     cases = index.cases as string[];
   }
   const all = [...new Set([...cases, ...ids])].sort();

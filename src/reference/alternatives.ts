@@ -91,7 +91,10 @@ export async function caseAlternatives(stage: Stage, input: TensorMap, config: M
   if (size <= MAX_COMBINATIONS) {
     choices = deciding.reduce<ReadingChoice[]>((acc, d) => acc.flatMap((c) => d.alternatives.map((a) => ({ ...c, [d.id]: a }))), [{}]);
   } else {
-    choices = [referenceChoice, ...deciding.flatMap((d) => d.alternatives.filter((a) => a !== referenceChoice[d.id]).map((a) => ({ ...referenceChoice, [d.id]: a })))];
+    choices = [
+      referenceChoice,
+      ...deciding.flatMap((d) => d.alternatives.filter((a) => a !== referenceChoice[d.id]).map((a) => ({ ...referenceChoice, [d.id]: a }))),
+    ];
   }
   const isReference = (c: ReadingChoice) => deciding.every((d) => c[d.id] === referenceChoice[d.id]);
   choices.sort((a, b) => Number(isReference(b)) - Number(isReference(a)));

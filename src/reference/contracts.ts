@@ -81,7 +81,8 @@ function oqSemanticsOutside(config: ModelConfig, specs: Specs): string | undefin
 
 function floatInputsOutside(config: ModelConfig, specs: Specs): string | undefined {
   if (quantizationConfig(config) !== undefined) return "a quantized checkpoint (quantization_config): dequantize first (the dequant+prefuse stage)";
-  for (const [name, s] of specs) if (isFloat8(s.dtype)) return `${name} is ${s.dtype}: inputs of this stage are 16/32-bit floats (the dequant+prefuse stage takes FP8)`;
+  for (const [name, s] of specs)
+    if (isFloat8(s.dtype)) return `${name} is ${s.dtype}: inputs of this stage are 16/32-bit floats (the dequant+prefuse stage takes FP8)`;
   return undefined;
 }
 

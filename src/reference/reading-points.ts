@@ -57,8 +57,16 @@ export const READING_POINTS: readonly ReadingPoint[] = [
       "PR #933: 'Resolves num_experts from four config locations (num_local_experts / num_experts, top-level or text_config)'. " +
       "oQ's existing chain (omlx/oq.py, universal_quant_predicate) reads num_local_experts, text_config.num_local_experts, num_experts, text_config.num_experts; the PR lists the keys before their scope.",
     alternatives: [
-      { id: "oq-chain", summary: "num_local_experts, text_config.num_local_experts, num_experts, text_config.num_experts", reading: { countOrder: [NLE, TC_NLE, NE, TC_NE] } },
-      { id: "pr-listed", summary: "num_local_experts, num_experts, then text_config.num_local_experts, text_config.num_experts", reading: { countOrder: [NLE, NE, TC_NLE, TC_NE] } },
+      {
+        id: "oq-chain",
+        summary: "num_local_experts, text_config.num_local_experts, num_experts, text_config.num_experts",
+        reading: { countOrder: [NLE, TC_NLE, NE, TC_NE] },
+      },
+      {
+        id: "pr-listed",
+        summary: "num_local_experts, num_experts, then text_config.num_local_experts, text_config.num_experts",
+        reading: { countOrder: [NLE, NE, TC_NLE, TC_NE] },
+      },
     ],
     reference: "oq-chain",
   },
@@ -76,7 +84,8 @@ export const READING_POINTS: readonly ReadingPoint[] = [
   {
     id: "already-fused",
     question: "Does one already fused layer leave the other layers, or the whole checkpoint, as they are?",
-    source: "PR #933: 'No-op on dense models (num_experts unset) and already-fused checkpoints — early return, zero scan cost' (per checkpoint), while its scan groups experts per layer.",
+    source:
+      "PR #933: 'No-op on dense models (num_experts unset) and already-fused checkpoints — early return, zero scan cost' (per checkpoint), while its scan groups experts per layer.",
     alternatives: [
       { id: "per-layer", summary: "each layer on its own: fused layers stay, per-expert layers are fused", reading: { alreadyFused: "layer" } },
       { id: "whole-checkpoint", summary: "one early return: any fused layer leaves the whole checkpoint as it is", reading: { alreadyFused: "checkpoint" } },
@@ -118,11 +127,16 @@ export const READING_POINTS: readonly ReadingPoint[] = [
   {
     id: "duplicate-ids",
     question: "What happens to a layer holding two tensors for one expert (experts.1 and experts.01)?",
-    source: "PR #933 parses ids from its regex ('experts.{n}'); two spellings of one number are neither missing nor extra, and the text does not say which one is stacked.",
+    source:
+      "PR #933 parses ids from its regex ('experts.{n}'); two spellings of one number are neither missing nor extra, and the text does not say which one is stacked.",
     alternatives: [
       { id: "untouched", summary: "the layer is left untouched, per expert", reading: { duplicates: "untouched" } },
       { id: "first-name", summary: "the tensor whose name sorts first (experts.01) is fused, the other stays per expert", reading: { duplicates: "first" } },
-      { id: "last-name", summary: "the tensor whose name sorts last (experts.1) is fused, the other stays per expert (a dict keyed by the id, names visited in order)", reading: { duplicates: "last" } },
+      {
+        id: "last-name",
+        summary: "the tensor whose name sorts last (experts.1) is fused, the other stays per expert (a dict keyed by the id, names visited in order)",
+        reading: { duplicates: "last" },
+      },
     ],
     reference: "untouched",
   },
@@ -132,7 +146,11 @@ export const READING_POINTS: readonly ReadingPoint[] = [
     source: "PR #933 names four keys, num_local_experts and num_experts at two scopes; n_routed_experts is this project's extension.",
     alternatives: [
       { id: "read", summary: "n_routed_experts (top level, then text_config) is the count after the four keys", reading: { countIgnored: [] } },
-      { id: "ignored", summary: "only the four keys are read: such a checkpoint is dense, nothing changes", reading: { countIgnored: ["n_routed_experts", "text_config.n_routed_experts"] } },
+      {
+        id: "ignored",
+        summary: "only the four keys are read: such a checkpoint is dense, nothing changes",
+        reading: { countIgnored: ["n_routed_experts", "text_config.n_routed_experts"] },
+      },
     ],
     reference: "read",
   },
@@ -143,7 +161,11 @@ export const READING_POINTS: readonly ReadingPoint[] = [
       "PR #933's pattern is ...mlp.experts.{n}.(gate|up|down)_proj.weight, written as [E, 2I, H] and [E, H, I]; transformers v5 fuses Mixtral's w1/w3 under mlp.experts.gate_up_proj " +
       "and stores Qwen3-VL-MoE's fused experts transposed ([E, H, 2I], [E, I, H]).",
     alternatives: [
-      { id: "registry", summary: "each family's own names and orientation (the layout table): Mixtral fused under mlp.experts, Qwen3-VL-MoE transposed", reading: { layouts: undefined } },
+      {
+        id: "registry",
+        summary: "each family's own names and orientation (the layout table): Mixtral fused under mlp.experts, Qwen3-VL-MoE transposed",
+        reading: { layouts: undefined },
+      },
       {
         id: "oq-pattern",
         summary: "oQ's names and [E, 2I, H] only: Mixtral is left as it is, Qwen3-VL-MoE is fused as [E, 2I, H]",

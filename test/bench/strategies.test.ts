@@ -20,7 +20,12 @@ import { tempDir } from "../support/tmp.js";
 import { fcParams, fcTimeout } from "../support/fc.js";
 
 const problemArb = fc
-  .record({ hidden: fc.integer({ min: 1, max: 6 }), intermediate: fc.integer({ min: 1, max: 6 }), experts: fc.integer({ min: 1, max: 12 }), chunk: fc.integer({ min: 1, max: 14 }) })
+  .record({
+    hidden: fc.integer({ min: 1, max: 6 }),
+    intermediate: fc.integer({ min: 1, max: 6 }),
+    experts: fc.integer({ min: 1, max: 12 }),
+    chunk: fc.integer({ min: 1, max: 14 }),
+  })
   .map(({ hidden, intermediate, experts, chunk }): FuseProblem => ({ shape: { name: "t", hidden, intermediate }, experts, chunk }));
 
 const words = (t: TensorMap, name: string) => new Uint16Array(t.get(name)!.data.slice().buffer);

@@ -78,14 +78,31 @@ describe("checkXml", () => {
 
   it("accepts the chart renderer's output, escaping every label", () => {
     const svg = renderChart({
-      title: "a <b> & \"c\"",
+      title: 'a <b> & "c"',
       subtitle: ["x & y"],
       xLabel: "C",
       yLabel: "MiB",
       yDivisor: 1,
       columns: 2,
       legend: [{ label: "s<1>", color: "#000", marker: "circle" }],
-      panels: [{ title: "E = 4", xTicks: [1, 2, 4], series: [{ label: "s", color: "#000", marker: "square", hollow: true, points: [{ x: 1, y: 3, low: 2, high: 4 }, { x: 4, y: 0 }] }] }],
+      panels: [
+        {
+          title: "E = 4",
+          xTicks: [1, 2, 4],
+          series: [
+            {
+              label: "s",
+              color: "#000",
+              marker: "square",
+              hollow: true,
+              points: [
+                { x: 1, y: 3, low: 2, high: 4 },
+                { x: 4, y: 0 },
+              ],
+            },
+          ],
+        },
+      ],
     });
     const s = checkXml(svg);
     expect(s.root).toBe("svg");

@@ -18,7 +18,14 @@ describe("CLI output", () => {
   });
 
   it("tableLines pads every column but the last to its widest cell", () => {
-    const lines = tableLines(["NAME", "N"], [["a", "1"], ["long-name", "22"], ["b", ""]]);
+    const lines = tableLines(
+      ["NAME", "N"],
+      [
+        ["a", "1"],
+        ["long-name", "22"],
+        ["b", ""],
+      ],
+    );
     expect(lines).toEqual(["NAME       N", "a          1", "long-name  22", "b"]);
   });
 });

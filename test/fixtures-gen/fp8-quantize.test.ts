@@ -61,7 +61,8 @@ describe("block quantization", () => {
     for (let br = 0; br < 3; br++) {
       for (let bc = 0; bc < 2; bc++) {
         let amax = 0;
-        for (let r = br * 2; r < Math.min(rows, br * 2 + 2); r++) for (let c = bc * 4; c < Math.min(cols, bc * 4 + 4); c++) amax = Math.max(amax, Math.abs(values[r * cols + c]!));
+        for (let r = br * 2; r < Math.min(rows, br * 2 + 2); r++)
+          for (let c = bc * 4; c < Math.min(cols, bc * 4 + 4); c++) amax = Math.max(amax, Math.abs(values[r * cols + c]!));
         expect(q.scales[br * 2 + bc]).toBe(Math.fround(amax / 448));
       }
     }
@@ -97,26 +98,38 @@ describe("special values of generated FP8 weights", () => {
   it.each([
     ["small experts", 4, [0x7f]],
     ["sign-varied experts", 64, [0x7f, 0xff]],
-  ] as const)("every generated FP8 expert weight ends in -0, a value rounded to -0 and a NaN (%s); dequantized: -0 (0x8000) and the canonical NaN", async (_, size, nans) => {
-    const g = generateCheckpoint({ family: "qwen3_moe", seed: 5, experts: 6, layers: 2, hidden: size, intermediate: size, vocab: 8, fp8: { blockSize: [2, 3] } });
-    const nanCodes = new Set<number>();
-    let weights = 0;
-    for (const [name, t] of g.tensors) {
-      if (t.dtype !== "F8_E4M3" || !name.includes(".experts.")) continue;
-      weights++;
-      // Each is +0 or -0, 0x7F or 0xFF by the expert's sign pattern, as for any other element.
-      const [minusZero, rounded, nan] = [...t.data.subarray(t.data.length - SPECIAL_VALUES.length)];
-      expect([minusZero! & 0x7f, rounded! & 0x7f, nan! & 0x7f], name).toEqual([0, 0, 0x7f]);
-      nanCodes.add(nan!);
-    }
-    expect(weights).toBe(3 * 6);
-    expect([...nanCodes].sort()).toEqual(nans);
-    const { weights: out } = await runStage("dequant", g.tensors, g.config);
-    const words = (n: string) => new Uint16Array(out.get(n)!.data.slice().buffer);
-    const dequantized = [...g.tensors.keys()].filter((n) => n.includes(".experts.") && g.tensors.get(n)!.dtype === "F8_E4M3").map((n) => words(n));
-    const zeros = dequantized.flatMap((w) => [w[w.length - 3]!, w[w.length - 2]!]);
-    expect(zeros).toContain(0x8000);
-    for (const z of zeros) expect([0x0000, 0x8000]).toContain(z);
-    for (const w of dequantized) expect(w[w.length - 1]).toBe(BF16_NAN);
-  });
+  ] as const)(
+    "every generated FP8 expert weight ends in -0, a value rounded to -0 and a NaN (%s); dequantized: -0 (0x8000) and the canonical NaN",
+    async (_, size, nans) => {
+      const g = generateCheckpoint({
+        family: "qwen3_moe",
+        seed: 5,
+        experts: 6,
+        layers: 2,
+        hidden: size,
+        intermediate: size,
+        vocab: 8,
+        fp8: { blockSize: [2, 3] },
+      });
+      const nanCodes = new Set<number>();
+      let weights = 0;
+      for (const [name, t] of g.tensors) {
+        if (t.dtype !== "F8_E4M3" || !name.includes(".experts.")) continue;
+        weights++;
+        // Each is +0 or -0, 0x7F or 0xFF by the expert's sign pattern, as for any other element.
+        const [minusZero, rounded, nan] = [...t.data.subarray(t.data.length - SPECIAL_VALUES.length)];
+        expect([minusZero! & 0x7f, rounded! & 0x7f, nan! & 0x7f], name).toEqual([0, 0, 0x7f]);
+        nanCodes.add(nan!);
+      }
+      expect(weights).toBe(3 * 6);
+      expect([...nanCodes].sort()).toEqual(nans);
+      const { weights: out } = await runStage("dequant", g.tensors, g.config);
+      const words = (n: string) => new Uint16Array(out.get(n)!.data.slice().buffer);
+      const dequantized = [...g.tensors.keys()].filter((n) => n.includes(".experts.") && g.tensors.get(n)!.dtype === "F8_E4M3").map((n) => words(n));
+      const zeros = dequantized.flatMap((w) => [w[w.length - 3]!, w[w.length - 2]!]);
+      expect(zeros).toContain(0x8000);
+      for (const z of zeros) expect([0x0000, 0x8000]).toContain(z);
+      for (const w of dequantized) expect(w[w.length - 1]).toBe(BF16_NAN);
+    },
+  );
 });

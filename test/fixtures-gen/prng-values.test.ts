@@ -64,15 +64,21 @@ describe("generated values", () => {
 
   it("xorPeriodic equals the element-wise definition for any alignment, offset and length", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 24 }), (len, misalign, offsetWords, maskWords) => {
-        const mask = new Uint8Array(maskWords * 4).map((_, i) => (i * 37 + 11) & 0xff);
-        const offset = offsetWords * 4;
-        const srcBuf = new Uint8Array(len + 8).map((_, i) => (i * 101 + 3) & 0xff);
-        const src = srcBuf.subarray(misalign, misalign + len);
-        const dst = new Uint8Array(len + 8).subarray(misalign & 3, (misalign & 3) + len);
-        xorPeriodic(dst, src, mask, offset);
-        for (let i = 0; i < len; i++) expect(dst[i]).toBe(src[i]! ^ mask[(offset + i) % mask.length]!);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: 0, max: 7 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 1, max: 24 }),
+        (len, misalign, offsetWords, maskWords) => {
+          const mask = new Uint8Array(maskWords * 4).map((_, i) => (i * 37 + 11) & 0xff);
+          const offset = offsetWords * 4;
+          const srcBuf = new Uint8Array(len + 8).map((_, i) => (i * 101 + 3) & 0xff);
+          const src = srcBuf.subarray(misalign, misalign + len);
+          const dst = new Uint8Array(len + 8).subarray(misalign & 3, (misalign & 3) + len);
+          xorPeriodic(dst, src, mask, offset);
+          for (let i = 0; i < len; i++) expect(dst[i]).toBe(src[i]! ^ mask[(offset + i) % mask.length]!);
+        },
+      ),
       fcParams(),
     );
   });

@@ -24,7 +24,8 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const gate = (o: Partial<GateOptions> & { candidate: string }) => runGate({ corpus: { dir: corpus, optional: false }, runs: 0, jobs: 1, shrink: 0, cwd: CANDIDATE_CWD, ...o });
+const gate = (o: Partial<GateOptions> & { candidate: string }) =>
+  runGate({ corpus: { dir: corpus, optional: false }, runs: 0, jobs: 1, shrink: 0, cwd: CANDIDATE_CWD, ...o });
 
 /** Each fault, the failure it must be rejected with, and what else the result must show. */
 const FAULTS: readonly [string, string, (r: Awaited<ReturnType<typeof gate>>["cases"][number]) => void][] = [
@@ -59,7 +60,13 @@ describe("release gate with real candidates", () => {
   it("passes the correct numpy adapter on every stage (corpus and generated cases)", async () => {
     const reports = await runPool(STAGES, 2, (stage) => gate({ candidate: NUMPY, stage, runs: 1, seed: 11 }));
     for (const r of reports) {
-      expect(r.totals, `${r.stage}: ${r.cases.filter((c) => c.verdict !== "pass").map((c) => c.reason).join("; ")}`).toMatchObject({ failed: 0 });
+      expect(
+        r.totals,
+        `${r.stage}: ${r.cases
+          .filter((c) => c.verdict !== "pass")
+          .map((c) => c.reason)
+          .join("; ")}`,
+      ).toMatchObject({ failed: 0 });
       expect(r.cases.length).toBe(r.stage === "prefuse" ? 2 : 1);
     }
   });

@@ -62,7 +62,15 @@ describe("compareWeights", () => {
   });
 
   it("names the expert of the first difference in 3-D tensors", () => {
-    const e = new Map([["x", bf16(Array.from({ length: 12 }, (_, i) => i), [3, 2, 2])]]);
+    const e = new Map([
+      [
+        "x",
+        bf16(
+          Array.from({ length: 12 }, (_, i) => i),
+          [3, 2, 2],
+        ),
+      ],
+    ]);
     const a = new Map([["x", bf16([...Array.from({ length: 9 }, (_, i) => i), 99, 10, 11], [3, 2, 2])]]);
     const m = compareWeights(e, a).mismatches[0]!;
     expect(m.firstExpert).toBe(2);
@@ -109,16 +117,27 @@ function tensorOf(dtype: DType, words: readonly number[]): Tensor {
 const pairArb = fc.constantFrom<DType>("BF16", "F16", "F32", "F8_E4M3", "F8_E5M2").chain((dtype) => {
   const bits = 8 * WIDTH[dtype]!;
   const element = fc.oneof(fc.constantFrom(...TRICKY[dtype]!), fc.integer({ min: 0, max: 2 ** bits - 1 }));
-  return fc.array(element, { minLength: 1, maxLength: 8 }).chain((expected) =>
-    fc.tuple(fc.constant(dtype), fc.constant(expected), fc.array(fc.oneof(element, fc.constant(-1)), { minLength: expected.length, maxLength: expected.length })),
-  ).map(([d, e, a]) => [d, e, a.map((x, i) => (x === -1 ? e[i]! : x))] as const);
+  return fc
+    .array(element, { minLength: 1, maxLength: 8 })
+    .chain((expected) =>
+      fc.tuple(
+        fc.constant(dtype),
+        fc.constant(expected),
+        fc.array(fc.oneof(element, fc.constant(-1)), { minLength: expected.length, maxLength: expected.length }),
+      ),
+    )
+    .map(([d, e, a]) => [d, e, a.map((x, i) => (x === -1 ? e[i]! : x))] as const);
 });
 
 describe("bit-exact compare (no tolerance): bytes, not values", () => {
   it("reports -0 against +0 and NaNs of different payload or sign, in every float dtype", () => {
     for (const [dtype, words] of Object.entries(TRICKY) as [DType, number[]][]) {
       const [pz, nz, nan, negNan, nanPayload] = words;
-      for (const [e, a] of [[pz, nz], [nan, negNan], [nan, nanPayload]] as const) {
+      for (const [e, a] of [
+        [pz, nz],
+        [nan, negNan],
+        [nan, nanPayload],
+      ] as const) {
         const c = compareWeights(new Map([["w", tensorOf(dtype, [e!])]]), new Map([["w", tensorOf(dtype, [a!])]]));
         expect(c.equal, `${dtype} ${e!.toString(16)} vs ${a!.toString(16)}`).toBe(false);
         expect(c.mismatches[0]).toMatchObject({ problem: "bytes", differing: 1, firstIndex: 0 });
@@ -142,11 +161,15 @@ describe("bit-exact compare (no tolerance): bytes, not values", () => {
 
   it("a ulp tolerance compares numbers instead: -0 and +0 agree at ulp=0, any NaN agrees with any NaN, a NaN never agrees with a number (property)", () => {
     fc.assert(
-      fc.property(pairArb.filter(([d]) => d === "BF16" || d === "F16" || d === "F32"), fc.integer({ min: 0, max: 3 }), ([dtype, e, a], ulp) => {
-        const c = compareWeights(new Map([["w", tensorOf(dtype, e)]]), new Map([["w", tensorOf(dtype, a)]]), { ulp });
-        const differing = e.filter((x, i) => ulpDistance(dtype, x >>> 0, a[i]! >>> 0) > ulp).length;
-        expect(c.mismatches[0]?.differing ?? 0).toBe(differing);
-      }),
+      fc.property(
+        pairArb.filter(([d]) => d === "BF16" || d === "F16" || d === "F32"),
+        fc.integer({ min: 0, max: 3 }),
+        ([dtype, e, a], ulp) => {
+          const c = compareWeights(new Map([["w", tensorOf(dtype, e)]]), new Map([["w", tensorOf(dtype, a)]]), { ulp });
+          const differing = e.filter((x, i) => ulpDistance(dtype, x >>> 0, a[i]! >>> 0) > ulp).length;
+          expect(c.mismatches[0]?.differing ?? 0).toBe(differing);
+        },
+      ),
       fcParams(500),
     );
     const [pz, nz, nan, negNan, nanPayload, , one] = TRICKY.BF16!;

@@ -57,7 +57,17 @@ async function writeCorpus(dir: string, cases: readonly SeparatingCase[]): Promi
   const ids: string[] = [];
   for (const c of cases) {
     const g = generateCheckpoint(c.spec);
-    const written = await writeCaseFolder(dir, { name: c.name, description: c.point, stage: "prefuse", features: [], family: c.spec.family, source: { fixtureSpec: c.spec }, weights: g.tensors, config: g.config, metadata: g.metadata });
+    const written = await writeCaseFolder(dir, {
+      name: c.name,
+      description: c.point,
+      stage: "prefuse",
+      features: [],
+      family: c.spec.family,
+      source: { fixtureSpec: c.spec },
+      weights: g.tensors,
+      config: g.config,
+      metadata: g.metadata,
+    });
     ids.push(written.meta.id);
   }
   await addToCorpusIndex(dir, ids);
@@ -66,17 +76,25 @@ async function writeCorpus(dir: string, cases: readonly SeparatingCase[]): Promi
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "moe-prefuse-readings-"));
   const cases = separatingCases("prefuse", 0);
-  for (const point of new Set(cases.map((c) => c.point))) await writeCorpus(corpusOf(point), cases.filter((c) => c.point === point));
+  for (const point of new Set(cases.map((c) => c.point)))
+    await writeCorpus(
+      corpusOf(point),
+      cases.filter((c) => c.point === point),
+    );
   await writeCorpus(corpusOf("all"), cases);
   // extra-experts with an odd E (seed 0) and an even one (seed 2), for the inconsistent candidate.
-  const extra = (seed: number, k: number) => ({ ...separatingCases("prefuse", seed).find((c) => c.point === "extra-experts")!, name: `sep-extra-experts-e${k}` });
+  const extra = (seed: number, k: number) => ({
+    ...separatingCases("prefuse", seed).find((c) => c.point === "extra-experts")!,
+    name: `sep-extra-experts-e${k}`,
+  });
   await writeCorpus(corpusOf("odd-and-even"), [extra(0, 1), extra(2, 2)]);
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const gate = (o: Partial<GateOptions> & { candidate: string; corpus: GateOptions["corpus"] }) => runGate({ runs: 0, jobs: 2, shrink: 0, cwd: CANDIDATE_CWD, ...o });
+const gate = (o: Partial<GateOptions> & { candidate: string; corpus: GateOptions["corpus"] }) =>
+  runGate({ runs: 0, jobs: 2, shrink: 0, cwd: CANDIDATE_CWD, ...o });
 const on = (point: string) => ({ dir: corpusOf(point), optional: false });
 
 describe("reading points with real candidates", () => {
@@ -100,7 +118,10 @@ describe("reading points with real candidates", () => {
     reports.forEach((r, i) => {
       const [file, point, alt] = CANDIDATES[i]!;
       expect(r.totals.failed, `${file}: ${r.cases.map((c) => c.reason).join("; ")}`).toBe(0);
-      expect(r.readings!.rows.find((row) => row.point === point), file).toMatchObject({ alternative: alt, status: "inferred" });
+      expect(
+        r.readings!.rows.find((row) => row.point === point),
+        file,
+      ).toMatchObject({ alternative: alt, status: "inferred" });
     });
   });
 

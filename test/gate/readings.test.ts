@@ -81,7 +81,11 @@ describe("the reference under each alternative", () => {
   });
 
   it("mixed-dtypes promoted: the layer is fused in F32, each BF16 value widened exactly, the odd F32 tensor as it is", async () => {
-    const g = generateCheckpoint({ ...Q35, experts: 2, variants: [{ kind: "partial", defect: "wrong-dtype", layer: 0, expert: 1, projection: "gate", dtype: "F32" }] });
+    const g = generateCheckpoint({
+      ...Q35,
+      experts: 2,
+      variants: [{ kind: "partial", defect: "wrong-dtype", layer: 0, expert: 1, projection: "gate", dtype: "F32" }],
+    });
     const out = (await runStage("prefuse", g.tensors, g.config, { readings: readingsOf({ "mixed-dtypes": "promoted" }) })).weights;
     const fused = out.get(`${prefix}.experts.gate_up_proj`)!;
     expect(fused.dtype).toBe("F32");
@@ -101,8 +105,14 @@ describe("the reference under each alternative", () => {
     for (const family of ["mixtral", "phimoe", "lfm2_moe"] as const) {
       const g = generateCheckpoint({ family, layers: 1, experts: 3, hidden: 3, intermediate: 2, vocab: 8, seed: 5 });
       const plan = planPrefuse(g.tensors, g.config, { readings: oq });
-      expect(plan.layers.map((l) => [l.state, l.code]), family).toEqual([["untouched", "NOT_SCANNED"]]);
-      expect(planPrefuse(g.tensors, g.config).layers.map((l) => l.state), family).toEqual(["fused"]);
+      expect(
+        plan.layers.map((l) => [l.state, l.code]),
+        family,
+      ).toEqual([["untouched", "NOT_SCANNED"]]);
+      expect(
+        planPrefuse(g.tensors, g.config).layers.map((l) => l.state),
+        family,
+      ).toEqual(["fused"]);
     }
     const vl = generateCheckpoint({ family: "qwen3_vl_moe", layers: 1, experts: 3, hidden: 3, intermediate: 2, vocab: 8, seed: 5 });
     const rows = planPrefuse(vl.tensors, vl.config, { readings: oq });
@@ -112,7 +122,11 @@ describe("the reference under each alternative", () => {
   });
 
   it("count-zero: refuse, skip (the next key decides) or stop (nothing changes)", async () => {
-    const { alternatives } = await alternativesOf("prefuse", { ...Q35, experts: 2, variants: [{ kind: "count-key", keys: [{ key: "num_local_experts", value: 0 }, { key: "num_experts" }] }] });
+    const { alternatives } = await alternativesOf("prefuse", {
+      ...Q35,
+      experts: 2,
+      variants: [{ kind: "count-key", keys: [{ key: "num_local_experts", value: 0 }, { key: "num_experts" }] }],
+    });
     expect(alternatives!.points).toEqual(["count-zero"]);
     expect(alternatives!.variants.map((v) => `${v.choice["count-zero"]}:${v.outcome}`)).toEqual(["refuse:error", "skip:transform", "stop:untouched"]);
   });
@@ -129,18 +143,31 @@ const decided = (id: string, point: string, alts: string[][], outcome = "transfo
 
 describe("the fingerprint", () => {
   it("infers a point's alternative from the cases that show it alone; an ambiguous case is no evidence", () => {
-    const { cases, summary } = settleReadings([decided("a", "extra-experts", [["fuse-keep"]]), decided("b", "extra-experts", [["fuse-keep"], ["fuse-drop"]])], ["extra-experts"], null);
+    const { cases, summary } = settleReadings(
+      [decided("a", "extra-experts", [["fuse-keep"]]), decided("b", "extra-experts", [["fuse-keep"], ["fuse-drop"]])],
+      ["extra-experts"],
+      null,
+    );
     expect(summary.rows).toEqual([{ point: "extra-experts", alternative: "fuse-keep", status: "inferred", evidence: { "fuse-keep": ["a"] } }]);
     expect(cases.map((c) => c.verdict)).toEqual(["pass", "pass"]);
   });
 
   it("fails the cases that read a point otherwise than most (reading-inconsistent, naming the cases), and settles the same again", () => {
-    const run = [decided("a", "extra-experts", [["untouched"]]), decided("b", "extra-experts", [["untouched"]]), decided("c", "extra-experts", [["fuse-keep"]])];
+    const run = [
+      decided("a", "extra-experts", [["untouched"]]),
+      decided("b", "extra-experts", [["untouched"]]),
+      decided("c", "extra-experts", [["fuse-keep"]]),
+    ];
     const first = settleReadings(run, ["extra-experts"], null);
     expect(first.summary.rows[0]).toMatchObject({ alternative: "untouched", status: "inconsistent" });
     expect(first.cases.map((c) => c.verdict)).toEqual(["pass", "pass", "fail"]);
-    expect(first.cases[2]!.diagnoses[0]).toMatchObject({ kind: "reading-inconsistent", detail: { point: "extra-experts", reading: "untouched", here: "fuse-keep" } });
-    expect(first.cases[2]!.reason).toBe("reading-inconsistent: extra-experts: this case reads it fuse-keep, 2 case(s) read it untouched (a, b); other readings: fuse-keep (c)");
+    expect(first.cases[2]!.diagnoses[0]).toMatchObject({
+      kind: "reading-inconsistent",
+      detail: { point: "extra-experts", reading: "untouched", here: "fuse-keep" },
+    });
+    expect(first.cases[2]!.reason).toBe(
+      "reading-inconsistent: extra-experts: this case reads it fuse-keep, 2 case(s) read it untouched (a, b); other readings: fuse-keep (c)",
+    );
     // Settling is a function of the cases' matches: settled results settle to the same (a merge re-settles).
     expect(settleReadings(first.cases, ["extra-experts"], null).cases).toEqual(first.cases);
     // Without c (another shard), a and b are consistent; with it again, c fails again.
@@ -148,7 +175,11 @@ describe("the fingerprint", () => {
   });
 
   it("pinned: a case reading the point otherwise fails as reading-changed: <point>: <was> -> <now>", () => {
-    const { cases, summary } = settleReadings([decided("a", "outside-layers", [["left"]]), decided("b", "outside-layers", [["fused"], ["left"]])], ["outside-layers"], { "outside-layers": "fused" });
+    const { cases, summary } = settleReadings(
+      [decided("a", "outside-layers", [["left"]]), decided("b", "outside-layers", [["fused"], ["left"]])],
+      ["outside-layers"],
+      { "outside-layers": "fused" },
+    );
     expect(summary.rows[0]).toMatchObject({ alternative: "fused", status: "changed" });
     expect(cases[0]!.verdict).toBe("fail");
     expect(cases[0]!.reason).toMatch(/^reading-changed: outside-layers: fused -> left: .*left \(a\)$/);
@@ -200,11 +231,26 @@ describe("readings files", () => {
     ["missing", undefined, "READINGS_FILE_MISSING", /cannot read the readings file \(ENOENT\)/],
     ["bad JSON", "{", "READINGS_FILE_INVALID", /invalid JSON/],
     ["an array", [], "READINGS_FILE_INVALID", /not a JSON object/],
-    ["another format", { ...valid, format: "moe-prefuse-gate-report/1" }, "READINGS_FILE_INVALID", /format "moe-prefuse-gate-report\/1", expected moe-prefuse-readings\/1/],
+    [
+      "another format",
+      { ...valid, format: "moe-prefuse-gate-report/1" },
+      "READINGS_FILE_INVALID",
+      /format "moe-prefuse-gate-report\/1", expected moe-prefuse-readings\/1/,
+    ],
     ["another stage", { ...valid, stage: "switch_mlp" }, "READINGS_FILE_INVALID", /recorded for stage "switch_mlp", this run is stage prefuse/],
     ["no readings", { ...valid, readings: ["count-zero"] }, "READINGS_FILE_INVALID", /'readings' must be an object/],
-    ["an unknown point", { ...valid, readings: { "key-order": "oq-chain" } }, "READINGS_FILE_INVALID", /unknown reading point 'key-order' \(known: count-key-order, /],
-    ["an unknown alternative", { ...valid, readings: { "count-zero": "zero" } }, "READINGS_FILE_INVALID", /'count-zero' must be one of refuse, skip, stop, not "zero"/],
+    [
+      "an unknown point",
+      { ...valid, readings: { "key-order": "oq-chain" } },
+      "READINGS_FILE_INVALID",
+      /unknown reading point 'key-order' \(known: count-key-order, /,
+    ],
+    [
+      "an unknown alternative",
+      { ...valid, readings: { "count-zero": "zero" } },
+      "READINGS_FILE_INVALID",
+      /'count-zero' must be one of refuse, skip, stop, not "zero"/,
+    ],
   ])("refuses %s in one line with a stable code", async (name, body, code, message) => {
     const f = body === undefined ? join(tempDir(), "nope.json") : file(`${name}.json`, body);
     const err = await readReadingsFile(f, "prefuse").then(

@@ -36,7 +36,14 @@ function runStep(withFile: boolean, record: string): { args: string[]; stdout: s
   const stdout = execFileSync("bash", ["-euo", "pipefail", "-c", stepScript("Run the gate with oQ's prefuse")], {
     cwd: dir,
     encoding: "utf8",
-    env: { PATH: `${bin}:${process.env.PATH}`, READINGS_FILE: ".github/oq-prefuse-readings.json", RECORD_READINGS: record, MOE_PREFUSE_HOME: "/opt/mp", GATE_RUNS: "200", GATE_SEED: "0" },
+    env: {
+      PATH: `${bin}:${process.env.PATH}`,
+      READINGS_FILE: ".github/oq-prefuse-readings.json",
+      RECORD_READINGS: record,
+      MOE_PREFUSE_HOME: "/opt/mp",
+      GATE_RUNS: "200",
+      GATE_SEED: "0",
+    },
   });
   return { args: readFileSync(join(dir, "args"), "utf8").trimEnd().split("\n"), stdout };
 }

@@ -78,7 +78,8 @@ describe("golden corpus", () => {
     const plan = META.filter((m) => m.features.includes("oq-test-plan"));
     expect(plan.every((m) => m.stage === "prefuse" && m.family === "qwen3_5_moe")).toBe(true);
     const ids = plan.map((m) => m.id);
-    for (const scenario of ["fuses-per-expert", "round-trip", "already-fused", "dense", "partial-layer", "20-experts"]) expect(ids.join(" ")).toContain(scenario);
+    for (const scenario of ["fuses-per-expert", "round-trip", "already-fused", "dense", "partial-layer", "20-experts"])
+      expect(ids.join(" ")).toContain(scenario);
     const keys = plan.flatMap((m) => (specOf(m)?.variants ?? []).flatMap((v) => (v.kind === "count-key" ? v.keys.map((k) => k.key) : [])));
     expect(new Set(keys)).toEqual(new Set(["num_local_experts", "text_config.num_local_experts", "num_experts", "text_config.num_experts"]));
   });

@@ -55,11 +55,15 @@ print(f"failed {failed}")
 function run(candidate: string): string[] {
   const script = join(tempDir(), "consume.py");
   writeFileSync(script, `${SNIPPET}\n${CANDIDATES}`);
-  return execFileSync("python3", [script, join(ROOT, "corpus", "golden"), candidate], { encoding: "utf8" }).trimEnd().split("\n");
+  return execFileSync("python3", [script, join(ROOT, "corpus", "golden"), candidate], { encoding: "utf8" })
+    .trimEnd()
+    .split("\n");
 }
 
 const points = (id: string): string[] => JSON.parse(readFileSync(join(ROOT, "corpus", "golden", id, "case.json"), "utf8")).points;
-const prefuseCases = (JSON.parse(readFileSync(join(ROOT, "corpus", "golden", "index.json"), "utf8")).cases as string[]).filter((id) => /^[yni]_prefuse-/.test(id));
+const prefuseCases = (JSON.parse(readFileSync(join(ROOT, "corpus", "golden", "index.json"), "utf8")).cases as string[]).filter((id) =>
+  /^[yni]_prefuse-/.test(id),
+);
 
 describe("corpus/golden/README.md's Python snippet", () => {
   it("a port of oQ's function passes every y_ and n_ prefuse case the contract settles; cases of its other readings are reported, not failed", () => {
@@ -77,7 +81,8 @@ describe("corpus/golden/README.md's Python snippet", () => {
       ["y_prefuse-mixtral", "family-layouts"],
       ["y_prefuse-qwen3_vl_moe-per-expert", "family-layouts"],
       ["n_prefuse-count-zero", "count-zero"],
-    ]) expect(verdicts.get(id!), id).toBe(`differs (reading: ${point})`);
+    ])
+      expect(verdicts.get(id!), id).toBe(`differs (reading: ${point})`);
   });
 
   it("the identity fails every y_ case the contract settles, passes the n_ ones that leave the input as it is, and is a reading elsewhere", () => {
@@ -86,6 +91,7 @@ describe("corpus/golden/README.md's Python snippet", () => {
     expect(lines.at(-1)).toBe(`failed ${y.length}`);
     for (const id of y) expect(lines).toContain(`FAIL ${id}`);
     for (const id of prefuseCases.filter((c) => c.startsWith("n_") && c !== "n_prefuse-count-zero")) expect(lines).toContain(`ok   ${id}`);
-    for (const id of prefuseCases.filter((c) => points(c).length > 0 && c.startsWith("y_"))) expect(lines).toContain(`differs (reading: ${points(id).join(", ")}) ${id}`);
+    for (const id of prefuseCases.filter((c) => points(c).length > 0 && c.startsWith("y_")))
+      expect(lines).toContain(`differs (reading: ${points(id).join(", ")}) ${id}`);
   });
 });

@@ -40,7 +40,10 @@ const TIMEOUT_MS = 10_000;
 const HANG_MS = 1_500;
 
 function settings(extra: Partial<HubSettings> = {}): HubSettings {
-  return hubSettings({}, { endpoint: hub.url, cacheDir: join(tempDir(), "hf-cache"), timeoutMs: TIMEOUT_MS, retries: 1, retryDelayMs: 5, token: undefined, ...extra });
+  return hubSettings(
+    {},
+    { endpoint: hub.url, cacheDir: join(tempDir(), "hf-cache"), timeoutMs: TIMEOUT_MS, retries: 1, retryDelayMs: 5, token: undefined, ...extra },
+  );
 }
 
 const of = (repo: string) => (r: LoggedRequest) => r.path.includes(`/${repo}/`);
@@ -183,7 +186,9 @@ describe("hub fetch failures", () => {
 
   it("reports 404s for an unknown repository, revision or file", async () => {
     const { repo, commit } = publish(v1);
-    expect((await failure(fetchRepo({ repo: "acme/no-such-repo", settings: settings() }))).message).toMatch(/hf:\/\/acme\/no-such-repo@main: not found on the Hub \(HTTP 404/);
+    expect((await failure(fetchRepo({ repo: "acme/no-such-repo", settings: settings() }))).message).toMatch(
+      /hf:\/\/acme\/no-such-repo@main: not found on the Hub \(HTTP 404/,
+    );
     expect((await failure(fetchRepo({ repo, revision: "no-such-branch", settings: settings() }))).code).toBe("NOT_FOUND");
     hub.inject((r) => r.path === `/${repo}/resolve/${commit}/config.json`, { kind: "status", status: 404 });
     const e = await failure(fetchRepo({ repo, settings: settings() }));
@@ -240,20 +245,25 @@ describe("hub fetch failures", () => {
     expect(tree(join(s.cacheDir, `models--${repo.replace("/", "--")}`, "blobs")).some((f) => f.includes("incomplete"))).toBe(false);
   });
 
-  it.each(["../../escape", "/etc/escape", "a/../../escape", "..\\escape", "C:/escape", "weights/../../../escape"])("refuses the listed name %s before downloading anything", async (bad) => {
-    const { repo, commit } = publish(v1);
-    hub.listExtra(repo, commit, { type: "file", oid: "1".repeat(40), size: 1, path: bad });
-    const s = settings();
-    const e = await failure(fetchRepo({ repo, settings: s }));
-    expect(e.code).toBe("UNSAFE_PATH");
-    expect(e.message).toContain(bad);
-    expect(hub.count(downloads(repo))).toBe(0);
-    expect(tree(s.cacheDir).some((f) => f.includes("escape"))).toBe(false);
-    expect(existsSync(join(s.cacheDir, "..", "escape"))).toBe(false);
-  });
+  it.each(["../../escape", "/etc/escape", "a/../../escape", "..\\escape", "C:/escape", "weights/../../../escape"])(
+    "refuses the listed name %s before downloading anything",
+    async (bad) => {
+      const { repo, commit } = publish(v1);
+      hub.listExtra(repo, commit, { type: "file", oid: "1".repeat(40), size: 1, path: bad });
+      const s = settings();
+      const e = await failure(fetchRepo({ repo, settings: s }));
+      expect(e.code).toBe("UNSAFE_PATH");
+      expect(e.message).toContain(bad);
+      expect(hub.count(downloads(repo))).toBe(0);
+      expect(tree(s.cacheDir).some((f) => f.includes("escape"))).toBe(false);
+      expect(existsSync(join(s.cacheDir, "..", "escape"))).toBe(false);
+    },
+  );
 
   it("refuses repository ids and revisions that could leave the cache", async () => {
-    for (const repo of ["../x", "a/b/c", "a--b/c", "/abs", "a/.hidden"]) expect((await failure(fetchRepo({ repo, settings: settings() }))).code).toBe("INVALID_REPO");
-    for (const revision of ["../../x", "a//b", "a\\b", ""]) expect((await failure(fetchRepo({ repo: "acme/x", revision, settings: settings() }))).code).toBe("INVALID_REVISION");
+    for (const repo of ["../x", "a/b/c", "a--b/c", "/abs", "a/.hidden"])
+      expect((await failure(fetchRepo({ repo, settings: settings() }))).code).toBe("INVALID_REPO");
+    for (const revision of ["../../x", "a//b", "a\\b", ""])
+      expect((await failure(fetchRepo({ repo: "acme/x", revision, settings: settings() }))).code).toBe("INVALID_REVISION");
   });
 });

@@ -29,17 +29,31 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "gate-up-swapped",
     bug: "up rows written before gate rows in gate_up_proj",
-    edits: [{ file: `${PREFUSE}/recipes.ts`, search: "      gate: seriesOf(gate),\n      up: seriesOf(up),", replace: "      gate: seriesOf(up),\n      up: seriesOf(gate)," }],
+    edits: [
+      {
+        file: `${PREFUSE}/recipes.ts`,
+        search: "      gate: seriesOf(gate),\n      up: seriesOf(up),",
+        replace: "      gate: seriesOf(up),\n      up: seriesOf(gate),",
+      },
+    ],
   },
   {
     name: "wrong-concat-axis",
     bug: "gate and up concatenated along the hidden axis (columns) instead of the intermediate axis (rows)",
-    edits: [{ file: `${PREFUSE}/produce.ts`, search: "slabs.push(await backend.concat(pair, 0, out.subarray(i * eb, (i + 1) * eb)));", replace: "slabs.push(await backend.concat(pair, 1, out.subarray(i * eb, (i + 1) * eb)));" }],
+    edits: [
+      {
+        file: `${PREFUSE}/produce.ts`,
+        search: "slabs.push(await backend.concat(pair, 0, out.subarray(i * eb, (i + 1) * eb)));",
+        replace: "slabs.push(await backend.concat(pair, 1, out.subarray(i * eb, (i + 1) * eb)));",
+      },
+    ],
   },
   {
     name: "chunk-off-by-one",
     bug: "the chunk loop stops one expert early: a last chunk of one expert (E = 16k + 1) is never written",
-    edits: [{ file: `${PREFUSE}/chunk.ts`, search: "for (let first = 0; first < E; first += chunk)", replace: "for (let first = 0; first < E - 1; first += chunk)" }],
+    edits: [
+      { file: `${PREFUSE}/chunk.ts`, search: "for (let first = 0; first < E; first += chunk)", replace: "for (let first = 0; first < E - 1; first += chunk)" },
+    ],
   },
   {
     name: "lexicographic-order",
@@ -55,7 +69,13 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "text-config-ignored",
     bug: "the expert count is only looked for at the top level of config.json",
-    edits: [{ file: `${PREFUSE}/expert-count.ts`, search: "[...lookup.keys, ...familyKeys].filter((k) => !(lookup.ignored ?? []).includes(k))", replace: '[...lookup.keys, ...familyKeys].filter((k) => !(lookup.ignored ?? []).includes(k) && !k.startsWith("text_config."))' }],
+    edits: [
+      {
+        file: `${PREFUSE}/expert-count.ts`,
+        search: "[...lookup.keys, ...familyKeys].filter((k) => !(lookup.ignored ?? []).includes(k))",
+        replace: '[...lookup.keys, ...familyKeys].filter((k) => !(lookup.ignored ?? []).includes(k) && !k.startsWith("text_config."))',
+      },
+    ],
   },
   {
     name: "partial-fused-with-zeros",
@@ -64,13 +84,15 @@ export const MUTANTS: readonly Mutant[] = [
       {
         file: `${PREFUSE}/layer-check.ts`,
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the search text is TypeScript source holding a template literal
-        search: "        reasons.push({ code: \"MISSING_TENSOR\", expert: e, projection: p, kind, message: `expert ${e} has no ${label(p, kind)}` });\n",
+        search: '        reasons.push({ code: "MISSING_TENSOR", expert: e, projection: p, kind, message: `expert ${e} has no ${label(p, kind)}` });\n',
         replace: "",
       },
       {
         file: `${PREFUSE}/layer-check.ts`,
-        search: "const names = Array.from({ length: E }, (_, e) => slots.get(slotKey(p, kind, e))!.name);\n    return { projection: p, kind, names, spec: specs.get(names[0]!)! };",
-        replace: 'const names = Array.from({ length: E }, (_, e) => slots.get(slotKey(p, kind, e))?.name ?? "<zeros>");\n    return { projection: p, kind, names, spec: specs.get(names.find((n) => n !== "<zeros>")!)! };',
+        search:
+          "const names = Array.from({ length: E }, (_, e) => slots.get(slotKey(p, kind, e))!.name);\n    return { projection: p, kind, names, spec: specs.get(names[0]!)! };",
+        replace:
+          'const names = Array.from({ length: E }, (_, e) => slots.get(slotKey(p, kind, e))?.name ?? "<zeros>");\n    return { projection: p, kind, names, spec: specs.get(names.find((n) => n !== "<zeros>")!)! };',
       },
       {
         file: `${PREFUSE}/prefuse.ts`,
@@ -99,7 +121,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "layer-skipped",
     bug: "the scan skips layers outside the language model (the MTP layer stays per expert)",
-    edits: [{ file: `${PREFUSE}/scan.ts`, search: String.raw`/^(?<prefix>.+)\.experts\.(?<id>`, replace: String.raw`/^(?<prefix>(?!mtp\.).+)\.experts\.(?<id>` }],
+    edits: [
+      { file: `${PREFUSE}/scan.ts`, search: String.raw`/^(?<prefix>.+)\.experts\.(?<id>`, replace: String.raw`/^(?<prefix>(?!mtp\.).+)\.experts\.(?<id>` },
+    ],
   },
   {
     name: "wrong-precedence",
@@ -119,14 +143,21 @@ export const MUTANTS: readonly Mutant[] = [
       {
         file: "src/reference/fp8/dequant.ts",
         search: "{ dtype: entry.dtype, rows, cols, block: entry.block, scales:",
-        replace: "{ dtype: entry.dtype, rows, cols, block: [Math.floor(rows / Math.ceil(rows / entry.block[0])), Math.floor(cols / Math.ceil(cols / entry.block[1]))] as const, scales:",
+        replace:
+          "{ dtype: entry.dtype, rows, cols, block: [Math.floor(rows / Math.ceil(rows / entry.block[0])), Math.floor(cols / Math.ceil(cols / entry.block[1]))] as const, scales:",
       },
     ],
   },
   {
     name: "switch-halves-swapped",
     bug: "the switch_mlp conversion of a fused layer takes up from the first half and gate from the second",
-    edits: [{ file: `${PREFUSE}/recipes.ts`, search: 'out("gate", [E, I, H], { op: rows ? "split-rows" : "split-columns", input: gateUp, half: 0 }),', replace: 'out("gate", [E, I, H], { op: rows ? "split-rows" : "split-columns", input: gateUp, half: 1 }),' }],
+    edits: [
+      {
+        file: `${PREFUSE}/recipes.ts`,
+        search: 'out("gate", [E, I, H], { op: rows ? "split-rows" : "split-columns", input: gateUp, half: 0 }),',
+        replace: 'out("gate", [E, I, H], { op: rows ? "split-rows" : "split-columns", input: gateUp, half: 1 }),',
+      },
+    ],
   },
   {
     name: "extra-expert-ignored",
@@ -135,7 +166,7 @@ export const MUTANTS: readonly Mutant[] = [
       {
         file: `${PREFUSE}/layer-check.ts`,
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the search text is TypeScript source holding a template literal
-        search: "      reasons.push({ ...base, code: \"UNEXPECTED_EXPERT\", message: `${t.name}: expert id ${t.expert} is not below the expert count ${E}` });\n",
+        search: '      reasons.push({ ...base, code: "UNEXPECTED_EXPERT", message: `${t.name}: expert id ${t.expert} is not below the expert count ${E}` });\n',
         replace: "",
       },
     ],
@@ -169,15 +200,29 @@ export const MUTANTS: readonly Mutant[] = [
     name: "dtype-by-width",
     bug: "the one-dtype rule compares element widths: an F16 expert in a BF16 layer is stacked with the others",
     edits: [
-      { file: `${PREFUSE}/layer-check.ts`, search: 'import type { DType } from "../dtypes.js";', replace: 'import { type DType, dtypeBits } from "../dtypes.js";' },
-      { file: `${PREFUSE}/layer-check.ts`, search: "if (dtype !== undefined && spec.dtype !== dtype) {", replace: "if (dtype !== undefined && dtypeBits(spec.dtype) !== dtypeBits(dtype)) {" },
+      {
+        file: `${PREFUSE}/layer-check.ts`,
+        search: 'import type { DType } from "../dtypes.js";',
+        replace: 'import { type DType, dtypeBits } from "../dtypes.js";',
+      },
+      {
+        file: `${PREFUSE}/layer-check.ts`,
+        search: "if (dtype !== undefined && spec.dtype !== dtype) {",
+        replace: "if (dtype !== undefined && dtypeBits(spec.dtype) !== dtypeBits(dtype)) {",
+      },
     ],
     rule: [LAYER_RULES, "test/reference/prefuse/strict.test.ts"],
   },
   {
     name: "biases-not-stacked",
     bug: "the switch_mlp target stacks .scales but leaves .biases per expert",
-    edits: [{ file: `${PREFUSE}/layer-check.ts`, search: 'export const STACKED_COMPANIONS: readonly string[] = ["scales", "biases"];', replace: 'export const STACKED_COMPANIONS: readonly string[] = ["scales"];' }],
+    edits: [
+      {
+        file: `${PREFUSE}/layer-check.ts`,
+        search: 'export const STACKED_COMPANIONS: readonly string[] = ["scales", "biases"];',
+        replace: 'export const STACKED_COMPANIONS: readonly string[] = ["scales"];',
+      },
+    ],
     rule: [LAYER_RULES],
   },
   {
@@ -225,13 +270,25 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "mixtral-w1-w3-swapped",
     bug: "the mixtral layout reads w3 as gate and w1 as up",
-    edits: [{ file: `${PREFUSE}/families.ts`, search: 'const W1_W3_W2 = { gate: "w1", up: "w3", down: "w2" } as const;', replace: 'const W1_W3_W2 = { gate: "w3", up: "w1", down: "w2" } as const;' }],
+    edits: [
+      {
+        file: `${PREFUSE}/families.ts`,
+        search: 'const W1_W3_W2 = { gate: "w1", up: "w3", down: "w2" } as const;',
+        replace: 'const W1_W3_W2 = { gate: "w3", up: "w1", down: "w2" } as const;',
+      },
+    ],
     rule: [LAYER_RULES],
   },
   {
     name: "columns-scratch-swapped",
     bug: "the columns layouts transpose up into the gate's scratch buffer, overwriting the transposed gate before the concat",
-    edits: [{ file: `${PREFUSE}/produce.ts`, search: 'const ut = await backend.transpose(u, T2, scratch.get("up^T", ub));', replace: 'const ut = await backend.transpose(u, T2, scratch.get("gate^T", ub));' }],
+    edits: [
+      {
+        file: `${PREFUSE}/produce.ts`,
+        search: 'const ut = await backend.transpose(u, T2, scratch.get("up^T", ub));',
+        replace: 'const ut = await backend.transpose(u, T2, scratch.get("gate^T", ub));',
+      },
+    ],
     rule: [LAYER_RULES],
   },
 ];

@@ -34,7 +34,12 @@ interface SuiteRun {
 }
 
 interface VitestJson {
-  readonly testResults?: readonly { readonly name: string; readonly status: string; readonly message?: string; readonly assertionResults: readonly { readonly fullName: string; readonly status: string }[] }[];
+  readonly testResults?: readonly {
+    readonly name: string;
+    readonly status: string;
+    readonly message?: string;
+    readonly assertionResults: readonly { readonly fullName: string; readonly status: string }[];
+  }[];
 }
 
 function runSuite(work: string, suite: readonly string[]): SuiteRun {
@@ -82,7 +87,10 @@ interface Row {
 function byFile(failed: readonly string[]): string {
   const counts = new Map<string, number>();
   for (const t of failed) {
-    const file = t.slice(0, t.indexOf(" ")).replace(/^test\//, "").replace(/(\.property)?\.test\.ts$/, "");
+    const file = t
+      .slice(0, t.indexOf(" "))
+      .replace(/^test\//, "")
+      .replace(/(\.property)?\.test\.ts$/, "");
     counts.set(file, (counts.get(file) ?? 0) + 1);
   }
   return [...counts].map(([f, n]) => `${f} ${n}`).join(", ");
@@ -112,7 +120,12 @@ function main(): number {
   const mutants = MUTANTS.filter((m) => only === undefined || only.has(m.name));
   const ruleOnly = args.includes("--rule-only");
   if (ruleOnly && mutants.some((m) => m.rule === undefined)) {
-    console.error(`--rule-only: these mutants name no rule tests: ${mutants.filter((m) => m.rule === undefined).map((m) => m.name).join(", ")}`);
+    console.error(
+      `--rule-only: these mutants name no rule tests: ${mutants
+        .filter((m) => m.rule === undefined)
+        .map((m) => m.name)
+        .join(", ")}`,
+    );
     return 2;
   }
   if (only !== undefined && mutants.length !== only.size) {
@@ -151,15 +164,28 @@ function main(): number {
       const byRule = m.rule === undefined ? undefined : failed.some((t) => m.rule!.some((f) => t.startsWith(`${f} `)));
       const verdict = r.failed === undefined ? "BROKEN" : failed.length === 0 ? "SURVIVED" : byRule === false ? "NOT BY RULE" : "killed";
       const part = (prefixes: readonly string[]) => (failed.some((t) => prefixes.some((p) => t.startsWith(p))) ? "yes" : "no");
-      const by = r.failed === undefined ? `no test report (build or vitest failed): ${r.output.trim().split("\n").slice(-3).join(" | ")}` : failed.length === 0 ? "-" : byFile(failed);
-      rows.push({ name: m.name, verdict, property: failed.some((t) => t.includes(".property.")) ? "yes" : "no", golden: part(["test/golden/", "test/cli/golden"]), rule: byRule === undefined ? "-" : byRule ? "yes" : "no", by });
+      const by =
+        r.failed === undefined
+          ? `no test report (build or vitest failed): ${r.output.trim().split("\n").slice(-3).join(" | ")}`
+          : failed.length === 0
+            ? "-"
+            : byFile(failed);
+      rows.push({
+        name: m.name,
+        verdict,
+        property: failed.some((t) => t.includes(".property.")) ? "yes" : "no",
+        golden: part(["test/golden/", "test/cli/golden"]),
+        rule: byRule === undefined ? "-" : byRule ? "yes" : "no",
+        by,
+      });
       console.log(`${m.name}: ${verdict} in ${r.seconds.toFixed(1)} s (${m.bug})`);
       for (const t of failed) console.log(`    ${t}`);
     }
 
     const width = Math.max(...rows.map((r) => r.name.length), "MUTANT".length);
     console.log(`\n${"MUTANT".padEnd(width)}  KILLED?      PROPERTY  GOLDEN  RULE  BY (failing tests per file)`);
-    for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.verdict.padEnd(11)}  ${r.property.padEnd(8)}  ${r.golden.padEnd(6)}  ${r.rule.padEnd(4)}  ${r.by}`);
+    for (const r of rows)
+      console.log(`${r.name.padEnd(width)}  ${r.verdict.padEnd(11)}  ${r.property.padEnd(8)}  ${r.golden.padEnd(6)}  ${r.rule.padEnd(4)}  ${r.by}`);
     const killed = rows.filter((r) => r.verdict === "killed").length;
     console.log(`\nkill rate: ${killed}/${rows.length} (${((100 * killed) / Math.max(rows.length, 1)).toFixed(0)}%)`);
     return killed === rows.length ? 0 : 1;

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   if (out === undefined) throw new Error("usage: write-ours.ts OUT_DIR");
   await mkdir(out, { recursive: true });
   const w = weights();
-  const metadata = { format: "pt", producer: "moe-prefuse", note: "ünïcødé ✓ \"quoted\" \\ back", empty: "" };
+  const metadata = { format: "pt", producer: "moe-prefuse", note: 'ünïcødé ✓ "quoted" \\ back', empty: "" };
   const sources = new Map([...w].map(([n, t]) => [n, tensorSource(t)] as const));
 
   await writeSafetensorsFile(join(out, "single.safetensors"), sources, metadata);

@@ -12,7 +12,14 @@ const small = { experts: 4, layers: 1, hidden: 4, intermediate: 2, vocab: 8 } as
 describe("stage contracts", () => {
   it("prefuse is oQ's function: its families and count keys are inside", () => {
     expect(outside("prefuse", { family: "qwen3_5_moe", ...small })).toBeUndefined();
-    expect(outside("prefuse", { family: "qwen3_moe", ...small, layers: 2, variants: [{ kind: "count-key", keys: [{ key: "num_local_experts" }, { key: "num_experts", value: 9 }] }] })).toBeUndefined();
+    expect(
+      outside("prefuse", {
+        family: "qwen3_moe",
+        ...small,
+        layers: 2,
+        variants: [{ kind: "count-key", keys: [{ key: "num_local_experts" }, { key: "num_experts", value: 9 }] }],
+      }),
+    ).toBeUndefined();
     expect(outside("prefuse", { family: "olmoe", ...small, variants: [{ kind: "partial", defect: "drop-projection" }] })).toBeUndefined();
     expect(outside("prefuse", { family: "qwen3_5_moe", ...small, variants: [{ kind: "count-key", keys: [] }] })).toBeUndefined();
   });
@@ -23,13 +30,23 @@ describe("stage contracts", () => {
     expect(outside("prefuse", { family: "qwen3_vl_moe", ...small })).toBeUndefined();
     expect(outside("prefuse", { family: "qwen3_5_moe", ...small, variants: [{ kind: "partial", defect: "wrong-dtype" }] })).toBeUndefined();
     expect(outside("prefuse", { family: "qwen3_5_moe", ...small, variants: [{ kind: "duplicate-expert" }] })).toBeUndefined();
-    expect(outside("prefuse", { family: "qwen3_5_moe", ...small, variants: [{ kind: "count-key", keys: [{ key: "num_local_experts", value: 0 }, { key: "num_experts" }] }] })).toBeUndefined();
+    expect(
+      outside("prefuse", {
+        family: "qwen3_5_moe",
+        ...small,
+        variants: [{ kind: "count-key", keys: [{ key: "num_local_experts", value: 0 }, { key: "num_experts" }] }],
+      }),
+    ).toBeUndefined();
   });
 
   it("prefuse excludes other stages' inputs, broken counts and companions", () => {
     expect(outside("prefuse", { family: "qwen3_5_moe_fp8", ...small })).toMatch(/quantization_config/);
-    expect(outside("prefuse", { family: "qwen3_5_moe", ...small, variants: [{ kind: "count-key", keys: [{ key: "num_experts", value: "8" }] }] })).toMatch(/broken count|positive integer/);
-    expect(outside("prefuse", { family: "qwen3_5_moe", ...small, variants: [{ kind: "count-key", keys: [{ key: "num_experts", value: -1 }] }] })).toMatch(/broken count|positive integer/);
+    expect(outside("prefuse", { family: "qwen3_5_moe", ...small, variants: [{ kind: "count-key", keys: [{ key: "num_experts", value: "8" }] }] })).toMatch(
+      /broken count|positive integer/,
+    );
+    expect(outside("prefuse", { family: "qwen3_5_moe", ...small, variants: [{ kind: "count-key", keys: [{ key: "num_experts", value: -1 }] }] })).toMatch(
+      /broken count|positive integer/,
+    );
     const g = generateCheckpoint({ family: "qwen3_5_moe", ...small });
     const withScales = new Map(g.tensors);
     withScales.set("model.language_model.layers.0.mlp.experts.0.gate_proj.scales", { dtype: "BF16", shape: [2, 1], data: new Uint8Array(4) });
@@ -47,7 +64,8 @@ describe("stage contracts", () => {
   });
 
   it("switch_mlp takes every family of the layout table, and no FP8", () => {
-    for (const family of ["mixtral", "qwen3_vl_moe", "deepseek_v3", "qwen3_5_moe"] as const) expect(outside("switch_mlp", { family, ...small, layers: 2 })).toBeUndefined();
+    for (const family of ["mixtral", "qwen3_vl_moe", "deepseek_v3", "qwen3_5_moe"] as const)
+      expect(outside("switch_mlp", { family, ...small, layers: 2 })).toBeUndefined();
     expect(outside("switch_mlp", { family: "qwen3_5_moe_fp8", ...small })).toMatch(/dequant/);
   });
 });

@@ -4,16 +4,7 @@
 // bytes go in as an initializer (raw_data) and bf16 is widened back to float inside the graph.
 
 import { describe, expect, it } from "vitest";
-import {
-  BF16_NAN,
-  E4M3FN_TABLE,
-  E5M2_TABLE,
-  E8M0_TABLE,
-  F16_NAN,
-  f16ToF32,
-  f32ArrayToBf16,
-  f32ToF16,
-} from "../../src/reference/dtypes.js";
+import { BF16_NAN, E4M3FN_TABLE, E5M2_TABLE, E8M0_TABLE, F16_NAN, f16ToF32, f32ArrayToBf16, f32ToF16 } from "../../src/reference/dtypes.js";
 import { OnnxType } from "../../src/reference/onnx/model.js";
 import { ortTensor, runGraph } from "../../src/reference/onnx/session.js";
 import fc from "fast-check";

@@ -30,8 +30,28 @@ describe("dtype table", () => {
   it("lists the spec's dtypes with their bit widths", () => {
     const bits = Object.fromEntries(DTYPES.map((d) => [d, dtypeBits(d)]));
     expect(bits).toEqual({
-      BOOL: 8, F4: 4, F6_E2M3: 6, F6_E3M2: 6, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8, F8_E4M3FNUZ: 8, F8_E5M2FNUZ: 8,
-      I16: 16, U16: 16, F16: 16, BF16: 16, I32: 32, U32: 32, F32: 32, C64: 64, F64: 64, I64: 64, U64: 64,
+      BOOL: 8,
+      F4: 4,
+      F6_E2M3: 6,
+      F6_E3M2: 6,
+      U8: 8,
+      I8: 8,
+      F8_E5M2: 8,
+      F8_E4M3: 8,
+      F8_E8M0: 8,
+      F8_E4M3FNUZ: 8,
+      F8_E5M2FNUZ: 8,
+      I16: 16,
+      U16: 16,
+      F16: 16,
+      BF16: 16,
+      I32: 32,
+      U32: 32,
+      F32: 32,
+      C64: 64,
+      F64: 64,
+      I64: 64,
+      U64: 64,
     });
   });
 });
@@ -112,7 +132,8 @@ describe("bf16", () => {
       const x = xs[i]!;
       const want = Number.isNaN(x) ? BF16_NAN : f32Bits(roundTo(x, BF16)) >>> 16;
       const got = f32BitsToBf16(bits[i]!);
-      if (got !== want || bulk[i] !== want) expect.fail(`f32 ${bits[i]!.toString(16)}: scalar ${got.toString(16)}, bulk ${bulk[i]!.toString(16)}, want ${want.toString(16)}`);
+      if (got !== want || bulk[i] !== want)
+        expect.fail(`f32 ${bits[i]!.toString(16)}: scalar ${got.toString(16)}, bulk ${bulk[i]!.toString(16)}, want ${want.toString(16)}`);
     }
     for (const x of F32_EDGES) expect(f32ToBf16(x)).toBe(Number.isNaN(x) ? BF16_NAN : f32Bits(roundTo(x, BF16)) >>> 16);
   });

@@ -25,7 +25,10 @@ describe("prefault", () => {
     for (const buf of [a, b]) {
       for (let start = 0; start < buf.length; start += 3 << 20) {
         const end = Math.min(buf.length, start + (3 << 20));
-        expect(buf.subarray(start, end).every((x) => x === (start >> 20) + 1), `region at ${start}`).toBe(true);
+        expect(
+          buf.subarray(start, end).every((x) => x === (start >> 20) + 1),
+          `region at ${start}`,
+        ).toBe(true);
       }
     }
   });

@@ -192,7 +192,12 @@ export class FakeHub {
     const repoOf = /^\/(?:api\/models\/)?([^/]+\/[^/]+)\//.exec(url.pathname)?.[1];
     const token = repoOf === undefined ? undefined : this.gated.get(repoOf);
     if (token !== undefined && logged.authorization !== `Bearer ${token}`) {
-      json(res, 401, { error: "Access to this model is restricted. You must have access to it and be authenticated to access it." }, { "X-Error-Code": "GatedRepo" });
+      json(
+        res,
+        401,
+        { error: "Access to this model is restricted. You must have access to it and be authenticated to access it." },
+        { "X-Error-Code": "GatedRepo" },
+      );
       return;
     }
     if (fault !== undefined && this.hostile(req, res, fault)) return;
@@ -275,7 +280,16 @@ export class FakeHub {
       return;
     }
     if (what === "revision") {
-      json(res, 200, { _id: `id-${repo}`, id: repo, sha: c.commit, private: false, gated: false, downloads: 0, likes: 0, lastModified: "2025-01-01T00:00:00.000Z" });
+      json(res, 200, {
+        _id: `id-${repo}`,
+        id: repo,
+        sha: c.commit,
+        private: false,
+        gated: false,
+        downloads: 0,
+        likes: 0,
+        lastModified: "2025-01-01T00:00:00.000Z",
+      });
       return;
     }
     const entries: object[] = [];
@@ -323,7 +337,12 @@ export class FakeHub {
       return;
     }
     const etag = etagOf(f);
-    const headers: Record<string, string> = { ETag: `"${etag}"`, "X-Repo-Commit": c.commit, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream" };
+    const headers: Record<string, string> = {
+      ETag: `"${etag}"`,
+      "X-Repo-Commit": c.commit,
+      "Accept-Ranges": "bytes",
+      "Content-Type": "application/octet-stream",
+    };
     if (f.lfs) headers["X-Linked-ETag"] = `"${etag}"`;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
     if (range !== null && !this.ignoreRange) {

@@ -51,7 +51,11 @@ export function tinyMoe(spec: TinyMoe): TensorMap {
   for (const p of spec.prefixes) {
     m.set(`${p}.gate.weight`, tensor(`${p}.gate.weight`, dtype, [E, H]));
     for (let e = 0; e < E; e++) {
-      for (const [proj, shape] of [[g, [I, H]], [u, [I, H]], [d, [H, I]]] as const) {
+      for (const [proj, shape] of [
+        [g, [I, H]],
+        [u, [I, H]],
+        [d, [H, I]],
+      ] as const) {
         m.set(expertName(p, e, proj), tensor(expertName(p, e, proj), dtype, shape));
         for (const kind of spec.companions ?? []) m.set(expertName(p, e, proj, kind), tensor(expertName(p, e, proj, kind), "F32", [shape[0], 1]));
       }

@@ -41,7 +41,12 @@ export const UNTOUCHED_CASES: Readonly<Record<ReferenceUntouchedCode, UntouchedC
     target: "fused",
     config: config(),
     weights: edit((w) => {
-      for (const [p, shape] of [["gate_proj", [I, H]], ["up_proj", [I, H]], ["down_proj", [H, I]]] as const) put(w, expertName(BROKEN, E, p), "BF16", shape);
+      for (const [p, shape] of [
+        ["gate_proj", [I, H]],
+        ["up_proj", [I, H]],
+        ["down_proj", [H, I]],
+      ] as const)
+        put(w, expertName(BROKEN, E, p), "BF16", shape);
     }),
   },
   DUPLICATE_EXPERT: { target: "fused", config: config(), weights: edit((w) => put(w, `${BROKEN}.experts.01.gate_proj.weight`, "BF16", [I, H])) },
@@ -53,7 +58,13 @@ export const UNTOUCHED_CASES: Readonly<Record<ReferenceUntouchedCode, UntouchedC
     target: "fused",
     config: config("qwen3_vl_moe"),
     weights: edit((w) => {
-      for (let e = 0; e < E; e++) for (const [p, rows] of [["gate_proj", I], ["up_proj", I], ["down_proj", H]] as const) put(w, expertName(BROKEN, e, p, "scales"), "F32", [rows, 1]);
+      for (let e = 0; e < E; e++)
+        for (const [p, rows] of [
+          ["gate_proj", I],
+          ["up_proj", I],
+          ["down_proj", H],
+        ] as const)
+          put(w, expertName(BROKEN, e, p, "scales"), "F32", [rows, 1]);
     }),
   },
   MIXED_LAYOUT: {
@@ -87,7 +98,11 @@ export const UNTOUCHED_CASES: Readonly<Record<ReferenceUntouchedCode, UntouchedC
     weights: edit((w) => {
       withoutExperts(w);
       for (let e = 0; e < E; e++) {
-        for (const [p, rows] of [["gate_proj", I], ["up_proj", I], ["down_proj", H]] as const) {
+        for (const [p, rows] of [
+          ["gate_proj", I],
+          ["up_proj", I],
+          ["down_proj", H],
+        ] as const) {
           put(w, expertName(BROKEN, e, p, "weight_packed"), "I32", [rows, 1]);
           put(w, expertName(BROKEN, e, p, "weight_scale"), "BF16", [rows, 1]);
           put(w, expertName(BROKEN, e, p, "weight_shape"), "I32", [2]);

@@ -59,8 +59,13 @@ function tolerance(text: string | undefined): { ulp: number } | undefined {
 
 /** The GateOptions a command line asks for (--readings FILE is read here: a bad file stops the gate before any case runs). */
 export async function gateOptionsFromCli(o: GateCliOptions): Promise<GateOptions> {
-  if (o.candidate === undefined) throw new UsageError("INVALID_ARGUMENT", `gate needs --candidate '<command template${o.serve === true ? " for serve/1 workers (with --serve: no {input} or {output})" : " with {input} and {output}"}>'`);
-  const corpus = o.corpus === false ? null : o.corpus === undefined ? { dir: join(packageRoot(), "corpus", "golden"), optional: true } : { dir: o.corpus, optional: false };
+  if (o.candidate === undefined)
+    throw new UsageError(
+      "INVALID_ARGUMENT",
+      `gate needs --candidate '<command template${o.serve === true ? " for serve/1 workers (with --serve: no {input} or {output})" : " with {input} and {output}"}>'`,
+    );
+  const corpus =
+    o.corpus === false ? null : o.corpus === undefined ? { dir: join(packageRoot(), "corpus", "golden"), optional: true } : { dir: o.corpus, optional: false };
   const values = {
     name: o.name,
     serve: o.serve,
@@ -100,7 +105,10 @@ export function registerGate(program: Command): void {
   const gate = program
     .command("gate")
     .description("release gate: run a prefuse implementation (any language, through files) over the golden corpus and generated cases")
-    .option("--candidate <template>", "command run per case, without a shell: {input} (dir with config.json + model.safetensors), {output} (.safetensors to write), {stage}")
+    .option(
+      "--candidate <template>",
+      "command run per case, without a shell: {input} (dir with config.json + model.safetensors), {output} (.safetensors to write), {stage}",
+    )
     .option("--serve", "serve mode (protocol serve/1): --candidate starts long-lived workers that take one JSON request per line (no {input}/{output})")
     .option("--pass-env <NAMES>", "environment variables passed to candidates besides the harmless ones (PATH, HOME, LANG, PYTHON*, ...), comma-separated")
     .option("--max-output-size <SIZE>", "largest candidate output read (default: 4x the larger of the case's input and expected output, plus 1 MiB)")
@@ -151,6 +159,10 @@ export function registerGate(program: Command): void {
     .description("conformance table (Markdown) of several implementations' --report files: case groups x implementations")
     .argument("<reports...>", "JSON reports, one per implementation")
     .action(async (files: string[]) => {
-      say(...conformanceTable(await Promise.all(files.map(readReport))).trimEnd().split("\n"));
+      say(
+        ...conformanceTable(await Promise.all(files.map(readReport)))
+          .trimEnd()
+          .split("\n"),
+      );
     });
 }

@@ -118,7 +118,7 @@ export function checkExpertLayer(
     const prev = slots.get(key);
     if (prev !== undefined && duplicates !== "untouched") {
       // One of the two is fused, the other passes through as it is.
-      if ((t.name < prev.name) === (duplicates === "first")) slots.set(key, t);
+      if (t.name < prev.name === (duplicates === "first")) slots.set(key, t);
       continue;
     }
     if (prev !== undefined) {
@@ -154,20 +154,37 @@ export function checkExpertLayer(
       if (spec.shape.length !== 2) {
         reasons.push({ ...base, code: "SHAPE_MISMATCH", message: `${t.name} has shape ${formatShape(spec.shape)}, not a 2-D matrix` });
       } else if (expected !== undefined && !sameShape(spec.shape, expected)) {
-        reasons.push({ ...base, code: "SHAPE_MISMATCH", expected, message: `${t.name} has shape ${formatShape(spec.shape)}, expected ${formatShape(expected)}` });
+        reasons.push({
+          ...base,
+          code: "SHAPE_MISMATCH",
+          expected,
+          message: `${t.name} has shape ${formatShape(spec.shape)}, expected ${formatShape(expected)}`,
+        });
       }
       if (dtype !== undefined && spec.dtype !== dtype) {
-        reasons.push({ ...base, code: "DTYPE_MISMATCH", dtype: spec.dtype, expectedDtype: dtype, message: `${t.name} is ${spec.dtype}, the layer is ${dtype}` });
+        reasons.push({
+          ...base,
+          code: "DTYPE_MISMATCH",
+          dtype: spec.dtype,
+          expectedDtype: dtype,
+          message: `${t.name} is ${spec.dtype}, the layer is ${dtype}`,
+        });
       }
     }
   };
   const inSeries = (ps: readonly Projection[], kind: string) => [...slots.values()].filter((t) => t.kind === kind && ps.includes(t.projection));
-  const specsOf = (ps: readonly Projection[], kind: string) => inSeries(ps, kind).sort((a, b) => a.expert - b.expert).map((t) => specs.get(t.name)!);
+  const specsOf = (ps: readonly Projection[], kind: string) =>
+    inSeries(ps, kind)
+      .sort((a, b) => a.expert - b.expert)
+      .map((t) => specs.get(t.name)!);
 
   // The layer's norms: the most common dtype over all weights; `[I, H]` is the most common of
   // the gate and up shapes and the transposed down shapes (so even one expert has a majority).
   const dtype = mostCommon(specsOf(PROJ, "weight"), (s) => s.dtype)?.dtype;
-  const matrices = (ps: readonly Projection[]) => specsOf(ps, "weight").map((s) => s.shape).filter((s) => s.length === 2);
+  const matrices = (ps: readonly Projection[]) =>
+    specsOf(ps, "weight")
+      .map((s) => s.shape)
+      .filter((s) => s.length === 2);
   let expected: Partial<Record<Projection, Shape>>;
   if (quantized) {
     const gateUp = mostCommon(matrices(["gate", "up"]), shapeKey);
@@ -185,7 +202,12 @@ export function checkExpertLayer(
       const kindDtype = mostCommon(specsOf(PROJ, kind), (s) => s.dtype)?.dtype;
       for (const p of PROJ) {
         if (specsOf([p], kind).length === 0) continue;
-        const shape = mostCommon(specsOf([p], kind).map((s) => s.shape).filter((s) => s.length === 2), shapeKey);
+        const shape = mostCommon(
+          specsOf([p], kind)
+            .map((s) => s.shape)
+            .filter((s) => s.length === 2),
+          shapeKey,
+        );
         series(p, kind, shape, kindDtype);
         companions.push({ projection: p, kind });
       }

@@ -17,7 +17,17 @@ import { elementBytes } from "../ops/geometry.js";
 import type { TensorSpec } from "../tensor.js";
 import { EXPERT_COUNT_KEYS, type ExpertCount, resolveExpertCount, resolveSubModelCount } from "./expert-count.js";
 import { checkExpertLayer, namesOf } from "./layer-check.js";
-import { DEFAULT_LAYOUT, EXPERT_LAYOUTS, type ExpertLayout, type FuseTarget, type LayoutChoice, type ModelTypeKey, PROJECTIONS, configModelType, selectLayout } from "./layouts.js";
+import {
+  DEFAULT_LAYOUT,
+  EXPERT_LAYOUTS,
+  type ExpertLayout,
+  type FuseTarget,
+  type LayoutChoice,
+  type ModelTypeKey,
+  PROJECTIONS,
+  configModelType,
+  selectLayout,
+} from "./layouts.js";
 import { mixedLayerWeights, promotedSpecs } from "./promote.js";
 import { DEFAULT_READINGS, type PrefuseReadings, countLookupOf } from "./readings.js";
 import type { LayerCode, UntouchedReason } from "./reasons.js";
@@ -97,7 +107,12 @@ function distinctExperts(g: ExpertGroup): number {
 }
 
 function existingTensors(g: ExpertGroup): string[] {
-  return [...(g.fused.gateUp === undefined ? [] : [g.fused.gateUp]), ...(g.fused.down === undefined ? [] : [g.fused.down]), ...g.fusedCompanions, ...g.switched.map((s) => s.name)];
+  return [
+    ...(g.fused.gateUp === undefined ? [] : [g.fused.gateUp]),
+    ...(g.fused.down === undefined ? [] : [g.fused.down]),
+    ...g.fusedCompanions,
+    ...g.switched.map((s) => s.name),
+  ];
 }
 
 /** What planning needs besides the group: the target, the layout and where counts come from. */
@@ -150,16 +165,22 @@ function decide(g: ExpertGroup, ctx: PlanContext): Decision {
     return untouched(g.prefix, found, [{ code: "UNRECOGNIZED_EXPERTS", tensor: g.unrecognized[0], message }]);
   }
   if (count === undefined || count.count === 0) {
-    const reason = count === undefined ? "the config has no expert count, so the checkpoint is treated as dense" : `'${count.key}' is 0 and decides: no experts, so the checkpoint is treated as dense`;
+    const reason =
+      count === undefined
+        ? "the config has no expert count, so the checkpoint is treated as dense"
+        : `'${count.key}' is 0 and decides: no experts, so the checkpoint is treated as dense`;
     if (g.perExpert.length > 0) return { layer: { ...base, state: "dense", code: "NO_EXPERT_COUNT", reason } };
     return { layer: { ...base, state: "already-fused", code: "ALREADY_FUSED", tensors: existing } };
   }
   const E = count.count;
-  if (g.switched.length > 0 || (target === "fused" && hasFused)) return { layer: { ...base, state: "already-fused", code: "ALREADY_FUSED", tensors: existing } };
+  if (g.switched.length > 0 || (target === "fused" && hasFused))
+    return { layer: { ...base, state: "already-fused", code: "ALREADY_FUSED", tensors: existing } };
   // The readings of oQ's open points (readings.ts): prefixes and names it does not scan, one early return.
   const { readings, scanned, scannedNames, fusedElsewhere } = ctx;
   if (scanned !== undefined && !scanned.test(g.prefix)) {
-    return untouched(g.prefix, found, [{ code: "NOT_SCANNED", message: `${g.prefix} is outside the layer prefixes this reading scans (/${readings.prefixPattern}/)` }]);
+    return untouched(g.prefix, found, [
+      { code: "NOT_SCANNED", message: `${g.prefix} is outside the layer prefixes this reading scans (/${readings.prefixPattern}/)` },
+    ]);
   }
   const unscannedName = scannedNames === undefined ? undefined : g.perExpert.find((t) => !scannedNames.has(t.leaf));
   if (unscannedName !== undefined) {
@@ -167,14 +188,22 @@ function decide(g: ExpertGroup, ctx: PlanContext): Decision {
     return untouched(g.prefix, found, [{ code: "NOT_SCANNED", tensor: unscannedName.name, message }]);
   }
   if (fusedElsewhere !== undefined) {
-    return untouched(g.prefix, found, [{ code: "CHECKPOINT_FUSED", tensor: fusedElsewhere, message: `${fusedElsewhere} is already fused, so the whole checkpoint is left as it is` }]);
+    return untouched(g.prefix, found, [
+      { code: "CHECKPOINT_FUSED", tensor: fusedElsewhere, message: `${fusedElsewhere} is already fused, so the whole checkpoint is left as it is` },
+    ]);
   }
   if (hasFused && g.perExpert.length > 0) {
     const message = `per-expert tensors and fused tensors (${existing.join(", ")}) under one prefix`;
     return untouched(g.prefix, found, [{ code: "MIXED_LAYOUT", message }]);
   }
   if (hasFused && layout.storage === "non-gated") {
-    return untouched(g.prefix, found, [{ code: "NON_GATED", tensor: g.fused.gateUp ?? g.fused.down, message: `fused gate_up tensors in a ${layout.name} checkpoint, whose experts have no gate: no loader defines a split for them` }]);
+    return untouched(g.prefix, found, [
+      {
+        code: "NON_GATED",
+        tensor: g.fused.gateUp ?? g.fused.down,
+        message: `fused gate_up tensors in a ${layout.name} checkpoint, whose experts have no gate: no loader defines a split for them`,
+      },
+    ]);
   }
   if (hasFused) return splitFused(g, ctx, E, found);
   // Up and down only is nemotron_h's design (its registry entry says so); elsewhere a layer
@@ -229,9 +258,19 @@ function mxfp4Parts(g: ExpertGroup, specs: ReadonlyMap<string, TensorSpec>, E: n
   const [e, twoI, G] = gb!.shape;
   const [, H, Gd] = db!.shape;
   const ok =
-    gb!.dtype === "U8" && db!.dtype === "U8" && gb!.shape.length === 4 && db!.shape.length === 4 && gb!.shape[3] === 16 && db!.shape[3] === 16 &&
-    e === E && db!.shape[0] === E && twoI! % 2 === 0 && sameShape(gs!.shape, [E, twoI!, G!]) && sameShape(ds!.shape, [E, H!, Gd!]) &&
-    (gBias === undefined || sameShape(gBias.shape, [E, twoI!])) && (dBias === undefined || sameShape(dBias.shape, [E, H!]));
+    gb!.dtype === "U8" &&
+    db!.dtype === "U8" &&
+    gb!.shape.length === 4 &&
+    db!.shape.length === 4 &&
+    gb!.shape[3] === 16 &&
+    db!.shape[3] === 16 &&
+    e === E &&
+    db!.shape[0] === E &&
+    twoI! % 2 === 0 &&
+    sameShape(gs!.shape, [E, twoI!, G!]) &&
+    sameShape(ds!.shape, [E, H!, Gd!]) &&
+    (gBias === undefined || sameShape(gBias.shape, [E, twoI!])) &&
+    (dBias === undefined || sameShape(dBias.shape, [E, H!]));
   return ok ? parts : `blocks and scales do not form MXFP4 [E, 2I, G, 16] / [E, 2I, G] and [E, H, G', 16] / [E, H, G'] of ${E} experts`;
 }
 
@@ -250,7 +289,8 @@ function familyWarnings(choice: LayoutChoice, config: ModelConfig, target: FuseT
   if (target === "fused" && layout.fusedBy === undefined && layout.storage === "per-expert") {
     out.push(`transformers v5 defines no fused form for ${layout.name}: the fused target wrote the generic <prefix>.experts.gate_up_proj / down_proj names`);
   }
-  if (target === "switch_mlp" && layout.mlxLoader === undefined) out.push(`no MLX loader reads ${layout.name}: the switch_mlp target wrote the default switch_mlp names`);
+  if (target === "switch_mlp" && layout.mlxLoader === undefined)
+    out.push(`no MLX loader reads ${layout.name}: the switch_mlp target wrote the default switch_mlp names`);
   if (target === "switch_mlp" && layout.mlxCaveat !== undefined) out.push(layout.mlxCaveat);
   return out;
 }
@@ -288,7 +328,8 @@ export function planPrefuse(given: ReadonlyMap<string, TensorSpec>, config: Mode
   const groups = scanExperts(specs);
 
   const scanned = readings.prefixPattern === undefined ? undefined : new RegExp(readings.prefixPattern);
-  const scannedNames = readings.layouts === undefined ? undefined : new Set([DEFAULT_LAYOUT, ...knownLayouts(options)].flatMap((l) => PROJECTIONS.map((p) => l.perExpert[p])));
+  const scannedNames =
+    readings.layouts === undefined ? undefined : new Set([DEFAULT_LAYOUT, ...knownLayouts(options)].flatMap((l) => PROJECTIONS.map((p) => l.perExpert[p])));
   // The `checkpoint` reading: one fused layer anywhere leaves the whole checkpoint as it is.
   const fusedElsewhere = readings.alreadyFused === "checkpoint" && target === "fused" ? groups.map(existingTensors).find((t) => t.length > 0)?.[0] : undefined;
   const ctx: PlanContext = { specs, target, layout, countFor, readings, scanned, scannedNames, fusedElsewhere };
@@ -297,7 +338,13 @@ export function planPrefuse(given: ReadonlyMap<string, TensorSpec>, config: Mode
     const d = decide(g, ctx);
     // Tensors of no known form beside recognised ones are never silent: they pass through, said here.
     const stray = g.unrecognized;
-    const known = g.perExpert.length + g.stacked.length + g.switched.length + g.fusedCompanions.length + (g.fused.gateUp === undefined ? 0 : 1) + (g.fused.down === undefined ? 0 : 1);
+    const known =
+      g.perExpert.length +
+      g.stacked.length +
+      g.switched.length +
+      g.fusedCompanions.length +
+      (g.fused.gateUp === undefined ? 0 : 1) +
+      (g.fused.down === undefined ? 0 : 1);
     if (stray.length > 0 && known > 0) warnings.push(`layer ${g.prefix}: ${stray.length} expert tensor(s) of no known form pass through (e.g. ${stray[0]})`);
     if ("layer" in d) {
       layers.push(d.layer);
@@ -313,7 +360,13 @@ export function planPrefuse(given: ReadonlyMap<string, TensorSpec>, config: Mode
     const clash = made.find((o) => producedBy.has(o.name));
     if (clash !== undefined) {
       const reason = `output ${clash.name} would also be written by layer ${producedBy.get(clash.name)}`;
-      layers.push({ prefix: g.prefix, expertsFound, state: "untouched", code: "MIXED_LAYOUT", reasons: [{ code: "MIXED_LAYOUT", tensor: clash.name, message: reason }] });
+      layers.push({
+        prefix: g.prefix,
+        expertsFound,
+        state: "untouched",
+        code: "MIXED_LAYOUT",
+        reasons: [{ code: "MIXED_LAYOUT", tensor: clash.name, message: reason }],
+      });
       continue;
     }
     for (const o of made) producedBy.set(o.name, g.prefix);
@@ -331,10 +384,23 @@ export function planPrefuse(given: ReadonlyMap<string, TensorSpec>, config: Mode
   // oQ fuses after dequantizing: fused FP8 bytes, their scales still per expert, are rarely wanted.
   const fp8Layers = new Set(outputs.filter((o) => isFloat8(o.dtype)).map((o) => o.layer));
   if (fp8Layers.size > 0) {
-    warnings.push(`FP8 expert weights are fused as FP8 in ${fp8Layers.size} layer(s), their scales left per expert; dequantize first (fuse --dequant-fp8, or dequantFp8), as oQ does before its prefuse`);
+    warnings.push(
+      `FP8 expert weights are fused as FP8 in ${fp8Layers.size} layer(s), their scales left per expert; dequantize first (fuse --dequant-fp8, or dequantFp8), as oQ does before its prefuse`,
+    );
   }
   const consumed = layers.flatMap((l) => (l.state === "fused" ? l.consumed : []));
-  return { target, layout: layout.name, modelType: choice.modelType, modelTypeKey: choice.key, expertCount, subModelCounts, layers, outputs, consumed, warnings };
+  return {
+    target,
+    layout: layout.name,
+    modelType: choice.modelType,
+    modelTypeKey: choice.key,
+    expertCount,
+    subModelCounts,
+    layers,
+    outputs,
+    consumed,
+    warnings,
+  };
 }
 
 /** Why a fused pair cannot be split into switch_mlp tensors, or its dims. */

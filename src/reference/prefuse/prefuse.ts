@@ -33,7 +33,8 @@ function memoryReader(weights: ReadonlyMap<string, Tensor>): ExpertReader {
     const t = weights.get(name);
     if (t === undefined) throw new SafetensorsError("TENSOR_NOT_FOUND", "no such tensor", { file: "<memory>", tensor: name });
     const n = specByteLength(t);
-    if (t.data.length !== n) throw new OutputError("INVALID_TENSOR", `${formatSpec(t)} needs ${n} bytes, the tensor holds ${t.data.length}`, { file: "<memory>", tensor: name });
+    if (t.data.length !== n)
+      throw new OutputError("INVALID_TENSOR", `${formatSpec(t)} needs ${n} bytes, the tensor holds ${t.data.length}`, { file: "<memory>", tensor: name });
     return t;
   };
   return {

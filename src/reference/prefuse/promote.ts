@@ -47,7 +47,7 @@ export function toF32(t: Tensor): Tensor {
   const dst = new DataView(out.buffer);
   for (let i = 0; i < n; i++) {
     const bits = src.getUint16(2 * i, true);
-    if (t.dtype === "BF16") dst.setUint32(4 * i, bits << 16 >>> 0, true);
+    if (t.dtype === "BF16") dst.setUint32(4 * i, (bits << 16) >>> 0, true);
     else if (Number.isNaN(f16ToF32(bits))) dst.setUint32(4 * i, ((bits & 0x8000) << 16) | 0x7f800000 | ((bits & 0x3ff) << 13), true);
     else dst.setFloat32(4 * i, f16ToF32(bits), true);
   }

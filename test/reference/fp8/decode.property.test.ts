@@ -129,7 +129,9 @@ describe("FP8 dequantization (property, all 256 codes)", () => {
             const scale = decodeScale(c.scaleDtype, scales[Math.floor(i / c.bm) * gridCols + Math.floor(j / c.bn)]!);
             const want = expectedBits(weight[k]!, c.format, scale);
             if (out[k] !== want) {
-              expect.fail(`${c.format} code 0x${weight[k]!.toString(16)} at [${i}, ${j}] with ${c.scaleDtype} scale ${scale}: got 0x${out[k]!.toString(16)}, want 0x${want.toString(16)}`);
+              expect.fail(
+                `${c.format} code 0x${weight[k]!.toString(16)} at [${i}, ${j}] with ${c.scaleDtype} scale ${scale}: got 0x${out[k]!.toString(16)}, want 0x${want.toString(16)}`,
+              );
             }
           }
         }

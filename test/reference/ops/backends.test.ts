@@ -97,7 +97,14 @@ describe("tensor-op engines", () => {
     );
     await fc.assert(
       fc.asyncProperty(arb, async ({ shape, axis, sizes, dtype, negative }) => {
-        const parts = sizes.map((s, k) => make(dtype, shape.map((d, i) => (i === axis ? s : d)), `p${k}${shape}`, k % 2 === 1));
+        const parts = sizes.map((s, k) =>
+          make(
+            dtype,
+            shape.map((d, i) => (i === axis ? s : d)),
+            `p${k}${shape}`,
+            k % 2 === 1,
+          ),
+        );
         const ax = negative ? axis - shape.length : axis;
         const want = naiveConcat(parts, axis);
         for (const engine of [typedBackend, onnx]) {

@@ -53,7 +53,10 @@ describe("resolveExpertCount", () => {
     expect(resolveExpertCount(deepseek, "config.json", ["n_routed_experts"], lookup)).toBeUndefined();
     expect(resolveExpertCount(deepseek, "config.json", [], { ...lookup, zero: "stop" })).toMatchObject({ count: 0, key: "text_config.num_experts" });
     const both = { num_experts: 4, text_config: { num_local_experts: 8 } };
-    expect(resolveExpertCount(both, "config.json", [], { keys: ["num_experts", "text_config.num_local_experts"], zero: "refuse" })).toMatchObject({ count: 4, key: "num_experts" });
+    expect(resolveExpertCount(both, "config.json", [], { keys: ["num_experts", "text_config.num_local_experts"], zero: "refuse" })).toMatchObject({
+      count: 4,
+      key: "num_experts",
+    });
   });
 
   it("stays silent when several locations agree", () => {

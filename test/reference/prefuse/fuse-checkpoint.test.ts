@@ -33,7 +33,10 @@ async function readBack(dir: string): Promise<TensorMap> {
 }
 
 function sameMaps(a: TensorMap, b: TensorMap): boolean {
-  return a.size === b.size && [...a].every(([k, t]) => b.has(k) && b.get(k)!.dtype === t.dtype && b.get(k)!.shape.join() === t.shape.join() && bytesEqual(b.get(k)!.data, t.data));
+  return (
+    a.size === b.size &&
+    [...a].every(([k, t]) => b.has(k) && b.get(k)!.dtype === t.dtype && b.get(k)!.shape.join() === t.shape.join() && bytesEqual(b.get(k)!.data, t.data))
+  );
 }
 
 /** A WeightSource whose tensor streams come in chunks of awkward, varying sizes. */

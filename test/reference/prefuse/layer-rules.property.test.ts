@@ -15,7 +15,16 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DType } from "../../../src/reference/dtypes.js";
-import { DEFAULT_LAYOUT, EXPERT_LAYOUTS, type ExpertLayout, FUSE_TARGETS, type FuseTarget, PROJECTIONS, fusedNames, switchName } from "../../../src/reference/prefuse/layouts.js";
+import {
+  DEFAULT_LAYOUT,
+  EXPERT_LAYOUTS,
+  type ExpertLayout,
+  FUSE_TARGETS,
+  type FuseTarget,
+  PROJECTIONS,
+  fusedNames,
+  switchName,
+} from "../../../src/reference/prefuse/layouts.js";
 import { fuseCheckpoint } from "../../../src/reference/prefuse/fuse-checkpoint.js";
 import { planPrefuse } from "../../../src/reference/prefuse/plan.js";
 import { prefuse } from "../../../src/reference/prefuse/prefuse.js";
@@ -52,9 +61,24 @@ const EXPECTED: Readonly<Record<string, { readonly names: readonly [string, stri
   ...Object.fromEntries(["mixtral", "phimoe", "minimax", "kimi_linear", "lfm2_moe", "arctic"].map((n) => [n, { names: W1_W3_W2, columns: false }])),
   ...Object.fromEntries(["qwen3_vl_moe", "llama4"].map((n) => [n, { names: GATED, columns: true }])),
   ...Object.fromEntries(
-    ["qwen2_moe", "olmoe", "hunyuan_v1_moe", "bailing_moe", "deepseek_v2", "deepseek_v3", "glm4_moe", "glm4v_moe", "qwen3_moe", "qwen3_next", "ernie4_5_moe", "dots1", "afmoe", "qwen3_5_moe", "qwen3_omni_moe", "gemma4"].map(
-      (n) => [n, { names: GATED, columns: false }],
-    ),
+    [
+      "qwen2_moe",
+      "olmoe",
+      "hunyuan_v1_moe",
+      "bailing_moe",
+      "deepseek_v2",
+      "deepseek_v3",
+      "glm4_moe",
+      "glm4v_moe",
+      "qwen3_moe",
+      "qwen3_next",
+      "ernie4_5_moe",
+      "dots1",
+      "afmoe",
+      "qwen3_5_moe",
+      "qwen3_omni_moe",
+      "gemma4",
+    ].map((n) => [n, { names: GATED, columns: false }]),
   ),
 };
 
@@ -127,7 +151,12 @@ describe("layer rules (properties)", () => {
     await checkProperty({
       name: "layout-oracle",
       arbitrary: layerCase,
-      counterexample: (c) => ({ stage: targetStage(c.target), config: configOf(c.layout, c.E), tensors: perExpert(c), params: { layout: c.layout.name, target: c.target, chunk: c.chunk } }),
+      counterexample: (c) => ({
+        stage: targetStage(c.target),
+        config: configOf(c.layout, c.E),
+        tensors: perExpert(c),
+        params: { layout: c.layout.name, target: c.target, chunk: c.chunk },
+      }),
       predicate: async (c) => {
         const w = perExpert(c);
         const { weights, plan } = await prefuse(w, configOf(c.layout, c.E), { target: c.target, chunk: c.chunk });
@@ -141,7 +170,12 @@ describe("layer rules (properties)", () => {
           expectSame(names.gateUp, weights.get(names.gateUp), columns ? oracleGateUpColumns(gate, up, c.I, c.H) : oracleGateUpRows(gate, up, c.I, c.H));
           expectSame(names.down, weights.get(names.down), oracleStack(down, columns));
         } else {
-          for (const [p, xs] of [["gate", gate], ["up", up], ["down", down]] as const) expectSame(switchName(c.layout, prefix, p), weights.get(switchName(c.layout, prefix, p)), oracleStack(xs));
+          for (const [p, xs] of [
+            ["gate", gate],
+            ["up", up],
+            ["down", down],
+          ] as const)
+            expectSame(switchName(c.layout, prefix, p), weights.get(switchName(c.layout, prefix, p)), oracleStack(xs));
         }
         // The streaming fuse (reads into reused buffers, chunk by chunk) writes the same bytes.
         const out = join(root, `out${run++}`);
@@ -161,7 +195,12 @@ describe("layer rules (properties)", () => {
     await checkProperty({
       name: "switch-mlp-companions",
       arbitrary: arb,
-      counterexample: ({ c, companions }) => ({ stage: "switch_mlp", config: configOf(c.layout, c.E), tensors: perExpert(c, companions), params: { layout: c.layout.name, chunk: c.chunk, companions } }),
+      counterexample: ({ c, companions }) => ({
+        stage: "switch_mlp",
+        config: configOf(c.layout, c.E),
+        tensors: perExpert(c, companions),
+        params: { layout: c.layout.name, chunk: c.chunk, companions },
+      }),
       predicate: async ({ c, companions }) => {
         const w = perExpert(c, companions);
         const { weights, plan } = await prefuse(w, configOf(c.layout, c.E), { target: "switch_mlp", chunk: c.chunk });
@@ -185,7 +224,15 @@ describe("layer rules (properties)", () => {
   });
 
   it("one dtype per layer, by name: any mix (same-width pairs BF16/F16, F8_E4M3/F8_E5M2, I32/F32 included) leaves it untouched, naming exactly the odd tensors", async () => {
-    const PAIRS: readonly (readonly [DType, DType])[] = [["BF16", "F16"], ["F16", "BF16"], ["F8_E4M3", "F8_E5M2"], ["F32", "I32"], ["U8", "I8"], ["BF16", "F32"], ["F8_E4M3", "BF16"]];
+    const PAIRS: readonly (readonly [DType, DType])[] = [
+      ["BF16", "F16"],
+      ["F16", "BF16"],
+      ["F8_E4M3", "F8_E5M2"],
+      ["F32", "I32"],
+      ["U8", "I8"],
+      ["BF16", "F32"],
+      ["F8_E4M3", "BF16"],
+    ];
     const arb = fc.record({
       c: layerCase,
       pair: fc.constantFrom(...PAIRS),
@@ -194,10 +241,12 @@ describe("layer rules (properties)", () => {
     });
     await checkProperty({
       name: "dtype-mix",
-      arbitrary: arb.map(({ c, pair, odd }) => {
-        const slots = odd.filter(([e]) => e < c.E);
-        return { c: { ...c, dtype: pair[0] }, other: pair[1], odd: slots.length === 0 ? [[0, odd[0]![1]] as const] : slots };
-      }).filter(({ c, odd }) => 2 * odd.length < 3 * c.E),
+      arbitrary: arb
+        .map(({ c, pair, odd }) => {
+          const slots = odd.filter(([e]) => e < c.E);
+          return { c: { ...c, dtype: pair[0] }, other: pair[1], odd: slots.length === 0 ? [[0, odd[0]![1]] as const] : slots };
+        })
+        .filter(({ c, odd }) => 2 * odd.length < 3 * c.E),
       counterexample: ({ c }) => ({ stage: targetStage(c.target), config: configOf(c.layout, c.E), tensors: perExpert(c) }),
       predicate: ({ c, other, odd }) => {
         const w = perExpert(c);

@@ -70,7 +70,10 @@ function tiles(entries: readonly Entry[], length: number): "ok" | "offsets" | "b
 }
 
 function fileOf(entries: readonly Entry[], order: readonly number[], length: number): Uint8Array {
-  const json = `{${order.map((i) => entries[i]!).map((e) => `"${e.name}":{"dtype":"U8","shape":[${Math.max(0, e.end - e.begin)}],"data_offsets":[${e.begin},${e.end}]}`).join(",")}}`;
+  const json = `{${order
+    .map((i) => entries[i]!)
+    .map((e) => `"${e.name}":{"dtype":"U8","shape":[${Math.max(0, e.end - e.begin)}],"data_offsets":[${e.begin},${e.end}]}`)
+    .join(",")}}`;
   const h = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + h.length + length);
   new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
@@ -85,7 +88,7 @@ describe("safetensors data_offsets (property)", () => {
       fc.property(caseArb, ({ sizes, perturbations, seed }) => {
         const { entries, length } = layout(sizes, perturbations);
         // The JSON order: a seeded shuffle of the entries (out of data order most of the time).
-        const order = entries.map((_, i) => i).sort((a, b) => ((a * 2654435761 + seed) >>> 0) % 97 - ((b * 2654435761 + seed) >>> 0) % 97 || a - b);
+        const order = entries.map((_, i) => i).sort((a, b) => (((a * 2654435761 + seed) >>> 0) % 97) - (((b * 2654435761 + seed) >>> 0) % 97) || a - b);
         const bytes = fileOf(entries, order, length);
         const verdict = tiles(entries, length);
         let parsed: ReturnType<typeof parseSafetensors> | undefined;
