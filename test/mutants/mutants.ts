@@ -61,8 +61,8 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: `${PREFUSE}/layer-check.ts`,
-        search: "const names = Array.from({ length: E }, (_, e) => slots.get(slotKey(p, kind, e))!.name);",
-        replace: "const names = [...slots.values()].filter((t) => t.projection === p && t.kind === kind).map((t) => t.name).sort();",
+        search: "const names = Array.from({ length: E }, (_, e) => slots.byKey.get(slotKey(p, kind, e))!.name);",
+        replace: "const names = [...slots.byKey.values()].filter((t) => t.projection === p && t.kind === kind).map((t) => t.name).sort();",
       },
     ],
   },
@@ -84,15 +84,15 @@ export const MUTANTS: readonly Mutant[] = [
       {
         file: `${PREFUSE}/layer-check.ts`,
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the search text is TypeScript source holding a template literal
-        search: '        reasons.push({ code: "MISSING_TENSOR", expert: e, projection: p, kind, message: `expert ${e} has no ${label(p, kind)}` });\n',
+        search: '      reasons.push({ code: "MISSING_TENSOR", expert: e, projection: p, kind, message: `expert ${e} has no ${label(p, kind)}` });\n',
         replace: "",
       },
       {
         file: `${PREFUSE}/layer-check.ts`,
         search:
-          "const names = Array.from({ length: E }, (_, e) => slots.get(slotKey(p, kind, e))!.name);\n    return { projection: p, kind, names, spec: specs.get(names[0]!)! };",
+          "const names = Array.from({ length: E }, (_, e) => slots.byKey.get(slotKey(p, kind, e))!.name);\n    return { projection: p, kind, names, spec: specs.get(names[0]!)! };",
         replace:
-          'const names = Array.from({ length: E }, (_, e) => slots.get(slotKey(p, kind, e))?.name ?? "<zeros>");\n    return { projection: p, kind, names, spec: specs.get(names.find((n) => n !== "<zeros>")!)! };',
+          'const names = Array.from({ length: E }, (_, e) => slots.byKey.get(slotKey(p, kind, e))?.name ?? "<zeros>");\n    return { projection: p, kind, names, spec: specs.get(names.find((n) => n !== "<zeros>")!)! };',
       },
       {
         file: `${PREFUSE}/prefuse.ts`,

@@ -80,29 +80,36 @@ export function namesOf(tensors: readonly ExpertTensor[], layout: ExpertLayout):
   return { gate: found("gate"), up: found("up"), down: found("down") };
 }
 
-export function checkExpertLayer(
-  tensors: readonly ExpertTensor[],
-  specs: ReadonlyMap<string, TensorSpec>,
-  E: number,
-  layout: ExpertLayout,
-  target: FuseTarget,
-  shape: LayerShape = { projections: PROJECTIONS, names: namesOf(tensors, layout) },
-  readings: Pick<PrefuseReadings, "extraExperts" | "duplicates"> = DEFAULT_READINGS,
-): LayerCheck {
-  const { extraExperts, duplicates } = readings;
-  const reasons: UntouchedReason[] = [];
-  const dropped: string[] = [];
-  const slots = new Map<string, ExpertTensor>();
-  const kinds = new Set<string>();
-  const slotKey = (p: Projection, kind: string, e: number) => `${p}|${kind}|${e}`;
-  const label = (p: Projection, kind: string) => `${shape.names[p]}.${kind}`;
-  const PROJ = shape.projections;
-  const packed = tensors.find((t) => PACKED_KINDS.includes(t.kind));
-  if (packed !== undefined && !tensors.some((t) => t.kind === "weight")) {
-    const message = `packed integer experts (${PACKED_KINDS.join(", ")}, e.g. ${packed.name}): no float weight to stack; mlx-lm's deepseek_v3 sanitize converts them itself`;
-    return { ok: false, reasons: [{ code: "PACKED_QUANTIZED", tensor: packed.name, kind: packed.kind, message }] };
-  }
+/** The layer's tensors by slot (projection, kind, expert), and what assigning them found. */
+interface Slots {
+  readonly byKey: ReadonlyMap<string, ExpertTensor>;
+  readonly kinds: ReadonlySet<string>;
+  readonly dropped: readonly string[];
+}
 
+const slotKey = (p: Projection, kind: string, e: number) => `${p}|${kind}|${e}`;
+
+/** What every phase of the check reads. */
+interface CheckContext {
+  readonly specs: ReadonlyMap<string, TensorSpec>;
+  readonly E: number;
+  readonly projections: readonly Projection[];
+  readonly slots: Slots;
+  readonly label: (p: Projection, kind: string) => string;
+  readonly reasons: UntouchedReason[];
+}
+
+/** Puts each tensor in its slot; ids >= E and duplicates are findings, or settled by a reading. */
+function assignSlots(
+  tensors: readonly ExpertTensor[],
+  E: number,
+  { extraExperts, duplicates }: Pick<PrefuseReadings, "extraExperts" | "duplicates">,
+  label: CheckContext["label"],
+  reasons: UntouchedReason[],
+): Slots {
+  const byKey = new Map<string, ExpertTensor>();
+  const kinds = new Set<string>();
+  const dropped: string[] = [];
   for (const t of tensors) {
     const base = { expert: t.expert, projection: t.projection, kind: t.kind, tensor: t.name };
     if (t.expert >= E && extraExperts !== "untouched") {
@@ -115,106 +122,139 @@ export function checkExpertLayer(
       continue;
     }
     const key = slotKey(t.projection, t.kind, t.expert);
-    const prev = slots.get(key);
+    const prev = byKey.get(key);
     if (prev !== undefined && duplicates !== "untouched") {
       // One of the two is fused, the other passes through as it is.
-      if (t.name < prev.name === (duplicates === "first")) slots.set(key, t);
+      if (t.name < prev.name === (duplicates === "first")) byKey.set(key, t);
       continue;
     }
     if (prev !== undefined) {
       reasons.push({ ...base, code: "DUPLICATE_EXPERT", message: `${t.name} and ${prev.name} are both expert ${t.expert} ${label(t.projection, t.kind)}` });
       continue;
     }
-    slots.set(key, t);
+    byKey.set(key, t);
     kinds.add(t.kind);
   }
-  const quantized = kinds.has("scales");
+  return { byKey, kinds, dropped };
+}
 
-  /** Checks one series (projection x kind) over experts 0..E-1, recording what is missing or odd. */
-  const series = (p: Projection, kind: string, expected: Shape | undefined, dtype: DType | undefined): void => {
-    const present = [...slots.values()].filter((t) => t.projection === p && t.kind === kind).sort((a, b) => a.expert - b.expert);
-    // Missing experts in order; a config claiming far more experts than exist is summarised.
-    let listed = 0;
-    let next = 0;
-    for (let e = 0, i = 0; e < E && listed < MAX_LISTED_MISSING; e++) {
-      if (present[i]?.expert === e) i++;
-      else {
-        reasons.push({ code: "MISSING_TENSOR", expert: e, projection: p, kind, message: `expert ${e} has no ${label(p, kind)}` });
-        listed++;
-      }
-      next = e + 1;
-    }
-    const unlisted = E - present.length - listed;
-    if (unlisted > 0) {
-      reasons.push({ code: "MISSING_TENSOR", projection: p, kind, message: `${unlisted} more experts from ${next} on have no ${label(p, kind)}` });
-    }
-    for (const t of present) {
-      const spec = specs.get(t.name)!;
-      const base = { expert: t.expert, projection: p, kind, tensor: t.name, shape: spec.shape };
-      if (spec.shape.length !== 2) {
-        reasons.push({ ...base, code: "SHAPE_MISMATCH", message: `${t.name} has shape ${formatShape(spec.shape)}, not a 2-D matrix` });
-      } else if (expected !== undefined && !sameShape(spec.shape, expected)) {
-        reasons.push({
-          ...base,
-          code: "SHAPE_MISMATCH",
-          expected,
-          message: `${t.name} has shape ${formatShape(spec.shape)}, expected ${formatShape(expected)}`,
-        });
-      }
-      if (dtype !== undefined && spec.dtype !== dtype) {
-        reasons.push({
-          ...base,
-          code: "DTYPE_MISMATCH",
-          dtype: spec.dtype,
-          expectedDtype: dtype,
-          message: `${t.name} is ${spec.dtype}, the layer is ${dtype}`,
-        });
-      }
-    }
-  };
-  const inSeries = (ps: readonly Projection[], kind: string) => [...slots.values()].filter((t) => t.kind === kind && ps.includes(t.projection));
-  const specsOf = (ps: readonly Projection[], kind: string) =>
-    inSeries(ps, kind)
-      .sort((a, b) => a.expert - b.expert)
-      .map((t) => specs.get(t.name)!);
+const inSeries = (c: CheckContext, ps: readonly Projection[], kind: string) =>
+  [...c.slots.byKey.values()].filter((t) => t.kind === kind && ps.includes(t.projection));
+const specsOf = (c: CheckContext, ps: readonly Projection[], kind: string) =>
+  inSeries(c, ps, kind)
+    .sort((a, b) => a.expert - b.expert)
+    .map((t) => c.specs.get(t.name)!);
 
-  // The layer's norms: the most common dtype over all weights; `[I, H]` is the most common of
-  // the gate and up shapes and the transposed down shapes (so even one expert has a majority).
-  const dtype = mostCommon(specsOf(PROJ, "weight"), (s) => s.dtype)?.dtype;
+/** Checks one series (projection x kind) over experts 0..E-1, recording what is missing or odd. */
+function checkSeries(c: CheckContext, p: Projection, kind: string, expected: Shape | undefined, dtype: DType | undefined): void {
+  const { E, reasons, label } = c;
+  const present = inSeries(c, [p], kind).sort((a, b) => a.expert - b.expert);
+  // Missing experts in order; a config claiming far more experts than exist is summarised.
+  let listed = 0;
+  let next = 0;
+  for (let e = 0, i = 0; e < E && listed < MAX_LISTED_MISSING; e++) {
+    if (present[i]?.expert === e) i++;
+    else {
+      reasons.push({ code: "MISSING_TENSOR", expert: e, projection: p, kind, message: `expert ${e} has no ${label(p, kind)}` });
+      listed++;
+    }
+    next = e + 1;
+  }
+  const unlisted = E - present.length - listed;
+  if (unlisted > 0) {
+    reasons.push({ code: "MISSING_TENSOR", projection: p, kind, message: `${unlisted} more experts from ${next} on have no ${label(p, kind)}` });
+  }
+  for (const t of present) {
+    const spec = c.specs.get(t.name)!;
+    const base = { expert: t.expert, projection: p, kind, tensor: t.name, shape: spec.shape };
+    if (spec.shape.length !== 2) {
+      reasons.push({ ...base, code: "SHAPE_MISMATCH", message: `${t.name} has shape ${formatShape(spec.shape)}, not a 2-D matrix` });
+    } else if (expected !== undefined && !sameShape(spec.shape, expected)) {
+      reasons.push({
+        ...base,
+        code: "SHAPE_MISMATCH",
+        expected,
+        message: `${t.name} has shape ${formatShape(spec.shape)}, expected ${formatShape(expected)}`,
+      });
+    }
+    if (dtype !== undefined && spec.dtype !== dtype) {
+      reasons.push({
+        ...base,
+        code: "DTYPE_MISMATCH",
+        dtype: spec.dtype,
+        expectedDtype: dtype,
+        message: `${t.name} is ${spec.dtype}, the layer is ${dtype}`,
+      });
+    }
+  }
+}
+
+/**
+ * The layer's norms: the most common dtype over all weights; `[I, H]` is the most common of the
+ * gate and up shapes and the transposed down shapes (so even one expert has a majority). Packed
+ * (quantized) weights need only be uniform per projection, gate and up alike.
+ */
+function layerNorms(c: CheckContext, quantized: boolean): { dtype: DType | undefined; expected: Partial<Record<Projection, Shape>> } {
+  const dtype = mostCommon(specsOf(c, c.projections, "weight"), (s) => s.dtype)?.dtype;
   const matrices = (ps: readonly Projection[]) =>
-    specsOf(ps, "weight")
+    specsOf(c, ps, "weight")
       .map((s) => s.shape)
       .filter((s) => s.length === 2);
-  let expected: Partial<Record<Projection, Shape>>;
   if (quantized) {
     const gateUp = mostCommon(matrices(["gate", "up"]), shapeKey);
-    expected = { gate: gateUp, up: gateUp, down: mostCommon(matrices(["down"]), shapeKey) };
-  } else {
-    const anchor = mostCommon([...matrices(["gate", "up"]), ...matrices(["down"]).map((s) => [s[1]!, s[0]!])], shapeKey);
-    expected = anchor === undefined ? {} : perExpertShapes(anchor[0]!, anchor[1]!);
+    return { dtype, expected: { gate: gateUp, up: gateUp, down: mostCommon(matrices(["down"]), shapeKey) } };
   }
-  for (const p of PROJ) series(p, "weight", expected[p], dtype);
+  const anchor = mostCommon([...matrices(["gate", "up"]), ...matrices(["down"]).map((s) => [s[1]!, s[0]!])], shapeKey);
+  return { dtype, expected: anchor === undefined ? {} : perExpertShapes(anchor[0]!, anchor[1]!) };
+}
 
+/** Companion kinds: the ones the switch_mlp target stacks are checked as series, the rest pass through. */
+function sortCompanions(c: CheckContext, target: FuseTarget): { companions: { projection: Projection; kind: string }[]; passthrough: string[] } {
   const companions: { projection: Projection; kind: string }[] = [];
   const passthrough: string[] = [];
-  for (const kind of [...kinds].filter((k) => k !== "weight").sort()) {
+  for (const kind of [...c.slots.kinds].filter((k) => k !== "weight").sort()) {
     if (target === "switch_mlp" && STACKED_COMPANIONS.includes(kind)) {
-      const kindDtype = mostCommon(specsOf(PROJ, kind), (s) => s.dtype)?.dtype;
-      for (const p of PROJ) {
-        if (specsOf([p], kind).length === 0) continue;
+      const kindDtype = mostCommon(specsOf(c, c.projections, kind), (s) => s.dtype)?.dtype;
+      for (const p of c.projections) {
+        if (specsOf(c, [p], kind).length === 0) continue;
         const shape = mostCommon(
-          specsOf([p], kind)
+          specsOf(c, [p], kind)
             .map((s) => s.shape)
             .filter((s) => s.length === 2),
           shapeKey,
         );
-        series(p, kind, shape, kindDtype);
+        checkSeries(c, p, kind, shape, kindDtype);
         companions.push({ projection: p, kind });
       }
     } else {
-      for (const t of inSeries(PROJ, kind)) passthrough.push(t.name);
+      for (const t of inSeries(c, c.projections, kind)) passthrough.push(t.name);
     }
   }
+  return { companions, passthrough };
+}
+
+export function checkExpertLayer(
+  tensors: readonly ExpertTensor[],
+  specs: ReadonlyMap<string, TensorSpec>,
+  E: number,
+  layout: ExpertLayout,
+  target: FuseTarget,
+  shape: LayerShape = { projections: PROJECTIONS, names: namesOf(tensors, layout) },
+  readings: Pick<PrefuseReadings, "extraExperts" | "duplicates"> = DEFAULT_READINGS,
+): LayerCheck {
+  const packed = tensors.find((t) => PACKED_KINDS.includes(t.kind));
+  if (packed !== undefined && !tensors.some((t) => t.kind === "weight")) {
+    const message = `packed integer experts (${PACKED_KINDS.join(", ")}, e.g. ${packed.name}): no float weight to stack; mlx-lm's deepseek_v3 sanitize converts them itself`;
+    return { ok: false, reasons: [{ code: "PACKED_QUANTIZED", tensor: packed.name, kind: packed.kind, message }] };
+  }
+  const reasons: UntouchedReason[] = [];
+  const label = (p: Projection, kind: string) => `${shape.names[p]}.${kind}`;
+  const slots = assignSlots(tensors, E, readings, label, reasons);
+  const c: CheckContext = { specs, E, projections: shape.projections, slots, label, reasons };
+  const quantized = slots.kinds.has("scales");
+  const { dtype, expected } = layerNorms(c, quantized);
+  for (const p of c.projections) checkSeries(c, p, "weight", expected[p], dtype);
+  const { companions, passthrough } = sortCompanions(c, target);
 
   if (target === "fused" && layout.orientation === "columns" && dtype !== undefined && (quantized || elementBytes({ dtype, shape: [] }) === undefined)) {
     reasons.push({
@@ -227,7 +267,7 @@ export function checkExpertLayer(
 
   // Complete: every slot 0..E-1 of every series holds exactly one tensor.
   const complete = (p: Projection, kind: string): StackedSeries => {
-    const names = Array.from({ length: E }, (_, e) => slots.get(slotKey(p, kind, e))!.name);
+    const names = Array.from({ length: E }, (_, e) => slots.byKey.get(slotKey(p, kind, e))!.name);
     return { projection: p, kind, names, spec: specs.get(names[0]!)! };
   };
   return {
@@ -235,10 +275,10 @@ export function checkExpertLayer(
     layer: {
       E,
       dtype: dtype!,
-      weights: Object.fromEntries(PROJ.map((p) => [p, complete(p, "weight")])),
-      companions: companions.map((c) => complete(c.projection, c.kind)),
+      weights: Object.fromEntries(c.projections.map((p) => [p, complete(p, "weight")])),
+      companions: companions.map((x) => complete(x.projection, x.kind)),
       passthrough: passthrough.sort(),
-      dropped: dropped.sort(),
+      dropped: [...slots.dropped].sort(),
       quantized,
     },
   };
