@@ -8,8 +8,16 @@ export default defineConfig({
     // vitest leaves one core idle by default; many tests wait on child processes, so use both.
     maxWorkers: 2,
     globalSetup: ["test/support/global-setup.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // The one fast-check configuration (FC_NUM_RUNS, FC_SEED, FC_PATH): see test/support/fc.ts.
+    setupFiles: ["test/support/fc-setup.ts"],
+    // Verdicts must not depend on the machine's load: on a shared 2-core machine a test that
+    // spawns processes can be held for tens of seconds, so the limits are generous (a hang still
+    // ends), and the heavy properties set their own from their run count (fcTimeout).
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Stopping a forks worker (an IPC round trip, then the process exiting) takes seconds under
+    // load; with vitest's 10 s default a loaded run reported "Timeout terminating forks worker".
+    teardownTimeout: 60_000,
     reporters: ["default", "./test/support/summary-reporter.ts"],
   },
 });

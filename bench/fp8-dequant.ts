@@ -46,6 +46,7 @@ import { dequantView } from "../src/reference/fp8/view.js";
 import type { Tensor, TensorMap } from "../src/reference/tensor.js";
 import { memoryWeights } from "../src/reference/weights.js";
 import { fmtMiB, median, options, runChecked } from "./support/measure.js";
+import { Xoshiro128 } from "../src/fixtures-gen/prng.js";
 
 const everyCore = Array.from({ length: availableParallelism() }, (_, k) => k + 1).join(",");
 const o = options({
@@ -80,11 +81,8 @@ interface Weight {
   readonly scale: Tensor;
 }
 
-let seed = 12345;
-const rand = (): number => {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return seed / 2 ** 32;
-};
+const rng = new Xoshiro128(12345);
+const rand = (): number => rng.uniform();
 
 function makeWeight(m: number, n: number): Weight {
   const bytes = new Uint8Array(m * n);
@@ -191,7 +189,18 @@ async function threadedRun(p: DequantPool): Promise<number> {
   for (let e = 0; e < E; e++) {
     const ws = sharedPool[e % POOL]!;
     const os = sharedOutputs[e % POOL]!;
-    pending.push(Promise.all(ws.map((w, t) => p.run(new Fp8Dequantizer({ dtype: "F8_E4M3", rows: w.shape[0], cols: w.shape[1], block: [BLOCK, BLOCK], scales: decodeScales(w.scale) }), w.bytes, 0, os[t]!))));
+    pending.push(
+      Promise.all(
+        ws.map((w, t) =>
+          p.run(
+            new Fp8Dequantizer({ dtype: "F8_E4M3", rows: w.shape[0], cols: w.shape[1], block: [BLOCK, BLOCK], scales: decodeScales(w.scale) }),
+            w.bytes,
+            0,
+            os[t]!,
+          ),
+        ),
+      ),
+    );
     if (pending.length >= EXPERTS_IN_FLIGHT) await pending.shift();
   }
   await Promise.all(pending);
@@ -215,9 +224,17 @@ for (let i = 0; i < 3; i++) {
   copyRun(inLayer, outLayer);
 }
 for (const p of threadPools.values()) await threadedRun(p);
-console.log(`machine: ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores available, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} (shared machines give noisy figures)`);
-console.log(`FP8 dequant bench: ${E} experts x (2 x [${I}, ${H}] + [${H}, ${I}]) F8_E4M3, ${BLOCK}x${BLOCK} F32 scales; ${(elements / 1e6).toFixed(0)} M elements; ${RUNS} run(s), medians`);
-console.log(`numpy anchor: ${ANCHOR ?? (o.numpy === "0" ? "not run (--numpy 0)" : "NOT FOUND (give --anchor or set FP8_NUMPY_ANCHOR)")}${PYTHON === undefined ? "" : "reason" in PYTHON ? `; ${PYTHON.reason}` : ` with ${PYTHON.python} (numpy ${PYTHON.version})`}`);
+console.log(
+  `machine: ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores available, load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")} (shared machines give noisy figures)`,
+);
+console.log(
+  `FP8 dequant bench: ${E} experts x (2 x [${I}, ${H}] + [${H}, ${I}]) F8_E4M3, ${BLOCK}x${BLOCK} F32 scales; ${(elements / 1e6).toFixed(0)} M elements; ${RUNS} run(s), medians`,
+);
+console.log(
+  `numpy anchor: ${ANCHOR ?? (o.numpy === "0" ? "not run (--numpy 0)" : "NOT FOUND (give --anchor or set FP8_NUMPY_ANCHOR)")}${PYTHON === undefined ? "" : "reason" in PYTHON ? `; ${PYTHON.reason}` : ` with ${PYTHON.python} (numpy ${PYTHON.version})`}`,
+);
 for (let r = 0; r < RUNS; r++) {
   record("numpy (anchor)", numpyRun());
   record("kernel, table path (auto)", kernelRun(inLayer, outLayer, "auto"));
@@ -240,24 +257,34 @@ for (const [name, s] of Object.entries(med)) {
   const rate = elements / s / 1e6;
   const vsNumpy = numpy === undefined ? "" : `  ${(numpy / s).toFixed(1)}x numpy`;
   const gbs = (3 * elements) / s / 1e9;
-  console.log(`${name.padEnd(width)}  ${s.toFixed(3)} s  ${rate.toFixed(0).padStart(6)} M el/s  ${gbs.toFixed(2).padStart(5)} GB/s moved${vsNumpy}   [${series[name]!.map((x) => x.toFixed(3)).join(", ")}]`);
+  console.log(
+    `${name.padEnd(width)}  ${s.toFixed(3)} s  ${rate.toFixed(0).padStart(6)} M el/s  ${gbs.toFixed(2).padStart(5)} GB/s moved${vsNumpy}   [${series[name]!.map((x) => x.toFixed(3)).join(", ")}]`,
+  );
 }
 console.log("");
 if (numpy !== undefined) {
   // Each run's numpy and kernel timings ran back to back, so their ratio shares that run's load.
   const perRun = series["numpy (anchor)"]!.map((t, r) => t / series["kernel, table path (auto)"]![r]!);
-  console.log(`speed-up over numpy (medians, table path): ${(numpy / table).toFixed(1)}x (target >= 5x); per run ${perRun.map((x) => `${x.toFixed(1)}x`).join(", ")}, median ${median(perRun).toFixed(1)}x`);
+  console.log(
+    `speed-up over numpy (medians, table path): ${(numpy / table).toFixed(1)}x (target >= 5x); per run ${perRun.map((x) => `${x.toFixed(1)}x`).join(", ")}, median ${median(perRun).toFixed(1)}x`,
+  );
 }
 console.log(`table path vs copy ceiling, in cache: ${((med["copy ceiling (same bytes)"]! / table) * 100).toFixed(0)}% of copy speed`);
-console.log(`table path vs copy ceiling, DRAM:     ${((med[`copy ceiling, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!) * 100).toFixed(0)}% of copy speed`);
+console.log(
+  `table path vs copy ceiling, DRAM:     ${((med[`copy ceiling, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!) * 100).toFixed(0)}% of copy speed`,
+);
 const one = series[`pool, ${THREADS[0]} thread(s), ${POOL} distinct experts`]!;
 for (const t of THREADS) {
   const runs = series[`pool, ${t} thread(s), ${POOL} distinct experts`]!;
   const perRun = runs.map((x, r) => one[r]! / x);
   const target = t === 2 && THREADS[0] === 1 ? " (target >= 1.8x)" : "";
-  console.log(`pool, ${t} thread(s): ${(elements / median(runs) / 1e6).toFixed(0)} M el/s, ${(median(one) / median(runs)).toFixed(2)}x ${THREADS[0]} thread(s)${target}; per run ${perRun.map((x) => `${x.toFixed(2)}x`).join(", ")}`);
+  console.log(
+    `pool, ${t} thread(s): ${(elements / median(runs) / 1e6).toFixed(0)} M el/s, ${(median(one) / median(runs)).toFixed(2)}x ${THREADS[0]} thread(s)${target}; per run ${perRun.map((x) => `${x.toFixed(2)}x`).join(", ")}`,
+  );
 }
-console.log("GB/s moved counts 1 byte read + 2 bytes written per element. The machine is shared with other jobs: figures are noisy, ratios within one run are what compare.");
+console.log(
+  "GB/s moved counts 1 byte read + 2 bytes written per element. The machine is shared with other jobs: figures are noisy, ratios within one run are what compare.",
+);
 await Promise.all([...threadPools.values()].map((p) => p.close()));
 
 if (o.disk !== "0") diskToDisk();
@@ -278,7 +305,9 @@ function diskToDisk(): void {
     const size = (dir: string) => Number(spawnSync("du", ["-sb", dir], { encoding: "utf8" }).stdout.split("\t")[0]);
     const [inBytes, outBytes] = [size(input), size(reference)];
     console.log("");
-    console.log(`disk to disk: dequant of ${(inBytes / 1e6).toFixed(0)} MB FP8 (qwen3_5_moe_fp8, ${o["disk-experts"]} experts x 2 layers, H 2048, I 512) into ${(outBytes / 1e6).toFixed(0)} MB BF16, vs cp -r of that output; ${RUNS} run(s), medians`);
+    console.log(
+      `disk to disk: dequant of ${(inBytes / 1e6).toFixed(0)} MB FP8 (qwen3_5_moe_fp8, ${o["disk-experts"]} experts x 2 layers, H 2048, I 512) into ${(outBytes / 1e6).toFixed(0)} MB BF16, vs cp -r of that output; ${RUNS} run(s), medians`,
+    );
     const wall: Record<string, number[]> = {};
     const rss: Record<string, number[]> = {};
     const cpu: Record<string, number[]> = {};
@@ -295,14 +324,21 @@ function diskToDisk(): void {
         rmSync(out, { recursive: true, force: true });
         const d = runChecked(node, [bin, "dequant", input, out, "--threads", String(t)]);
         note(`dequant --threads ${t}`, d);
-        if (r === 0 && spawnSync("cmp", [join(out, "model.safetensors"), join(reference, "model.safetensors")]).status !== 0) throw new Error(`dequant --threads ${t} wrote other bytes than --threads 1`);
+        if (r === 0 && spawnSync("cmp", [join(out, "model.safetensors"), join(reference, "model.safetensors")]).status !== 0)
+          throw new Error(`dequant --threads ${t} wrote other bytes than --threads 1`);
       }
       process.stderr.write(`disk run ${r + 1}/${RUNS} done\n`);
     }
-    console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+    console.log(
+      `load average at the end: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")}`,
+    );
     const cp = median(wall["cp -r"]!);
     const secs = (xs: readonly number[]) => `[${xs.map((x) => (x / 1000).toFixed(2)).join(", ")}]`;
-    console.log(`cp -r: ${(cp / 1000).toFixed(2)} s, ${(outBytes / cp / 1e6).toFixed(2)} GB/s, cpu ${(median(cpu["cp -r"]!) / 1000).toFixed(2)} s   ${secs(wall["cp -r"]!)}`);
+    console.log(
+      `cp -r: ${(cp / 1000).toFixed(2)} s, ${(outBytes / cp / 1e6).toFixed(2)} GB/s, cpu ${(median(cpu["cp -r"]!) / 1000).toFixed(2)} s   ${secs(wall["cp -r"]!)}`,
+    );
     for (const t of THREADS) {
       const name = `dequant --threads ${t}`;
       const ms = median(wall[name]!);

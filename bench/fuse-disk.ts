@@ -21,7 +21,11 @@ const dir = o.dir;
 const input = join(dir, "in");
 
 const cleanup = () => rmSync(dir, { recursive: true, force: true });
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => (cleanup(), process.exit(130)));
+for (const sig of ["SIGINT", "SIGTERM"] as const)
+  process.once(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
 
 /** Compares expert e's up rows in the fused output with the input tensor. */
 async function spotCheck(out: string, layer: number, e: number): Promise<void> {
@@ -77,7 +81,9 @@ try {
       runCp();
     }
     const [c, f] = [cp.at(-1)!, fuse.at(-1)!];
-    console.error(`run ${r + 1}: cp -r ${(c.wallMs / 1000).toFixed(1)} s (cpu ${(c.cpuMs / 1000).toFixed(1)}), fuse ${(f.wallMs / 1000).toFixed(1)} s (cpu ${(f.cpuMs / 1000).toFixed(1)}, peak RSS ${(f.maxRssKiB / 1024).toFixed(0)} MiB)`);
+    console.error(
+      `run ${r + 1}: cp -r ${(c.wallMs / 1000).toFixed(1)} s (cpu ${(c.cpuMs / 1000).toFixed(1)}), fuse ${(f.wallMs / 1000).toFixed(1)} s (cpu ${(f.cpuMs / 1000).toFixed(1)}, peak RSS ${(f.maxRssKiB / 1024).toFixed(0)} MiB)`,
+    );
   }
   t = median(fuse.map((f) => f.wallMs / 1000));
   const cpu = (xs: ChildRun[]) => median(xs.map((x) => x.cpuMs / 1000));

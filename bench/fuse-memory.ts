@@ -54,11 +54,12 @@ for (let r = 0; r < Number(o.runs); r++) {
     torch.push({ seconds: Number(m[1]), maxRssKiB: t.maxRssKiB });
   };
   // Alternate the order so neither side always runs on a warmer machine.
-  if (r % 2 === 0) (runOurs(), runTorch());
-  else (runTorch(), runOurs());
+  for (const run of r % 2 === 0 ? [runOurs, runTorch] : [runTorch, runOurs]) run();
   const a = ours.at(-1)!;
   const b = torch.at(-1)!;
-  console.error(`run ${r + 1}: ours ${a.fuseSeconds.toFixed(3)} s (+${((a.peakKiB - a.baseKiB) / 1024).toFixed(0)} MiB peak), torch prealloc ${b.seconds.toFixed(3)} s`);
+  console.error(
+    `run ${r + 1}: ours ${a.fuseSeconds.toFixed(3)} s (+${((a.peakKiB - a.baseKiB) / 1024).toFixed(0)} MiB peak), torch prealloc ${b.seconds.toFixed(3)} s`,
+  );
 }
 
 const outBytes = ours[0]!.outBytes;

@@ -26,7 +26,14 @@ const jobs = values.jobs === undefined ? availableParallelism() : Number(values.
 // The interpreter itself, not a version manager's shim (which would add a shell per start).
 const PY = `'${execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim()}'`;
 
-const base: Omit<GateOptions, "candidate"> = { corpus: { dir: join(ROOT, "corpus", "golden"), optional: false }, runs: Number(values.runs), seed: 0, jobs, shrink: 0, cwd: ROOT };
+const base: Omit<GateOptions, "candidate"> = {
+  corpus: { dir: join(ROOT, "corpus", "golden"), optional: false },
+  runs: Number(values.runs),
+  seed: 0,
+  jobs,
+  shrink: 0,
+  cwd: ROOT,
+};
 
 async function timed(label: string, o: Partial<GateOptions> & { candidate: string }): Promise<number> {
   const t = performance.now();
@@ -37,7 +44,12 @@ async function timed(label: string, o: Partial<GateOptions> & { candidate: strin
   return s;
 }
 
-async function pair(title: string, a: [string, Partial<GateOptions> & { candidate: string }], b: [string, Partial<GateOptions> & { candidate: string }], target: number): Promise<void> {
+async function pair(
+  title: string,
+  a: [string, Partial<GateOptions> & { candidate: string }],
+  b: [string, Partial<GateOptions> & { candidate: string }],
+  target: number,
+): Promise<void> {
   console.log(`${title}`);
   const ta: number[] = [];
   const tb: number[] = [];
@@ -47,16 +59,31 @@ async function pair(title: string, a: [string, Partial<GateOptions> & { candidat
   }
   const ma = median(ta);
   const mb = median(tb);
-  console.log(`  median of ${REPS}: ${a[0]} ${ma.toFixed(2)} s, ${b[0]} ${mb.toFixed(2)} s; ratio ${(mb / ma).toFixed(3)}x (target <= ${target}x) ${mb / ma <= target ? "MET" : "NOT MET"}`);
+  console.log(
+    `  median of ${REPS}: ${a[0]} ${ma.toFixed(2)} s, ${b[0]} ${mb.toFixed(2)} s; ratio ${(mb / ma).toFixed(3)}x (target <= ${target}x) ${mb / ma <= target ? "MET" : "NOT MET"}`,
+  );
 }
 
-console.log(`gate serve benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), --jobs ${jobs}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+console.log(
+  `gate serve benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), --jobs ${jobs}, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}`,
+);
 const numpy = `${PY} ci/adapters/numpy_prefuse.py`;
-await pair("1. numpy adapter, golden corpus + generated cases", ["per-case", { candidate: `${numpy} {input} {output}` }], ["serve", { candidate: `${numpy} --serve`, serve: true }], 0.25);
+await pair(
+  "1. numpy adapter, golden corpus + generated cases",
+  ["per-case", { candidate: `${numpy} {input} {output}` }],
+  ["serve", { candidate: `${numpy} --serve`, serve: true }],
+  0.25,
+);
 await pair(
   "2. serve mode, numpy adapter with a 2 s start against a zero-cost start",
   ["zero-cost start", { candidate: `${PY} ci/candidates/slow_start.py 0 --serve`, serve: true }],
   ["2 s start", { candidate: `${PY} ci/candidates/slow_start.py 2 --serve`, serve: true }],
   1.5,
 );
-console.log(`load average at the end ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+console.log(
+  `load average at the end ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}`,
+);

@@ -54,14 +54,29 @@ function settle(path: string): void {
   spawnSync("sync");
 }
 
-const genArgs = ["gen", "qwen3_5_moe", "--experts", values.experts, "--hidden", values.hidden, "--intermediate", values.intermediate, "--layers", values.layers, "--mtp-layers", "0"];
+const genArgs = [
+  "gen",
+  "qwen3_5_moe",
+  "--experts",
+  values.experts,
+  "--hidden",
+  values.hidden,
+  "--intermediate",
+  values.intermediate,
+  "--layers",
+  values.layers,
+  "--mtp-layers",
+  "0",
+];
 
 // One generation first, untimed, to learn the exact byte count dd must write.
 const probe = join(work, "probe");
 timed(process.execPath, [BIN, ...genArgs, probe]);
 const bytes = bytesIn(probe);
 settle(probe);
-console.log(`gen speed bench: ${genArgs.slice(1).join(" ")} -> ${(bytes / 2 ** 30).toFixed(2)} GiB; baseline dd bs=16M of the same ${bytes} bytes; ${RUNS} run(s) alternating, medians`);
+console.log(
+  `gen speed bench: ${genArgs.slice(1).join(" ")} -> ${(bytes / 2 ** 30).toFixed(2)} GiB; baseline dd bs=16M of the same ${bytes} bytes; ${RUNS} run(s) alternating, medians`,
+);
 console.log(`machine: ${hostname()}, shared with other jobs (timings are noisy: compare the ratio)`);
 
 const dd: ChildRun[] = [];
@@ -84,6 +99,10 @@ const gbs = (s: number) => (bytes / s / 1e9).toFixed(2);
 const cpu = (runs: ChildRun[]) => `CPU ${(median(runs.map((t) => t.cpuMs)) / 1000).toFixed(2)} s`;
 console.log("");
 console.log(`dd /dev/zero      ${mdd.toFixed(2)} s  ${gbs(mdd)} GB/s  ${cpu(dd)}   [${dd.map(secs).join(", ")}]`);
-console.log(`moe-prefuse gen   ${mgen.toFixed(2)} s  ${gbs(mgen)} GB/s  ${cpu(gen)}   [${gen.map(secs).join(", ")}]  peak RSS ${fmtMiB(Math.max(...gen.map((t) => t.maxRssKiB)))}`);
+console.log(
+  `moe-prefuse gen   ${mgen.toFixed(2)} s  ${gbs(mgen)} GB/s  ${cpu(gen)}   [${gen.map(secs).join(", ")}]  peak RSS ${fmtMiB(Math.max(...gen.map((t) => t.maxRssKiB)))}`,
+);
 const perRun = gen.map((g, r) => g.wallMs / dd[r]!.wallMs);
-console.log(`gen / dd: ${(mgen / mdd).toFixed(2)}x of medians (target <= 2x); per run ${perRun.map((x) => `${x.toFixed(2)}x`).join(", ")}, median ${median(perRun).toFixed(2)}x`);
+console.log(
+  `gen / dd: ${(mgen / mdd).toFixed(2)}x of medians (target <= 2x); per run ${perRun.map((x) => `${x.toFixed(2)}x`).join(", ")}, median ${median(perRun).toFixed(2)}x`,
+);

@@ -36,7 +36,8 @@ interface Spec extends TensorSpec {
 
 function moeTensors(): Map<string, Spec> {
   const m = new Map<string, Spec>();
-  const add = (name: string, shape: number[], dtype: TensorSpec["dtype"] = "BF16") => m.set(name, { dtype, shape, byteLength: specByteLength({ dtype, shape }) });
+  const add = (name: string, shape: number[], dtype: TensorSpec["dtype"] = "BF16") =>
+    m.set(name, { dtype, shape, byteLength: specByteLength({ dtype, shape }) });
   add("model.embed_tokens.weight", [VOCAB, HIDDEN]);
   add("lm_head.weight", [VOCAB, HIDDEN]);
   add("model.norm.weight", [HIDDEN]);
@@ -57,7 +58,10 @@ function moeTensors(): Map<string, Spec> {
 
 /** A valid safetensors file of the full size whose data region is a hole. */
 async function sparseFile(path: string, tensors: ReadonlyMap<string, Spec>, names: readonly string[]): Promise<number> {
-  const layout = layoutFile(names.map((n) => [n, tensors.get(n)!] as const), { format: "pt" });
+  const layout = layoutFile(
+    names.map((n) => [n, tensors.get(n)!] as const),
+    { format: "pt" },
+  );
   const handle = await open(path, "wx");
   try {
     await handle.write(layout.prefix, 0, layout.prefix.length, 0);
@@ -110,7 +114,8 @@ async function main(): Promise<void> {
       for (const [i, c] of commands.entries()) {
         const run = runMeasured(process.execPath, c.args);
         if (run.status !== 0) throw new Error(`${c.label} exited ${run.status}: ${run.stderr.slice(0, 500)}`);
-        if (c.args.includes("inspect") && !run.stdout.includes("model.layers.39.mlp.experts.255.up_proj.weight")) throw new Error(`${c.label}: output lacks the last expert`);
+        if (c.args.includes("inspect") && !run.stdout.includes("model.layers.39.mlp.experts.255.up_proj.weight"))
+          throw new Error(`${c.label}: output lacks the last expert`);
         results[i]!.ms.push(run.wallMs);
         results[i]!.cpu.push(run.cpuMs);
         results[i]!.rss.push(run.maxRssKiB);

@@ -7,6 +7,9 @@
 #   transformers  ci/adapters/transformers_prefuse.py: transformers 5.x's own MergeModulelist +
 #                 Concatenate, as its qwen2_moe conversion mapping applies them (prefuse stage).
 # Each runs over the golden corpus (corpus/golden, when present) and $RUNS generated cases
+# (with 50 or more, every reading point's separating cases, so the table's `reading:` rows show
+# which alternative each implementation reads where oQ's contract is open; each run's readings
+# file is written beside its report)
 # (default 200, seed $SEED, default 0). Reports, Markdown summaries and conformance.md go to
 # $OUT (default $TMPDIR/moe-prefuse-conformance). Python with torch + transformers: $CONFORMANCE_PYTHON if set,
 # else a venv at $CONFORMANCE_VENV (default $TMPDIR/moe-prefuse-conformance-venv), created on
@@ -27,7 +30,7 @@ run() { # NAME STAGE TEMPLATE: one gate run; its exit status is a finding, not a
   local name=$1 stage=$2 template=$3
   echo "== $name, stage $stage"
   node bin/moe-prefuse.js gate --candidate "$template" --name "$name" --stage "$stage" --runs "$RUNS" --seed "$SEED" --shrink 0 \
-    --report "$OUT/$name-$stage.json" --markdown "$OUT/$name-$stage.md" | tail -n 2 || true
+    --report "$OUT/$name-$stage.json" --markdown "$OUT/$name-$stage.md" --record-readings "$OUT/$name-$stage.readings.json" | tail -n 2 || true
 }
 run numpy prefuse "python3 ci/adapters/numpy_prefuse.py {input} {output}"
 run transformers-5 prefuse "$PY ci/adapters/transformers_prefuse.py {input} {output}"

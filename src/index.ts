@@ -20,7 +20,16 @@ export { type TensorSource, tensorSource, fileTensorSource } from "./reference/s
 
 // The prefuse contract (docs/contract.md): decide, fuse in memory, fuse disk to disk.
 export { configPath } from "./reference/config-path.js";
-export { resolveExpertCount, EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, type ExpertCount, type ExpertCountKey } from "./reference/prefuse/expert-count.js";
+export {
+  resolveExpertCount,
+  EXPERT_COUNT_KEYS,
+  OQ_EXPERT_COUNT_KEYS,
+  DEFAULT_COUNT_LOOKUP,
+  type ExpertCount,
+  type ExpertCountKey,
+  type CountLookup,
+} from "./reference/prefuse/expert-count.js";
+export { DEFAULT_READINGS, countLookupOf, type PrefuseReadings, type ReadingPatch } from "./reference/prefuse/readings.js";
 export {
   EXPERT_LAYOUTS,
   DEFAULT_LAYOUT,
@@ -44,7 +53,7 @@ export {
 export { scanExperts, type ExpertGroup, type ExpertTensor, type SwitchTensor } from "./reference/prefuse/scan.js";
 export { naturalCompare } from "./reference/prefuse/natural-order.js";
 export { checkExpertLayer, STACKED_COMPANIONS, type CompleteLayer, type LayerCheck } from "./reference/prefuse/layer-check.js";
-export type { UntouchedCode, UntouchedReason, LayerCode } from "./reference/prefuse/reasons.js";
+export { UNTOUCHED_REASONS, READING_REASONS, type UntouchedCode, type UntouchedReason, type LayerCode } from "./reference/prefuse/reasons.js";
 export {
   planPrefuse,
   type FusePlan,
@@ -58,7 +67,14 @@ export {
 } from "./reference/prefuse/plan.js";
 export { DEFAULT_CHUNK } from "./reference/prefuse/chunk.js";
 export { prefuse, type PrefuseOptions, type PrefuseResult } from "./reference/prefuse/prefuse.js";
-export { fuseCheckpoint, fuseCheckpointDir, type FuseCheckpointOptions, type FuseDirOptions, type FuseProgress, type FuseResult } from "./reference/prefuse/fuse-checkpoint.js";
+export {
+  fuseCheckpoint,
+  fuseCheckpointDir,
+  type FuseCheckpointOptions,
+  type FuseDirOptions,
+  type FuseProgress,
+  type FuseResult,
+} from "./reference/prefuse/fuse-checkpoint.js";
 export { planReport, moeView, type PlanReport, type MoeView, type MoeLayerView } from "./reference/prefuse/report.js";
 export { type BackendName, BACKEND_NAMES } from "./reference/ops/backend.js";
 export { createBackend } from "./reference/ops/engines.js";
@@ -81,7 +97,17 @@ export { DequantPool, defaultPool, defaultThreads, MAX_THREADS, type DequantPool
 export { listFamilies, FAMILY_NAMES, type FamilyName, type FamilyInfo, type JsonValue } from "./fixtures-gen/families.js";
 export { generateCheckpoint, writeGeneratedCheckpoint, IN_MEMORY_LIMIT, type GeneratedCheckpoint, type GeneratedWriteResult } from "./fixtures-gen/generate.js";
 export { resolveSpec, moeLayers, type FixtureSpec, type Fp8Options, type ResolvedSpec } from "./fixtures-gen/spec.js";
-export { listVariants, parseVariant, formatVariant, PARTIAL_DEFECTS, type Variant, type VariantInfo, type LayerRef, type PartialDefect, type CountKeySetting } from "./fixtures-gen/variants.js";
+export {
+  listVariants,
+  parseVariant,
+  formatVariant,
+  PARTIAL_DEFECTS,
+  type Variant,
+  type VariantInfo,
+  type LayerRef,
+  type PartialDefect,
+  type CountKeySetting,
+} from "./fixtures-gen/variants.js";
 export { planFixture, type FixturePlan } from "./fixtures-gen/plan.js";
 export { encodeE4M3, quantizeBlocks, E4M3_MAX, type BlockSize, type BlockQuantized } from "./fixtures-gen/fp8-quantize.js";
 export { describeMoeLayers, countKeysOf, type MoeLayerSummary, type MoeLayout, type CountKeyValue } from "./fixtures-gen/moe-structure.js";
@@ -120,6 +146,20 @@ export { writeCaseFolder, addToCorpusIndex, outcomeOf, type NewCase } from "./go
 // The release gate (docs/gate.md, docs/gate-protocols.md): any prefuse implementation, checked from the outside through files.
 export { runGate, GATE_DEFAULTS, FLOATING_STAGES, MAX_RUNS, type GateOptions, type CorpusChoice } from "./gate/gate.js";
 export { STAGE_CONTRACTS, type StageContract } from "./reference/contracts.js";
+// Reading points: where oQ's contract is open (docs/gate-readings.md).
+export {
+  READING_POINTS,
+  REFERENCE_CHOICE,
+  readingPoints,
+  readingsOf,
+  type ReadingPoint,
+  type ReadingAlternative,
+  type ReadingChoice,
+} from "./reference/reading-points.js";
+export { caseAlternatives, decidingPoints, type CaseAlternatives, type CaseVariant } from "./reference/alternatives.js";
+export { settleReadings, readingRows, type ReadingRow, type ReadingsSummary, type ReadingStatus } from "./gate/fingerprint.js";
+export { readReadingsFile, readingsFileText, ReadingsFileError, READINGS_FORMAT, type ReadingsFile } from "./gate/readings-file.js";
+export { separatingCases, SEPARATING_FROM_RUNS } from "./gate/separating.js";
 export { splitTemplate, expandTemplate, PLACEHOLDERS, type Placeholders, type Protocol } from "./gate/template.js";
 export { caseArbitrary, toFixtureSpec, caseFeatures, type CaseDraw } from "./gate/case-space.js";
 export { compareWeights, type Comparison, type TensorMismatch, type Tolerance } from "./gate/compare.js";

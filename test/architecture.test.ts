@@ -12,14 +12,19 @@ import { ROOT } from "./support/cli.js";
 const SRC = join(ROOT, "src");
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every relative import of every source file, as [importer, imported] paths relative to the repository. */
 function imports(): [string, string][] {
   const spec = /(?:^|\s)(?:import|export)\b[^"';]*?from\s*["'](\.{1,2}\/[^"']+)["']|\bimport\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g;
   return sources(SRC).flatMap((file) =>
-    [...readFileSync(file, "utf8").matchAll(spec)].map((m): [string, string] => [relative(ROOT, file), relative(ROOT, resolve(dirname(file), (m[1] ?? m[2])!))]),
+    [...readFileSync(file, "utf8").matchAll(spec)].map((m): [string, string] => [
+      relative(ROOT, file),
+      relative(ROOT, resolve(dirname(file), (m[1] ?? m[2])!)),
+    ]),
   );
 }
 

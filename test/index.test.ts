@@ -45,13 +45,16 @@ describe('import from "moe-prefuse"', () => {
 
   it("runs a gate case with the bundled numpy adapter", async () => {
     const lines: string[] = [];
-    const report = await runGate({ candidate: "python3 ci/adapters/numpy_prefuse.py {input} {output}", corpus: null, runs: 1, seed: 3, cwd: ROOT }, (l) => lines.push(l));
+    const report = await runGate({ candidate: "python3 ci/adapters/numpy_prefuse.py {input} {output}", corpus: null, runs: 1, seed: 3, cwd: ROOT }, (l) =>
+      lines.push(l),
+    );
     expect(report.totals).toMatchObject({ passed: 1, failed: 0 });
     expect(lines.at(-1)).toBe("1 passed, 0 failed");
   });
 
   it("exports the typed errors with their codes, and no internals", () => {
     expect(new api.UsageError("INVALID_ARGUMENT", "x").code).toBe("INVALID_ARGUMENT");
-    for (const internal of ["Scratch", "produceExperts", "ChunkBuffers", "expertsPerStep", "recipeInputs", "MemoryLedger"]) expect(api).not.toHaveProperty(internal);
+    for (const internal of ["Scratch", "produceExperts", "ChunkBuffers", "expertsPerStep", "recipeInputs", "MemoryLedger"])
+      expect(api).not.toHaveProperty(internal);
   });
 });

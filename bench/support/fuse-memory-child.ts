@@ -10,7 +10,11 @@ const [E, I, H, chunk] = process.argv.slice(2).map(Number) as [number, number, n
 const prefix = "model.layers.0.mlp";
 const weights: TensorMap = new Map();
 for (let e = 0; e < E; e++) {
-  for (const [proj, shape] of [["gate_proj", [I, H]], ["up_proj", [I, H]], ["down_proj", [H, I]]] as const) {
+  for (const [proj, shape] of [
+    ["gate_proj", [I, H]],
+    ["up_proj", [I, H]],
+    ["down_proj", [H, I]],
+  ] as const) {
     weights.set(`${prefix}.experts.${e}.${proj}.weight`, { dtype: "BF16", shape, data: randomFillSync(new Uint8Array(I * H * 2)) });
   }
 }

@@ -31,11 +31,7 @@ const REPORT_RSS = `data:text/javascript,process.on("exit",()=>{const u=process.
 
 export function runMeasured(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): ChildRun {
   const viaTime = existsSync(TIME);
-  const [file, argv] = viaTime
-    ? [TIME, ["-v", cmd, ...args]]
-    : cmd === process.execPath
-      ? [cmd, ["--import", REPORT_RSS, ...args]]
-      : [cmd, [...args]];
+  const [file, argv] = viaTime ? [TIME, ["-v", cmd, ...args]] : cmd === process.execPath ? [cmd, ["--import", REPORT_RSS, ...args]] : [cmd, [...args]];
   const t0 = performance.now();
   const r = spawnSync(file, argv, { encoding: "utf8", env, maxBuffer: 256 << 20 });
   const wallMs = performance.now() - t0;
@@ -62,7 +58,8 @@ export function options<T extends Record<string, string>>(defaults: T, argv = pr
   const out: Record<string, string> = { ...defaults };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]!.replace(/^--/, "");
-    if (!(key in defaults) || argv[i + 1] === undefined) throw new Error(`unknown or incomplete option ${argv[i]} (known: ${Object.keys(defaults).join(", ")})`);
+    if (!(key in defaults) || argv[i + 1] === undefined)
+      throw new Error(`unknown or incomplete option ${argv[i]} (known: ${Object.keys(defaults).join(", ")})`);
     out[key] = argv[i + 1]!;
   }
   return out as T;

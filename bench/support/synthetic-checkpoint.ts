@@ -6,19 +6,14 @@
 import { writeCheckpoint } from "../../src/reference/checkpoint-writer.js";
 import type { DType } from "../../src/reference/dtypes.js";
 import type { TensorSource } from "../../src/reference/safetensors/source.js";
+import { Xoshiro128 } from "../../src/fixtures-gen/prng.js";
 
 const PATTERN_BYTES = 8 << 20;
 
 function pattern(): Uint8Array {
-  const p = new Uint8Array(PATTERN_BYTES);
-  let s = 0x9e3779b9;
-  for (let i = 0; i < p.length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    p[i] = s & 0xff;
-  }
-  return p;
+  const words = new Uint32Array(PATTERN_BYTES / 4);
+  new Xoshiro128(0x9e3779b9).fill(words);
+  return new Uint8Array(words.buffer);
 }
 
 function computed(index: number, dtype: DType, shape: readonly number[], bytesPerElement: number, base: Uint8Array): TensorSource {

@@ -15,7 +15,8 @@ Stages (the contracts as the README states them; nothing here is derived from mo
                    prefix, `<p>.experts.<e>.{gate,up,down}_proj.weight` for exactly e = 0..E-1
                    become `<p>.experts.gate_up_proj` [E, 2I, H] (each expert's gate rows, then its
                    up rows) and `<p>.experts.down_proj` [E, H, I]; a layer already fused, or
-                   incomplete, or inconsistent (ids, shapes, dtypes) is left as it is.
+                   incomplete, or inconsistent (ids, shapes, dtypes) is left as it is. Where oQ's
+                   text is open (the gate's reading points), READING below says how it is read.
   dequant          FP8 block dequantization as MLX does it: bf16(f32(e4m3(W)) * f32(scale)), the
                    `<W>_scale_inv` tensors and activation scales removed.
   dequant+prefuse  dequant, then prefuse.
@@ -115,6 +116,19 @@ def write_safetensors(path, tensors, metadata):
 OQ_COUNT_KEYS = ("num_local_experts", "text_config.num_local_experts", "num_experts", "text_config.num_experts")
 ALL_COUNT_KEYS = OQ_COUNT_KEYS + ("n_routed_experts", "text_config.n_routed_experts", "moe_num_experts", "text_config.moe_num_experts")
 
+# Where oQ's contract is open (the gate's reading points), this adapter's reading, for the prefuse
+# stage; ci/candidates/readings/ are this adapter with one of them read the other way.
+READING = {
+    "count_zero": "refuse",  # a count of 0: refuse | skip (like `a or b`) | stop (0 experts)
+    "already_fused": "per-layer",  # per-layer | whole-checkpoint (any fused layer: no-op)
+    "extra_experts": "untouched",  # ids >= E: untouched | fuse-keep | fuse-drop
+    "outside_layers": "fused",  # mtp.layers.N...: fused | left
+    "mixed_dtypes": "untouched",  # untouched | promoted (to F32, as np.stack does)
+    "family_layouts": "oq-pattern",  # oq-pattern (oQ's names, [E, 2I, H]) | registry (FAMILIES below)
+    "duplicate_ids": "untouched",  # experts.1 and experts.01: untouched | first-name | last-name (fused; the other kept)
+}
+PREFUSE_COUNT_KEYS = OQ_COUNT_KEYS  # n_routed_experts is not one of oQ's keys
+
 
 def config_value(config, key):
     """The value at a dotted path through nested objects, or None."""
@@ -132,6 +146,10 @@ def expert_count(config, keys):
         value = config_value(config, key)
         if value is None:
             continue
+        if value == 0 and not isinstance(value, bool) and READING["count_zero"] != "refuse":
+            if READING["count_zero"] == "skip":
+                continue
+            return 0
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise Refused(f"config.json: '{key}' must be a positive integer expert count, got {json.dumps(value)}")
         return value
@@ -188,39 +206,94 @@ def layer_fits(series):
     return len(shape) == 2 and d[1] == (shape[1], shape[0])
 
 
-OQ_PER_EXPERT = re.compile(r"^(?P<prefix>.+)\.experts\.(?P<e>\d+)\.(?P<proj>gate_proj|up_proj|down_proj)\.weight$")
 PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
+DECODER_LAYER = re.compile(r"^(?:.+\.)?(?:model|language_model)\.layers\.\d+\.[^.]+$")
+# transformers v5 fuses Mixtral's block_sparse_moe experts under mlp.experts.
+FUSED_CONTAINER = {"mixtral": ("block_sparse_moe", "mlp")}
 
 
-def prefuse_layers(weights):
-    """Which layer prefixes hold per-expert tensors, and the oQ per-expert tensors of each."""
-    layers = defaultdict(lambda: defaultdict(list))
+def prefuse_family(config):
+    """(per-expert names, orientation, container rename) the prefuse reads and writes."""
+    if READING["family_layouts"] == "oq-pattern":
+        return PROJECTIONS, "rows", None
+    for key in ("model_type", "text_config.model_type"):
+        value = config_value(config, key)
+        if isinstance(value, str) and value in FAMILIES:
+            return FAMILIES[value][0], FAMILIES[value][1], FUSED_CONTAINER.get(value)
+    return PROJECTIONS, "rows", None
+
+
+def prefuse_layers(weights, names):
+    """Per layer prefix: {(expert, projection, "weight"): [tensors]} and the (name, expert, projection) triples."""
+    alternatives = "|".join(re.escape(n) for n in names)
+    pattern = re.compile(rf"^(?P<prefix>.+)\.experts\.(?P<e>\d+)\.(?P<proj>{alternatives})\.weight$")
+    layers = defaultdict(lambda: (defaultdict(list), []))
     for name in weights:
-        m = OQ_PER_EXPERT.match(name)
+        m = pattern.match(name)
         if m:
-            layers[m["prefix"]][(int(m["e"]), m["proj"], "weight")].append(weights[name])
-            layers[m["prefix"]]["names"].append(name)
+            slots, members = layers[m["prefix"]]
+            slots[(int(m["e"]), m["proj"], "weight")].append(weights[name])
+            members.append((name, int(m["e"]), m["proj"]))
     return layers
+
+
+def promoted(series):
+    """The layer's weights as F32 when they mix dtypes (np.stack's promotion), else as they are."""
+    if len({t.dtype for ts in series.values() for t in ts}) == 1:
+        return series
+    return {p: [Tensor.of("F32", to_float32(t).view(np.uint32)) for t in ts] for p, ts in series.items()}
+
+
+def fused_name(prefix, container):
+    if container and (prefix == container[0] or prefix.endswith("." + container[0])):
+        prefix = prefix[: len(prefix) - len(container[0])] + container[1]
+    return prefix
 
 
 def prefuse(weights, config):
     """oQ's prefuse: the weight dict with every complete per-expert layer fused."""
-    n = expert_count(config, OQ_COUNT_KEYS)
-    if n is None:
+    n = expert_count(config, PREFUSE_COUNT_KEYS)
+    if not n:
         return weights
+    if READING["already_fused"] == "whole-checkpoint" and any(k.endswith((".experts.gate_up_proj", ".experts.down_proj")) for k in weights):
+        return weights
+    names, orientation, container = prefuse_family(config)
     out = dict(weights)
-    for prefix, slots in prefuse_layers(weights).items():
-        gate_up, down = f"{prefix}.experts.gate_up_proj", f"{prefix}.experts.down_proj"
-        if gate_up in weights or down in weights:
+    for prefix, (slots, members) in prefuse_layers(weights, names).items():
+        if READING["outside_layers"] == "left" and not DECODER_LAYER.match(prefix):
+            continue
+        target = fused_name(prefix, container)
+        gate_up, down = f"{target}.experts.gate_up_proj", f"{target}.experts.down_proj"
+        if gate_up in weights or down in weights or f"{prefix}.experts.gate_up_proj" in weights or f"{prefix}.experts.down_proj" in weights:
             continue  # already fused
-        ids = {key[0] for key in slots if key != "names"}
-        series = complete_series(slots, n, PROJECTIONS)
-        if series is None or ids != set(range(n)) or not layer_fits(series):
-            continue  # incomplete or inconsistent: left for the loader to refuse
-        for name in slots["names"]:
-            del out[name]
-        out[gate_up] = fuse_gate_up(series["gate_proj"], series["up_proj"], n)
-        out[down] = fuse_down(series["down_proj"], n)
+        ids = {key[0] for key in slots}
+        if any(i >= n for i in ids) and READING["extra_experts"] == "untouched":
+            continue  # an id >= E: left as it is
+        kept = set()  # duplicates read one way: the other tensor stays as it is
+        if READING["duplicate_ids"] != "untouched":
+            for (e, proj, kind), found in list(slots.items()):
+                if len(found) > 1:
+                    spelled = sorted(name for name, i, p in members if i == e and p == proj)
+                    chosen = spelled[0] if READING["duplicate_ids"] == "first-name" else spelled[-1]
+                    slots[(e, proj, kind)] = [weights[chosen]]
+                    kept.update(x for x in spelled if x != chosen)
+        series = complete_series(slots, n, names)
+        if series is None or not set(range(n)) <= ids:
+            continue  # incomplete: left for the loader to refuse
+        series = dict(zip(PROJECTIONS, (series[p] for p in names)))
+        if READING["mixed_dtypes"] == "promoted":
+            series = promoted(series)
+        if not layer_fits(series):
+            continue  # inconsistent shapes or dtypes
+        for name, e, _ in members:
+            if (e < n or READING["extra_experts"] == "fuse-drop") and name not in kept:
+                del out[name]
+        if orientation == "rows":
+            out[gate_up] = fuse_gate_up(series["gate_proj"], series["up_proj"], n)
+            out[down] = fuse_down(series["down_proj"], n)
+        else:  # stored transposed: [E, H, 2I] (gate columns first) and [E, I, H]
+            out[gate_up] = Tensor.of(series["gate_proj"][0].dtype, np.stack([np.concatenate([g.bits.T, u.bits.T], axis=1) for g, u in zip(series["gate_proj"], series["up_proj"])]))
+            out[down] = Tensor.of(series["down_proj"][0].dtype, np.stack([d.bits.T for d in series["down_proj"]]))
     return out
 
 

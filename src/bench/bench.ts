@@ -56,6 +56,9 @@ export async function rerenderReport(jsonPath: string, outDir: string): Promise<
   } catch (e) {
     throw new UsageError("INVALID_ARGUMENT", `cannot read benchmark results (${(e as Error).message})`, { file: jsonPath });
   }
-  if (results?.schema !== RESULTS_SCHEMA) throw new UsageError("INVALID_ARGUMENT", `not a moe-prefuse benchmark result (schema '${String(results?.schema)}', expected '${RESULTS_SCHEMA}')`, { file: jsonPath });
+  if (results?.schema !== RESULTS_SCHEMA)
+    throw new UsageError("INVALID_ARGUMENT", `not a moe-prefuse benchmark result (schema '${String(results?.schema)}', expected '${RESULTS_SCHEMA}')`, {
+      file: jsonPath,
+    });
   return writeReport(results, outDir);
 }

@@ -32,7 +32,8 @@ function checkPoint(p: PointResult): string[] {
   const k = pointKey(p);
   const t = p.time;
   if (!finite(t.medianMs, t.minMs, t.maxMs, t.meanMs) || !(t.samples >= 1)) out.push(`${k}: no time measurement`);
-  else if (!(t.minMs >= 0 && t.minMs <= t.medianMs && t.medianMs <= t.maxMs)) out.push(`${k}: time statistics out of order (min ${t.minMs}, median ${t.medianMs}, max ${t.maxMs})`);
+  else if (!(t.minMs >= 0 && t.minMs <= t.medianMs && t.medianMs <= t.maxMs))
+    out.push(`${k}: time statistics out of order (min ${t.minMs}, median ${t.medianMs}, max ${t.maxMs})`);
   const m = p.memory;
   if (!finite(m.baselineRss, m.baselineMaxRss, m.peakMaxRss, m.extra)) out.push(`${k}: no memory measurement`);
   else {
@@ -57,7 +58,11 @@ function tableRows(markdown: string, heading: string): Array<Map<string, string>
   const lines = markdown.slice(start + heading.length + 2).split("\n");
   const first = lines.findIndex((l) => l.startsWith("|"));
   if (first < 0) return undefined;
-  const split = (l: string) => l.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, "|"));
+  const split = (l: string) =>
+    l
+      .slice(1, -1)
+      .split(/(?<!\\)\|/)
+      .map((c) => c.trim().replace(/\\\|/g, "|"));
   const header = split(lines[first]!);
   const rows: Array<Map<string, string>> = [];
   for (const l of lines.slice(first + 2)) {
@@ -73,17 +78,22 @@ function checkMarkdown(results: BenchResults, markdown: string): string[] {
   const rows = tableRows(markdown, POINTS_HEADING);
   if (rows === undefined) return [`the report has no '${POINTS_HEADING}' table`];
   if (rows.length > 0 && POINT_COLUMNS.some((c) => !rows[0]!.has(c))) return [`the points table lacks columns (${POINT_COLUMNS.join(", ")})`];
-  const byKey = new Map(rows.map((r) => [key(r.get("shape")!, Number(r.get("E")), r.get("strategy")!, Number(/^\d+/.exec(r.get("C")!.replace(/^any \(ran /, ""))?.[0])), r]));
-  if (byKey.size !== results.points.length || rows.length !== results.points.length) out.push(`the points table has ${rows.length} rows for ${results.points.length} points`);
+  const byKey = new Map(
+    rows.map((r) => [key(r.get("shape")!, Number(r.get("E")), r.get("strategy")!, Number(/^\d+/.exec(r.get("C")!.replace(/^any \(ran /, ""))?.[0])), r]),
+  );
+  if (byKey.size !== results.points.length || rows.length !== results.points.length)
+    out.push(`the points table has ${rows.length} rows for ${results.points.length} points`);
   for (const p of results.points) {
     const r = byKey.get(pointKey(p));
     if (r === undefined) {
       out.push(`${pointKey(p)}: missing from the points table`);
       continue;
     }
-    if (r.get("measured MiB") !== mib(measuredPeak(p)) || r.get("analytic MiB") !== mib(p.analyticPeak)) out.push(`${pointKey(p)}: table peaks differ from the raw data`);
+    if (r.get("measured MiB") !== mib(measuredPeak(p)) || r.get("analytic MiB") !== mib(p.analyticPeak))
+      out.push(`${pointKey(p)}: table peaks differ from the raw data`);
     const d = disagreement(p);
-    if ((r.get("flag") !== "") !== d.flagged) out.push(`${pointKey(p)}: flag ${d.flagged ? "missing" : "set"} for a ${(d.relative * 100).toFixed(1)}% difference`);
+    if ((r.get("flag") !== "") !== d.flagged)
+      out.push(`${pointKey(p)}: flag ${d.flagged ? "missing" : "set"} for a ${(d.relative * 100).toFixed(1)}% difference`);
     if (d.flagged && r.get("explanation") === "") out.push(`${pointKey(p)}: flagged without an explanation`);
   }
   const recs = recommendations(results);
@@ -93,10 +103,15 @@ function checkMarkdown(results: BenchResults, markdown: string): string[] {
     if (row === undefined) out.push(`no recommendation row for ${rec.shape.name} E=${rec.experts}`);
     // The rule itself: within the time tolerance of the fastest, and no eligible point has a smaller peak.
     const eligible = results.points.filter(
-      (p) => p.shape.name === rec.shape.name && p.experts === rec.experts && STRATEGIES.get(p.strategy)!.inputs === "memory" && p.time.medianMs <= TIME_TOLERANCE * rec.fastest.point.time.medianMs,
+      (p) =>
+        p.shape.name === rec.shape.name &&
+        p.experts === rec.experts &&
+        STRATEGIES.get(p.strategy)!.inputs === "memory" &&
+        p.time.medianMs <= TIME_TOLERANCE * rec.fastest.point.time.medianMs,
     );
     if (!eligible.includes(rec.inMemory.point)) out.push(`${rec.shape.name} E=${rec.experts}: the recommended point is not within the time tolerance`);
-    if (eligible.some((p) => measuredPeak(p) < rec.inMemory.peak)) out.push(`${rec.shape.name} E=${rec.experts}: an eligible point has a smaller peak than the recommended one`);
+    if (eligible.some((p) => measuredPeak(p) < rec.inMemory.peak))
+      out.push(`${rec.shape.name} E=${rec.experts}: an eligible point has a smaller peak than the recommended one`);
   }
   return out;
 }
@@ -139,7 +154,9 @@ export function checkReport(files: ReportFiles): string[] {
   const out: string[] = [];
   const unknown = results.strategies.filter((s) => !isStrategyName(s));
   if (unknown.length > 0) return [`unknown strategies ${unknown.join(", ")}`];
-  const expected = new Map(gridPoints(results.grid, results.strategies).map((p) => [key(p.problem.shape.name, p.problem.experts, p.strategy, p.problem.chunk), 0]));
+  const expected = new Map(
+    gridPoints(results.grid, results.strategies).map((p) => [key(p.problem.shape.name, p.problem.experts, p.strategy, p.problem.chunk), 0]),
+  );
   for (const p of [...results.points, ...results.failures]) {
     const k = pointKey(p);
     const seen = expected.get(k);

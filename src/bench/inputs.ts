@@ -7,6 +7,7 @@
 import type { Tensor, TensorMap } from "../reference/tensor.js";
 import type { TensorSource } from "../reference/safetensors/source.js";
 import { writeCheckpoint } from "../reference/checkpoint-writer.js";
+import { Xoshiro128 } from "../fixtures-gen/prng.js";
 import { BENCH_DTYPE, type FuseProblem, PROJECTIONS, type Projection, expertTensorName, projBytes } from "./problem.js";
 
 /** Words in the pool: a prime, so tensor rotations `k * STRIDE mod POOL_WORDS` are all distinct. */
@@ -15,18 +16,9 @@ const STRIDE = 40_503;
 const SEED = 0x9e3779b9;
 
 function makePool(): Uint8Array {
-  const words = new Uint16Array(POOL_WORDS);
-  let x = SEED;
-  for (let i = 0; i < POOL_WORDS; i++) {
-    // xorshift32
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    words[i] = x & 0xffff;
-  }
-  return new Uint8Array(words.buffer);
+  const words = new Uint32Array(Math.ceil(POOL_WORDS / 2));
+  new Xoshiro128(SEED).fill(words);
+  return new Uint8Array(words.buffer, 0, POOL_WORDS * 2);
 }
 
 const POOL = makePool();

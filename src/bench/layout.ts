@@ -38,7 +38,9 @@ function stacked(name: string, shape: readonly number[], p: FuseProblem, projs: 
   const e = projBytes(p.shape);
   const placements: Placement[] = [];
   for (let x = 0; x < p.experts; x++) {
-    projs.forEach((proj, k) => placements.push({ source: expertTensorName(x, proj), expert: x, offset: (x * projs.length + k) * e }));
+    projs.forEach((proj, k) => {
+      placements.push({ source: expertTensorName(x, proj), expert: x, offset: (x * projs.length + k) * e });
+    });
   }
   return { name, shape, byteLength: e * projs.length * p.experts, placements, perExpert: projs.length };
 }
@@ -46,10 +48,7 @@ function stacked(name: string, shape: readonly number[], p: FuseProblem, projs: 
 /** The fused layout: gate_up_proj then down_proj. */
 export function fusedLayout(p: FuseProblem): readonly OutputTensor[] {
   const { hidden: H, intermediate: I } = p.shape;
-  return [
-    stacked(GATE_UP_NAME, [p.experts, 2 * I, H], p, ["gate_proj", "up_proj"]),
-    stacked(DOWN_NAME, [p.experts, H, I], p, ["down_proj"]),
-  ];
+  return [stacked(GATE_UP_NAME, [p.experts, 2 * I, H], p, ["gate_proj", "up_proj"]), stacked(DOWN_NAME, [p.experts, H, I], p, ["down_proj"])];
 }
 
 /** The switch_mlp layout mlx-vlm's sanitize produces from the fused one. */

@@ -67,38 +67,34 @@ export async function measurePoint(spec: PointSpec): Promise<PointResult> {
           ledger = new MemoryLedger();
           output = await strategy.run({ problem, weights, config: ckpt!.config ?? {}, ledger, outDir: join(spec.workDir, `out-${process.pid}-${runs++}`) });
         };
-  bench.add(
-    `${strategy.name} E=${problem.experts} C=${problem.chunk}`,
-    task,
-    {
-      // Said explicitly: otherwise tinybench calls a sync function once, untimed, to find out.
-      async: strategy.inputs === "disk",
-      afterEach: async () => {
-        if (output === undefined || ledger === undefined) return;
-        const after = rssNow();
-        const held = output.residency === "memory" ? outputSize : 0;
-        if (ledger.current !== held) throw new Error(`strategy ${strategy.name} still holds ${ledger.current} bytes after its run (its output is ${held})`);
-        if (analytic === undefined) {
-          analytic = { peak: ledger.peak, moment: ledger.peakDescription };
-          memory = {
-            baselineRss: baseline.rss,
-            baselineMaxRss: baseline.maxRss,
-            peakMaxRss: after.maxRss,
-            extra: after.maxRss - baseline.rss,
-            exceededBaseline: after.maxRss > baseline.maxRss,
-          };
-          await verifyOutput(layout, problem, output, weights);
-          verified = true;
-        } else if (ledger.peak !== analytic.peak) {
-          throw new Error(`strategy ${strategy.name}: ledger peak ${ledger.peak} differs from the first run's ${analytic.peak}`);
-        }
-        if (output.residency === "disk") await rm(output.dir, { recursive: true, force: true });
-        output = undefined;
-        ledger = undefined;
-        collectGarbage();
-      },
+  bench.add(`${strategy.name} E=${problem.experts} C=${problem.chunk}`, task, {
+    // Said explicitly: otherwise tinybench calls a sync function once, untimed, to find out.
+    async: strategy.inputs === "disk",
+    afterEach: async () => {
+      if (output === undefined || ledger === undefined) return;
+      const after = rssNow();
+      const held = output.residency === "memory" ? outputSize : 0;
+      if (ledger.current !== held) throw new Error(`strategy ${strategy.name} still holds ${ledger.current} bytes after its run (its output is ${held})`);
+      if (analytic === undefined) {
+        analytic = { peak: ledger.peak, moment: ledger.peakDescription };
+        memory = {
+          baselineRss: baseline.rss,
+          baselineMaxRss: baseline.maxRss,
+          peakMaxRss: after.maxRss,
+          extra: after.maxRss - baseline.rss,
+          exceededBaseline: after.maxRss > baseline.maxRss,
+        };
+        await verifyOutput(layout, problem, output, weights);
+        verified = true;
+      } else if (ledger.peak !== analytic.peak) {
+        throw new Error(`strategy ${strategy.name}: ledger peak ${ledger.peak} differs from the first run's ${analytic.peak}`);
+      }
+      if (output.residency === "disk") await rm(output.dir, { recursive: true, force: true });
+      output = undefined;
+      ledger = undefined;
+      collectGarbage();
     },
-  );
+  });
 
   collectGarbage();
   baseline = rssNow();

@@ -122,12 +122,21 @@ export async function runGrid(options: RunOptions): Promise<BenchResults> {
           inputDir = join(scratch, `input-${shape.name}-${experts}`);
           await writeExpertCheckpoint(inputDir, point.problem);
         }
-        const spec: PointSpec = { problem: point.problem, strategy: point.strategy, iterations: options.grid.iterations, timeMs: options.grid.timeMs, workDir: scratch, ...(inputDir ? { inputDir } : {}) };
+        const spec: PointSpec = {
+          problem: point.problem,
+          strategy: point.strategy,
+          iterations: options.grid.iterations,
+          timeMs: options.grid.timeMs,
+          workDir: scratch,
+          ...(inputDir ? { inputDir } : {}),
+        };
         const loadAverage = loadavg()[0]!;
         const reply = runChild(spec);
         if (reply.ok) {
           points.push({ ...reply.result, loadAverage });
-          say(`${label}: ${reply.result.time.medianMs.toFixed(1)} ms, +${formatBytes(Math.max(0, reply.result.memory.extra))} (analytic ${formatBytes(reply.result.analyticPeak)})`);
+          say(
+            `${label}: ${reply.result.time.medianMs.toFixed(1)} ms, +${formatBytes(Math.max(0, reply.result.memory.extra))} (analytic ${formatBytes(reply.result.analyticPeak)})`,
+          );
         } else {
           failures.push(failure(point, "failed", reply.error));
           say(`${label}: FAILED: ${reply.error}`);
@@ -153,7 +162,14 @@ export async function runGrid(options: RunOptions): Promise<BenchResults> {
 
   const torch: TorchSection =
     "setup" in discovery
-      ? { status: "ran", python: discovery.setup.python, version: discovery.setup.version, anchor: discovery.setup.anchor, rssTool: discovery.setup.rssTool, runs: torchRuns }
+      ? {
+          status: "ran",
+          python: discovery.setup.python,
+          version: discovery.setup.version,
+          anchor: discovery.setup.anchor,
+          rssTool: discovery.setup.rssTool,
+          runs: torchRuns,
+        }
       : discovery.unavailable;
   return {
     schema: RESULTS_SCHEMA,

@@ -72,7 +72,11 @@ export function findAnchorScript(file: string, explicit: string | undefined, sea
  * The first python that imports `module`: `explicit`, then $MOE_PREFUSE_PYTHON, then
  * `.venv/bin/python` in each search root, then `python3`; or why each was refused.
  */
-export function findPython(module: string, explicit: string | undefined, searchRoots: readonly string[]): { python: string; version: string } | { reason: string } {
+export function findPython(
+  module: string,
+  explicit: string | undefined,
+  searchRoots: readonly string[],
+): { python: string; version: string } | { reason: string } {
   const candidates: string[] = [];
   const chosen = explicit ?? process.env.MOE_PREFUSE_PYTHON;
   if (chosen !== undefined && chosen !== "") candidates.push(chosen);
@@ -142,7 +146,8 @@ export function parseTorchRun(
   const maxRss = kb ? Number(kb[1]) * 1024 : undefined;
   if (strategy === "baseline") {
     // Expected to stop at the assert on the fused tensor it never made.
-    if (!/NameError/.test(stderr) || maxRss === undefined) return { ...base, error: `baseline run did not stop at the anchor's final assert: ${lastLine(stderr)}` };
+    if (!/NameError/.test(stderr) || maxRss === undefined)
+      return { ...base, error: `baseline run did not stop at the anchor's final assert: ${lastLine(stderr)}` };
     return { ...base, maxRss };
   }
   const fuse = /fuse_s=([0-9.]+)/.exec(stdout);

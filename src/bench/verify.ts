@@ -19,12 +19,7 @@ function mismatch(t: OutputTensor, detail: string): BenchVerificationError {
   return new BenchVerificationError("BENCH_OUTPUT_MISMATCH", detail, { tensor: t.name });
 }
 
-export async function verifyOutput(
-  layout: readonly OutputTensor[],
-  problem: FuseProblem,
-  output: StrategyOutput,
-  weights: WeightSource,
-): Promise<void> {
+export async function verifyOutput(layout: readonly OutputTensor[], problem: FuseProblem, output: StrategyOutput, weights: WeightSource): Promise<void> {
   const e = projBytes(problem.shape);
   const expected = new Uint8Array(e);
   const got = new Uint8Array(e);

@@ -87,7 +87,11 @@ function sortKeys(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (typeof v === "object" && v !== null) {
     const o = v as JsonObject;
-    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, sortKeys(o[k]!)]));
+    return Object.fromEntries(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, sortKeys(o[k]!)]),
+    );
   }
   return v;
 }

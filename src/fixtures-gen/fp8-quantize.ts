@@ -5,7 +5,16 @@
 // `w.float() / scale` (rounding the exact quotient instead differs on near-ties). "Nearest" is
 // judged against reference/dtypes.ts's decode table, so decode(encode(x)) is exactly the
 // table's closest entry. Dimensions that are not multiples of the block get partial edge
-// blocks (their amax covers only the real elements).
+// blocks (their amax covers only the real elements). NaN becomes the E4M3FN NaN code 0x7F (torch's
+// conversion; a JS NaN has no sign to keep) and stays out of its block's amax, so it does not
+// turn the whole block into NaN.
+//
+// Real FP8 checkpoints hold negative zeros (a negative weight too small for its block's scale is
+// quantized to 0x80), and a bit-exact gate must see a candidate that turns them into +0 or
+// canonicalizes a NaN's sign. So every generated FP8 weight carries SPECIAL_VALUES in its last
+// elements (withSpecialValues): -0, a negative that rounds to -0, and a NaN. Experts derived from
+// their kind's base by a sign pattern (values.ts) get them with their own signs, so 0xFF, the
+// negative NaN, occurs too. Dequantized, they are -0 (0x8000) and the canonical bf16 NaN.
 
 import { E4M3FN_TABLE } from "../reference/dtypes.js";
 import { type FloatDType, decodeFloat, elementSize, elementView, encodeFloat } from "./float-codec.js";
@@ -16,9 +25,9 @@ export const E4M3_MAX = 448;
 /** Codes 0..126: the non-negative finite E4M3FN values, ascending (0x7F is NaN). */
 const POSITIVE = E4M3FN_TABLE.subarray(0, 127);
 
-/** The E4M3FN code whose value is nearest to `x` (ties to the even code), saturating at 448. */
+/** The E4M3FN code whose value is nearest to `x` (ties to the even code), saturating at 448; NaN is 0x7F. */
 export function encodeE4M3(x: number): number {
-  if (Number.isNaN(x)) throw new RangeError("cannot quantize NaN to E4M3");
+  if (Number.isNaN(x)) return 0x7f;
   const sign = x < 0 || Object.is(x, -0) ? 0x80 : 0;
   const a = Math.min(Math.abs(x), E4M3_MAX);
   // The largest code whose value does not exceed a, or the next one if that is nearer.
@@ -29,6 +38,18 @@ export function encodeE4M3(x: number): number {
     if (a > mid || (a === mid && (c & 1) === 1)) c += 1;
   }
   return sign | c;
+}
+
+/** What the last elements of every generated FP8 weight hold (weights of MIN_SPECIAL_ELEMENTS or more). */
+export const SPECIAL_VALUES: readonly number[] = [-0, -(2 ** -140), NaN];
+export const MIN_SPECIAL_ELEMENTS = 8;
+
+/** The values with SPECIAL_VALUES written over their last elements (a copy; small tensors unchanged). */
+export function withSpecialValues(values: Float64Array): Float64Array {
+  if (values.length < MIN_SPECIAL_ELEMENTS) return values;
+  const out = values.slice();
+  out.set(SPECIAL_VALUES, out.length - SPECIAL_VALUES.length);
+  return out;
 }
 
 export type BlockSize = readonly [rows: number, cols: number];
@@ -61,7 +82,10 @@ export function quantizeBlocks(values: Float64Array, rows: number, cols: number,
       const c1 = Math.min(cols, c0 + bn);
       let amax = 0;
       for (let r = br * bm; r < r1; r++) {
-        for (let c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(values[r * cols + c]!));
+        for (let c = c0; c < c1; c++) {
+          const a = Math.abs(values[r * cols + c]!);
+          if (a > amax) amax = a; // NaN compares false: it never becomes the amax
+        }
       }
       const scale = amax === 0 ? 1 : decodeFloat(scaleDtype, encodeFloat(scaleDtype, amax / E4M3_MAX));
       scales[br * sc + bc] = scale;

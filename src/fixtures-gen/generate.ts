@@ -35,7 +35,10 @@ export function generateCheckpoint(spec: FixtureSpec, options: { readonly memory
   const bytes = planBytes(plan);
   const limit = options.memoryLimit ?? IN_MEMORY_LIMIT;
   if (bytes > limit) {
-    throw new UsageError("INVALID_ARGUMENT", `${bytes} bytes of tensors is more than the in-memory limit of ${limit}; raise memoryLimit or use writeGeneratedCheckpoint`);
+    throw new UsageError(
+      "INVALID_ARGUMENT",
+      `${bytes} bytes of tensors is more than the in-memory limit of ${limit}; raise memoryLimit or use writeGeneratedCheckpoint`,
+    );
   }
   const tensors: TensorMap = new Map();
   for (const [name, p] of plan.tensors) tensors.set(name, { dtype: p.dtype, shape: p.shape, data: produce(p) });

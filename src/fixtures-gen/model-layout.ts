@@ -152,7 +152,7 @@ function mlp(t: Declarer, spec: ResolvedSpec, p: string, layer: LayerRef, sparse
 
 /** DeepSeek's n_shared_experts (from the family's fixed config). */
 function sharedExperts(def: FamilyDef): number {
-  const n = def.fixedConfig["n_shared_experts"];
+  const n = def.fixedConfig.n_shared_experts;
   return typeof n === "number" ? n : 1;
 }
 

@@ -73,7 +73,14 @@ export function describeMoeLayers(specs: ReadonlyMap<string, TensorSpec>): MoeLa
     if (g.stacked.length > 0) {
       // Stacked under the family's own names: the expert count is the config's to say.
       const parts = g.stacked.map((n) => specs.get(n)!);
-      out.push({ prefix: g.prefix, layout: "stacked-other", experts: [], projections: g.stacked.map((n) => n.slice(g.prefix.length + 1)).sort(), tensors: 0, dtypes: [...new Set(parts.map((t) => t.dtype))].sort() });
+      out.push({
+        prefix: g.prefix,
+        layout: "stacked-other",
+        experts: [],
+        projections: g.stacked.map((n) => n.slice(g.prefix.length + 1)).sort(),
+        tensors: 0,
+        dtypes: [...new Set(parts.map((t) => t.dtype))].sort(),
+      });
       continue;
     }
     const gateUp = g.fused.gateUp === undefined ? undefined : specs.get(g.fused.gateUp);

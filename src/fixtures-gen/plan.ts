@@ -103,21 +103,46 @@ function emitFused(em: Emitter, block: MoeBlockDecl, kinds: Record<Projection, K
   const p = `${block.fusedPrefix}.experts`;
   switch (em.spec.family.moe.fusedStyle) {
     case "rows":
-      em.add(`${p}.gate_up_proj`, concatProducer(ids.map((e) => concatProducer([expert("gate", e), expert("up", e)], [2 * I, H])), [E, 2 * I, H]));
-      em.add(`${p}.down_proj`, concatProducer(ids.map((e) => expert("down", e)), [E, H, I]));
+      em.add(
+        `${p}.gate_up_proj`,
+        concatProducer(
+          ids.map((e) => concatProducer([expert("gate", e), expert("up", e)], [2 * I, H])),
+          [E, 2 * I, H],
+        ),
+      );
+      em.add(
+        `${p}.down_proj`,
+        concatProducer(
+          ids.map((e) => expert("down", e)),
+          [E, H, I],
+        ),
+      );
       return;
     case "columns": {
       const gateUp = ids.map((e) => transposedProducer(concatProducer([expert("gate", e), expert("up", e)], [2 * I, H]), 2 * I, H, [H, 2 * I]));
       em.add(`${p}.gate_up_proj`, concatProducer(gateUp, [E, H, 2 * I]));
-      em.add(`${p}.down_proj`, concatProducer(ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])), [E, I, H]));
+      em.add(
+        `${p}.down_proj`,
+        concatProducer(
+          ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])),
+          [E, I, H],
+        ),
+      );
       return;
     }
     case "interleaved": {
       // transformers' GptOssExperts: gate_up_proj [E, H, 2I], gate = [..., ::2], up = [..., 1::2]; biases alongside.
       const gateUp = ids.map((e) => transposedProducer(interleavedRowsProducer(expert("gate", e), expert("up", e), I, [2 * I, H]), 2 * I, H, [H, 2 * I]));
       em.add(`${p}.gate_up_proj`, concatProducer(gateUp, [E, H, 2 * I]));
-      em.add(`${p}.down_proj`, concatProducer(ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])), [E, I, H]));
-      const bias = (leaf: string, shape: readonly number[]) => em.weight(`${p}.${leaf}`, { key: `${p}.${leaf}`, dtype: em.spec.dtype, shape, dist: ROLE_DISTRIBUTION.bias }, false);
+      em.add(
+        `${p}.down_proj`,
+        concatProducer(
+          ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])),
+          [E, I, H],
+        ),
+      );
+      const bias = (leaf: string, shape: readonly number[]) =>
+        em.weight(`${p}.${leaf}`, { key: `${p}.${leaf}`, dtype: em.spec.dtype, shape, dist: ROLE_DISTRIBUTION.bias }, false);
       bias("gate_up_proj_bias", [E, 2 * I]);
       bias("down_proj_bias", [E, H]);
       return;
@@ -130,19 +155,35 @@ function emitStacked(em: Emitter, block: MoeBlockDecl, kinds: Record<Projection,
   const { experts: E, intermediate: I, hidden: H } = em.spec;
   const ids = Array.from({ length: E }, (_, e) => e);
   const expert = (p: Projection, e: number) => em.expert(kinds[p], e);
-  const stack = (p: Projection, shape: readonly number[]) => concatProducer(ids.map((e) => expert(p, e)), shape);
+  const stack = (p: Projection, shape: readonly number[]) =>
+    concatProducer(
+      ids.map((e) => expert(p, e)),
+      shape,
+    );
   const b = block.blockPrefix;
   switch (style) {
     case "granite":
       // input_linear [E, 2I, H] (gate rows then up rows, split in halves by mlx-lm's granitemoe), output_linear [E, H, I].
-      em.add(`${b}.input_linear.weight`, concatProducer(ids.map((e) => concatProducer([expert("gate", e), expert("up", e)], [2 * I, H])), [E, 2 * I, H]));
+      em.add(
+        `${b}.input_linear.weight`,
+        concatProducer(
+          ids.map((e) => concatProducer([expert("gate", e), expert("up", e)], [2 * I, H])),
+          [E, 2 * I, H],
+        ),
+      );
       em.add(`${b}.output_linear.weight`, stack("down", [E, H, I]));
       return;
     case "dbrx":
       // experts.mlp.{w1,v1,w2} [E*I, H]; mlx-lm's dbrx splits them per expert and transposes w2.
       em.add(`${b}.experts.mlp.w1`, stack("gate", [E * I, H]));
       em.add(`${b}.experts.mlp.v1`, stack("up", [E * I, H]));
-      em.add(`${b}.experts.mlp.w2`, concatProducer(ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])), [E * I, H]));
+      em.add(
+        `${b}.experts.mlp.w2`,
+        concatProducer(
+          ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])),
+          [E * I, H],
+        ),
+      );
       return;
     case "step":
       em.add(`${b}.gate_proj.weight`, stack("gate", [E, I, H]));
@@ -200,6 +241,10 @@ function emitPerExpert(em: Emitter, block: MoeBlockDecl, kinds: Record<Projectio
           break;
       }
     }
+  }
+  // A second tensor for an expert, under its zero-padded id, with values of its own (those of an id past every other).
+  for (const d of spec.duplicates.filter((x) => layerKey(x.layer) === key)) {
+    for (const proj of PROJECTIONS) em.weight(`${block.blockPrefix}.experts.0${d.id}.${names[proj]}.weight`, kinds[proj], true, spec.experts + 3 + d.id);
   }
 }
 

@@ -1,6 +1,8 @@
-// The generator's only source of randomness: xoshiro128** seeded through splitmix32, in 32-bit
-// integer arithmetic (Math.imul, >>>), so every engine on every machine produces the same
-// stream. Seeds for sub-streams are derived by hashing names and mixing integers, so the
+// The project's one PRNG (src/ and test/ alike: the fixture generator, the benchmark inputs and
+// every test that needs many deterministic bytes): xoshiro128** seeded through splitmix32, in
+// 32-bit integer arithmetic (Math.imul, >>>), so every engine on every machine produces the same
+// stream. (Choosing *which* cases a property tries is fast-check's job, through its seed; this
+// PRNG fills the data of a case from a seed the property drew.) Seeds for sub-streams are derived by hashing names and mixing integers, so the
 // values of a tensor depend only on (seed, tensor kind, expert), never on generation order.
 
 /** A 32-bit finalizer (Wellons' lowbias32): every input bit affects every output bit. */
@@ -75,6 +77,11 @@ export class Xoshiro128 {
     this.s2 ^= t;
     this.s3 = rotl(this.s3, 11);
     return r;
+  }
+
+  /** A float in [0, 1): the next output divided by 2^32. */
+  uniform(): number {
+    return this.next() / 4294967296;
   }
 
   /** Fills `out` with consecutive outputs (the hot loop keeps the state in locals). */

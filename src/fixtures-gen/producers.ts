@@ -157,7 +157,12 @@ export function concatProducer<D extends DType>(parts: readonly TensorProducer<D
  * Rows of `a` and `b` (same spec, `rows` rows each) alternating: row 2i is a's row i, row 2i + 1
  * is b's (gpt-oss's interleaved gate/up, `gate_up[..., ::2]` / `[..., 1::2]` once transposed).
  */
-export function interleavedRowsProducer<D extends DType>(a: TensorProducer<D>, b: TensorProducer<D>, rows: number, shape: readonly number[]): TensorProducer<D> {
+export function interleavedRowsProducer<D extends DType>(
+  a: TensorProducer<D>,
+  b: TensorProducer<D>,
+  rows: number,
+  shape: readonly number[],
+): TensorProducer<D> {
   const rowBytes = a.byteLength / rows;
   return computed(a.dtype, shape, 2 * a.byteLength, () => {
     const [x, y] = [produce(a), produce(b)];

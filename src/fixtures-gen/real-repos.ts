@@ -41,7 +41,8 @@ export const REAL_REPOS: readonly RealRepo[] = [
     expertDtype: undefined,
     fp8ScaleSuffix: undefined,
     config: { "text_config.model_type": "qwen3_5_moe_text", "text_config.num_hidden_layers": 4 },
-    source: "Hub model card and config.json (config not stored; 128 experts reported); per-expert inferred from oMLX PR #933, where it fails on the missing fused key",
+    source:
+      "Hub model card and config.json (config not stored; 128 experts reported); per-expert inferred from oMLX PR #933, where it fails on the missing fused key",
   },
   {
     repo: "tiny-random/qwen3.5-moe",

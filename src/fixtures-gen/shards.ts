@@ -33,7 +33,8 @@ function halve(tensors: Sized, group: readonly string[]): [string[], string[]] {
 /** The tensors of each of `shards` files, in name order; undefined for a single file. */
 export function shardGroupsFor(tensors: Sized, shards: number): string[][] | undefined {
   if (shards === 1) return undefined;
-  if (tensors.size < shards) throw new UsageError("INVALID_ARGUMENT", `cannot split ${tensors.size} tensors into ${shards} shards (one tensor per shard at most)`);
+  if (tensors.size < shards)
+    throw new UsageError("INVALID_ARGUMENT", `cannot split ${tensors.size} tensors into ${shards} shards (one tensor per shard at most)`);
   const sizes = [...tensors.values()].map((t) => t.byteLength);
   const total = sizes.reduce((a, b) => a + b, 0);
   let lo = Math.max(1, ...sizes, Math.ceil(total / shards));

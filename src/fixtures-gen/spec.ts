@@ -76,6 +76,8 @@ export interface ResolvedSpec {
   readonly fusedLayers: ReadonlySet<string>;
   readonly partials: readonly ResolvedPartial[];
   readonly extras: readonly { readonly layer: LayerRef; readonly id: number }[];
+  /** Experts stored a second time under their zero-padded id (`experts.01`). */
+  readonly duplicates: readonly { readonly layer: LayerRef; readonly id: number }[];
   /** Where the config states the expert count; undefined: the family's own key. */
   readonly countKeys: readonly CountKeySetting[] | undefined;
   readonly fp8: ResolvedFp8 | undefined;
@@ -155,7 +157,8 @@ export function resolveSpec(spec: FixtureSpec): ResolvedSpec {
   const mtpLayers = sizeOption("mtpLayers", spec.mtpLayers, d.mtpLayers, 0);
   const mlpOnlyLayers = [...(spec.mlpOnlyLayers ?? [])];
   if (mlpOnlyLayers.length > 0 && def.sparsity.kind !== "sparse-step") throw usage(`family ${def.name} has no mlp_only_layers (only qwen3_moe does)`);
-  for (const l of mlpOnlyLayers) if (!Number.isSafeInteger(l) || l < 0 || l >= layers) throw usage(`mlp-only layer ${l} is not a decoder layer (0..${layers - 1})`);
+  for (const l of mlpOnlyLayers)
+    if (!Number.isSafeInteger(l) || l < 0 || l >= layers) throw usage(`mlp-only layer ${l} is not a decoder layer (0..${layers - 1})`);
   const dtype = spec.dtype ?? def.dtype;
   if (!isFloatDType(dtype)) throw usage(`dtype must be one of ${FLOAT_DTYPES.join(", ")}, not ${String(dtype)}`);
   const fp8 = resolveFp8(def, spec.fp8);
@@ -180,14 +183,16 @@ export function resolveSpec(spec: FixtureSpec): ResolvedSpec {
     shards,
     variantLabels: variants.map(formatVariant),
   };
-  const layersOfMoe = moeLayers({ ...base, fusedLayers: new Set(), partials: [], extras: [], countKeys: undefined });
+  const layersOfMoe = moeLayers({ ...base, fusedLayers: new Set(), partials: [], extras: [], duplicates: [], countKeys: undefined });
   const moeKeys = new Set(layersOfMoe.map(layerKey));
   const firstMoe = layersOfMoe[0];
   const needMoeLayer = (v: Variant, layer: LayerRef | undefined): LayerRef => {
     const l = layer ?? firstMoe;
     if (l === undefined) throw usage(`variant '${formatVariant(v)}': this ${def.name} checkpoint has no MoE layer`);
     if (!moeKeys.has(layerKey(l))) {
-      throw usage(`variant '${formatVariant(v)}': layer ${l} is not a MoE layer of this ${def.name} checkpoint (MoE layers: ${layersOfMoe.join(", ") || "none"})`);
+      throw usage(
+        `variant '${formatVariant(v)}': layer ${l} is not a MoE layer of this ${def.name} checkpoint (MoE layers: ${layersOfMoe.join(", ") || "none"})`,
+      );
     }
     return l;
   };
@@ -195,6 +200,7 @@ export function resolveSpec(spec: FixtureSpec): ResolvedSpec {
   const fusedLayers = new Set<string>();
   const partials: ResolvedPartial[] = [];
   const extras: { layer: LayerRef; id: number }[] = [];
+  const duplicates: { layer: LayerRef; id: number }[] = [];
   let countKeys: readonly CountKeySetting[] | undefined;
   let layoutKinds = 0;
   for (const v of variants) {
@@ -227,6 +233,14 @@ export function resolveSpec(spec: FixtureSpec): ResolvedSpec {
         extras.push({ layer, id });
         break;
       }
+      case "duplicate-expert": {
+        const layer = needMoeLayer(v, v.layer);
+        const id = v.id ?? 1;
+        if (id >= experts) throw usage(`variant '${formatVariant(v)}': expert ${id} does not exist (experts 0..${experts - 1})`);
+        if (duplicates.some((e) => layerKey(e.layer) === layerKey(layer) && e.id === id)) throw usage(`variant '${formatVariant(v)}' given twice`);
+        duplicates.push({ layer, id });
+        break;
+      }
       case "count-key":
         if (countKeys !== undefined) throw usage("give at most one count-key variant (it can name several locations)");
         countKeys = v.keys;
@@ -238,12 +252,15 @@ export function resolveSpec(spec: FixtureSpec): ResolvedSpec {
     throw usage(`family ${def.name} stores its experts stacked (${stacked}), its only form: fused, partial and extra-expert variants do not apply`);
   }
   if (!def.moe.gated && fusedLayers.size > 0) throw usage(`family ${def.name} has no gate projection: there is no fused gate_up form of its experts`);
-  if (!def.moe.gated && partials.some((p) => p.defect !== "drop-expert" && p.projection === "gate")) throw usage(`family ${def.name} has no gate projection (up and down only)`);
+  if (!def.moe.gated && partials.some((p) => p.defect !== "drop-expert" && p.projection === "gate"))
+    throw usage(`family ${def.name} has no gate projection (up and down only)`);
   if (dense && variants.some((v) => v.kind !== "dense")) throw usage("dense cannot be combined with other variants: a dense checkpoint has no experts");
   if ((layoutKinds & 1) !== 0 && (layoutKinds & 4) !== 0) throw usage("per-expert and fused contradict each other");
-  if (fp8 !== undefined && fusedLayers.size > 0) throw usage("fused FP8 experts: no real checkpoint stores them (FP8 releases are per expert); fuse after dequantizing");
-  for (const p of [...partials, ...extras]) {
-    if (fusedLayers.has(layerKey(p.layer))) throw usage(`layer ${p.layer} is fused: partial and extra-expert variants need per-expert layers`);
+  if (fp8 !== undefined && fusedLayers.size > 0)
+    throw usage("fused FP8 experts: no real checkpoint stores them (FP8 releases are per expert); fuse after dequantizing");
+  for (const p of [...partials, ...extras, ...duplicates]) {
+    if (fusedLayers.has(layerKey(p.layer)))
+      throw usage(`layer ${p.layer} is fused: partial, extra-expert and duplicate-expert variants need per-expert layers`);
   }
   const touched = new Set<string>();
   for (const p of partials) {
@@ -254,5 +271,5 @@ export function resolveSpec(spec: FixtureSpec): ResolvedSpec {
       touched.add(key);
     }
   }
-  return { ...base, fusedLayers, partials, extras, countKeys };
+  return { ...base, fusedLayers, partials, extras, duplicates, countKeys };
 }

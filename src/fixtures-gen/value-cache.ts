@@ -6,7 +6,7 @@
 import { numelOf } from "../reference/dtypes.js";
 import type { FloatDType } from "./float-codec.js";
 import { decodeArray } from "./float-codec.js";
-import { type BlockQuantized, type BlockSize, quantizeBlocks } from "./fp8-quantize.js";
+import { type BlockQuantized, type BlockSize, quantizeBlocks, withSpecialValues } from "./fp8-quantize.js";
 import { type Distribution, type ExpertVariation, baseValues, doubled, expertVariation, kindSeed } from "./values.js";
 
 /** A kind of values: the tensor name (for experts with `*` for the id), its dtype, shape and distribution. */
@@ -60,17 +60,25 @@ export class ValueCache {
 
   /** The kind's base values, or the base multiplied by 2. */
   values(kind: KindRef, times2 = false): Uint8Array {
-    const base = this.memo(`base\0${kind.key}\0${kind.dtype}\0${kind.shape.join("x")}`, () => baseValues(kind.dtype, numelOf(kind.shape), kind.dist, kindSeed(this.seed, kind.key)), (v) => v.length);
+    const base = this.memo(
+      `base\0${kind.key}\0${kind.dtype}\0${kind.shape.join("x")}`,
+      () => baseValues(kind.dtype, numelOf(kind.shape), kind.dist, kindSeed(this.seed, kind.key)),
+      (v) => v.length,
+    );
     if (!times2) return base;
-    return this.memo(`x2\0${kind.key}\0${kind.dtype}\0${kind.shape.join("x")}`, () => doubled(kind.dtype, base), (v) => v.length);
+    return this.memo(
+      `x2\0${kind.key}\0${kind.dtype}\0${kind.shape.join("x")}`,
+      () => doubled(kind.dtype, base),
+      (v) => v.length,
+    );
   }
 
-  /** Block-FP8 quantization of the kind's base values (a 2-D [rows, cols] tensor). */
+  /** Block-FP8 quantization of the kind's base values with the special values (a 2-D [rows, cols] tensor). */
   quantized(kind: KindRef, q: QuantizeSettings): BlockQuantized {
     const [rows, cols] = kind.shape as [number, number];
     return this.memo(
       `fp8\0${kind.key}\0${kind.dtype}\0${kind.shape.join("x")}\0${q.blockSize.join("x")}\0${q.scaleDtype}`,
-      () => quantizeBlocks(decodeArray(kind.dtype, this.values(kind)), rows, cols, q.blockSize, q.scaleDtype),
+      () => quantizeBlocks(withSpecialValues(decodeArray(kind.dtype, this.values(kind))), rows, cols, q.blockSize, q.scaleDtype),
       (v) => v.codes.length + v.scales.length * 8,
     );
   }

@@ -5,6 +5,7 @@
 //   fused | fused:layer=1 | dense | per-expert
 //   partial:drop-expert:layer=1,expert=3      partial:wrong-shape:proj=down,shape=9x32
 //   extra-expert:layer=1,id=8                 count-key:num_experts=8,text_config.num_local_experts=6
+//   duplicate-expert:layer=1,id=3
 //   count-key:none
 //
 // Parsing is strict: an unknown name, key or value is a one-line UsageError naming the variant.
@@ -48,6 +49,8 @@ export type Variant =
     }
   /** An expert whose id is >= E (default E) added to one layer (default the first MoE layer). */
   | { readonly kind: "extra-expert"; readonly layer?: LayerRef; readonly id?: number }
+  /** Expert `id` (default 1) of one layer stored twice: also under its zero-padded id (`experts.01`), with other values. */
+  | { readonly kind: "duplicate-expert"; readonly layer?: LayerRef; readonly id?: number }
   /** The expert count stated at these config locations instead of the family's own; [] for none. */
   | { readonly kind: "count-key"; readonly keys: readonly CountKeySetting[] };
 
@@ -60,15 +63,23 @@ const VARIANT_INFO: readonly VariantInfo[] = [
   { syntax: "per-expert", summary: "experts stored one tensor per expert and projection (the default)" },
   {
     syntax: "fused[:layer=N]",
-    summary: "experts already fused as the family's fused checkpoints are: [E,2I,H] + [E,H,I], gate rows first (qwen3_vl_moe: [E,H,2I] + [E,I,H]); all MoE layers or layer N",
+    summary:
+      "experts already fused as the family's fused checkpoints are: [E,2I,H] + [E,H,I], gate rows first (qwen3_vl_moe: [E,H,2I] + [E,I,H]); all MoE layers or layer N",
   },
   { syntax: "dense", summary: "no MoE: a dense MLP in every layer and no expert count in the config" },
   { syntax: "partial:drop-expert[:layer=N,expert=K]", summary: "expert K (default E-1) of layer N (default: the first MoE layer) has no tensors" },
   { syntax: "partial:drop-projection[:layer=N,expert=K,proj=gate|up|down]", summary: "one projection (default up) of expert K is missing" },
   { syntax: "partial:wrong-shape[:layer=N,expert=K,proj=P,shape=RxC]", summary: "one projection has another shape (default: one extra row)" },
-  { syntax: "partial:wrong-dtype[:layer=N,expert=K,proj=P,dtype=BF16|F16|F32]", summary: "one projection is stored in another dtype (default F32; BF16 for F32 or FP8 weights)" },
+  {
+    syntax: "partial:wrong-dtype[:layer=N,expert=K,proj=P,dtype=BF16|F16|F32]",
+    summary: "one projection is stored in another dtype (default F32; BF16 for F32 or FP8 weights)",
+  },
   { syntax: "partial:drop-scale[:layer=N,expert=K,proj=P]", summary: "FP8 only: one projection's weight_scale_inv is missing" },
   { syntax: "extra-expert[:layer=N,id=K]", summary: "layer N also holds expert K >= E (default K = E)" },
+  {
+    syntax: "duplicate-expert[:layer=N,id=K]",
+    summary: "expert K (default 1) of layer N is also stored as experts.0K, with other values (two tensors for one expert)",
+  },
   {
     syntax: "count-key:LOC[=VALUE][,LOC[=VALUE]...] | count-key:none",
     summary: `expert count at these config locations instead of the family's (${EXPERT_COUNT_KEYS.join(", ")}); VALUE a JSON scalar (default E), different values make a conflict; none: no count, experts still per expert`,
@@ -156,10 +167,11 @@ export function parseVariant(text: string): Variant {
       const layer = p.get("layer");
       return layer === undefined ? { kind: "fused" } : { kind: "fused", layer: parseLayerRef(layer, (d) => bad(text, d)) };
     }
-    case "extra-expert": {
+    case "extra-expert":
+    case "duplicate-expert": {
       const p = parseParams(text, rest, ["layer", "id"]);
       return {
-        kind: "extra-expert",
+        kind: name,
         ...(p.has("layer") ? { layer: parseLayerRef(p.get("layer")!, (d) => bad(text, d)) } : {}),
         ...(p.has("id") ? { id: wholeNumber(text, "id", p.get("id")!) } : {}),
       };
@@ -170,7 +182,13 @@ export function parseVariant(text: string): Variant {
       if (defect === undefined || !(PARTIAL_DEFECTS as readonly string[]).includes(defect)) {
         throw bad(text, `partial needs a defect: ${PARTIAL_DEFECTS.join(", ")}`);
       }
-      const allowed = ["layer", "expert", ...(defect === "drop-expert" ? [] : ["proj"]), ...(defect === "wrong-shape" ? ["shape"] : []), ...(defect === "wrong-dtype" ? ["dtype"] : [])];
+      const allowed = [
+        "layer",
+        "expert",
+        ...(defect === "drop-expert" ? [] : ["proj"]),
+        ...(defect === "wrong-shape" ? ["shape"] : []),
+        ...(defect === "wrong-dtype" ? ["dtype"] : []),
+      ];
       const p = parseParams(text, sep < 0 ? undefined : rest!.slice(sep + 1), allowed);
       const proj = p.get("proj");
       if (proj !== undefined && !(PROJECTIONS as readonly string[]).includes(proj)) throw bad(text, `proj must be gate, up or down, not '${proj}'`);
@@ -189,7 +207,7 @@ export function parseVariant(text: string): Variant {
     case "count-key":
       return { kind: "count-key", keys: parseCountKeys(text, rest) };
     default:
-      throw bad(text, `unknown variant '${name}' (per-expert, fused, dense, partial, extra-expert, count-key)`);
+      throw bad(text, `unknown variant '${name}' (per-expert, fused, dense, partial, extra-expert, duplicate-expert, count-key)`);
   }
 }
 
@@ -206,7 +224,11 @@ export function formatVariant(v: Variant): string {
     case "fused":
       return `fused${params([["layer", v.layer]])}`;
     case "extra-expert":
-      return `extra-expert${params([["layer", v.layer], ["id", v.id]])}`;
+    case "duplicate-expert":
+      return `${v.kind}${params([
+        ["layer", v.layer],
+        ["id", v.id],
+      ])}`;
     case "partial":
       return `partial:${v.defect}${params([
         ["layer", v.layer],

@@ -68,7 +68,13 @@ const ALL_LAYOUTS: readonly LayerLayout[] = ["per-expert", "fused", "fused-one",
 const SPACES: Readonly<Record<Stage, StageSpace>> = {
   prefuse: { families: OQ_FAMILIES, countKeys: OQ_EXPERT_COUNT_KEYS, damage: PARTIAL, layouts: ALL_LAYOUTS, fp8: false },
   "dequant+prefuse": { families: ["qwen3_5_moe_fp8", ...OQ_FAMILIES], countKeys: OQ_EXPERT_COUNT_KEYS, damage: PARTIAL, layouts: FP8_LAYOUTS, fp8: true },
-  dequant: { families: ["qwen3_5_moe_fp8", ...OQ_FAMILIES, "mixtral", "qwen3_vl_moe"], countKeys: EXPERT_COUNT_KEYS, damage: PARTIAL, layouts: FP8_LAYOUTS, fp8: true },
+  dequant: {
+    families: ["qwen3_5_moe_fp8", ...OQ_FAMILIES, "mixtral", "qwen3_vl_moe"],
+    countKeys: EXPERT_COUNT_KEYS,
+    damage: PARTIAL,
+    layouts: FP8_LAYOUTS,
+    fp8: true,
+  },
   // Every family of the layout registry that the generator makes unquantized: each MLX loader's own names.
   switch_mlp: {
     families: FAMILY_NAMES.filter((f) => !familyDef(f).fp8.byDefault),
@@ -202,6 +208,7 @@ export function caseFeatures(spec: FixtureSpec): string[] {
   for (const x of v) {
     if (x.kind === "partial") tags.add(x.defect === "wrong-dtype" ? "mixed-dtype" : "partial-layer");
     if (x.kind === "extra-expert") tags.add("extra-expert");
+    if (x.kind === "duplicate-expert") tags.add("duplicate-expert");
     if (x.kind === "fused") tags.add("already-fused");
     if (x.kind === "dense") tags.add("dense");
     if (x.kind === "count-key") {

@@ -14,7 +14,9 @@ import { parseSafetensors, serializeSafetensors } from "../reference/safetensors
 import { type Stage, runStage } from "../reference/stages.js";
 import type { TensorMap } from "../reference/tensor.js";
 import { type CaseDraw, caseFeatures, describeSpec, sampleDraws, toFixtureSpec } from "./case-space.js";
+import { type CaseAlternatives, caseAlternatives } from "../reference/alternatives.js";
 import { STAGE_CONTRACTS } from "../reference/contracts.js";
+import { SEPARATING_FROM_RUNS, separatingCases } from "./separating.js";
 
 export interface MaterializedCase {
   /** The case id with its outcome prefix (y_, n_, i_). */
@@ -28,6 +30,14 @@ export interface MaterializedCase {
   readonly input: TensorMap;
   /** The reference's output (undefined when it refuses the input). */
   readonly expected: TensorMap | undefined;
+  /** The reading points that decide the case and the answers under their alternatives (none: undefined). */
+  readonly alternatives?: CaseAlternatives;
+}
+
+async function withAlternatives(stage: Stage, m: Omit<MaterializedCase, "alternatives">): Promise<MaterializedCase> {
+  const reference = m.expected !== undefined ? { expected: m.expected } : { errorCode: m.errorCode ?? "error" };
+  const alternatives = await caseAlternatives(stage, m.input, m.config, reference);
+  return alternatives === undefined ? m : { ...m, alternatives };
 }
 
 export interface GateCase {
@@ -59,7 +69,7 @@ async function materializeGolden(g: GoldenCase): Promise<MaterializedCase> {
   const configBytes = await readCaseFile(g, `${INPUT_DIR}/${CONFIG_FILE}`);
   const inputBytes = await readCaseFile(g, `${INPUT_DIR}/${SINGLE_FILE}`);
   const expected = g.expected === undefined ? undefined : parseSafetensors(await readCaseFile(g, EXPECTED_FILE), g.expected).tensors;
-  return {
+  return withAlternatives(g.meta.stage, {
     id: g.meta.id,
     outcome: g.meta.outcome,
     ...(g.meta.errorCode !== undefined ? { errorCode: g.meta.errorCode } : {}),
@@ -68,7 +78,7 @@ async function materializeGolden(g: GoldenCase): Promise<MaterializedCase> {
     inputBytes,
     input: parseSafetensors(inputBytes, join(g.inputDir, SINGLE_FILE)).tensors,
     expected,
-  };
+  });
 }
 
 /** The corpus cases of `stage`, split into those the candidate gets (inside its contract, or open) and those skipped (with why). */
@@ -115,7 +125,7 @@ export async function materializeSpec(stage: Stage, spec: FixtureSpec, name: str
     outcome = "error";
     errorCode = e.code;
   }
-  return {
+  return withAlternatives(stage, {
     id: `${OUTCOME_PREFIX[outcome]}${name}`,
     outcome,
     ...(errorCode !== undefined ? { errorCode } : {}),
@@ -124,11 +134,17 @@ export async function materializeSpec(stage: Stage, spec: FixtureSpec, name: str
     inputBytes,
     input: g.tensors,
     expected,
-  };
+  });
 }
 
 /** A generated case of `stage` for a checkpoint spec. */
-export function generatedCase(stage: Stage, spec: FixtureSpec, name: string, index: number, extra: { draw?: CaseDraw; generatedIndex?: number } = {}): GateCase {
+export function generatedCase(
+  stage: Stage,
+  spec: FixtureSpec,
+  name: string,
+  index: number,
+  extra: { draw?: CaseDraw; generatedIndex?: number } = {},
+): GateCase {
   return {
     index,
     name,
@@ -142,10 +158,22 @@ export function generatedCase(stage: Stage, spec: FixtureSpec, name: string, ind
   };
 }
 
-/** `runs` generated cases of `stage` from `seed`, numbered from `firstIndex`. */
+/**
+ * `runs` generated cases of `stage` from `seed`, numbered from `firstIndex`: from 50 runs on, the
+ * separating cases of the stage's reading points first (so every run fingerprints every point),
+ * then fast-check's draws.
+ */
 export function generatedCases(stage: Stage, seed: number, runs: number, firstIndex: number): GateCase[] {
-  const width = String(Math.max(runs - 1, 0)).length;
-  return sampleDraws(stage, seed, runs).map((draw, i) =>
-    generatedCase(stage, toFixtureSpec(stage, draw), `gen-${String(i).padStart(width, "0")}`, firstIndex + i, { draw, generatedIndex: i }),
-  );
+  const separating = runs >= SEPARATING_FROM_RUNS ? separatingCases(stage, seed) : [];
+  const draws = runs - separating.length;
+  const width = String(Math.max(draws - 1, 0)).length;
+  return [
+    ...separating.map((s, i) => generatedCase(stage, s.spec, s.name, firstIndex + i)),
+    ...sampleDraws(stage, seed, draws).map((draw, i) =>
+      generatedCase(stage, toFixtureSpec(stage, draw), `gen-${String(i).padStart(width, "0")}`, firstIndex + separating.length + i, {
+        draw,
+        generatedIndex: i,
+      }),
+    ),
+  ];
 }

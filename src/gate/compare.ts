@@ -1,8 +1,18 @@
 // Comparing a candidate's weight dict with the reference's: the same tensor names, and for each
-// tensor the same dtype, shape and bytes. Bit-exact by default; with a ulp tolerance (floating
-// stages only), BF16/F16/F32 elements may differ by up to N ulps (ulp.ts says how they are
-// counted) and every other dtype is still compared bit for bit. Tensor order, file layout and
-// `__metadata__` are the candidate's choice and are never compared.
+// tensor the same dtype, shape and bytes. Tensor order, file layout and `__metadata__` are the
+// candidate's choice and are never compared.
+//
+// Without a tolerance (the default) the comparison is of bytes: two tensors agree exactly when
+// their data is byte for byte the same, so -0 and +0, two NaNs with different payloads or signs,
+// and any other pair of distinct bit patterns are reported as differing, whatever they compare
+// as numbers. (A candidate that turns a checkpoint's -0 into +0 or canonicalizes its NaNs does
+// not write the reference's bytes.)
+//
+// With a ulp tolerance (`--tolerance ulp=N`, floating stages only), BF16/F16/F32 elements are
+// compared as numbers on the ulp scale of ulp.ts: they agree when they are at most N ulps apart,
+// where -0 and +0 are the same point (0 ulps apart, so accepted at every N, ulp=0 included), a
+// NaN agrees with every NaN whatever its sign and payload, and a NaN never agrees with a number
+// (infinitely far). Every other dtype (FP8, integers, bool) is still compared bit for bit.
 
 import { dtypeBits, numelOf } from "../reference/dtypes.js";
 import { type Tensor, type TensorMap, bytesEqual, formatSpec, sameSpec } from "../reference/tensor.js";

@@ -8,9 +8,9 @@
 // environment without secrets, their outputs are read as hostile files, the corpus is checked
 // when it is read, and they run in process groups the gate kills on a timeout or its own exit.
 
-import { mkdtemp, realpath, rm, stat } from "node:fs/promises";
+import { realpath, rm, stat } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import { registerTemp, releaseTemp } from "../reference/cleanup.js";
 import { UsageError } from "../reference/errors.js";
 import { secretValues } from "../reference/safe-text.js";
@@ -28,6 +28,9 @@ import { type CaseResult, type CaseRunSettings, type CaseRunner, perCaseRunner }
 import { ServeRunner } from "./serve.js";
 import { type Shard, inShard } from "./shard.js";
 import { shrinkAndSave } from "./shrink.js";
+import { settleReadings } from "./fingerprint.js";
+import { readingLines } from "./reading-lines.js";
+import { type ReadingChoice, readingPoints } from "../reference/reading-points.js";
 import { type Protocol, splitTemplate } from "./template.js";
 import { makeWorkDir, removeStaleWorkDirs } from "./workdir.js";
 
@@ -69,6 +72,8 @@ export interface GateOptions {
   /** Working directory of the candidate (relative paths in the template resolve from it). */
   readonly cwd?: string;
   readonly tool?: string;
+  /** Pinned readings (point -> alternative, e.g. from --readings FILE); unpinned points are inferred. */
+  readonly readings?: ReadingChoice;
 }
 
 export const GATE_DEFAULTS = { stage: "prefuse", runs: 200, seed: 0, timeoutSec: 60, shrink: 3, shrinkBudget: 60, saveFailures: "gate-failures" } as const;
@@ -117,7 +122,9 @@ async function collectCases(stage: Stage, o: GateOptions, runs: number, seed: nu
       golden = g.cases;
       skipped = g.skipped;
       corpus = dir;
-      notes.push(`golden corpus ${dir}: ${g.cases.length} case(s) of stage ${stage}${g.skipped.length > 0 ? `, ${g.skipped.length} outside its contract (skipped)` : ""} (${g.total} in the corpus)`);
+      notes.push(
+        `golden corpus ${dir}: ${g.cases.length} case(s) of stage ${stage}${g.skipped.length > 0 ? `, ${g.skipped.length} outside its contract (skipped)` : ""} (${g.total} in the corpus)`,
+      );
     } else if (o.corpus.optional) {
       notes.push(`no golden corpus at ${dir} yet: generated cases only`);
     } else {
@@ -132,11 +139,14 @@ async function collectCases(stage: Stage, o: GateOptions, runs: number, seed: nu
 /** Refuses, with one line, what the options' types allow but the gate cannot honour. */
 function checkLimits(o: GateOptions): void {
   const t = o.timeoutSec;
-  if (t !== undefined && !(t > 0 && t <= MAX_TIMER_SECONDS)) throw new UsageError("INVALID_ARGUMENT", `timeout must be a positive number of seconds, at most ${MAX_TIMER_SECONDS} (what a Node timer holds), not ${t}`);
+  if (t !== undefined && !(t > 0 && t <= MAX_TIMER_SECONDS))
+    throw new UsageError("INVALID_ARGUMENT", `timeout must be a positive number of seconds, at most ${MAX_TIMER_SECONDS} (what a Node timer holds), not ${t}`);
   const r = o.runs;
-  if (r !== undefined && !(Number.isSafeInteger(r) && r >= 0 && r <= MAX_RUNS)) throw new UsageError("INVALID_ARGUMENT", `runs must be a whole number from 0 to ${MAX_RUNS} (split larger runs with --shard), not ${r}`);
+  if (r !== undefined && !(Number.isSafeInteger(r) && r >= 0 && r <= MAX_RUNS))
+    throw new UsageError("INVALID_ARGUMENT", `runs must be a whole number from 0 to ${MAX_RUNS} (split larger runs with --shard), not ${r}`);
   const m = o.maxOutputSize;
-  if (m !== undefined && !(Number.isSafeInteger(m) && m > 0)) throw new UsageError("INVALID_ARGUMENT", `max output size must be a positive whole number of bytes, not ${m}`);
+  if (m !== undefined && !(Number.isSafeInteger(m) && m > 0))
+    throw new UsageError("INVALID_ARGUMENT", `max output size must be a positive whole number of bytes, not ${m}`);
 }
 
 /** The candidate's working directory may not be the corpus or inside it: nothing the candidate writes relative to it may land in the corpus. */
@@ -161,7 +171,10 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
   const protocol: Protocol = o.serve === true ? "serve/1" : "case/1";
   const argv = splitTemplate(o.candidate, protocol);
   if (o.tolerance !== undefined && !FLOATING_STAGES.includes(stage)) {
-    throw new UsageError("INVALID_ARGUMENT", `--tolerance applies to the floating stages (${FLOATING_STAGES.join(", ")}); ${stage} moves bytes and is always compared bit for bit`);
+    throw new UsageError(
+      "INVALID_ARGUMENT",
+      `--tolerance applies to the floating stages (${FLOATING_STAGES.join(", ")}); ${stage} moves bytes and is always compared bit for bit`,
+    );
   }
   const name = o.name ?? candidateName(argv);
   const cwd = o.cwd ?? process.cwd();
@@ -173,7 +186,9 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
   if (o.shard !== undefined) log(`gate: shard ${o.shard.index}/${o.shard.count}: ${mine.length} of ${set.cases.length} cases`);
   const passEnv = o.passEnv ?? [];
   const unset = passEnv.filter((n) => process.env[n] === undefined);
-  log(`gate: ${protocol === "serve/1" ? `serve mode (${protocol}), up to ${jobs} worker(s)` : `${jobs} job(s)`}, timeout ${o.timeoutSec ?? GATE_DEFAULTS.timeoutSec} s per case${o.tolerance ? `, tolerance ${o.tolerance.ulp} ulp` : ", bit-exact"}`);
+  log(
+    `gate: ${protocol === "serve/1" ? `serve mode (${protocol}), up to ${jobs} worker(s)` : `${jobs} job(s)`}, timeout ${o.timeoutSec ?? GATE_DEFAULTS.timeoutSec} s per case${o.tolerance ? `, tolerance ${o.tolerance.ulp} ulp` : ", bit-exact"}`,
+  );
   if (unset.length > 0) log(`gate: --pass-env ${unset.join(", ")}: not set, not passed`);
 
   const removed = await removeStaleWorkDirs(tmpdir());
@@ -192,6 +207,7 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
     ...(o.maxOutputSize !== undefined ? { maxOutputSize: o.maxOutputSize } : {}),
     ...(o.tolerance !== undefined ? { tolerance: o.tolerance } : {}),
     keep: o.keepTemp === true,
+    ...(o.readings !== undefined ? { pinned: o.readings } : {}),
   };
   const runner: CaseRunner = protocol === "serve/1" ? new ServeRunner(settings) : perCaseRunner(settings);
   const print = (r: CaseResult) => {
@@ -211,9 +227,22 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
     }
   }
   if (o.keepTemp) log(`gate: case files kept in ${workDir}`);
+  const points = readingPoints(stage).map((p) => p.id);
+  const settled = settleReadings(results, points, o.readings ?? null);
+  for (const l of readingLines(settled.summary)) log(l);
+  settled.cases.forEach((r, i) => {
+    if (r.verdict !== results[i]!.verdict) {
+      log(caseLine(r));
+      for (const l of detailLines(r)) log(l);
+    }
+  });
+  results = settled.cases;
   const totals = totalsOf(results, set.skipped);
   const durationMs = Math.round(performance.now() - started);
-  const extra = [totals.open > 0 ? `${totals.open} open case(s) recorded, not judged` : "", totals.skipped > 0 ? `${totals.skipped} corpus case(s) skipped` : ""].filter((s) => s !== "");
+  const extra = [
+    totals.open > 0 ? `${totals.open} open case(s) recorded, not judged` : "",
+    totals.skipped > 0 ? `${totals.skipped} corpus case(s) skipped` : "",
+  ].filter((s) => s !== "");
   if (protocol === "serve/1") extra.push(`${runner.restarts} worker restart(s)`);
   log(`gate: ${results.length} case(s) in ${(durationMs / 1000).toFixed(1)} s${extra.length > 0 ? `; ${extra.join("; ")}` : ""}`);
   log(summaryLine(totals));
@@ -237,6 +266,7 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
     skipped: set.skipped,
     shrunk,
     totals,
+    readings: settled.summary,
   };
 }
 
@@ -245,11 +275,19 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
  * Timeouts and commands that cannot start are not shrunk: every probe would cost the timeout, or
  * fail the same way whatever the input.
  */
-async function shrinkFailures(stage: Stage, seed: number, o: GateOptions, results: readonly CaseResult[], runner: CaseRunner, log: (line: string) => void): Promise<ShrunkCase[]> {
+async function shrinkFailures(
+  stage: Stage,
+  seed: number,
+  o: GateOptions,
+  results: readonly CaseResult[],
+  runner: CaseRunner,
+  log: (line: string) => void,
+): Promise<ShrunkCase[]> {
   const limit = o.shrink ?? GATE_DEFAULTS.shrink;
   const firsts = new Map<string, CaseResult>();
   for (const r of results) {
-    if (r.verdict !== "fail" || r.spec === undefined || r.failure === "spawn" || r.failure === "timeout") continue;
+    // Separating cases (no fast-check draw) are minimal already; reading failures are not bugs to shrink.
+    if (r.verdict !== "fail" || r.spec === undefined || r.generatedIndex === undefined || r.failure === "spawn" || r.failure === "timeout") continue;
     const s = failureSignature(r);
     if (!firsts.has(s)) firsts.set(s, r);
   }
@@ -266,7 +304,9 @@ async function shrinkFailures(stage: Stage, seed: number, o: GateOptions, result
       // Each probe works in a directory of its own (negative indexes never clash with the run's).
       check: (spec) => runner.run(generatedCase(stage, spec, `shrink-${n}`, -1 - n++, { generatedIndex: failed.generatedIndex! })),
     });
-    log(`gate: saved shrunk counterexample ${shrunk.path} (${shrunk.label}; ${shrunk.runs} candidate runs); commit it: copy the folder into corpus/golden and add its id to corpus/golden/index.json`);
+    log(
+      `gate: saved shrunk counterexample ${shrunk.path} (${shrunk.label}; ${shrunk.runs} candidate runs); commit it: copy the folder into corpus/golden and add its id to corpus/golden/index.json`,
+    );
     out.push(shrunk);
   }
   return out;

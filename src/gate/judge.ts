@@ -69,8 +69,10 @@ export interface JudgeInput {
 /** Mismatches kept per case in reports (the count is always exact). */
 const MAX_MISMATCHES = 20;
 
+export type Observation = { failure: FailureKind; reason: string } | { refused: true; reason: string } | { weights: TensorMap };
+
 /** What happened, before any judging: a failure kind and reason, or the candidate's weights. */
-function observe(input: JudgeInput): { failure: FailureKind; reason: string } | { refused: true; reason: string } | { weights: TensorMap } {
+export function observe(input: Pick<JudgeInput, "ending" | "output">): Observation {
   const { ending, output } = input;
   if (ending.kind === "failed") return { failure: ending.failure, reason: ending.reason };
   if (ending.kind === "refused") return { refused: true, reason: ending.reason };
@@ -100,8 +102,14 @@ export function judge(input: JudgeInput): Judgement {
   const none = { diagnoses: [], mismatches: [] };
   if ("failure" in seen) return { verdict: open ? "open" : "fail", failure: seen.failure, reason: seen.reason, ...none };
   if (input.outcome === "error") {
-    if ("refused" in seen) return { verdict: "pass", reason: `refused as expected (${seen.reason}; the reference refuses with ${input.errorCode ?? "an error"})`, ...none };
-    return { verdict: "fail", failure: "accepted", reason: `the reference refuses this input (${input.errorCode ?? "error"}) but the candidate ${input.ending.kind === "written" ? input.ending.said : "wrote an output"}`, ...none };
+    if ("refused" in seen)
+      return { verdict: "pass", reason: `refused as expected (${seen.reason}; the reference refuses with ${input.errorCode ?? "an error"})`, ...none };
+    return {
+      verdict: "fail",
+      failure: "accepted",
+      reason: `the reference refuses this input (${input.errorCode ?? "error"}) but the candidate ${input.ending.kind === "written" ? input.ending.said : "wrote an output"}`,
+      ...none,
+    };
   }
   if ("refused" in seen) return { verdict: open ? "open" : "fail", failure: "crash", reason: seen.reason, ...none };
   const expected = input.expected!;

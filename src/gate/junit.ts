@@ -50,7 +50,10 @@ export function junitXml(report: GateReport): string {
     `<testsuites name="${xmlEscape(name)}" tests="${tests}" failures="${t.failed}" errors="0" skipped="${skipped}" time="${seconds(report.durationMs)}">`,
     `  <testsuite name="${xmlEscape(name)}" tests="${tests}" failures="${t.failed}" errors="0" skipped="${skipped}" time="${seconds(report.durationMs)}">`,
     ...report.cases.map((r) => testcase(report, r)),
-    ...report.skipped.map((s) => `    <testcase classname="gate.${xmlEscape(report.stage)}.golden" name="${xmlEscape(s.id)}" time="0">\n      <skipped message="${xmlEscape(`outside the ${report.stage} contract: ${s.reason}`)}"/>\n    </testcase>`),
+    ...report.skipped.map(
+      (s) =>
+        `    <testcase classname="gate.${xmlEscape(report.stage)}.golden" name="${xmlEscape(s.id)}" time="0">\n      <skipped message="${xmlEscape(`outside the ${report.stage} contract: ${s.reason}`)}"/>\n    </testcase>`,
+    ),
     `  </testsuite>`,
     `</testsuites>`,
   ];

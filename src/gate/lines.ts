@@ -4,6 +4,7 @@
 // the closing `N passed, M failed`.
 
 import { describeMismatch } from "./compare.js";
+import { shownReadings } from "./reading-lines.js";
 import type { CaseResult } from "./run-case.js";
 
 const WORD = { pass: "PASS", fail: "FAIL", open: "OPEN" } as const;
@@ -17,7 +18,7 @@ export function tailLines(text: string | undefined, n: number, width = 200): str
 export function caseLine(r: CaseResult): string {
   const what = r.origin === "golden" ? "golden" : r.label;
   const head = `${WORD[r.verdict]} ${r.id} [${what}]`;
-  if (r.verdict === "pass") return `${head} ${(r.durationMs / 1000).toFixed(2)} s`;
+  if (r.verdict === "pass") return `${head} ${(r.durationMs / 1000).toFixed(2)} s${r.readings !== undefined ? `, reads ${shownReadings(r.readings)}` : ""}`;
   const reason = r.verdict === "open" ? `recorded, not judged: ${r.reason}` : r.reason;
   return `${head}: ${reason}`;
 }

@@ -1,10 +1,11 @@
 // The Markdown summary of a gate report (`--markdown`), made for a CI step summary
-// ($GITHUB_STEP_SUMMARY): the verdict and totals, the failures with their diagnoses, results per
-// family and feature, open cases, skipped corpus cases and the counterexamples saved.
+// ($GITHUB_STEP_SUMMARY): the verdict and totals, the failures with their diagnoses, the readings
+// table, results per family and feature, open cases, skipped corpus cases and the counterexamples saved.
 
 import type { GateReport } from "./report.js";
 import { casesCovered, reportPasses, summaryLine } from "./report.js";
 import type { CaseResult } from "./run-case.js";
+import { evidenceList } from "./reading-lines.js";
 import { caseGroups, signatureList, tallyBy } from "./tally.js";
 
 /** A table cell: pipes escaped, lines joined. */
@@ -36,6 +37,31 @@ export function markdownSummary(report: GateReport): string {
   if (report.cases.length < casesCovered(report)) lines.push(`- **incomplete**: ${report.cases.length} of ${casesCovered(report)} cases in this report`);
   const failed = report.cases.filter((c) => c.verdict === "fail");
   if (failed.length > 0) lines.push("", "### Failures", "", ...caseRows(failed));
+  const rows = report.readings?.rows ?? [];
+  if (rows.length > 0) {
+    const pinned = report.readings!.pinned !== null;
+    lines.push(
+      "",
+      `### Readings (where oQ's contract is open${pinned ? "; pinned by --readings" : ""})`,
+      "",
+      "| point | alternative | status | evidence cases |",
+      "|---|---|---|---|",
+    );
+    for (const r of rows) {
+      const evidence = Object.entries(r.evidence)
+        .map(
+          ([a, ids]) =>
+            `${a}: ${evidenceList(
+              ids.map((id) => `\`${id}\``),
+              6,
+            )}`,
+        )
+        .join("; ");
+      lines.push(
+        `| ${cell(r.point)} | ${cell(r.alternative ?? "-")} | ${r.status === "changed" || r.status === "inconsistent" ? `**${r.status}**` : r.status} | ${cell(evidence)} |`,
+      );
+    }
+  }
   const groups = tallyBy(report.cases, caseGroups);
   lines.push("", "### By family and feature", "", "| group | passed | failed | diagnoses |", "|---|---|---|---|");
   for (const [g, x] of groups) lines.push(`| ${cell(g)} | ${x.passed} | ${x.failed} | ${cell(signatureList(x))} |`);

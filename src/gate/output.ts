@@ -51,7 +51,8 @@ export async function readCandidateOutput(path: string, limits: OutputLimits): P
   try {
     const st = await fh.stat();
     if (!st.isFile()) return { unreadable: `it is ${kindOf(st)}, not a regular file` };
-    if (st.size > limits.maxBytes) return { unreadable: `it is ${formatBytes(st.size)}, more than the ${formatBytes(limits.maxBytes)} --max-output-size allows` };
+    if (st.size > limits.maxBytes)
+      return { unreadable: `it is ${formatBytes(st.size)}, more than the ${formatBytes(limits.maxBytes)} --max-output-size allows` };
     // Only the size fstat gave is read: a file still growing (an escaped child writing) is cut there.
     const bytes = new Uint8Array(st.size);
     let at = 0;

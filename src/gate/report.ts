@@ -9,6 +9,7 @@ import type { Stage } from "../reference/stages.js";
 import type { SkippedCase } from "./cases.js";
 import type { Tolerance } from "./compare.js";
 import type { CaseResult } from "./run-case.js";
+import { type ReadingsSummary, settleReadings } from "./fingerprint.js";
 import type { Shard } from "./shard.js";
 
 export const REPORT_FORMAT = "moe-prefuse-gate-report/1";
@@ -61,6 +62,8 @@ export interface GateReport {
   readonly skipped: readonly SkippedCase[];
   readonly shrunk: readonly ShrunkCase[];
   readonly totals: Totals;
+  /** The readings table (reading points of the stage; absent in reports of older versions). */
+  readonly readings?: ReadingsSummary;
 }
 
 export function totalsOf(cases: readonly CaseResult[], skipped: readonly SkippedCase[]): Totals {
@@ -101,6 +104,9 @@ export async function readReport(file: string): Promise<GateReport> {
 
 const SAME_RUN: readonly (keyof GateReport)[] = ["stage", "candidate", "corpus", "seed", "runs", "totalCases"];
 
+/** Shards of one run were pinned to the same readings. */
+const pinnedOf = (r: GateReport) => JSON.stringify(r.readings?.pinned ?? null);
+
 /** The report of a whole run from the reports of its shards; refuses reports of different runs, repeated or missing shards. */
 export function mergeReports(reports: readonly GateReport[]): GateReport {
   const first = reports[0];
@@ -108,9 +114,14 @@ export function mergeReports(reports: readonly GateReport[]): GateReport {
   for (const r of reports.slice(1)) {
     for (const k of SAME_RUN) {
       if (JSON.stringify(r[k]) !== JSON.stringify(first[k])) {
-        throw new UsageError("INVALID_ARGUMENT", `reports of different runs: ${k} is ${JSON.stringify(first[k])} in one and ${JSON.stringify(r[k])} in another`);
+        throw new UsageError(
+          "INVALID_ARGUMENT",
+          `reports of different runs: ${k} is ${JSON.stringify(first[k])} in one and ${JSON.stringify(r[k])} in another`,
+        );
       }
     }
+    if (pinnedOf(r) !== pinnedOf(first))
+      throw new UsageError("INVALID_ARGUMENT", `reports of different runs: pinned readings ${pinnedOf(first)} in one and ${pinnedOf(r)} in another`);
   }
   const shards = reports.flatMap((r) => r.shards).sort((a, b) => a.index - b.index);
   const count = shards[0]?.count ?? 1;
@@ -121,8 +132,16 @@ export function mergeReports(reports: readonly GateReport[]): GateReport {
     seen.add(s.index);
   }
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
-  if (missing.length > 0) throw new UsageError("INVALID_ARGUMENT", `shard(s) ${missing.map((i) => `${i}/${count}`).join(", ")} missing: merge the reports of every shard`);
-  const cases = reports.flatMap((r) => r.cases).sort((a, b) => a.index - b.index);
+  if (missing.length > 0)
+    throw new UsageError("INVALID_ARGUMENT", `shard(s) ${missing.map((i) => `${i}/${count}`).join(", ")} missing: merge the reports of every shard`);
+  // Each shard inferred readings from its own cases: the whole run's are settled again over all of them.
+  const pinned = first.readings?.pinned ?? null;
+  const settled = settleReadings(
+    reports.flatMap((r) => r.cases).sort((a, b) => a.index - b.index),
+    (first.readings?.rows ?? []).map((r) => r.point),
+    pinned,
+  );
+  const cases = settled.cases;
   const skipped = first.skipped;
   return {
     ...first,
@@ -133,5 +152,6 @@ export function mergeReports(reports: readonly GateReport[]): GateReport {
     shrunk: reports.flatMap((r) => r.shrunk),
     ...(first.restarts !== undefined ? { restarts: reports.reduce((n, r) => n + (r.restarts ?? 0), 0) } : {}),
     totals: totalsOf(cases, skipped),
+    ...(first.readings !== undefined ? { readings: settled.summary } : {}),
   };
 }

@@ -21,6 +21,8 @@ import type { Tolerance } from "./compare.js";
 import { type Ending, type Judgement, judge } from "./judge.js";
 import { readCandidateOutput } from "./output.js";
 import { type Protocol, expandTemplate } from "./template.js";
+import { type CaseReadings, judgeWithReadings } from "./judge-readings.js";
+import type { ReadingChoice } from "../reference/reading-points.js";
 
 export interface CaseResult extends Judgement {
   readonly index: number;
@@ -41,6 +43,8 @@ export interface CaseResult extends Judgement {
   /** Generated cases: the checkpoint (as `moe-prefuse gen` options take it) and its position in the seed's sequence. */
   readonly spec?: FixtureSpec;
   readonly generatedIndex?: number;
+  /** Cases that reading points decide: the points and the alternatives the output matches. */
+  readonly readings?: CaseReadings;
 }
 
 export interface CaseRunSettings {
@@ -60,6 +64,8 @@ export interface CaseRunSettings {
   readonly maxOutputSize?: number;
   readonly tolerance?: Tolerance;
   readonly keep: boolean;
+  /** Pinned readings (--readings): failures of decided cases are judged under them. */
+  readonly pinned?: ReadingChoice;
 }
 
 /** Runs cases; the per-case and serve/1 protocols are two of these. */
@@ -106,7 +112,9 @@ function tensorBytes(t: TensorMap | undefined): number {
 }
 
 /** The case's fields of a result, whatever happened to it. */
-function caseFields(c: GateCase): Pick<CaseResult, "index" | "origin" | "label" | "family" | "features"> & Partial<Pick<CaseResult, "spec" | "generatedIndex">> {
+function caseFields(
+  c: GateCase,
+): Pick<CaseResult, "index" | "origin" | "label" | "family" | "features"> & Partial<Pick<CaseResult, "spec" | "generatedIndex">> {
   return {
     index: c.index,
     origin: c.origin,
@@ -127,7 +135,19 @@ export async function runCase(c: GateCase, s: CaseRunSettings, execute: Execute)
     // else) wrote into the corpus during the run. The case fails; the gate cannot pass.
     if (!(e instanceof CorpusError) || c.outcome === undefined) throw e;
     const none = { code: null, signal: null, timedOut: false };
-    return { ...caseFields(c), id: c.name, outcome: c.outcome, referenceLayers: {}, verdict: "fail", failure: "corpus-changed", reason: e.message, diagnoses: [], mismatches: [], exit: none, durationMs: 0 };
+    return {
+      ...caseFields(c),
+      id: c.name,
+      outcome: c.outcome,
+      referenceLayers: {},
+      verdict: "fail",
+      failure: "corpus-changed",
+      reason: e.message,
+      diagnoses: [],
+      mismatches: [],
+      exit: none,
+      durationMs: 0,
+    };
   }
   const dir = join(s.workDir, String(c.index));
   const input = join(dir, "input");
@@ -150,16 +170,32 @@ export async function runCase(c: GateCase, s: CaseRunSettings, execute: Execute)
     plan = undefined; // a refused input: diagnoses that need the plan are skipped
   }
   if (!s.keep) await rm(dir, { recursive: true, force: true });
-  const judgement = judge({
-    outcome: m.outcome,
-    ...(m.errorCode !== undefined ? { errorCode: m.errorCode } : {}),
-    expected: m.expected,
-    config: m.config,
-    plan: () => plan,
-    ending: x.ending,
-    output: out,
-    ...(s.tolerance !== undefined ? { tolerance: s.tolerance } : {}),
-  });
+  const tolerance = s.tolerance !== undefined ? { tolerance: s.tolerance } : {};
+  const judgement =
+    m.alternatives === undefined
+      ? judge({
+          outcome: m.outcome,
+          ...(m.errorCode !== undefined ? { errorCode: m.errorCode } : {}),
+          expected: m.expected,
+          config: m.config,
+          plan: () => plan,
+          ending: x.ending,
+          output: out,
+          ...tolerance,
+        })
+      : judgeWithReadings(
+          {
+            stage: s.stage,
+            outcome: m.outcome,
+            input: m.input,
+            config: m.config,
+            ending: x.ending,
+            output: out,
+            ...tolerance,
+            ...(s.pinned !== undefined ? { pinned: s.pinned } : {}),
+          },
+          m.alternatives,
+        );
   const shown = judgement.verdict !== "pass";
   return scrub(s.secrets, {
     ...caseFields(c),

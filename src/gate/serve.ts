@@ -108,11 +108,13 @@ export function answerEnding(line: string, id: string, secrets: readonly string[
   } catch {
     return bad(`answered with a line that is not JSON: ${excerpt(line, secrets)}`);
   }
-  if (typeof a !== "object" || a === null || Array.isArray(a)) return bad(`answered with a line that is not a serve/1 answer object: ${excerpt(line, secrets)}`);
+  if (typeof a !== "object" || a === null || Array.isArray(a))
+    return bad(`answered with a line that is not a serve/1 answer object: ${excerpt(line, secrets)}`);
   const { case: answered, status, message } = a as Record<string, unknown>;
   if (answered !== id) return bad(`answered for case ${excerpt(String(answered), secrets)} while case ${id} was in flight`);
   if (status === "written") return { kind: "written", said: "answered written" };
-  if (status === "refused") return { kind: "refused", reason: `refused: ${typeof message === "string" && message !== "" ? excerpt(message, secrets).slice(1, -1) : "(no message)"}` };
+  if (status === "refused")
+    return { kind: "refused", reason: `refused: ${typeof message === "string" && message !== "" ? excerpt(message, secrets).slice(1, -1) : "(no message)"}` };
   return bad(`answered with status ${excerpt(String(status), secrets)} (serve/1 answers "written" or "refused")`);
 }
 

@@ -77,7 +77,8 @@ export function splitTemplate(template: string, protocol: Protocol = "case/1"): 
   for (const p of ["{input}", "{output}"]) {
     const has = words.some((w) => w.includes(p));
     if (protocol === "case/1" && !has) throw bad(template, `must contain ${p} (see the candidate protocols in docs/gate-protocols.md)`);
-    if (protocol === "serve/1" && has) throw bad(template, `must not contain ${p} with --serve: each request carries its input and output (docs/gate-protocols.md)`);
+    if (protocol === "serve/1" && has)
+      throw bad(template, `must not contain ${p} with --serve: each request carries its input and output (docs/gate-protocols.md)`);
   }
   return words;
 }

@@ -3,7 +3,8 @@
 // so adjacent representable values are 1 apart, +0 and -0 are both 0, the largest finite value
 // and infinity are 1 apart, and a distance counts every representable value crossed, across
 // zero too. NaN is at no distance from NaN (any payload or sign) and infinitely far from any
-// number.
+// number. (So a tolerance, even ulp=0, accepts -0 for +0 and any NaN for any NaN; without a
+// tolerance the gate compares bytes and accepts neither: see compare.ts.)
 
 import type { DType } from "../reference/dtypes.js";
 

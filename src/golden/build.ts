@@ -4,7 +4,7 @@
 // builder also holds every case to its label: a y_ case must change the input, an n_ case must
 // leave it exactly as it is (or be refused with the stated error), and a y_/n_ case of the
 // `prefuse` stage must stay inside that stage's contract (oQ's function, as the release gate's
-// src/gate/contracts.ts states it), else it belongs to another stage or to an i_ case.
+// src/reference/contracts.ts states it), else it belongs to another stage or to an i_ case.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import { prefuse } from "../reference/prefuse/prefuse.js";
 import { serializeSafetensors } from "../reference/safetensors/memory.js";
 import type { Stage } from "../reference/stages.js";
 import { bytesEqual } from "../reference/tensor.js";
+import { decidingPoints } from "../reference/alternatives.js";
 import { STAGE_CONTRACTS } from "../reference/contracts.js";
 import { generateCheckpoint } from "../fixtures-gen/generate.js";
 import { type FixtureSpec, resolveSpec } from "../fixtures-gen/spec.js";
@@ -119,7 +120,8 @@ function sourceOf(def: CaseDefinition): Record<string, unknown> {
 }
 
 export async function buildCase(def: CaseDefinition, ctx: BuildContext): Promise<BuiltCase> {
-  if (!def.id.startsWith(OUTCOME_PREFIX[def.outcome])) throw new CaseDefinitionError(def.id, `a '${def.outcome}' case is named ${OUTCOME_PREFIX[def.outcome]}...`);
+  if (!def.id.startsWith(OUTCOME_PREFIX[def.outcome]))
+    throw new CaseDefinitionError(def.id, `a '${def.outcome}' case is named ${OUTCOME_PREFIX[def.outcome]}...`);
   const input = await loadInput(def, ctx);
   const parsed = parseInput(input, def.id);
   const answer = await referenceAnswer(def.stage, parsed);
@@ -130,7 +132,8 @@ export async function buildCase(def: CaseDefinition, ctx: BuildContext): Promise
   // The release gate gives prefuse candidates only cases inside oQ's contract; a y_ or n_ prefuse case must be one.
   if (def.stage === "prefuse" && (def.outcome === "transform" || def.outcome === "untouched")) {
     const outside = STAGE_CONTRACTS.prefuse.outside(parsed.config, parsed.weights);
-    if (outside !== undefined) throw new CaseDefinitionError(def.id, `outside the prefuse stage's contract (${outside}): make it an i_ case or use another stage`);
+    if (outside !== undefined)
+      throw new CaseDefinitionError(def.id, `outside the prefuse stage's contract (${outside}): make it an i_ case or use another stage`);
   }
 
   let expected = answer.kind === "output" ? answer.expected : undefined;
@@ -145,7 +148,8 @@ export async function buildCase(def: CaseDefinition, ctx: BuildContext): Promise
       notes.push("kept the committed expected output: the FP8 oracle cannot run here");
     } else {
       expected = await oracleExpected(def, input, parsed, ctx.oracle);
-      if (!bytesEqual(expected, answer.expected)) notes.push("the FP8 oracle's answer differs from the reference's: golden check will fail until one of them is fixed");
+      if (!bytesEqual(expected, answer.expected))
+        notes.push("the FP8 oracle's answer differs from the reference's: golden check will fail until one of them is fixed");
     }
   }
 
@@ -158,6 +162,12 @@ export async function buildCase(def: CaseDefinition, ctx: BuildContext): Promise
     family: def.input.kind === "generated" ? def.input.spec.family : null,
     source: sourceOf(def),
     layers: answer.layers,
+    points: await decidingPoints(
+      def.stage,
+      parsed.weights,
+      parsed.config,
+      answer.kind === "output" ? { expected: answer.weights } : { errorCode: answer.code },
+    ),
     ...(answer.kind === "error" ? { errorCode: answer.code } : {}),
     ...(Object.keys(answer.reasons).length > 0 ? { reasons: answer.reasons } : {}),
   };

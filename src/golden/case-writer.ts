@@ -11,8 +11,9 @@ import type { ModelConfig } from "../reference/checkpoint.js";
 import { CONFIG_FILE, SINGLE_FILE } from "../reference/checkpoint.js";
 import { CorpusError, MoePrefuseError } from "../reference/errors.js";
 import { serializeSafetensors } from "../reference/safetensors/memory.js";
-import { type Stage, planStage, runStage } from "../reference/stages.js";
-import { type TensorMap, bytesEqual, sameSpec } from "../reference/tensor.js";
+import { planStage, runStage } from "../reference/stages.js";
+import { type TensorMap, sameWeights } from "../reference/tensor.js";
+import { decidingPoints } from "../reference/alternatives.js";
 import {
   CASE_FILE,
   CORPUS_FORMAT,
@@ -43,12 +44,7 @@ export interface NewCase extends Pick<CaseMeta, "description" | "stage" | "featu
 
 /** transform when the stage's output differs from its input in any name, spec or byte, else untouched. */
 export function outcomeOf(input: TensorMap, output: TensorMap): "transform" | "untouched" {
-  if (input.size !== output.size) return "transform";
-  for (const [name, t] of input) {
-    const o = output.get(name);
-    if (o === undefined || !sameSpec(o, t) || !bytesEqual(o.data, t.data)) return "transform";
-  }
-  return "untouched";
+  return sameWeights(input, output) ? "untouched" : "transform";
 }
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
@@ -82,6 +78,7 @@ export async function writeCaseFolder(corpus: string, c: NewCase): Promise<Golde
     family: c.family,
     source: c.source,
     layers: Object.fromEntries((plan?.layers ?? []).map((l) => [l.prefix, l.state])),
+    points: await decidingPoints(c.stage, c.weights, c.config, expected !== undefined ? { expected } : { errorCode: errorCode! }),
     ...(errorCode !== undefined ? { errorCode } : {}),
   };
   const files: Record<string, Uint8Array | string> = {
@@ -117,7 +114,8 @@ export async function addToCorpusIndex(corpus: string, ids: readonly string[]): 
     } catch {
       throw new CorpusError("CORPUS_INVALID", "not valid JSON", { file });
     }
-    if (index.format !== CORPUS_FORMAT || !Array.isArray(index.cases)) throw new CorpusError("CORPUS_INVALID", `not a format ${CORPUS_FORMAT} corpus index`, { file });
+    if (index.format !== CORPUS_FORMAT || !Array.isArray(index.cases))
+      throw new CorpusError("CORPUS_INVALID", `not a format ${CORPUS_FORMAT} corpus index`, { file });
     cases = index.cases as string[];
   }
   const all = [...new Set([...cases, ...ids])].sort();

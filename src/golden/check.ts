@@ -11,6 +11,7 @@ import { bytesEqual } from "../reference/tensor.js";
 import { outcomeProblem, parseInput, referenceAnswer } from "./answer.js";
 import { type CaseMeta, readCase, readIndex } from "./corpus.js";
 import { diffTensors } from "./diff.js";
+import { decidingPoints } from "../reference/alternatives.js";
 
 export interface CaseCheck {
   readonly id: string;
@@ -50,8 +51,18 @@ export async function checkCase(root: string, id: string): Promise<CaseCheck> {
     const answer = await referenceAnswer(meta.stage, input);
     const problem = outcomeProblem(meta.outcome, answer, input);
     if (problem !== undefined) return fail(problem);
+    const points = await decidingPoints(
+      meta.stage,
+      input.weights,
+      input.config,
+      answer.kind === "output" ? { expected: answer.weights } : { errorCode: answer.code },
+    );
+    if (points.join(",") !== meta.points.join(","))
+      return fail(`case.json says reading points [${meta.points.join(", ")}] decide it; they are [${points.join(", ")}]`);
     if (answer.kind === "error") {
-      return answer.code === meta.errorCode ? { id, meta, ok: true, detail: `refused with ${answer.code}` } : fail(`refused with ${answer.code}, case.json expects ${meta.errorCode ?? "no code"}`);
+      return answer.code === meta.errorCode
+        ? { id, meta, ok: true, detail: `refused with ${answer.code}` }
+        : fail(`refused with ${answer.code}, case.json expects ${meta.errorCode ?? "no code"}`);
     }
     const expected = new Uint8Array(await readFile(c.expected!));
     if (!bytesEqual(expected, answer.expected)) {
@@ -65,7 +76,9 @@ export async function checkCase(root: string, id: string): Promise<CaseCheck> {
       if (first === undefined) return fail("same tensors as expected.safetensors, but the file bytes differ (header or metadata)");
       return fail(`${changes.length} tensor(s) differ from expected.safetensors; first ${first.tensor}: ${first.change} ${first.detail}`);
     }
-    if (!sameLayers(meta.layers, answer.layers)) return fail(`case.json says layers ${describeLayers(meta.layers)}; the reference plans ${describeLayers(answer.layers)}`);
+    if (!sameLayers(meta.layers, answer.layers))
+      return fail(`case.json says layers ${describeLayers(meta.layers)}; the reference plans ${describeLayers(answer.layers)}`);
+
     return { id, meta, ok: true, detail: `${answer.weights.size} tensors reproduced byte for byte` };
   } catch (e) {
     if (e instanceof MoePrefuseError || e instanceof SyntaxError) return fail(e.message);

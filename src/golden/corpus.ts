@@ -45,6 +45,11 @@ export interface CaseMeta {
   readonly source: Readonly<Record<string, unknown>>;
   /** What the reference's plan says per layer prefix (fused, untouched, already-fused, dense). */
   readonly layers: Readonly<Record<string, string>>;
+  /**
+   * The reading points of oQ's contract that decide the outcome (the release gate's
+   * src/reference/reading-points.ts): under another alternative of each, the expected output differs.
+   */
+  readonly points: readonly string[];
   /** For outcome "error": the typed error's stable code. */
   readonly errorCode?: string;
   /** Optional: per untouched layer prefix, why the reference leaves it untouched (one line per finding). */
@@ -100,6 +105,8 @@ function parseMeta(json: unknown, file: string, id: string): CaseMeta {
   if (!id.startsWith(OUTCOME_PREFIX[outcome])) throw bad(file, `a case with outcome '${outcome}' is named ${OUTCOME_PREFIX[outcome]}...`);
   if (!Array.isArray(m.features) || !m.features.every((f) => typeof f === "string")) throw bad(file, "'features' must be a list of strings");
   if (typeof m.layers !== "object" || m.layers === null) throw bad(file, "'layers' must be an object");
+  if (m.points !== undefined && (!Array.isArray(m.points) || !m.points.every((p) => typeof p === "string")))
+    throw bad(file, "'points' must be a list of reading point names");
   return {
     id,
     description: str("description"),
@@ -109,6 +116,7 @@ function parseMeta(json: unknown, file: string, id: string): CaseMeta {
     family: typeof m.family === "string" ? m.family : null,
     source: (m.source ?? {}) as Record<string, unknown>,
     layers: m.layers as Record<string, string>,
+    points: (m.points ?? []) as string[],
     ...(typeof m.errorCode === "string" ? { errorCode: m.errorCode } : {}),
     ...(isReasons(m.reasons) ? { reasons: m.reasons } : {}),
   };
@@ -137,10 +145,18 @@ export async function readCase(dir: string, id: string): Promise<GoldenCase> {
       throw new CorpusError("CORPUS_FILE_MISSING", "listed in the manifest but missing", { file: join(dir, f) });
     }
     if (sha256(bytes) !== manifest.files![f]) {
-      throw new CorpusError("CORPUS_HASH_MISMATCH", `sha256 differs from ${MANIFEST_FILE}: the file changed since the corpus was written`, { file: join(dir, f) });
+      throw new CorpusError("CORPUS_HASH_MISMATCH", `sha256 differs from ${MANIFEST_FILE}: the file changed since the corpus was written`, {
+        file: join(dir, f),
+      });
     }
   }
-  return { dir, meta, inputDir: join(dir, INPUT_DIR), expected: meta.outcome === "error" ? undefined : join(dir, EXPECTED_FILE), hashes: { ...manifest.files } };
+  return {
+    dir,
+    meta,
+    inputDir: join(dir, INPUT_DIR),
+    expected: meta.outcome === "error" ? undefined : join(dir, EXPECTED_FILE),
+    hashes: { ...manifest.files },
+  };
 }
 
 /**
@@ -156,7 +172,8 @@ export async function readCaseFile(c: GoldenCase, file: string): Promise<Uint8Ar
   } catch {
     throw new CorpusError("CORPUS_FILE_MISSING", "removed during the run", { file: path });
   }
-  if (sha256(bytes) !== c.hashes[file]) throw new CorpusError("CORPUS_HASH_MISMATCH", "changed during the run (sha256 differs from the one checked at the start)", { file: path });
+  if (sha256(bytes) !== c.hashes[file])
+    throw new CorpusError("CORPUS_HASH_MISMATCH", "changed during the run (sha256 differs from the one checked at the start)", { file: path });
   return bytes;
 }
 
@@ -167,7 +184,10 @@ export async function readIndex(root: string): Promise<string[]> {
   if (index.format !== CORPUS_FORMAT) throw bad(indexFile, `format ${String(index.format)} is not ${CORPUS_FORMAT}`);
   if (!Array.isArray(index.cases) || !index.cases.every((c) => typeof c === "string")) throw bad(indexFile, "'cases' must be a list of case ids");
   const ids = index.cases as string[];
-  const folders = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const folders = (await readdir(root, { withFileTypes: true }))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   const unlisted = folders.filter((f) => !ids.includes(f));
   if (unlisted.length > 0) throw bad(indexFile, `case folder(s) not listed: ${unlisted.join(", ")}`);
   return ids;

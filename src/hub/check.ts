@@ -39,7 +39,8 @@ export function compareWithCatalogue(expected: RealRepo, config: ModelConfig | u
   const counts = countKeysOf(config);
   const count = counts.find((c) => c.key === expected.countKey);
   if (count === undefined) findings.push(`no expert count at ${expected.countKey} (found at: ${counts.map((c) => c.key).join(", ") || "nowhere"})`);
-  else if (expected.experts !== undefined && count.value !== expected.experts) findings.push(`${expected.countKey} is ${show(count.value)}, expected ${expected.experts}`);
+  else if (expected.experts !== undefined && count.value !== expected.experts)
+    findings.push(`${expected.countKey} is ${show(count.value)}, expected ${expected.experts}`);
   for (const [path, value] of Object.entries(expected.config)) {
     if (JSON.stringify(at(config, path)) !== JSON.stringify(value)) findings.push(`${path} is ${show(at(config, path))}, expected ${show(value)}`);
   }
@@ -47,13 +48,16 @@ export function compareWithCatalogue(expected: RealRepo, config: ModelConfig | u
   if (layers.length === 0) findings.push("no MoE layer (no experts.N.*.weight and no experts.gate_up_proj tensor)");
   for (const l of layers) {
     if (expected.layout !== undefined && l.layout !== expected.layout) findings.push(`${l.prefix} is ${l.layout}, expected ${expected.layout}`);
-    if (expected.experts !== undefined && l.experts.length !== expected.experts) findings.push(`${l.prefix} has ${l.experts.length} experts, expected ${expected.experts}`);
-    if (expected.expertDtype !== undefined && l.dtypes.some((d) => d !== expected.expertDtype)) findings.push(`${l.prefix} experts are ${l.dtypes.join("+")}, expected ${expected.expertDtype}`);
+    if (expected.experts !== undefined && l.experts.length !== expected.experts)
+      findings.push(`${l.prefix} has ${l.experts.length} experts, expected ${expected.experts}`);
+    if (expected.expertDtype !== undefined && l.dtypes.some((d) => d !== expected.expertDtype))
+      findings.push(`${l.prefix} experts are ${l.dtypes.join("+")}, expected ${expected.expertDtype}`);
   }
   if (expected.fp8ScaleSuffix !== undefined) {
     const weights = [...specs.keys()].filter((n) => /\.experts\.\d+\.[^.]+\.weight$/.test(n));
     const unscaled = weights.filter((n) => !specs.has(`${n}${expected.fp8ScaleSuffix}`));
-    if (weights.length > 0 && unscaled.length > 0) findings.push(`${unscaled.length} expert weights have no weight${expected.fp8ScaleSuffix} (e.g. ${unscaled[0]}${expected.fp8ScaleSuffix})`);
+    if (weights.length > 0 && unscaled.length > 0)
+      findings.push(`${unscaled.length} expert weights have no weight${expected.fp8ScaleSuffix} (e.g. ${unscaled[0]}${expected.fp8ScaleSuffix})`);
   }
   return findings;
 }

@@ -100,39 +100,41 @@ function download(o: FetchRepoOptions, commit: string, f: RemoteFile, blob: stri
   // A body longer than the listing says is refused by the loop below as well; capping it in
   // the fetch also bounds what a redirect target may send.
   const limits: CallLimits = { maxBodyBytes: Math.max(f.size, 1), ...(o.fetch ? { base: o.fetch } : {}) };
-  return withRetries(s, label, limits, (fetch) => installAtomically(blob, ".incomplete", async (temp) => {
-    const remote = await downloadFile({
-      repo: o.repo,
-      path: f.path,
-      revision: commit,
-      hubUrl: s.endpoint,
-      fetch,
-      // Plain HTTP, no xet: the bytes are checked against the listing's sha256 either way, and
-      // the xet protocol would read more JSON, from more hosts, named by the server's headers.
-      xet: false,
-      ...(s.token !== undefined ? { accessToken: s.token } : {}),
-    });
-    if (remote === null) throw new HubError("NOT_FOUND", "listed in the repository but not found on download", { file: label });
-    if (remote.size !== f.size) throw new HubError("SIZE_MISMATCH", `the server offers ${remote.size} bytes, the listing says ${f.size}`, { file: label });
-    const hash = contentHash(f);
-    const handle = await open(temp, "wx");
-    let got = 0;
-    try {
-      for await (const chunk of remote.stream() as AsyncIterable<Uint8Array>) {
-        got += chunk.length;
-        if (got > f.size) throw new HubError("SIZE_MISMATCH", `the body is longer than the ${f.size} bytes listed`, { file: label });
-        hash.update(chunk);
-        await handle.write(chunk);
+  return withRetries(s, label, limits, (fetch) =>
+    installAtomically(blob, ".incomplete", async (temp) => {
+      const remote = await downloadFile({
+        repo: o.repo,
+        path: f.path,
+        revision: commit,
+        hubUrl: s.endpoint,
+        fetch,
+        // Plain HTTP, no xet: the bytes are checked against the listing's sha256 either way, and
+        // the xet protocol would read more JSON, from more hosts, named by the server's headers.
+        xet: false,
+        ...(s.token !== undefined ? { accessToken: s.token } : {}),
+      });
+      if (remote === null) throw new HubError("NOT_FOUND", "listed in the repository but not found on download", { file: label });
+      if (remote.size !== f.size) throw new HubError("SIZE_MISMATCH", `the server offers ${remote.size} bytes, the listing says ${f.size}`, { file: label });
+      const hash = contentHash(f);
+      const handle = await open(temp, "wx");
+      let got = 0;
+      try {
+        for await (const chunk of remote.stream() as AsyncIterable<Uint8Array>) {
+          got += chunk.length;
+          if (got > f.size) throw new HubError("SIZE_MISMATCH", `the body is longer than the ${f.size} bytes listed`, { file: label });
+          hash.update(chunk);
+          await handle.write(chunk);
+        }
+      } finally {
+        await handle.close();
       }
-    } finally {
-      await handle.close();
-    }
-    if (got !== f.size) throw new HubError("SIZE_MISMATCH", `the body ended after ${got} of ${f.size} bytes`, { file: label });
-    const digest = hash.digest("hex");
-    if (digest !== f.etag) {
-      throw new HubError("CHECKSUM_MISMATCH", `${f.hash} of the download is ${digest}, the repository lists ${f.etag}; nothing was kept`, { file: label });
-    }
-  }));
+      if (got !== f.size) throw new HubError("SIZE_MISMATCH", `the body ended after ${got} of ${f.size} bytes`, { file: label });
+      const digest = hash.digest("hex");
+      if (digest !== f.etag) {
+        throw new HubError("CHECKSUM_MISMATCH", `${f.hash} of the download is ${digest}, the repository lists ${f.etag}; nothing was kept`, { file: label });
+      }
+    }),
+  );
 }
 
 async function listRemote(o: FetchRepoOptions, commit: string, label: string): Promise<RemoteFile[]> {
@@ -179,7 +181,8 @@ export async function fetchRepo(o: FetchRepoOptions): Promise<FetchRepoResult> {
     }),
   );
   const commit = info.sha;
-  if (typeof commit !== "string" || !COMMIT_HASH.test(commit)) throw new HubError("BAD_RESPONSE", `the Hub resolved the revision to '${String(commit)}', not a commit hash`, { file: label });
+  if (typeof commit !== "string" || !COMMIT_HASH.test(commit))
+    throw new HubError("BAD_RESPONSE", `the Hub resolved the revision to '${String(commit)}', not a commit hash`, { file: label });
   const snapshot = snapshotDir(folder, commit);
   const remote = await listRemote(o, commit, label);
 

@@ -156,7 +156,9 @@ export function hubFetch(options: HubFetchOptions): HubFetch {
             if (ok) total += value.length;
             if (ok && o.maxTotalBytes !== undefined && total > o.maxTotalBytes) {
               controller.abort();
-              return stream.error(fail(new HubError("BODY_TOO_LARGE", `the responses of this call are longer than the ${o.maxTotalBytes} bytes allowed in all (decoded)`)));
+              return stream.error(
+                fail(new HubError("BODY_TOO_LARGE", `the responses of this call are longer than the ${o.maxTotalBytes} bytes allowed in all (decoded)`)),
+              );
             }
             if (got <= cap) return stream.enqueue(value);
             controller.abort();

@@ -19,7 +19,8 @@ function statusFailure(status: number, said: string, cause: unknown): Failure {
   // The server's words (an error body may echo our request, headers included): a redacted excerpt.
   const detail = said === "" ? "" : `: ${excerpt(said)}`;
   if (status === 404) return { code: "NOT_FOUND", detail: `not found on the Hub (HTTP 404${detail})`, cause };
-  if (status === 401 || status === 403) return { code: "UNAUTHORIZED", detail: `access denied (HTTP ${status}); a gated or private repository needs HF_TOKEN`, cause };
+  if (status === 401 || status === 403)
+    return { code: "UNAUTHORIZED", detail: `access denied (HTTP ${status}); a gated or private repository needs HF_TOKEN`, cause };
   if (status >= 500 || status === 429) return { code: "SERVER_ERROR", detail: `the Hub answered HTTP ${status}`, cause };
   return { code: "BAD_RESPONSE", detail: `unexpected HTTP ${status}${detail}`, cause };
 }
@@ -39,7 +40,8 @@ function failureOf(e: unknown): Failure {
   }
   const err = e as Error & { cause?: { code?: string; message?: string } };
   const detail = excerpt(`${err.message ?? String(e)}${err.cause?.code ? ` (${err.cause.code})` : err.cause?.message ? ` (${err.cause.message})` : ""}`);
-  if (err.message === "terminated") return { code: "NETWORK", detail: `the connection closed before the whole body arrived${detail.slice("terminated".length)}`, cause: e };
+  if (err.message === "terminated")
+    return { code: "NETWORK", detail: `the connection closed before the whole body arrived${detail.slice("terminated".length)}`, cause: e };
   if (err instanceof TypeError || NETWORK_CODES.test(detail)) return { code: "NETWORK", detail: `network failure: ${detail}`, cause: e };
   return { code: "BAD_RESPONSE", detail, cause: e };
 }

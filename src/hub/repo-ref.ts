@@ -20,11 +20,7 @@ const NAME = /^[A-Za-z0-9_.-]{1,96}$/;
 /** `owner/name` (or a legacy bare `name`), as huggingface_hub's validate_repo_id accepts. */
 export function validateRepoId(repo: string): string {
   const parts = repo.split("/");
-  const ok =
-    parts.length <= 2 &&
-    parts.every((p) => NAME.test(p) && !/^[-.]|[-.]$/.test(p)) &&
-    !repo.includes("--") &&
-    !repo.includes("..");
+  const ok = parts.length <= 2 && parts.every((p) => NAME.test(p) && !/^[-.]|[-.]$/.test(p)) && !repo.includes("--") && !repo.includes("..");
   if (!ok) throw new HubError("INVALID_REPO", `'${repo}' is not a Hub model id (owner/name: letters, digits, '-', '_', '.')`);
   return repo;
 }
@@ -32,11 +28,7 @@ export function validateRepoId(repo: string): string {
 /** A branch, tag or commit name that is safe as a relative path under `refs/`. */
 export function validateRevision(revision: string): string {
   const segments = revision.split("/");
-  const ok =
-    revision.length > 0 &&
-    revision.length <= 256 &&
-    !/[\\\x00-\x1f\x7f]/.test(revision) &&
-    segments.every((s) => s !== "" && s !== "." && s !== "..");
+  const ok = revision.length > 0 && revision.length <= 256 && !/[\\\x00-\x1f\x7f]/.test(revision) && segments.every((s) => s !== "" && s !== "." && s !== "..");
   if (!ok) throw new HubError("INVALID_REVISION", `'${revision}' is not a usable revision (a branch, tag or commit hash)`);
   return revision;
 }

@@ -49,11 +49,15 @@ export function hubSettings(env: Env = process.env, overrides: Partial<HubSettin
   if (!/^https?:\/\/[^/]/.test(endpoint)) throw new HubError("INVALID_SETTING", `HF_ENDPOINT '${endpoint}' is not an http(s) URL`);
   const token = "token" in overrides ? overrides.token : (nonEmpty(env.HF_TOKEN) ?? nonEmpty(env.HUGGING_FACE_HUB_TOKEN));
   // @huggingface/hub refuses other tokens with a TypeError; say so in our own words.
-  if (token !== undefined && !token.startsWith("hf_")) throw new HubError("INVALID_SETTING", "HF_TOKEN must be a Hugging Face access token (it starts with hf_)");
+  if (token !== undefined && !token.startsWith("hf_"))
+    throw new HubError("INVALID_SETTING", "HF_TOKEN must be a Hugging Face access token (it starts with hf_)");
   const timeoutText = nonEmpty(env.HF_HUB_DOWNLOAD_TIMEOUT);
   const timeoutS = timeoutText === undefined ? 10 : Number(timeoutText);
   if (!(timeoutS > 0) || !(timeoutS <= MAX_TIMER_SECONDS)) {
-    throw new HubError("INVALID_SETTING", `HF_HUB_DOWNLOAD_TIMEOUT '${timeoutText}' must be a positive number of seconds, at most ${MAX_TIMER_SECONDS} (what a timer holds)`);
+    throw new HubError(
+      "INVALID_SETTING",
+      `HF_HUB_DOWNLOAD_TIMEOUT '${timeoutText}' must be a positive number of seconds, at most ${MAX_TIMER_SECONDS} (what a timer holds)`,
+    );
   }
   // Whatever prints a message from now on leaves this value out (safe-text.ts).
   registerSecret(token);

@@ -92,11 +92,14 @@ export async function assertReplaceableDir(output: string): Promise<Stats | unde
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw writeFailed(output, e);
   }
-  if (s.isSymbolicLink()) throw new OutputError("OUTPUT_UNREPLACEABLE", "output is a symbolic link; name a new directory, or the directory it points to", { file: output });
+  if (s.isSymbolicLink())
+    throw new OutputError("OUTPUT_UNREPLACEABLE", "output is a symbolic link; name a new directory, or the directory it points to", { file: output });
   if (!s.isDirectory()) throw new OutputError("OUTPUT_EXISTS", "output exists and is not a directory", { file: output });
   const parent = await stat(dirname(target));
   if (parent.dev !== s.dev || parent.ino === s.ino) {
-    throw new OutputError("OUTPUT_UNREPLACEABLE", "output is a mount point, which the final rename cannot replace; name a new directory inside it", { file: output });
+    throw new OutputError("OUTPUT_UNREPLACEABLE", "output is a mount point, which the final rename cannot replace; name a new directory inside it", {
+      file: output,
+    });
   }
   let entries: string[];
   try {

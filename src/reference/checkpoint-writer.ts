@@ -65,12 +65,24 @@ export async function writeCheckpoint(
   const totalSize = [...tensors.values()].reduce((a, t) => a + t.byteLength, 0);
   const groups = options.shardGroups ?? (maxShardSize === undefined || totalSize <= maxShardSize ? [[...tensors.keys()]] : planShards(tensors, maxShardSize));
   const assigned = groups.flat();
-  if (options.shardGroups !== undefined && (groups.some((g) => g.length === 0) || assigned.length !== tensors.size || new Set(assigned).size !== tensors.size || !assigned.every((n) => tensors.has(n)))) {
+  if (
+    options.shardGroups !== undefined &&
+    (groups.some((g) => g.length === 0) ||
+      assigned.length !== tensors.size ||
+      new Set(assigned).size !== tensors.size ||
+      !assigned.every((n) => tensors.has(n)))
+  ) {
     throw new OutputError("INVALID_TENSOR", "shard groups must be non-empty and hold every tensor exactly once", { file: outDir });
   }
   const names = groups.length === 1 ? [SINGLE_FILE] : groups.map((_, k) => shardFileName(k + 1, groups.length));
   // Lay out every file before writing any, so a bad tensor spec fails before I/O starts.
-  const layouts = groups.map((g, k) => layoutFile(g.map((n) => [n, tensors.get(n)!] as const), options.metadata, join(outDir, names[k]!)));
+  const layouts = groups.map((g, k) =>
+    layoutFile(
+      g.map((n) => [n, tensors.get(n)!] as const),
+      options.metadata,
+      join(outDir, names[k]!),
+    ),
+  );
 
   await writeDirAtomically(outDir, async (temp) => {
     const configText = options.configText ?? (options.config === undefined ? undefined : serializeConfig(options.config));

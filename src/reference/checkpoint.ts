@@ -56,7 +56,10 @@ export class Checkpoint implements WeightSource {
         } else {
           const candidates = names.includes(SINGLE_FILE) ? [SINGLE_FILE] : names.filter((n) => n.endsWith(".safetensors")).sort();
           if (candidates.length === 0) throw new CheckpointError("NO_WEIGHTS", `no ${SINGLE_FILE}, ${INDEX_FILE} or other .safetensors file`, { file: dir });
-          if (candidates.length > 1) throw new CheckpointError("NO_WEIGHTS", `several .safetensors files (${candidates.join(", ")}) and no ${INDEX_FILE} to say which belong together`, { file: dir });
+          if (candidates.length > 1)
+            throw new CheckpointError("NO_WEIGHTS", `several .safetensors files (${candidates.join(", ")}) and no ${INDEX_FILE} to say which belong together`, {
+              file: dir,
+            });
           opened.push(await SafetensorsFile.open(join(dir, candidates[0]!)));
         }
       } else {
@@ -65,7 +68,8 @@ export class Checkpoint implements WeightSource {
       const tensors = new Map<string, CheckpointTensor>();
       for (const f of opened) {
         for (const t of f.header.tensors) {
-          if (tensors.has(t.name)) throw new CheckpointError("DUPLICATE_TENSOR", `also in ${basename(tensors.get(t.name)!.file.path)}`, { file: f.path, tensor: t.name });
+          if (tensors.has(t.name))
+            throw new CheckpointError("DUPLICATE_TENSOR", `also in ${basename(tensors.get(t.name)!.file.path)}`, { file: f.path, tensor: t.name });
           tensors.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.end - t.begin, file: f });
         }
       }
@@ -120,7 +124,8 @@ async function readConfig(dir: string): Promise<ModelConfig | undefined> {
     throw new CheckpointError("CONFIG_INVALID", `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
   }
   // Before anything walks the tree (JSON.stringify and the config readers recurse).
-  if (jsonDepth(text) > MAX_JSON_DEPTH) throw new CheckpointError("CONFIG_TOO_DEEP", `nests arrays and objects more than ${MAX_JSON_DEPTH} deep; refused`, { file });
+  if (jsonDepth(text) > MAX_JSON_DEPTH)
+    throw new CheckpointError("CONFIG_TOO_DEEP", `nests arrays and objects more than ${MAX_JSON_DEPTH} deep; refused`, { file });
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -147,7 +152,10 @@ export function checkIndex(index: ShardIndex, files: readonly IndexedFile[], ind
   const paths = new Map<string, string>();
   const pathOf = (shard: string): string => {
     let p = paths.get(shard);
-    if (p === undefined) paths.set(shard, (p = shardPath(dir, shard, indexFile)));
+    if (p === undefined) {
+      p = shardPath(dir, shard, indexFile);
+      paths.set(shard, p);
+    }
     return p;
   };
   for (const [tensor, shard] of index.weightMap) {
@@ -160,7 +168,11 @@ export function checkIndex(index: ShardIndex, files: readonly IndexedFile[], ind
     for (const name of f.tensors.keys()) {
       const shard = index.weightMap.get(name);
       if (shard === undefined || pathOf(shard) !== f.path) {
-        throw new SafetensorsError("INDEX_MISMATCH", `${basename(f.path)} holds it but the index ${shard === undefined ? "does not list it" : `places it in ${shard}`}`, { file: indexFile, tensor: name });
+        throw new SafetensorsError(
+          "INDEX_MISMATCH",
+          `${basename(f.path)} holds it but the index ${shard === undefined ? "does not list it" : `places it in ${shard}`}`,
+          { file: indexFile, tensor: name },
+        );
       }
     }
   }

@@ -1,21 +1,22 @@
 // What each stage promises, and which inputs lie inside that promise. The gate gives a candidate
 // only cases inside its stage's contract: the `prefuse` stage is exactly the semantics of oQ's
-// `_prefuse_moe_experts_for_vlm(weights, config)`, so a faithful port of that function passes it,
-// and this project's extensions (n_routed_experts, mixtral naming, transposed families,
-// companions) belong to the stages that define them. Every check reads names, dtypes, shapes and
-// the config only.
+// `_prefuse_moe_experts_for_vlm(weights, config)`, so a faithful port of that function passes it.
+// Where that function's text leaves a point open, the contract names it (its reading points,
+// reading-points.ts) and the candidate is held to the alternative it shows or the one pinned; what no
+// point covers (companions, switch_mlp tensors, broken counts) belongs to the
+// stages that define it. Every check reads names, dtypes, shapes and the config only.
 
 import type { ModelConfig } from "./checkpoint.js";
 import { isFloat8 } from "./dtypes.js";
 import { MoePrefuseError } from "./errors.js";
 import { isRecord } from "./fp8/config-fields.js";
 import { planDequant } from "./fp8/plan.js";
-import { OQ_EXPERT_COUNT_KEYS, resolveExpertCount } from "./prefuse/expert-count.js";
-import { followsOqPattern, selectLayout } from "./prefuse/layouts.js";
-import { planPrefuse } from "./prefuse/plan.js";
+import { EXPERT_COUNT_KEYS, OQ_EXPERT_COUNT_KEYS, resolveExpertCount, resolveSubModelCount } from "./prefuse/expert-count.js";
+import { type ExpertStorage, selectLayout } from "./prefuse/layouts.js";
 import { scanExperts } from "./prefuse/scan.js";
 import type { Stage } from "./stages.js";
 import type { TensorSpec } from "./tensor.js";
+import { type ReadingPoint, readingPoints } from "./reading-points.js";
 
 type Specs = ReadonlyMap<string, TensorSpec>;
 
@@ -25,50 +26,63 @@ export interface StageContract {
   readonly summary: string;
   /** Why an input lies outside the contract, or undefined when it is inside. */
   outside(config: ModelConfig, specs: Specs): string | undefined;
+  /** Where the contract's text leaves the answer open: named points, each with its alternatives. */
+  readonly points: readonly ReadingPoint[];
 }
 
-/** The per-expert projection names oQ's pattern matches. */
-const OQ_NAMES: readonly string[] = ["gate_proj", "up_proj", "down_proj"];
+/**
+ * Expert storages the reading point family-layouts covers: per expert under gate/up/down names of
+ * any family (oQ's pattern matches some, the registry knows all), or already fused. The others
+ * (non-gated, interleaved, stacked under other names) are no prefuse oQ's text speaks of.
+ */
+const POINT_STORAGES: readonly ExpertStorage[] = ["per-expert", "fused"];
+
+/** Count keys a reading point covers: oQ's four (count-key-order, count-zero) and n_routed_experts (n-routed-experts). */
+const POINT_COUNT_KEYS: readonly string[] = [...OQ_EXPERT_COUNT_KEYS, "n_routed_experts", "text_config.n_routed_experts"];
 
 function quantizationConfig(config: ModelConfig): unknown {
   return config.quantization_config ?? (isRecord(config.text_config) ? config.text_config.quantization_config : undefined);
 }
 
-/** oQ's function on inputs already in 16/32-bit floats. */
+/**
+ * oQ's function on inputs already in 16/32-bit floats. What its text leaves open (the count keys'
+ * order, a count of 0, n_routed_experts, other families' names, mixed dtypes, duplicate or extra
+ * ids, MTP prefixes, already fused layers) is inside: reading points decide those cases
+ * (reading-points.ts).
+ */
 function oqSemanticsOutside(config: ModelConfig, specs: Specs): string | undefined {
-  const choice = selectLayout(config);
-  if (!followsOqPattern(choice.layout)) {
-    return `model_type '${choice.modelType}' uses the ${choice.layout.name} layout (its own expert names or a transposed fused layout), which oQ's function does not know`;
+  const layout = selectLayout(config).layout;
+  if (!POINT_STORAGES.includes(layout.storage)) {
+    return `model_type '${layout.name}' stores its experts ${layout.storage}: not a gated per-expert prefuse oQ's text speaks of (the switch_mlp stage takes it)`;
   }
   let count;
   try {
-    count = resolveExpertCount(config);
+    count = resolveExpertCount(config, "config.json", layout.countKeys, { keys: EXPERT_COUNT_KEYS, zero: "skip" });
+    for (const s of layout.subModels ?? []) {
+      if (resolveSubModelCount(config, s.countKey) !== undefined) return `sub-model expert counts (${s.countKey}): oQ's text reads one count per checkpoint`;
+    }
   } catch (e) {
     if (e instanceof MoePrefuseError) return `${e.message}: how oQ fails on a broken count is not part of its contract`;
     throw e;
   }
-  if (count !== undefined && !OQ_EXPERT_COUNT_KEYS.includes(count.key)) {
-    return `the expert count comes only from ${count.key}, this project's extension (oQ reads ${OQ_EXPERT_COUNT_KEYS.join(", ")})`;
+  if (count !== undefined && !POINT_COUNT_KEYS.includes(count.key)) {
+    return `the expert count comes only from ${count.key}, which no reading point covers (oQ reads ${OQ_EXPERT_COUNT_KEYS.join(", ")})`;
   }
   for (const g of scanExperts(specs)) {
-    const foreign = g.perExpert.find((t) => !OQ_NAMES.includes(t.leaf));
-    if (foreign !== undefined) return `per-expert name ${foreign.name} is outside oQ's pattern (${OQ_NAMES.join(", ")}): oQ's function does not match it`;
+    if (g.stacked.length > 0 || g.unrecognized.length > 0 || g.fusedCompanions.length > 0) {
+      return `expert tensors of another form (${[...g.stacked, ...g.unrecognized, ...g.fusedCompanions][0]}): oQ's function matches gate/up/down experts only`;
+    }
     const companion = g.perExpert.find((t) => t.kind !== "weight");
     if (companion !== undefined) return `per-expert companion tensors (${companion.name}): oQ's function fuses .weight tensors only`;
     if (g.switched.length > 0) return `switch_mlp tensors (${g.switched[0]!.name}): the final layout belongs to the switch_mlp stage`;
-  }
-  if (count === undefined) return undefined;
-  for (const layer of planPrefuse(specs, config, { target: "fused" }).layers) {
-    if (layer.state !== "untouched") continue;
-    const open = layer.reasons.find((r) => r.code === "DTYPE_MISMATCH" || r.code === "DUPLICATE_EXPERT");
-    if (open !== undefined) return `layer ${layer.prefix}: ${open.message} (${open.code}); what oQ does with it is not stated`;
   }
   return undefined;
 }
 
 function floatInputsOutside(config: ModelConfig, specs: Specs): string | undefined {
   if (quantizationConfig(config) !== undefined) return "a quantized checkpoint (quantization_config): dequantize first (the dequant+prefuse stage)";
-  for (const [name, s] of specs) if (isFloat8(s.dtype)) return `${name} is ${s.dtype}: inputs of this stage are 16/32-bit floats (the dequant+prefuse stage takes FP8)`;
+  for (const [name, s] of specs)
+    if (isFloat8(s.dtype)) return `${name} is ${s.dtype}: inputs of this stage are 16/32-bit floats (the dequant+prefuse stage takes FP8)`;
   return undefined;
 }
 
@@ -93,11 +107,14 @@ export const STAGE_CONTRACTS: Readonly<Record<Stage, StageContract>> = {
     stage: "prefuse",
     summary:
       "oQ's _prefuse_moe_experts_for_vlm(weights, config) on BF16/F16/F32 inputs: the expert count from num_local_experts, " +
-      "text_config.num_local_experts, num_experts, text_config.num_experts (the first present wins; none: nothing changes); " +
-      "per layer prefix, <p>.experts.<e>.{gate,up,down}_proj.weight for exactly e = 0..E-1 become <p>.experts.gate_up_proj [E, 2I, H] " +
+      "text_config.num_local_experts, num_experts, text_config.num_experts (none: nothing changes); " +
+      "per layer prefix, <p>.experts.<e>.{gate,up,down}_proj.weight for e = 0..E-1 become <p>.experts.gate_up_proj [E, 2I, H] " +
       "(each expert's gate rows, then its up rows, experts in numeric order) and <p>.experts.down_proj [E, H, I]; " +
-      "layers already fused, incomplete (a missing expert or projection, an id >= E) or of the wrong shape stay as they are; every other tensor passes through.",
+      "fused layers, incomplete ones (a missing expert or projection) and ones of the wrong shape stay as they are; every other tensor passes through. " +
+      "Where the text is open (reading points: the keys' order, a count of 0, n_routed_experts, other families' names, mixed dtypes, duplicate ids, ids >= E, MTP prefixes, " +
+      "one fused layer in a checkpoint), the candidate is held to the alternative it shows, or to the pinned one.",
     outside: (config, specs) => floatInputsOutside(config, specs) ?? oqSemanticsOutside(config, specs),
+    points: readingPoints("prefuse"),
   },
   dequant: {
     stage: "dequant",
@@ -106,10 +123,12 @@ export const STAGE_CONTRACTS: Readonly<Record<Stage, StageContract>> = {
       "default 128x128, partial edge blocks) becomes BF16 bf16_rne(f32(W) * f32(scale)); scales and activation scales are removed; " +
       "a weight without its scale, a scale without its weight or a scale grid that does not fit must be refused (non-zero exit).",
     outside: fp8BlockOutside,
+    points: [],
   },
   "dequant+prefuse": {
     stage: "dequant+prefuse",
     summary: "oQ's whole FP8 path: the dequant stage, then the prefuse stage on its result (the same contract for each).",
+    points: readingPoints("dequant+prefuse"),
     outside: (config, specs) => {
       const fp8 = fp8BlockOutside(config, specs);
       if (fp8 !== undefined) return fp8;
@@ -134,5 +153,6 @@ export const STAGE_CONTRACTS: Readonly<Record<Stage, StageContract>> = {
       "fused layers split in two (not gpt-oss's interleaved ones); stacks under other names and incomplete layers stay as they are, a broken " +
       "expert count must be refused.",
     outside: floatInputsOutside,
+    points: [],
   },
 };

@@ -12,6 +12,7 @@ import type { DequantPool } from "./fp8/pool.js";
 import { dequantView } from "./fp8/view.js";
 import { type FusePlan, planPrefuse } from "./prefuse/plan.js";
 import { prefuse } from "./prefuse/prefuse.js";
+import type { PrefuseReadings } from "./prefuse/readings.js";
 import type { TensorMap, TensorSpec } from "./tensor.js";
 import { loadAll, memoryWeights } from "./weights.js";
 
@@ -32,6 +33,8 @@ export interface StageResult {
 export interface StageOptions {
   /** The worker pool FP8 dequantization runs on (default: the process's, one thread per core). */
   readonly pool?: DequantPool;
+  /** How the prefuse reads the points oQ's contract leaves open (default: the reference's reading). */
+  readonly readings?: PrefuseReadings;
 }
 
 /** FP8 dequantization in memory, its kernel on the worker pool (the same bytes as dequantFp8). */
@@ -42,16 +45,17 @@ async function dequantized(weights: TensorMap, config: ModelConfig, pool: Dequan
 
 /** The reference output of `stage` for a weight dict and its config. */
 export async function runStage(stage: Stage, weights: TensorMap, config: ModelConfig, options: StageOptions = {}): Promise<StageResult> {
+  const read = options.readings === undefined ? {} : { readings: options.readings };
   switch (stage) {
     case "prefuse":
-      return { weights: (await prefuse(weights, config, { target: "fused" })).weights, config };
+      return { weights: (await prefuse(weights, config, { target: "fused", ...read })).weights, config };
     case "switch_mlp":
       return { weights: (await prefuse(weights, config, { target: "switch_mlp" })).weights, config };
     case "dequant":
       return dequantized(weights, config, options.pool);
     case "dequant+prefuse": {
       const d = await dequantized(weights, config, options.pool);
-      return { weights: (await prefuse(d.weights, d.config, { target: "fused" })).weights, config: d.config };
+      return { weights: (await prefuse(d.weights, d.config, { target: "fused", ...read })).weights, config: d.config };
     }
   }
 }
@@ -61,15 +65,16 @@ export async function runStage(stage: Stage, weights: TensorMap, config: ModelCo
  * leaves untouched and why. Undefined for `dequant`, which fuses nothing. Throws what the stage
  * would throw on a bad config or FP8 layout.
  */
-export function planStage(stage: Stage, specs: ReadonlyMap<string, TensorSpec>, config: ModelConfig): FusePlan | undefined {
+export function planStage(stage: Stage, specs: ReadonlyMap<string, TensorSpec>, config: ModelConfig, readings?: PrefuseReadings): FusePlan | undefined {
+  const read = readings === undefined ? {} : { readings };
   switch (stage) {
     case "prefuse":
-      return planPrefuse(specs, config, { target: "fused" });
+      return planPrefuse(specs, config, { target: "fused", ...read });
     case "switch_mlp":
       return planPrefuse(specs, config, { target: "switch_mlp" });
     case "dequant":
       return undefined;
     case "dequant+prefuse":
-      return planPrefuse(planDequant(specs, config, { checkpoint: "<memory>", configFile: "config.json" }).specs, config, { target: "fused" });
+      return planPrefuse(planDequant(specs, config, { checkpoint: "<memory>", configFile: "config.json" }).specs, config, { target: "fused", ...read });
   }
 }

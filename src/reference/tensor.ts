@@ -34,3 +34,13 @@ export function formatSpec(spec: TensorSpec): string {
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 }
+
+/** The same tensor names, and for each the same dtype, shape and bytes (order and file layout aside). */
+export function sameWeights(a: ReadonlyMap<string, Tensor>, b: ReadonlyMap<string, Tensor>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, t] of a) {
+    const o = b.get(name);
+    if (o === undefined || !sameSpec(o, t) || !bytesEqual(o.data, t.data)) return false;
+  }
+  return true;
+}

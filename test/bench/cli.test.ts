@@ -9,7 +9,22 @@ import { tempDir } from "../support/tmp.js";
 describe("moe-prefuse bench", () => {
   it("runs a grid, writes <date>-<host>.json/.md/.svg and reports them consistent; --render redraws them", () => {
     const out = tempDir();
-    const r = runCli(["bench", "--grid", "tiny", "--strategies", "prealloc,stream", "--no-torch", "--out", out, "--work-dir", out, "--host", "cli", "--note", "a note"]);
+    const r = runCli([
+      "bench",
+      "--grid",
+      "tiny",
+      "--strategies",
+      "prealloc,stream",
+      "--no-torch",
+      "--out",
+      out,
+      "--work-dir",
+      out,
+      "--host",
+      "cli",
+      "--note",
+      "a note",
+    ]);
     expect(r.stderr).toContain("[1/4] prealloc tiny");
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("report consistent");

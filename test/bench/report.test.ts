@@ -20,10 +20,22 @@ const out = mkdtempSync(join(tmpdir(), "moe-prefuse-bench-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 beforeAll(async () => {
-  const report = await runBenchmark({ grid: GRIDS.tiny!, strategies: [...STRATEGY_NAMES], outDir: out, workDir: out, maxMemory: 1 << 30, torch: false, host: "test-host" });
+  const report = await runBenchmark({
+    grid: GRIDS.tiny!,
+    strategies: [...STRATEGY_NAMES],
+    outDir: out,
+    workDir: out,
+    maxMemory: 1 << 30,
+    torch: false,
+    host: "test-host",
+  });
   expect(report.problems).toEqual([]);
   written = [...report.files];
-  const charts = new Map(readdirSync(out).filter((f) => f.endsWith(".svg")).map((f) => [f, readFileSync(join(out, f), "utf8")]));
+  const charts = new Map(
+    readdirSync(out)
+      .filter((f) => f.endsWith(".svg"))
+      .map((f) => [f, readFileSync(join(out, f), "utf8")]),
+  );
   files = { results: report.results, stem: report.stem, markdown: readFileSync(join(out, `${report.stem}.md`), "utf8"), charts };
 }, 60_000);
 
@@ -49,7 +61,10 @@ describe("a tiny benchmark run", () => {
 
   it("writes charts that an independent XML parser accepts as SVG", () => {
     for (const [name, svg] of files.charts) {
-      const r = spawnSync("python3", ["-c", "import sys, xml.etree.ElementTree as ET; print(ET.fromstring(sys.stdin.read()).tag)"], { input: svg, encoding: "utf8" });
+      const r = spawnSync("python3", ["-c", "import sys, xml.etree.ElementTree as ET; print(ET.fromstring(sys.stdin.read()).tag)"], {
+        input: svg,
+        encoding: "utf8",
+      });
       expect(r.status, `${name}: ${r.stderr}`).toBe(0);
       expect(r.stdout.trim()).toBe("{http://www.w3.org/2000/svg}svg");
     }

@@ -18,7 +18,12 @@ describe("parseTorchRun", () => {
 
   it("takes the baseline from a run that stopped at the anchor's final assert", () => {
     const stderr = `Traceback (most recent call last):\nNameError: name 'gate_up' is not defined\nCommand exited with non-zero status 1\n${RSS}`;
-    expect(parseTorchRun(QWEN35_MOE, 256, "baseline", 1, "", stderr)).toEqual({ shape: QWEN35_MOE, experts: 256, strategy: "baseline", maxRss: 5468768 * 1024 });
+    expect(parseTorchRun(QWEN35_MOE, 256, "baseline", 1, "", stderr)).toEqual({
+      shape: QWEN35_MOE,
+      experts: 256,
+      strategy: "baseline",
+      maxRss: 5468768 * 1024,
+    });
     expect(parseTorchRun(QWEN35_MOE, 256, "baseline", 1, "", `MemoryError\n${RSS}`).error).toMatch(/did not stop at the anchor's final assert/);
   });
 

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { escapeXml, renderChart } from "../../src/bench/report/svg.js";
 import { XmlError, checkXml } from "../../src/bench/report/xml.js";
-import { fcParams } from "../support/bench-fc.js";
+import { fcParams } from "../support/fc.js";
 
 interface Node {
   name: string;
@@ -45,7 +45,7 @@ describe("checkXml", () => {
         expect([...s.elements.values()].reduce((a, b) => a + b, 0)).toBe(count(tree));
         if (tree.text.trim() !== "") expect(s.texts[0]).toBe(tree.text);
       }),
-      fcParams("checkXml accepts serialized trees"),
+      fcParams(),
     );
   });
 
@@ -56,7 +56,7 @@ describe("checkXml", () => {
         const at = 1 + (cut % (doc.length - 1));
         expect(() => checkXml(doc.slice(0, at))).toThrow(XmlError);
       }),
-      fcParams("checkXml rejects truncations"),
+      fcParams(),
     );
   });
 
@@ -78,14 +78,31 @@ describe("checkXml", () => {
 
   it("accepts the chart renderer's output, escaping every label", () => {
     const svg = renderChart({
-      title: "a <b> & \"c\"",
+      title: 'a <b> & "c"',
       subtitle: ["x & y"],
       xLabel: "C",
       yLabel: "MiB",
       yDivisor: 1,
       columns: 2,
       legend: [{ label: "s<1>", color: "#000", marker: "circle" }],
-      panels: [{ title: "E = 4", xTicks: [1, 2, 4], series: [{ label: "s", color: "#000", marker: "square", hollow: true, points: [{ x: 1, y: 3, low: 2, high: 4 }, { x: 4, y: 0 }] }] }],
+      panels: [
+        {
+          title: "E = 4",
+          xTicks: [1, 2, 4],
+          series: [
+            {
+              label: "s",
+              color: "#000",
+              marker: "square",
+              hollow: true,
+              points: [
+                { x: 1, y: 3, low: 2, high: 4 },
+                { x: 4, y: 0 },
+              ],
+            },
+          ],
+        },
+      ],
     });
     const s = checkXml(svg);
     expect(s.root).toBe("svg");

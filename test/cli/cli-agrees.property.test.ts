@@ -14,6 +14,7 @@ import { bytesEqual } from "../../src/reference/tensor.js";
 import { generateCheckpoint, writeGeneratedCheckpoint } from "../../src/fixtures-gen/generate.js";
 import { anyPrefuseInput, fuseTarget } from "../support/arbitraries/fixture-spec.js";
 import { specCounterexample, targetStage } from "../support/property/counterexample.js";
+import { fcTimeout } from "../support/fc.js";
 import { checkProperty } from "../support/property/runner.js";
 import { runCliAsync } from "../support/cli-async.js";
 import { tempDir } from "../support/tmp.js";
@@ -21,7 +22,9 @@ import { tempDir } from "../support/tmp.js";
 const CLI_RUNS = 20;
 
 describe("in-memory API and streaming CLI", () => {
-  it(`property (${CLI_RUNS} runs by default: each spawns the CLI): moe-prefuse fuse writes the bytes prefuse() returns`, { timeout: 120_000 }, async () => {
+  it(`property (${CLI_RUNS} runs by default: each spawns the CLI): moe-prefuse fuse writes the bytes prefuse() returns`, {
+    timeout: fcTimeout(CLI_RUNS, 5_000),
+  }, async () => {
     const root = tempDir();
     let run = 0;
     await checkProperty({
@@ -40,7 +43,10 @@ describe("in-memory API and streaming CLI", () => {
         const dir = join(root, `run${run++}`);
         await writeGeneratedCheckpoint(join(dir, "in"), { ...spec, shards });
         const r = await runCliAsync(["fuse", join(dir, "in"), join(dir, "out"), "--chunk", String(chunk), "--target", target, "--engine", engine]);
-        expect(r.stderr.split("\n").filter((l) => l.startsWith("moe-prefuse: error")), "CLI errors").toEqual([]);
+        expect(
+          r.stderr.split("\n").filter((l) => l.startsWith("moe-prefuse: error")),
+          "CLI errors",
+        ).toEqual([]);
         expect(r.status, r.stderr).toBe(0);
         const expected = serializeSafetensors((await prefuse(g.tensors, g.config, { target })).weights, g.metadata);
         expect(bytesEqual(await readFile(join(dir, "out", "model.safetensors")), expected), "model.safetensors").toBe(true);

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -36,7 +36,9 @@ describe("moe-prefuse fuse", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("plan: target fused, layout qwen3_5_moe (model_type qwen3_5_moe), 4 experts from text_config.num_experts");
-    expect(r.stdout).toMatch(/model\.language_model\.layers\.0\.mlp\s+fused\s+PER_EXPERT_COMPLETE\s+4\s+12 tensors -> experts\.gate_up_proj \[4, 4, 3\], experts\.down_proj \[4, 3, 2\] BF16/);
+    expect(r.stdout).toMatch(
+      /model\.language_model\.layers\.0\.mlp\s+fused\s+PER_EXPERT_COMPLETE\s+4\s+12 tensors -> experts\.gate_up_proj \[4, 4, 3\], experts\.down_proj \[4, 3, 2\] BF16/,
+    );
     expect(r.stdout).toContain("layers: 3 fused, 0 untouched, 0 already fused, 0 dense");
     expect(readdirSync(out).sort()).toEqual(["config.json", "model.safetensors"]);
   });
@@ -73,7 +75,13 @@ describe("moe-prefuse fuse", () => {
   it("--strict refuses a layer that cannot be fused, naming it and the tensor, and writes nothing", async () => {
     const input = await checkpoint(CONFIG, [expertName(PREFIXES[1]!, 2, "up_proj")]);
     const out = join(input, "..", "out");
-    expectRefusal(runCli(["fuse", input, out, "--strict"]), out, input, hashTree(input), new RegExp(`layer ${PREFIXES[1]!.replace(/\./g, "\\.")} cannot be fused: expert 2 has no up_proj\\.weight`));
+    expectRefusal(
+      runCli(["fuse", input, out, "--strict"]),
+      out,
+      input,
+      hashTree(input),
+      new RegExp(`layer ${PREFIXES[1]!.replace(/\./g, "\\.")} cannot be fused: expert 2 has no up_proj\\.weight`),
+    );
     const complete = await checkpoint();
     expect(runCli(["fuse", complete, join(complete, "..", "ok"), "--strict"]).status).toBe(0);
   });
@@ -98,8 +106,16 @@ describe("moe-prefuse fuse", () => {
   it.each([
     ["missing config.json", (dir: string) => rmSync(join(dir, "config.json")), /config\.json: missing/],
     ["invalid JSON", (dir: string) => writeFileSync(join(dir, "config.json"), "{ num_experts: 4 "), /config\.json: not valid JSON/],
-    ["a negative expert count", (dir: string) => writeFileSync(join(dir, "config.json"), '{"num_experts": -4}'), /config\.json: 'num_experts' must be a positive integer expert count, got -4/],
-    ["a non-integer expert count", (dir: string) => writeFileSync(join(dir, "config.json"), '{"text_config": {"num_local_experts": 2.5}}'), /'text_config\.num_local_experts' must be a positive integer expert count, got 2\.5/],
+    [
+      "a negative expert count",
+      (dir: string) => writeFileSync(join(dir, "config.json"), '{"num_experts": -4}'),
+      /config\.json: 'num_experts' must be a positive integer expert count, got -4/,
+    ],
+    [
+      "a non-integer expert count",
+      (dir: string) => writeFileSync(join(dir, "config.json"), '{"text_config": {"num_local_experts": 2.5}}'),
+      /'text_config\.num_local_experts' must be a positive integer expert count, got 2\.5/,
+    ],
     [
       "a tensor whose shape does not match its bytes",
       (dir: string) => {
@@ -170,7 +186,9 @@ describe(`moe-prefuse fuse on a full disk (simulated with ${mounted ? "a 1 MiB t
     const r = mounted
       ? runCli(["fuse", input, out])
       : (() => {
-          const p = spawnSync("bash", ["-c", `ulimit -f 512; trap "" XFSZ; exec "${process.execPath}" "${BIN}" fuse "$0" "$1"`, input, out], { encoding: "utf8" });
+          const p = spawnSync("bash", ["-c", `ulimit -f 512; trap "" XFSZ; exec "${process.execPath}" "${BIN}" fuse "$0" "$1"`, input, out], {
+            encoding: "utf8",
+          });
           return { status: p.status ?? -1, stdout: p.stdout, stderr: p.stderr };
         })();
     expectRefusal(r, out, input, before, mounted ? /out: write failed: no space left on device; nothing was written/ : /out: write failed: file too large/);

@@ -34,7 +34,11 @@ describe("moe-prefuse golden", () => {
 
   it("check --corpus: a changed expected output fails its case and exits 1", async () => {
     const root = join(tempDir(), "golden");
-    const other = { ...small, id: "y_prefuse-other", input: { kind: "generated" as const, spec: { family: "olmoe" as const, seed: 2, experts: 3, layers: 1, hidden: 2, intermediate: 1, vocab: 2 } } };
+    const other = {
+      ...small,
+      id: "y_prefuse-other",
+      input: { kind: "generated" as const, spec: { family: "olmoe" as const, seed: 2, experts: 3, layers: 1, hidden: 2, intermediate: 1, vocab: 2 } },
+    };
     await writeCorpus(await planCorpusUpdate(root, [small, other], { fp8Fixtures: "", oracle: "unused" }));
     const file = join(root, small.id, "expected.safetensors");
     const bytes = readFileSync(file);

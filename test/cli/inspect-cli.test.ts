@@ -35,7 +35,11 @@ async function shardedCheckpoint(): Promise<string> {
     ["scalar", { dtype: "I64", shape: [], data: new Uint8Array(8) } as Tensor],
     ["empty", bf16([0, 3])],
   ]);
-  await writeCheckpoint(dir, new Map([...tensors].map(([n, t]) => [n, tensorSource(t)] as const)), { config: { model_type: "qwen3_moe" }, metadata: { format: "pt" }, maxShardSize: 64 });
+  await writeCheckpoint(dir, new Map([...tensors].map(([n, t]) => [n, tensorSource(t)] as const)), {
+    config: { model_type: "qwen3_moe" },
+    metadata: { format: "pt" },
+    maxShardSize: 64,
+  });
   return dir;
 }
 
@@ -83,7 +87,15 @@ describe("moe-prefuse CLI", () => {
     const single = join(tempDir(), "w.safetensors");
     writeFileSync(single, serializeSafetensors([["w", bf16([2])]]));
     const bare = JSON.parse(runCli(["inspect", "--json", single]).stdout);
-    expect(bare).toEqual({ checkpoint: single, files: ["w.safetensors"], metadata: null, modelType: null, totalBytes: 4, tensors: [{ name: "w", dtype: "BF16", shape: [2], bytes: 4, file: "w.safetensors" }], moe: null });
+    expect(bare).toEqual({
+      checkpoint: single,
+      files: ["w.safetensors"],
+      metadata: null,
+      modelType: null,
+      totalBytes: 4,
+      tensors: [{ name: "w", dtype: "BF16", shape: [2], bytes: 4, file: "w.safetensors" }],
+      moe: null,
+    });
   });
 
   it("refuses a missing path in one line, exit 1", () => {
@@ -97,7 +109,15 @@ describe("moe-prefuse CLI", () => {
     const cases: [string, Uint8Array, RegExp][] = [
       ["truncated.safetensors", good.subarray(0, good.length - 3), /3 bytes missing from the data buffer/],
       ["tiny.safetensors", good.subarray(0, 5), /shorter than the 8-byte header length/],
-      ["huge-header.safetensors", (() => { const b = good.slice(); new DataView(b.buffer).setBigUint64(0, 2n ** 64n - 1n, true); return b; })(), /exceeds the 100000000-byte limit/],
+      [
+        "huge-header.safetensors",
+        (() => {
+          const b = good.slice();
+          new DataView(b.buffer).setBigUint64(0, 2n ** 64n - 1n, true);
+          return b;
+        })(),
+        /exceeds the 100000000-byte limit/,
+      ],
       ["trailing.safetensors", new Uint8Array([...good, 0]), /1 trailing bytes after the last tensor/],
     ];
     for (const [name, bytes, detail] of cases) {
@@ -126,7 +146,10 @@ describe("moe-prefuse CLI", () => {
 
   it("--debug adds the stack trace after the same one-line error", () => {
     const missing = join(tempDir(), "nope");
-    for (const args of [["--debug", "inspect", missing], ["inspect", missing, "--debug"]]) {
+    for (const args of [
+      ["--debug", "inspect", missing],
+      ["inspect", missing, "--debug"],
+    ]) {
       const r = runCli(args);
       expect(r.status).toBe(1);
       const [first, ...rest] = r.stderr.trimEnd().split("\n");
@@ -141,7 +164,11 @@ describe("moe-prefuse CLI", () => {
     const path = join(tempDir(), "many.safetensors");
     writeFileSync(path, serializeSafetensors(Array.from({ length: 4000 }, (_, i) => [`model.layers.${i}.mlp.experts.0.gate_proj.weight`, bf16([1])] as const)));
     for (const json of [false, true]) {
-      const r = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" "${BIN}" inspect ${json ? "--json " : ""}"${path}" | head -c 100 > /dev/null`], { encoding: "utf8" });
+      const r = spawnSync(
+        "bash",
+        ["-c", `set -o pipefail; "${process.execPath}" "${BIN}" inspect ${json ? "--json " : ""}"${path}" | head -c 100 > /dev/null`],
+        { encoding: "utf8" },
+      );
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
     }

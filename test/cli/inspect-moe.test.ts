@@ -26,7 +26,9 @@ describe("moe-prefuse inspect: MoE view", () => {
     const json = JSON.parse(runCli(["inspect", dir, "--json"]).stdout);
     expect(json.moe.expertCount).toEqual({ count: 3, key: "num_local_experts" });
     expect(json.moe.layers.map((l: { state: string }) => l.state)).toEqual(["fused", "untouched", "already-fused"]);
-    expect(json.moe.layers[1].reasons).toEqual([{ code: "MISSING_TENSOR", expert: 0, projection: "down", kind: "weight", message: "expert 0 has no down_proj.weight" }]);
+    expect(json.moe.layers[1].reasons).toEqual([
+      { code: "MISSING_TENSOR", expert: 0, projection: "down", kind: "weight", message: "expert 0 has no down_proj.weight" },
+    ]);
   });
 
   it("calls a checkpoint without an expert count dense", async () => {

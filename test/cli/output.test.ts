@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { prettyJson } from "../../src/cli/output.js";
 import { tableLines } from "../../src/cli/table.js";
-import { fcParams } from "../support/fc-params.js";
+import { fcParams } from "../support/fc.js";
 
 describe("CLI output", () => {
   it("prettyJson yields exactly JSON.stringify(value, null, 2), piece by piece", () => {
@@ -18,7 +18,14 @@ describe("CLI output", () => {
   });
 
   it("tableLines pads every column but the last to its widest cell", () => {
-    const lines = tableLines(["NAME", "N"], [["a", "1"], ["long-name", "22"], ["b", ""]]);
+    const lines = tableLines(
+      ["NAME", "N"],
+      [
+        ["a", "1"],
+        ["long-name", "22"],
+        ["b", ""],
+      ],
+    );
     expect(lines).toEqual(["NAME       N", "a          1", "long-name  22", "b"]);
   });
 });

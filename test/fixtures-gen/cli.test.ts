@@ -9,7 +9,16 @@ import { runCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
 
 function digests(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, createHash("sha256").update(readFileSync(join(dir, f))).digest("hex")]));
+  return Object.fromEntries(
+    readdirSync(dir)
+      .sort()
+      .map((f) => [
+        f,
+        createHash("sha256")
+          .update(readFileSync(join(dir, f)))
+          .digest("hex"),
+      ]),
+  );
 }
 
 describe("moe-prefuse gen", () => {
@@ -17,7 +26,8 @@ describe("moe-prefuse gen", () => {
     const r = runCli(["gen", "--list"]);
     expect(r.status).toBe(0);
     for (const f of FAMILY_NAMES) expect(r.stdout).toContain(f);
-    for (const v of ["fused[:layer=N]", "partial:drop-expert", "partial:wrong-dtype", "extra-expert", "count-key:none", "--shards N", "--fp8"]) expect(r.stdout).toContain(v);
+    for (const v of ["fused[:layer=N]", "partial:drop-expert", "partial:wrong-dtype", "extra-expert", "count-key:none", "--shards N", "--fp8"])
+      expect(r.stdout).toContain(v);
     const json = JSON.parse(runCli(["gen", "--list", "--json"]).stdout) as { families: { name: string }[]; variants: unknown[] };
     expect(json.families.map((f) => f.name)).toEqual(FAMILY_NAMES);
     expect(json.variants.length).toBeGreaterThan(8);
@@ -25,7 +35,26 @@ describe("moe-prefuse gen", () => {
 
   it("writes byte-identical files in two separate processes, equal to the library's", async () => {
     const root = tempDir();
-    const args = ["qwen3_5_moe", "--seed", "7", "--experts", "6", "--hidden", "24", "--intermediate", "20", "--fp8", "--fp8-block", "16x16", "--shards", "3", "--variant", "partial:drop-projection:layer=mtp,expert=2,proj=gate", "--variant", "count-key:num_local_experts,text_config.num_experts=7"];
+    const args = [
+      "qwen3_5_moe",
+      "--seed",
+      "7",
+      "--experts",
+      "6",
+      "--hidden",
+      "24",
+      "--intermediate",
+      "20",
+      "--fp8",
+      "--fp8-block",
+      "16x16",
+      "--shards",
+      "3",
+      "--variant",
+      "partial:drop-projection:layer=mtp,expert=2,proj=gate",
+      "--variant",
+      "count-key:num_local_experts,text_config.num_experts=7",
+    ];
     const a = runCli(["gen", ...args.slice(0, 1), join(root, "a"), ...args.slice(1)]);
     const b = runCli(["gen", ...args.slice(0, 1), join(root, "b"), ...args.slice(1), "--json"]);
     expect(a.status, a.stderr).toBe(0);
@@ -82,7 +111,13 @@ describe("moe-prefuse gen", () => {
       mlpOnlyLayers: [],
       fp8: { blockSize: [64, 64], scaleDtype: "BF16" },
     });
-    expect(specFromOptions("qwen3_moe", { variant: [], fp8: true, mlpOnlyLayers: "0,1", dtype: "F32" })).toEqual({ family: "qwen3_moe", variants: [], fp8: true, mlpOnlyLayers: [0, 1], dtype: "F32" });
+    expect(specFromOptions("qwen3_moe", { variant: [], fp8: true, mlpOnlyLayers: "0,1", dtype: "F32" })).toEqual({
+      family: "qwen3_moe",
+      variants: [],
+      fp8: true,
+      mlpOnlyLayers: [0, 1],
+      dtype: "F32",
+    });
     expect(() => specFromOptions("mixtral", { variant: [], fp8Block: "big" })).toThrow(/--fp8-block must look like 128x128 or 128, not 'big'/);
     expect(() => specFromOptions("mixtral", { variant: [], fp8ScaleDtype: "F16" })).toThrow(/--fp8-scale-dtype must be F32 or BF16/);
     expect(() => specFromOptions("mixtral", { variant: [], fp8ScaleSuffix: "_s" })).toThrow(/--fp8-scale-suffix must be _scale_inv or _scale/);

@@ -4,7 +4,7 @@ import { parseSafetensors, serializeSafetensors } from "../../src/reference/safe
 import { generateCheckpoint } from "../../src/fixtures-gen/generate.js";
 import { countKeysOf, describeMoeLayers } from "../../src/fixtures-gen/moe-structure.js";
 import { layerKey, moeLayers } from "../../src/fixtures-gen/spec.js";
-import { fcSettings } from "../support/fp8-fc-settings.js";
+import { fcParams } from "../support/fc.js";
 import { anyFixtureSpec } from "../support/arbitraries/fixture-spec.js";
 import { fusedPrefixOf } from "../support/moe-names.js";
 
@@ -23,8 +23,11 @@ describe("generator properties", () => {
         const def = s.family;
         const variant = spec.variants?.[0];
         // The expert count sits where the variant says (default: the family's own location).
-        const counted = countKeysOf(g.config, [def.countKey]).map((c) => c.key).sort();
-        const expectedKeys = variant?.kind === "dense" ? [] : variant?.kind === "count-key" ? variant.keys.filter((k) => k.value !== null).map((k) => k.key) : [def.countKey];
+        const counted = countKeysOf(g.config, [def.countKey])
+          .map((c) => c.key)
+          .sort();
+        const expectedKeys =
+          variant?.kind === "dense" ? [] : variant?.kind === "count-key" ? variant.keys.filter((k) => k.value !== null).map((k) => k.key) : [def.countKey];
         expect(counted).toEqual([...expectedKeys].sort());
 
         // MoE layers: where the family puts them, in the layout asked for, with the experts asked for.
@@ -41,7 +44,8 @@ describe("generator properties", () => {
             continue;
           }
           let experts = Array.from({ length: s.experts }, (_, e) => e);
-          if (variant?.kind === "partial" && layerKey(variant.layer!) === layerKey(layer) && variant.defect === "drop-expert") experts = experts.filter((e) => e !== variant.expert);
+          if (variant?.kind === "partial" && layerKey(variant.layer!) === layerKey(layer) && variant.defect === "drop-expert")
+            experts = experts.filter((e) => e !== variant.expert);
           if (variant?.kind === "extra-expert" && layerKey(variant.layer!) === layerKey(layer)) experts.push(variant.id!);
           if (experts.length === 0) {
             expect(l).toBeUndefined(); // its only expert was dropped: no expert tensor left
@@ -51,7 +55,12 @@ describe("generator properties", () => {
           expect(l, `${module} in ${[...described.keys()].join(", ")}`).toBeDefined();
           expect(l!.layout).toBe(fused ? (def.moe.fusedStyle === "rows" ? "fused" : "fused-transposed") : "per-expert");
           expect(l!.experts).toEqual(experts);
-          expect(l!.tensors).toBe(fused ? 0 : (def.moe.gated ? 3 : 2) * experts.length - (variant?.kind === "partial" && variant.defect === "drop-projection" && layerKey(variant.layer!) === layerKey(layer) ? 1 : 0));
+          expect(l!.tensors).toBe(
+            fused
+              ? 0
+              : (def.moe.gated ? 3 : 2) * experts.length -
+                  (variant?.kind === "partial" && variant.defect === "drop-projection" && layerKey(variant.layer!) === layerKey(layer) ? 1 : 0),
+          );
         }
 
         expect(described.size).toBe(seen);
@@ -60,8 +69,12 @@ describe("generator properties", () => {
         for (const l of described.values()) {
           if (l.layout !== "per-expert") continue;
           for (const proj of l.projections) {
-            const names = l.experts.map((e) => `${l.prefix}.experts.${e}.${proj}.weight`).filter((n) => g.tensors.has(n) && g.tensors.get(n)!.data.length / (g.tensors.get(n)!.dtype === "F8_E4M3" ? 1 : 2) >= 8);
-            const content = names.map((n) => Buffer.concat([g.tensors.get(n)!.data, g.tensors.get(`${n}_scale_inv`)?.data ?? new Uint8Array()]).toString("hex"));
+            const names = l.experts
+              .map((e) => `${l.prefix}.experts.${e}.${proj}.weight`)
+              .filter((n) => g.tensors.has(n) && g.tensors.get(n)!.data.length / (g.tensors.get(n)!.dtype === "F8_E4M3" ? 1 : 2) >= 8);
+            const content = names.map((n) =>
+              Buffer.concat([g.tensors.get(n)!.data, g.tensors.get(`${n}_scale_inv`)?.data ?? new Uint8Array()]).toString("hex"),
+            );
             expect(new Set(content).size).toBe(names.length);
           }
         }
@@ -77,7 +90,7 @@ describe("generator properties", () => {
           expect(g.shardGroups!.flat()).toEqual([...g.tensors.keys()]);
         } else expect(g.shardGroups).toBeUndefined();
       }),
-      fcSettings("generator: any valid spec"),
+      fcParams(),
     );
   });
 });

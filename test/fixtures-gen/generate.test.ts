@@ -7,7 +7,7 @@ import { serializeSafetensors } from "../../src/reference/safetensors/memory.js"
 import type { Tensor } from "../../src/reference/tensor.js";
 import { FAMILY_NAMES, type FamilyName, family } from "../../src/fixtures-gen/families.js";
 import { decodeArray, encodeArray } from "../../src/fixtures-gen/float-codec.js";
-import { encodeScales, quantizeBlocks } from "../../src/fixtures-gen/fp8-quantize.js";
+import { MIN_SPECIAL_ELEMENTS, SPECIAL_VALUES, encodeScales, quantizeBlocks, withSpecialValues } from "../../src/fixtures-gen/fp8-quantize.js";
 import { type GeneratedCheckpoint, generateCheckpoint, writeGeneratedCheckpoint } from "../../src/fixtures-gen/generate.js";
 import { countKeysOf, describeMoeLayers } from "../../src/fixtures-gen/moe-structure.js";
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
@@ -140,7 +140,12 @@ describe("generated checkpoints of every family", () => {
     const g = gen("qwen3_5_moe");
     const names = [...g.tensors.keys()];
     const t = (n: string) => g.tensors.get(n)?.shape;
-    expect((g.config.text_config as { layer_types: string[] }).layer_types).toEqual(["linear_attention", "linear_attention", "linear_attention", "full_attention"]);
+    expect((g.config.text_config as { layer_types: string[] }).layer_types).toEqual([
+      "linear_attention",
+      "linear_attention",
+      "linear_attention",
+      "full_attention",
+    ]);
     expect(t("model.language_model.layers.0.linear_attn.in_proj_qkv.weight")).toEqual([512, 12]);
     expect(t("model.language_model.layers.0.linear_attn.conv1d.weight")).toEqual([512, 1, 4]);
     expect(t("model.language_model.layers.0.linear_attn.A_log")).toEqual([8]);
@@ -155,7 +160,9 @@ describe("generated checkpoints of every family", () => {
 });
 
 describe("variants", () => {
-  const FUSABLE = FAMILY_NAMES.filter((n) => n !== "qwen3_5_moe_fp8" && family(n).moe.stacked === "fused" && family(n).moe.gated && family(n).moe.fusedStyle !== "interleaved");
+  const FUSABLE = FAMILY_NAMES.filter(
+    (n) => n !== "qwen3_5_moe_fp8" && family(n).moe.stacked === "fused" && family(n).moe.gated && family(n).moe.fusedStyle !== "interleaved",
+  );
   it.each(FUSABLE)("%s fused: each expert's gate rows then up rows, as transformers fuses them", (name) => {
     const def = family(name);
     const perExpert = gen(name);
@@ -216,7 +223,11 @@ describe("variants", () => {
   const base = gen("mixtral");
   const pre = "model.layers.1.block_sparse_moe.experts";
   it.each<[string, Variant, { removed?: string[]; added?: string[]; changed?: string[] }]>([
-    ["drop-expert", { kind: "partial", defect: "drop-expert", layer: 1, expert: 2 }, { removed: [`${pre}.2.w1.weight`, `${pre}.2.w2.weight`, `${pre}.2.w3.weight`] }],
+    [
+      "drop-expert",
+      { kind: "partial", defect: "drop-expert", layer: 1, expert: 2 },
+      { removed: [`${pre}.2.w1.weight`, `${pre}.2.w2.weight`, `${pre}.2.w3.weight`] },
+    ],
     ["drop-projection", { kind: "partial", defect: "drop-projection", layer: 1, expert: 0, projection: "down" }, { removed: [`${pre}.0.w2.weight`] }],
     ["wrong-shape", { kind: "partial", defect: "wrong-shape", layer: 1, projection: "gate" }, { changed: [`${pre}.4.w1.weight`] }],
     ["wrong-dtype", { kind: "partial", defect: "wrong-dtype", layer: 1, expert: 1 }, { changed: [`${pre}.1.w3.weight`] }],
@@ -230,7 +241,10 @@ describe("variants", () => {
   it("wrong-shape and wrong-dtype store what they claim", () => {
     const shaped = gen("mixtral", { variants: [{ kind: "partial", defect: "wrong-shape", layer: 0, expert: 0, projection: "down", shape: [3, 7] }] });
     expect(shaped.tensors.get("model.layers.0.block_sparse_moe.experts.0.w2.weight")!.shape).toEqual([3, 7]);
-    expect(gen("mixtral", { variants: [{ kind: "partial", defect: "wrong-shape", layer: 0 }] }).tensors.get("model.layers.0.block_sparse_moe.experts.4.w3.weight")!.shape).toEqual([I + 1, H]);
+    expect(
+      gen("mixtral", { variants: [{ kind: "partial", defect: "wrong-shape", layer: 0 }] }).tensors.get("model.layers.0.block_sparse_moe.experts.4.w3.weight")!
+        .shape,
+    ).toEqual([I + 1, H]);
     const typed = gen("mixtral", { variants: [{ kind: "partial", defect: "wrong-dtype", layer: 1, expert: 1, dtype: "BF16" }] });
     const t = typed.tensors.get(`${pre}.1.w3.weight`)!;
     expect(t.dtype).toBe("BF16");
@@ -261,7 +275,9 @@ describe("variants", () => {
   });
 
   it("count-key makes conflicts, arbitrary values, or no count at all", () => {
-    const conflict = gen("qwen3_moe", { variants: [{ kind: "count-key", keys: [{ key: "num_local_experts", value: 6 }, { key: "text_config.num_experts" }, { key: "num_experts", value: "5" }] }] });
+    const conflict = gen("qwen3_moe", {
+      variants: [{ kind: "count-key", keys: [{ key: "num_local_experts", value: 6 }, { key: "text_config.num_experts" }, { key: "num_experts", value: "5" }] }],
+    });
     expect(countKeysOf(conflict.config)).toEqual([
       { key: "num_local_experts", value: 6 },
       { key: "num_experts", value: "5" },
@@ -284,7 +300,16 @@ describe("variants", () => {
       [{ family: "mixtral", variants: [{ kind: "dense" }, { kind: "fused" }] }, /dense cannot be combined/],
       [{ family: "mixtral", variants: [{ kind: "per-expert" }, { kind: "fused" }] }, /contradict/],
       [{ family: "mixtral", variants: [{ kind: "fused" }], fp8: true }, /fused FP8/],
-      [{ family: "mixtral", variants: [{ kind: "fused", layer: 0 }, { kind: "partial", defect: "drop-expert", layer: 0 }] }, /layer 0 is fused/],
+      [
+        {
+          family: "mixtral",
+          variants: [
+            { kind: "fused", layer: 0 },
+            { kind: "partial", defect: "drop-expert", layer: 0 },
+          ],
+        },
+        /layer 0 is fused/,
+      ],
       [{ family: "mixtral", mtpLayers: 1 }, /no multi-token-prediction/],
       [{ family: "mixtral", mlpOnlyLayers: [0] }, /no mlp_only_layers/],
       [{ family: "mixtral", variants: [{ kind: "partial", defect: "wrong-shape", layer: 0, projection: "up", shape: [8, 4] }] }, /is the correct shape/],
@@ -308,15 +333,28 @@ describe("variants", () => {
 });
 
 describe("block FP8", () => {
-  /** Every FP8 weight of `fp8` is exactly the block quantization of the same tensor in `plain`. */
-  function expectQuantizationOf(plain: GeneratedCheckpoint, fp8: GeneratedCheckpoint, block: [number, number], scaleDtype: "F32" | "BF16", suffix = "_scale_inv"): number {
+  /** Every FP8 weight of `fp8` is exactly the block quantization of the same tensor in `plain`, with the special values. */
+  function expectQuantizationOf(
+    plain: GeneratedCheckpoint,
+    fp8: GeneratedCheckpoint,
+    block: [number, number],
+    scaleDtype: "F32" | "BF16",
+    suffix = "_scale_inv",
+  ): number {
     let checked = 0;
     for (const [name, t] of fp8.tensors) {
       if (t.dtype !== "F8_E4M3") continue;
       const truth = plain.tensors.get(name)!;
       const [rows, cols] = truth.shape as [number, number];
-      const q = quantizeBlocks(decodeArray(truth.dtype as "BF16", truth.data), rows, cols, block, scaleDtype);
-      expect(bytes(t).equals(Buffer.from(q.codes)), name).toBe(true);
+      const q = quantizeBlocks(withSpecialValues(decodeArray(truth.dtype as "BF16", truth.data)), rows, cols, block, scaleDtype);
+      // The special values' signs are the expert's (its sign pattern flips them as any other element).
+      const n = rows * cols >= MIN_SPECIAL_ELEMENTS ? SPECIAL_VALUES.length : 0;
+      const codes = Buffer.from(t.data);
+      expect(codes.subarray(0, codes.length - n).equals(Buffer.from(q.codes.subarray(0, q.codes.length - n))), name).toBe(true);
+      expect(
+        [...codes.subarray(codes.length - n)].map((c) => c & 0x7f),
+        name,
+      ).toEqual([...q.codes.subarray(q.codes.length - n)].map((c) => c & 0x7f));
       const scale = fp8.tensors.get(`${name}${suffix}`)!;
       expect(scale.dtype).toBe(scaleDtype);
       expect(scale.shape).toEqual([Math.ceil(rows / block[0]), Math.ceil(cols / block[1])]);
@@ -336,7 +374,15 @@ describe("block FP8", () => {
     expect(expectQuantizationOf(plain, fp8, [16, 16], "BF16")).toBeGreaterThan(3 * 5 * 5);
     expect(fp8.config.quantization_config).toEqual({ quant_method: "fp8", fmt: "e4m3", activation_scheme: "dynamic", weight_block_size: [16, 16] });
     // What the official FP8 releases keep in BF16.
-    for (const kept of ["lm_head.weight", "model.language_model.embed_tokens.weight", "model.language_model.layers.0.mlp.gate.weight", "model.language_model.layers.0.linear_attn.in_proj_a.weight", "model.language_model.layers.0.mlp.shared_expert_gate.weight", "model.language_model.norm.weight", "mtp.fc.weight"]) {
+    for (const kept of [
+      "lm_head.weight",
+      "model.language_model.embed_tokens.weight",
+      "model.language_model.layers.0.mlp.gate.weight",
+      "model.language_model.layers.0.linear_attn.in_proj_a.weight",
+      "model.language_model.layers.0.mlp.shared_expert_gate.weight",
+      "model.language_model.norm.weight",
+      "mtp.fc.weight",
+    ]) {
       expect(fp8.tensors.get(kept)!.dtype, kept).toBe("BF16");
     }
     expect(fp8.tensors.get("model.language_model.layers.0.linear_attn.out_proj.weight")!.dtype).toBe("F8_E4M3");

@@ -12,21 +12,110 @@ type State = "fused" | "untouched" | "already-fused" | "dense";
 
 /** Each variant, and the MoE state the reference's inspect must see: count key, count, [layer prefix, state, experts] per layer. */
 const CASES: [FamilyName, string[], string | null, number | null, [string, State, number][]][] = [
-  ["qwen3_5_moe", [], "text_config.num_experts", 4, [0, 1, 2, 3].map((i) => [`model.language_model.layers.${i}.mlp`, "fused", 4] as [string, State, number]).concat([["mtp.layers.0.mlp", "fused", 4]])],
-  ["qwen3_5_moe", ["fused"], "text_config.num_experts", 4, [0, 1, 2, 3].map((i) => [`model.language_model.layers.${i}.mlp`, "already-fused", 4] as [string, State, number]).concat([["mtp.layers.0.mlp", "already-fused", 4]])],
-  ["qwen3_5_moe", ["partial:wrong-shape:layer=mtp"], "text_config.num_experts", 4, [0, 1, 2, 3].map((i) => [`model.language_model.layers.${i}.mlp`, "fused", 4] as [string, State, number]).concat([["mtp.layers.0.mlp", "untouched", 4]])],
-  ["qwen3_vl_moe", ["fused"], "text_config.num_experts", 4, [["model.language_model.layers.0.mlp", "already-fused", 4], ["model.language_model.layers.1.mlp", "already-fused", 4]]],
-  ["mixtral", ["fused:layer=1"], "num_local_experts", 4, [["model.layers.0.block_sparse_moe", "fused", 4], ["model.layers.1.mlp", "already-fused", 4]]],
+  [
+    "qwen3_5_moe",
+    [],
+    "text_config.num_experts",
+    4,
+    [0, 1, 2, 3].map((i) => [`model.language_model.layers.${i}.mlp`, "fused", 4] as [string, State, number]).concat([["mtp.layers.0.mlp", "fused", 4]]),
+  ],
+  [
+    "qwen3_5_moe",
+    ["fused"],
+    "text_config.num_experts",
+    4,
+    [0, 1, 2, 3]
+      .map((i) => [`model.language_model.layers.${i}.mlp`, "already-fused", 4] as [string, State, number])
+      .concat([["mtp.layers.0.mlp", "already-fused", 4]]),
+  ],
+  [
+    "qwen3_5_moe",
+    ["partial:wrong-shape:layer=mtp"],
+    "text_config.num_experts",
+    4,
+    [0, 1, 2, 3].map((i) => [`model.language_model.layers.${i}.mlp`, "fused", 4] as [string, State, number]).concat([["mtp.layers.0.mlp", "untouched", 4]]),
+  ],
+  [
+    "qwen3_vl_moe",
+    ["fused"],
+    "text_config.num_experts",
+    4,
+    [
+      ["model.language_model.layers.0.mlp", "already-fused", 4],
+      ["model.language_model.layers.1.mlp", "already-fused", 4],
+    ],
+  ],
+  [
+    "mixtral",
+    ["fused:layer=1"],
+    "num_local_experts",
+    4,
+    [
+      ["model.layers.0.block_sparse_moe", "fused", 4],
+      ["model.layers.1.mlp", "already-fused", 4],
+    ],
+  ],
   ["qwen3_moe", ["dense"], null, null, []],
   ["qwen3_moe", ["count-key:none"], null, null, [["model.layers.1.mlp", "dense", 4]]],
-  ["olmoe", ["partial:drop-expert:layer=1"], "num_experts", 4, [["model.layers.0.mlp", "fused", 4], ["model.layers.1.mlp", "untouched", 3]]],
-  ["olmoe", ["partial:drop-projection"], "num_experts", 4, [["model.layers.0.mlp", "untouched", 4], ["model.layers.1.mlp", "fused", 4]]],
-  ["olmoe", ["partial:wrong-dtype"], "num_experts", 4, [["model.layers.0.mlp", "untouched", 4], ["model.layers.1.mlp", "fused", 4]]],
-  ["olmoe", ["extra-expert:layer=1"], "num_experts", 4, [["model.layers.0.mlp", "fused", 4], ["model.layers.1.mlp", "untouched", 5]]],
+  [
+    "olmoe",
+    ["partial:drop-expert:layer=1"],
+    "num_experts",
+    4,
+    [
+      ["model.layers.0.mlp", "fused", 4],
+      ["model.layers.1.mlp", "untouched", 3],
+    ],
+  ],
+  [
+    "olmoe",
+    ["partial:drop-projection"],
+    "num_experts",
+    4,
+    [
+      ["model.layers.0.mlp", "untouched", 4],
+      ["model.layers.1.mlp", "fused", 4],
+    ],
+  ],
+  [
+    "olmoe",
+    ["partial:wrong-dtype"],
+    "num_experts",
+    4,
+    [
+      ["model.layers.0.mlp", "untouched", 4],
+      ["model.layers.1.mlp", "fused", 4],
+    ],
+  ],
+  [
+    "olmoe",
+    ["extra-expert:layer=1"],
+    "num_experts",
+    4,
+    [
+      ["model.layers.0.mlp", "fused", 4],
+      ["model.layers.1.mlp", "untouched", 5],
+    ],
+  ],
   // Conflicting counts: oQ's precedence picks num_local_experts (6), so every layer lacks experts 4 and 5.
-  ["olmoe", ["count-key:num_experts=4,num_local_experts=6"], "num_local_experts", 6, [["model.layers.0.mlp", "untouched", 4], ["model.layers.1.mlp", "untouched", 4]]],
+  [
+    "olmoe",
+    ["count-key:num_experts=4,num_local_experts=6"],
+    "num_local_experts",
+    6,
+    [
+      ["model.layers.0.mlp", "untouched", 4],
+      ["model.layers.1.mlp", "untouched", 4],
+    ],
+  ],
   ["deepseek_v3", ["count-key:text_config.n_routed_experts"], "text_config.n_routed_experts", 4, [["model.layers.1.mlp", "fused", 4]]],
-  ["qwen3_5_moe_fp8", [], "text_config.num_experts", 4, [0, 1, 2, 3].map((i) => [`model.language_model.layers.${i}.mlp`, "fused", 4] as [string, State, number]).concat([["mtp.layers.0.mlp", "fused", 4]])],
+  [
+    "qwen3_5_moe_fp8",
+    [],
+    "text_config.num_experts",
+    4,
+    [0, 1, 2, 3].map((i) => [`model.language_model.layers.${i}.mlp`, "fused", 4] as [string, State, number]).concat([["mtp.layers.0.mlp", "fused", 4]]),
+  ],
 ];
 
 describe("inspect sees each variant's MoE state", () => {

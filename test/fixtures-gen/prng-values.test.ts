@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Xoshiro128, deriveSeed, hashString, mix32 } from "../../src/fixtures-gen/prng.js";
 import { SIGN_PERIOD, baseValues, expertVariation, signMask, xorPeriodic } from "../../src/fixtures-gen/values.js";
 import { decodeArray } from "../../src/fixtures-gen/float-codec.js";
-import { fcSettings } from "../support/fp8-fc-settings.js";
+import { fcParams } from "../support/fc.js";
 
 describe("PRNG", () => {
   // Known answers computed by an independent Python implementation of the same algorithms.
@@ -64,16 +64,22 @@ describe("generated values", () => {
 
   it("xorPeriodic equals the element-wise definition for any alignment, offset and length", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 24 }), (len, misalign, offsetWords, maskWords) => {
-        const mask = new Uint8Array(maskWords * 4).map((_, i) => (i * 37 + 11) & 0xff);
-        const offset = offsetWords * 4;
-        const srcBuf = new Uint8Array(len + 8).map((_, i) => (i * 101 + 3) & 0xff);
-        const src = srcBuf.subarray(misalign, misalign + len);
-        const dst = new Uint8Array(len + 8).subarray(misalign & 3, (misalign & 3) + len);
-        xorPeriodic(dst, src, mask, offset);
-        for (let i = 0; i < len; i++) expect(dst[i]).toBe(src[i]! ^ mask[(offset + i) % mask.length]!);
-      }),
-      fcSettings("xorPeriodic"),
+      fc.property(
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: 0, max: 7 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 1, max: 24 }),
+        (len, misalign, offsetWords, maskWords) => {
+          const mask = new Uint8Array(maskWords * 4).map((_, i) => (i * 37 + 11) & 0xff);
+          const offset = offsetWords * 4;
+          const srcBuf = new Uint8Array(len + 8).map((_, i) => (i * 101 + 3) & 0xff);
+          const src = srcBuf.subarray(misalign, misalign + len);
+          const dst = new Uint8Array(len + 8).subarray(misalign & 3, (misalign & 3) + len);
+          xorPeriodic(dst, src, mask, offset);
+          for (let i = 0; i < len; i++) expect(dst[i]).toBe(src[i]! ^ mask[(offset + i) % mask.length]!);
+        },
+      ),
+      fcParams(),
     );
   });
 
@@ -98,7 +104,9 @@ describe("generated values", () => {
     for (const size of [1, 2, 4] as const) {
       const m = signMask(v, size);
       expect(m.length).toBe(v.period * size);
-      m.forEach((b, i) => expect(b === 0 || (b === 0x80 && i % size === size - 1)).toBe(true));
+      m.forEach((b, i) => {
+        expect(b === 0 || (b === 0x80 && i % size === size - 1)).toBe(true);
+      });
     }
   });
 });

@@ -31,7 +31,8 @@ describe("streaming generation", () => {
     const bigNames = [...big.tensors.keys()];
     for (const chunk of [20_000, 1000, 16_384]) {
       const pipeline = new ChunkPipeline(big.tensors, bigNames, chunk);
-      for (const n of bigNames) expect((await drain(pipeline.source(n))).equals(Buffer.from(produce(big.tensors.get(n)!))), `${n} in chunks of ${chunk}`).toBe(true);
+      for (const n of bigNames)
+        expect((await drain(pipeline.source(n))).equals(Buffer.from(produce(big.tensors.get(n)!))), `${n} in chunks of ${chunk}`).toBe(true);
       pipeline.close();
     }
   });
@@ -39,7 +40,12 @@ describe("streaming generation", () => {
   it("fills any byte range of a fused, transposed tensor", () => {
     const fused = plan.tensors.get("model.language_model.layers.1.mlp.experts.gate_up_proj")!;
     const whole = produce(fused);
-    for (const [offset, length] of [[0, 1], [3, 17], [88, 90], [whole.length - 5, 5]] as const) {
+    for (const [offset, length] of [
+      [0, 1],
+      [3, 17],
+      [88, 90],
+      [whole.length - 5, 5],
+    ] as const) {
       const part = new Uint8Array(length);
       fused.fill(part, offset);
       expect(part).toEqual(whole.subarray(offset, offset + length));

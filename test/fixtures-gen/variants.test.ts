@@ -4,9 +4,12 @@ import { UsageError } from "../../src/reference/errors.js";
 import { EXPERT_COUNT_KEYS } from "../../src/reference/prefuse/expert-count.js";
 import { PROJECTIONS } from "../../src/reference/prefuse/layouts.js";
 import { PARTIAL_DEFECTS, type Variant, formatVariant, listVariants, parseVariant } from "../../src/fixtures-gen/variants.js";
-import { fcSettings } from "../support/fp8-fc-settings.js";
+import { fcParams } from "../support/fc.js";
 
-const layer = fc.oneof(fc.nat({ max: 99 }), fc.nat({ max: 3 }).map((j) => `mtp.${j}` as const));
+const layer = fc.oneof(
+  fc.nat({ max: 99 }),
+  fc.nat({ max: 3 }).map((j) => `mtp.${j}` as const),
+);
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
 /** Any variant the syntax can express (optional fields absent rather than undefined). */
@@ -14,7 +17,12 @@ const variantArb: fc.Arbitrary<Variant> = fc.oneof(
   fc.constant<Variant>({ kind: "per-expert" }),
   fc.constant<Variant>({ kind: "dense" }),
   opt(layer).map((l): Variant => (l === undefined ? { kind: "fused" } : { kind: "fused", layer: l })),
-  fc.record({ layer: opt(layer), id: opt(fc.nat({ max: 999 })) }).map((r): Variant => ({ kind: "extra-expert", ...(r.layer !== undefined ? { layer: r.layer } : {}), ...(r.id !== undefined ? { id: r.id } : {}) })),
+  fc
+    .record({ layer: opt(layer), id: opt(fc.nat({ max: 999 })) })
+    .map((r): Variant => ({ kind: "extra-expert", ...(r.layer !== undefined ? { layer: r.layer } : {}), ...(r.id !== undefined ? { id: r.id } : {}) })),
+  fc
+    .record({ layer: opt(layer), id: opt(fc.nat({ max: 999 })) })
+    .map((r): Variant => ({ kind: "duplicate-expert", ...(r.layer !== undefined ? { layer: r.layer } : {}), ...(r.id !== undefined ? { id: r.id } : {}) })),
   fc
     .record({
       defect: fc.constantFrom(...PARTIAL_DEFECTS),
@@ -24,17 +32,31 @@ const variantArb: fc.Arbitrary<Variant> = fc.oneof(
       shape: opt(fc.array(fc.nat({ max: 64 }), { minLength: 1, maxLength: 3 })),
       dtype: opt(fc.constantFrom("BF16", "F16", "F32" as const)),
     })
-    .map((r): Variant => ({
-      kind: "partial",
-      defect: r.defect,
-      ...(r.layer !== undefined ? { layer: r.layer } : {}),
-      ...(r.expert !== undefined ? { expert: r.expert } : {}),
-      ...(r.projection !== undefined && r.defect !== "drop-expert" ? { projection: r.projection } : {}),
-      ...(r.shape !== undefined && r.defect === "wrong-shape" ? { shape: r.shape } : {}),
-      ...(r.dtype !== undefined && r.defect === "wrong-dtype" ? { dtype: r.dtype } : {}),
-    })),
+    .map(
+      (r): Variant => ({
+        kind: "partial",
+        defect: r.defect,
+        ...(r.layer !== undefined ? { layer: r.layer } : {}),
+        ...(r.expert !== undefined ? { expert: r.expert } : {}),
+        ...(r.projection !== undefined && r.defect !== "drop-expert" ? { projection: r.projection } : {}),
+        ...(r.shape !== undefined && r.defect === "wrong-shape" ? { shape: r.shape } : {}),
+        ...(r.dtype !== undefined && r.defect === "wrong-dtype" ? { dtype: r.dtype } : {}),
+      }),
+    ),
   fc
-    .uniqueArray(fc.record({ key: fc.constantFrom(...EXPERT_COUNT_KEYS), value: opt(fc.oneof(fc.integer(), fc.constant(null), fc.string({ maxLength: 4 }).filter((s) => !s.includes(",")))) }), { selector: (k) => k.key, maxLength: 6 })
+    .uniqueArray(
+      fc.record({
+        key: fc.constantFrom(...EXPERT_COUNT_KEYS),
+        value: opt(
+          fc.oneof(
+            fc.integer(),
+            fc.constant(null),
+            fc.string({ maxLength: 4 }).filter((s) => !s.includes(",")),
+          ),
+        ),
+      }),
+      { selector: (k) => k.key, maxLength: 6 },
+    )
     .map((keys): Variant => ({ kind: "count-key", keys: keys.map((k) => (k.value === undefined ? { key: k.key } : { key: k.key, value: k.value })) })),
 );
 
@@ -44,6 +66,7 @@ describe("variant syntax", () => {
     expect(parseVariant("partial:wrong-shape:proj=down,shape=9x32")).toEqual({ kind: "partial", defect: "wrong-shape", projection: "down", shape: [9, 32] });
     expect(parseVariant("fused:layer=mtp")).toEqual({ kind: "fused", layer: "mtp.0" });
     expect(parseVariant("extra-expert:layer=1,id=8")).toEqual({ kind: "extra-expert", layer: 1, id: 8 });
+    expect(parseVariant("duplicate-expert:layer=mtp.0,id=3")).toEqual({ kind: "duplicate-expert", layer: "mtp.0", id: 3 });
     expect(parseVariant("count-key:num_experts=8,text_config.num_local_experts=6")).toEqual({
       kind: "count-key",
       keys: [
@@ -60,7 +83,7 @@ describe("variant syntax", () => {
       fc.property(variantArb, (v) => {
         expect(parseVariant(formatVariant(v))).toEqual(v);
       }),
-      fcSettings("variant syntax round trip"),
+      fcParams(),
     );
   });
 
@@ -94,7 +117,10 @@ describe("variant syntax", () => {
   });
 
   it("lists a syntax and a description for every kind", () => {
-    const text = listVariants().map((v) => v.syntax).join(" ");
-    for (const kind of ["per-expert", "fused", "dense", ...PARTIAL_DEFECTS.map((d) => `partial:${d}`), "extra-expert", "count-key"]) expect(text).toContain(kind);
+    const text = listVariants()
+      .map((v) => v.syntax)
+      .join(" ");
+    for (const kind of ["per-expert", "fused", "dense", ...PARTIAL_DEFECTS.map((d) => `partial:${d}`), "extra-expert", "duplicate-expert", "count-key"])
+      expect(text).toContain(kind);
   });
 });

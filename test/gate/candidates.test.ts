@@ -24,7 +24,8 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const gate = (o: Partial<GateOptions> & { candidate: string }) => runGate({ corpus: { dir: corpus, optional: false }, runs: 0, jobs: 1, shrink: 0, cwd: CANDIDATE_CWD, ...o });
+const gate = (o: Partial<GateOptions> & { candidate: string }) =>
+  runGate({ corpus: { dir: corpus, optional: false }, runs: 0, jobs: 1, shrink: 0, cwd: CANDIDATE_CWD, ...o });
 
 /** Each fault, the failure it must be rejected with, and what else the result must show. */
 const FAULTS: readonly [string, string, (r: Awaited<ReturnType<typeof gate>>["cases"][number]) => void][] = [
@@ -45,7 +46,8 @@ const FAULTS: readonly [string, string, (r: Awaited<ReturnType<typeof gate>>["ca
 
 describe("release gate with real candidates", () => {
   it("rejects each broken candidate with its diagnosis, and keeps going", async () => {
-    const reports = await runPool(FAULTS, 3, ([file]) => gate({ candidate: broken(file), timeoutSec: 5 }));
+    // Only the hang needs a short timeout: on a loaded machine Python alone can take seconds to start.
+    const reports = await runPool(FAULTS, 3, ([file]) => gate({ candidate: broken(file), timeoutSec: file === "hang" ? 5 : 30 }));
     reports.forEach((report, i) => {
       const [file, signature, check] = FAULTS[i]!;
       expect(report.totals, file).toEqual({ passed: 0, failed: 1, open: 0, skipped: 0 });
@@ -58,7 +60,13 @@ describe("release gate with real candidates", () => {
   it("passes the correct numpy adapter on every stage (corpus and generated cases)", async () => {
     const reports = await runPool(STAGES, 2, (stage) => gate({ candidate: NUMPY, stage, runs: 1, seed: 11 }));
     for (const r of reports) {
-      expect(r.totals, `${r.stage}: ${r.cases.filter((c) => c.verdict !== "pass").map((c) => c.reason).join("; ")}`).toMatchObject({ failed: 0 });
+      expect(
+        r.totals,
+        `${r.stage}: ${r.cases
+          .filter((c) => c.verdict !== "pass")
+          .map((c) => c.reason)
+          .join("; ")}`,
+      ).toMatchObject({ failed: 0 });
       expect(r.cases.length).toBe(r.stage === "prefuse" ? 2 : 1);
     }
   });

@@ -26,7 +26,18 @@ describe("generated cases", () => {
     const specs = sampleDraws("prefuse", 0, 200).map((d) => toFixtureSpec("prefuse", d));
     const tags = specs.map(caseFeatures);
     const count = (t: string) => tags.filter((x) => x.includes(t)).length;
-    for (const t of ["numeric-order", "chunk-seam", "partial-layer", "extra-expert", "conflicting-count-keys", "mtp", "already-fused", "dense", "no-count", "single-expert"]) {
+    for (const t of [
+      "numeric-order",
+      "chunk-seam",
+      "partial-layer",
+      "extra-expert",
+      "conflicting-count-keys",
+      "mtp",
+      "already-fused",
+      "dense",
+      "no-count",
+      "single-expert",
+    ]) {
       expect(count(t), t).toBeGreaterThanOrEqual(3);
     }
     expect(specs.filter((s) => s.experts! > 16 && s.experts! % 16 !== 0).length).toBeGreaterThan(40);

@@ -10,7 +10,7 @@ import { runGate } from "../../src/gate/gate.js";
 import { gateOptionsFromCli } from "../../src/cli/commands/gate.js";
 import { runCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
-import { CANDIDATE_CWD, NUMPY, broken, writeRichCorpus } from "../support/gate-fixture.js";
+import { CANDIDATE_CWD, NUMPY, PYTHON, broken, writeRichCorpus } from "../support/gate-fixture.js";
 
 const lastLine = (s: string) => s.trimEnd().split("\n").pop();
 
@@ -25,7 +25,23 @@ describe("moe-prefuse gate", () => {
 
   it("runs the numpy adapter over a corpus and generated cases, writes JUnit, JSON and Markdown, exits 0", () => {
     const out = tempDir();
-    const r = runCli(["gate", "--candidate", NUMPY, "--corpus", corpus, "--runs", "1", "--seed", "4", "--junit", join(out, "g.xml"), "--report", join(out, "g.json"), "--markdown", join(out, "g.md")]);
+    const r = runCli([
+      "gate",
+      "--candidate",
+      NUMPY,
+      "--corpus",
+      corpus,
+      "--runs",
+      "1",
+      "--seed",
+      "4",
+      "--junit",
+      join(out, "g.xml"),
+      "--report",
+      join(out, "g.json"),
+      "--markdown",
+      join(out, "g.md"),
+    ]);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toBe(`gate: stage prefuse, candidate numpy_prefuse.py: ${NUMPY}`);
@@ -64,6 +80,53 @@ describe("moe-prefuse gate", () => {
     expect(table.stdout.split("\n")[0]).toBe("| case group | numpy_prefuse.py (prefuse) |");
   });
 
+  it("records the readings a run shows (--record-readings) and holds a later run to them (--readings)", () => {
+    const out = tempDir();
+    const file = join(out, "readings.json");
+    const first = runCli(["gate", "--candidate", NUMPY, "--corpus", corpus, "--runs", "0", "--record-readings", file]);
+    expect(first.status, first.stdout + first.stderr).toBe(0);
+    // The rich case's MTP layer separates the outside-layers point; the numpy adapter fuses it.
+    expect(first.stdout).toContain("gate:   outside-layers: fused (inferred); fused in 1 case(s): y_gate-rich");
+    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({
+      format: "moe-prefuse-readings/1",
+      gate: expect.stringMatching(/^moe-prefuse \d/),
+      stage: "prefuse",
+      candidate: "numpy_prefuse.py",
+      readings: { "outside-layers": "fused" },
+    });
+    const again = runCli(["gate", "--candidate", NUMPY, "--corpus", corpus, "--runs", "0", "--readings", file]);
+    expect(again.status, again.stdout).toBe(0);
+    expect(again.stdout).toContain("pinned by --readings");
+    const left = runCli([
+      "gate",
+      "--candidate",
+      `${PYTHON} ci/candidates/readings/outside_layers_left.py {input} {output}`,
+      "--corpus",
+      corpus,
+      "--runs",
+      "0",
+      "--readings",
+      file,
+    ]);
+    expect(left.status).toBe(1);
+    expect(left.stdout).toMatch(/^FAIL y_gate-rich \[golden\]: reading-changed: outside-layers: fused -> left: /m);
+  });
+
+  it("refuses a missing or malformed readings file in one line, before any case runs", () => {
+    const out = tempDir();
+    writeFileSync(join(out, "bad.json"), JSON.stringify({ format: "moe-prefuse-readings/1", stage: "prefuse", readings: { "outside-layers": "sometimes" } }));
+    for (const [file, message] of [
+      [join(out, "none.json"), /^moe-prefuse: error: .*none\.json: cannot read the readings file \(ENOENT\)$/],
+      [join(out, "bad.json"), /^moe-prefuse: error: .*bad\.json: not a readings file: 'outside-layers' must be one of fused, left, not "sometimes"$/],
+    ] as const) {
+      const r = runCli(["gate", "--candidate", NUMPY, "--corpus", corpus, "--runs", "0", "--readings", file]);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.trimEnd()).toMatch(message);
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    }
+  });
+
   it("refuses bad options with one line and writes nothing", () => {
     const out = tempDir();
     for (const [args, message] of [
@@ -94,9 +157,17 @@ describe("moe-prefuse gate", () => {
       [{ passEnv: "HF_TOKEN,A-B" }, /--pass-env must be variable names separated by commas/],
       [{ serve: true } as never, /--candidate '.*numpy_prefuse.py \{input\} \{output\}': must not contain \{input\} with --serve/],
     ];
-    for (const [o, message] of refused) await expect(async () => runGate(gateOptionsFromCli({ ...base, ...o }))).rejects.toThrow(message);
-    expect(gateOptionsFromCli({ ...base, stage: "dequant", tolerance: "ulp=3", shard: "2/5", corpus: false })).toMatchObject({ tolerance: { ulp: 3 }, shard: { index: 2, count: 5 }, corpus: null });
-    expect(gateOptionsFromCli({ ...base, serve: true, passEnv: "HF_TOKEN,MY_VAR", maxOutputSize: "64MiB" })).toMatchObject({ serve: true, passEnv: ["HF_TOKEN", "MY_VAR"], maxOutputSize: 64 * 2 ** 20 });
+    for (const [o, message] of refused) await expect(async () => runGate(await gateOptionsFromCli({ ...base, ...o }))).rejects.toThrow(message);
+    expect(await gateOptionsFromCli({ ...base, stage: "dequant", tolerance: "ulp=3", shard: "2/5", corpus: false })).toMatchObject({
+      tolerance: { ulp: 3 },
+      shard: { index: 2, count: 5 },
+      corpus: null,
+    });
+    expect(await gateOptionsFromCli({ ...base, serve: true, passEnv: "HF_TOKEN,MY_VAR", maxOutputSize: "64MiB" })).toMatchObject({
+      serve: true,
+      passEnv: ["HF_TOKEN", "MY_VAR"],
+      maxOutputSize: 64 * 2 ** 20,
+    });
   });
 
   it("runs generated cases alone, with a note, when the default corpus is not there", async () => {

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { compareWeights, describeMismatch } from "../../src/gate/compare.js";
 import { ulpDistance } from "../../src/gate/ulp.js";
 import { f32ToBf16 } from "../../src/reference/dtypes.js";
-import type { Tensor, TensorMap } from "../../src/reference/tensor.js";
+import type { DType } from "../../src/reference/dtypes.js";
+import { type Tensor, type TensorMap, bytesEqual } from "../../src/reference/tensor.js";
 import { f32FromBits } from "../support/float-reference.js";
 import { fcParams } from "../support/fc.js";
 
@@ -61,7 +62,15 @@ describe("compareWeights", () => {
   });
 
   it("names the expert of the first difference in 3-D tensors", () => {
-    const e = new Map([["x", bf16(Array.from({ length: 12 }, (_, i) => i), [3, 2, 2])]]);
+    const e = new Map([
+      [
+        "x",
+        bf16(
+          Array.from({ length: 12 }, (_, i) => i),
+          [3, 2, 2],
+        ),
+      ],
+    ]);
     const a = new Map([["x", bf16([...Array.from({ length: 9 }, (_, i) => i), 99, 10, 11], [3, 2, 2])]]);
     const m = compareWeights(e, a).mismatches[0]!;
     expect(m.firstExpert).toBe(2);
@@ -79,5 +88,92 @@ describe("compareWeights", () => {
     // Other dtypes stay bit-exact under a tolerance.
     const u8 = (v: number): TensorMap => new Map([["q", { dtype: "F8_E4M3", shape: [1], data: new Uint8Array([v]) }]]);
     expect(compareWeights(u8(0x38), u8(0x39), { ulp: 10 }).equal).toBe(false);
+  });
+});
+
+/** Element bytes where value equality and byte equality part: zeros of both signs, NaNs of several payloads and signs. */
+const TRICKY: Readonly<Partial<Record<DType, readonly number[]>>> = {
+  BF16: [0x0000, 0x8000, 0x7fc0, 0xffc0, 0x7f81, 0x7fc1, 0x3f80],
+  F16: [0x0000, 0x8000, 0x7e00, 0xfe00, 0x7c01, 0x7e01, 0x3c00],
+  F32: [0x00000000, 0x80000000, 0x7fc00000, 0xffc00000, 0x7f800001, 0x7fc00001, 0x3f800000],
+  F8_E4M3: [0x00, 0x80, 0x7f, 0xff, 0x38],
+  F8_E5M2: [0x00, 0x80, 0x7d, 0x7e, 0x7f, 0xfd, 0xfe, 0xff, 0x3c],
+};
+const WIDTH: Readonly<Partial<Record<DType, number>>> = { BF16: 2, F16: 2, F32: 4, F8_E4M3: 1, F8_E5M2: 1 };
+
+function tensorOf(dtype: DType, words: readonly number[]): Tensor {
+  const w = WIDTH[dtype]!;
+  const data = new Uint8Array(words.length * w);
+  const view = new DataView(data.buffer);
+  words.forEach((x, i) => {
+    if (w === 1) view.setUint8(i, x);
+    else if (w === 2) view.setUint16(2 * i, x, true);
+    else view.setUint32(4 * i, x >>> 0, true);
+  });
+  return { dtype, shape: [words.length], data };
+}
+
+/** Two same-length element lists of one dtype, mostly drawn from TRICKY so that near-misses are common. */
+const pairArb = fc.constantFrom<DType>("BF16", "F16", "F32", "F8_E4M3", "F8_E5M2").chain((dtype) => {
+  const bits = 8 * WIDTH[dtype]!;
+  const element = fc.oneof(fc.constantFrom(...TRICKY[dtype]!), fc.integer({ min: 0, max: 2 ** bits - 1 }));
+  return fc
+    .array(element, { minLength: 1, maxLength: 8 })
+    .chain((expected) =>
+      fc.tuple(
+        fc.constant(dtype),
+        fc.constant(expected),
+        fc.array(fc.oneof(element, fc.constant(-1)), { minLength: expected.length, maxLength: expected.length }),
+      ),
+    )
+    .map(([d, e, a]) => [d, e, a.map((x, i) => (x === -1 ? e[i]! : x))] as const);
+});
+
+describe("bit-exact compare (no tolerance): bytes, not values", () => {
+  it("reports -0 against +0 and NaNs of different payload or sign, in every float dtype", () => {
+    for (const [dtype, words] of Object.entries(TRICKY) as [DType, number[]][]) {
+      const [pz, nz, nan, negNan, nanPayload] = words;
+      for (const [e, a] of [
+        [pz, nz],
+        [nan, negNan],
+        [nan, nanPayload],
+      ] as const) {
+        const c = compareWeights(new Map([["w", tensorOf(dtype, [e!])]]), new Map([["w", tensorOf(dtype, [a!])]]));
+        expect(c.equal, `${dtype} ${e!.toString(16)} vs ${a!.toString(16)}`).toBe(false);
+        expect(c.mismatches[0]).toMatchObject({ problem: "bytes", differing: 1, firstIndex: 0 });
+      }
+    }
+  });
+
+  it("two tensors of one dtype and shape compare equal exactly when their bytes are equal, and count the differing elements (property)", () => {
+    fc.assert(
+      fc.property(pairArb, ([dtype, e, a]) => {
+        const expected = tensorOf(dtype, e);
+        const actual = tensorOf(dtype, a);
+        const c = compareWeights(new Map([["w", expected]]), new Map([["w", actual]]));
+        expect(c.equal).toBe(bytesEqual(expected.data, actual.data));
+        const differing = e.filter((x, i) => x !== a[i]).length;
+        expect(c.mismatches[0]?.differing ?? 0).toBe(differing);
+      }),
+      fcParams(500),
+    );
+  });
+
+  it("a ulp tolerance compares numbers instead: -0 and +0 agree at ulp=0, any NaN agrees with any NaN, a NaN never agrees with a number (property)", () => {
+    fc.assert(
+      fc.property(
+        pairArb.filter(([d]) => d === "BF16" || d === "F16" || d === "F32"),
+        fc.integer({ min: 0, max: 3 }),
+        ([dtype, e, a], ulp) => {
+          const c = compareWeights(new Map([["w", tensorOf(dtype, e)]]), new Map([["w", tensorOf(dtype, a)]]), { ulp });
+          const differing = e.filter((x, i) => ulpDistance(dtype, x >>> 0, a[i]! >>> 0) > ulp).length;
+          expect(c.mismatches[0]?.differing ?? 0).toBe(differing);
+        },
+      ),
+      fcParams(500),
+    );
+    const [pz, nz, nan, negNan, nanPayload, , one] = TRICKY.BF16!;
+    const agree = (e: number, a: number) => compareWeights(new Map([["w", tensorOf("BF16", [e])]]), new Map([["w", tensorOf("BF16", [a])]]), { ulp: 0 }).equal;
+    expect([agree(pz!, nz!), agree(nan!, negNan!), agree(nan!, nanPayload!), agree(nan!, one!), agree(pz!, one!)]).toEqual([true, true, true, false, false]);
   });
 });

@@ -30,7 +30,8 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const gate = (o: Partial<GateOptions> & { candidate: string }) => runGate({ corpus: { dir: corpus, optional: false }, runs: 0, jobs: 1, shrink: 0, cwd: CANDIDATE_CWD, ...o });
+const gate = (o: Partial<GateOptions> & { candidate: string }) =>
+  runGate({ corpus: { dir: corpus, optional: false }, runs: 0, jobs: 1, shrink: 0, cwd: CANDIDATE_CWD, ...o });
 
 /** Runs `f` with `vars` in the gate's own environment. */
 async function withEnv<T>(vars: Record<string, string>, f: () => Promise<T>): Promise<T> {
@@ -85,8 +86,13 @@ describe("the candidate's environment (item 2)", () => {
 describe("the corpus (item 3)", () => {
   it("an identity candidate rewriting the corpus's expected files cannot make the gate pass", async () => {
     const own = join(root, "rewritten");
-    await writeSpecCorpus(own, { fuses: { family: "olmoe", seed: 7, experts: 3, layers: 1, hidden: 4, intermediate: 2, vocab: 8 }, "fuses-too": { family: "olmoe", seed: 6, experts: 3, layers: 1, hidden: 4, intermediate: 2, vocab: 8 } });
-    const report = await withEnv({ ATTACK_CORPUS: own }, () => gate({ candidate: hostile("rewrite-corpus"), corpus: { dir: own, optional: false }, passEnv: ["ATTACK_CORPUS"] }));
+    await writeSpecCorpus(own, {
+      fuses: { family: "olmoe", seed: 7, experts: 3, layers: 1, hidden: 4, intermediate: 2, vocab: 8 },
+      "fuses-too": { family: "olmoe", seed: 6, experts: 3, layers: 1, hidden: 4, intermediate: 2, vocab: 8 },
+    });
+    const report = await withEnv({ ATTACK_CORPUS: own }, () =>
+      gate({ candidate: hostile("rewrite-corpus"), corpus: { dir: own, optional: false }, passEnv: ["ATTACK_CORPUS"] }),
+    );
     expect(report.totals.passed, report.cases.map((c) => `${c.id}: ${c.reason}`).join("; ")).toBe(0);
     expect(report.cases.map((c) => c.id)).toEqual(["y_fuses", "y_fuses-too"]);
     expect(report.cases[0]!.failure).toBe("mismatch"); // read before the candidate ran
@@ -136,7 +142,11 @@ describe("processes (items 5 and 10)", () => {
   it("a timeout sends SIGTERM to the group, then SIGKILL to what ignores it", async () => {
     // 3 s: the candidate must have installed its SIGTERM handler (node starting on a busy machine).
     const pidFile = join(root, "term.pid");
-    const r = (await withEnv({ ATTACK_PID_FILE: pidFile }, () => gate({ candidate: hostile("ignore-term"), passEnv: ["ATTACK_PID_FILE"], timeoutSec: 3, corpus: { dir: corpus, optional: false } }))).cases[0]!;
+    const r = (
+      await withEnv({ ATTACK_PID_FILE: pidFile }, () =>
+        gate({ candidate: hostile("ignore-term"), passEnv: ["ATTACK_PID_FILE"], timeoutSec: 3, corpus: { dir: corpus, optional: false } }),
+      )
+    ).cases[0]!;
     expect(r.failure).toBe("timeout");
     const [pid, term] = readFileSync(pidFile, "utf8").split(" ");
     expect(term).toBe("TERM");
@@ -146,11 +156,15 @@ describe("processes (items 5 and 10)", () => {
   it("SIGHUP kills the running candidates' groups and removes the work directory", async () => {
     const tmp = await mkdtemp(join(root, "tmp-"));
     const pidFile = join(root, "hup.pid");
-    const child = spawn(process.execPath, [BIN, "gate", "--candidate", hostile("hang"), "--corpus", corpus, "--runs", "0", "--jobs", "1", "--pass-env", "ATTACK_PID_FILE"], {
-      cwd: CANDIDATE_CWD,
-      env: { ...process.env, TMPDIR: tmp, ATTACK_PID_FILE: pidFile },
-      stdio: "ignore",
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, "gate", "--candidate", hostile("hang"), "--corpus", corpus, "--runs", "0", "--jobs", "1", "--pass-env", "ATTACK_PID_FILE"],
+      {
+        cwd: CANDIDATE_CWD,
+        env: { ...process.env, TMPDIR: tmp, ATTACK_PID_FILE: pidFile },
+        stdio: "ignore",
+      },
+    );
     for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
     expect((await readdir(tmp)).filter((n) => n.startsWith("moe-prefuse-gate-"))).toHaveLength(1);
     const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
@@ -176,15 +190,21 @@ describe("processes (items 5 and 10)", () => {
     await mkdir(join(tmp, "elsewhere"));
     await symlink(join(tmp, "elsewhere"), join(tmp, `moe-prefuse-gate-${pid}-89abcdef`));
     expect(await removeStaleWorkDirs(tmp)).toBe(1);
-    expect((await readdir(tmp)).sort()).toEqual(["elsewhere", `moe-prefuse-gate-${pid}-89abcdef`, "moe-prefuse-gate-kept-abcDEF", `moe-prefuse-gate-${process.pid}-0123abcd`].sort());
+    expect((await readdir(tmp)).sort()).toEqual(
+      ["elsewhere", `moe-prefuse-gate-${pid}-89abcdef`, "moe-prefuse-gate-kept-abcDEF", `moe-prefuse-gate-${process.pid}-0123abcd`].sort(),
+    );
   });
 });
 
 describe("limits (items 11, 12 and 14)", () => {
   it("the library refuses a timeout no Node timer holds and a run too large to draw, before anything runs", async () => {
-    await expect(gate({ candidate: hostile("identity"), timeoutSec: 2 ** 31 })).rejects.toThrow(/^timeout must be a positive number of seconds, at most 2147483/);
+    await expect(gate({ candidate: hostile("identity"), timeoutSec: 2 ** 31 })).rejects.toThrow(
+      /^timeout must be a positive number of seconds, at most 2147483/,
+    );
     await expect(gate({ candidate: hostile("identity"), timeoutSec: Number.NaN })).rejects.toThrow(/timeout must be/);
-    await expect(gate({ candidate: hostile("identity"), runs: 100_000_000 })).rejects.toThrow(/^runs must be a whole number from 0 to 100000 \(split larger runs with --shard\)/);
+    await expect(gate({ candidate: hostile("identity"), runs: 100_000_000 })).rejects.toThrow(
+      /^runs must be a whole number from 0 to 100000 \(split larger runs with --shard\)/,
+    );
     const r = runCli(["gate", "--candidate", hostile("identity"), "--runs", "100000000"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe("moe-prefuse: error: --runs must be a whole number from 0 to 100000, not '100000000'\n");
@@ -192,7 +212,12 @@ describe("limits (items 11, 12 and 14)", () => {
 
   it("placeholders are replaced once: a {stage} inside a substituted path stays as it is", () => {
     const words = splitTemplate("impl {input} --out={output} {stage}");
-    expect(expandTemplate(words, { input: "/tmp/{stage}/{output}", output: "/o/{input}.safetensors", stage: "prefuse" })).toEqual(["impl", "/tmp/{stage}/{output}", "--out=/o/{input}.safetensors", "prefuse"]);
+    expect(expandTemplate(words, { input: "/tmp/{stage}/{output}", output: "/o/{input}.safetensors", stage: "prefuse" })).toEqual([
+      "impl",
+      "/tmp/{stage}/{output}",
+      "--out=/o/{input}.safetensors",
+      "prefuse",
+    ]);
   });
 
   it("a correct candidate passes when the work directory's path holds a placeholder", async () => {

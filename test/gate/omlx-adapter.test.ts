@@ -22,18 +22,39 @@ describe("omlx_prefuse.py against stand-in MLX and oMLX modules", () => {
     try {
       for (const returns of ["0", "1"]) {
         process.env.OMLX_STAND_IN_RETURNS = returns;
-        const common = { corpus: { dir: corpus, optional: false }, runs: 1, seed: 2, jobs: 1, shrink: 0, cwd: CANDIDATE_CWD, passEnv: ["OMLX_STAND_IN_RETURNS"] };
+        const common = {
+          corpus: { dir: corpus, optional: false },
+          runs: 1,
+          seed: 2,
+          jobs: 1,
+          shrink: 0,
+          cwd: CANDIDATE_CWD,
+          passEnv: ["OMLX_STAND_IN_RETURNS"],
+        };
         const perCase = await runGate({ ...common, candidate: `${OMLX} {input} {output}` });
         const served = await runGate({ ...common, candidate: `${OMLX} --serve`, serve: true });
-        for (const r of [perCase, served]) expect(r.totals, `${r.protocol} returns=${returns}: ${r.cases.map((c) => c.reason).join("; ")}`).toEqual({ passed: 2, failed: 0, open: 0, skipped: 0 });
+        for (const r of [perCase, served])
+          expect(r.totals, `${r.protocol} returns=${returns}: ${r.cases.map((c) => c.reason).join("; ")}`).toEqual({
+            passed: 2,
+            failed: 0,
+            open: 0,
+            skipped: 0,
+          });
       }
     } finally {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
     }
   });
 
   it("exits 2 for another stage, or without MLX, before doing anything", () => {
-    const run = (args: string[], env: Record<string, string>) => spawnSync(PYTHON.slice(1, -1), ["ci/adapters/omlx_prefuse.py", ...args], { cwd: CANDIDATE_CWD, env: { PATH: process.env.PATH!, ...env }, encoding: "utf8" });
+    const run = (args: string[], env: Record<string, string>) =>
+      spawnSync(PYTHON.slice(1, -1), ["ci/adapters/omlx_prefuse.py", ...args], {
+        cwd: CANDIDATE_CWD,
+        env: { PATH: process.env.PATH!, ...env },
+        encoding: "utf8",
+      });
     const stage = run(["--stage", "dequant", "in", "out"], { PYTHONPATH: STAND_IN });
     expect(stage.status).toBe(2);
     expect(stage.stderr).toBe("omlx_prefuse: stage 'dequant' is not one this adapter implements (prefuse)\n");

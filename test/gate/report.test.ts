@@ -21,8 +21,8 @@ function result(index: number, verdict: CaseResult["verdict"], extra: Partial<Ca
     outcome: "transform",
     referenceLayers: { fused: 2 },
     verdict,
-    reason: verdict === "pass" ? "identical to the reference" : "chunk seam in <x> & \"y\"",
-    diagnoses: verdict === "fail" ? [{ kind: "chunk-seam", message: "chunk seam in <x> & \"y\"", tensors: ["x"] }] : [],
+    reason: verdict === "pass" ? "identical to the reference" : 'chunk seam in <x> & "y"',
+    diagnoses: verdict === "fail" ? [{ kind: "chunk-seam", message: 'chunk seam in <x> & "y"', tensors: ["x"] }] : [],
     mismatches: [],
     ...(verdict === "pass" ? {} : { failure: "mismatch" as const, stderr: "Traceback\n  boom \u0001 <tag>\n" }),
     exit: { code: 0, signal: null, timedOut: false },
@@ -85,12 +85,23 @@ describe("reports", () => {
 
   it("merge the shards of a run into the whole run's report", () => {
     const whole = report(cases);
-    const a = report(cases.filter((c) => inShard(c.index, { index: 1, count: 2 })), { index: 1, count: 2 }, 4);
-    const b = report(cases.filter((c) => inShard(c.index, { index: 2, count: 2 })), { index: 2, count: 2 }, 4);
+    const a = report(
+      cases.filter((c) => inShard(c.index, { index: 1, count: 2 })),
+      { index: 1, count: 2 },
+      4,
+    );
+    const b = report(
+      cases.filter((c) => inShard(c.index, { index: 2, count: 2 })),
+      { index: 2, count: 2 },
+      4,
+    );
     const merged = mergeReports([b, a]);
     expect(merged.cases.map((c) => c.index)).toEqual([0, 1, 2, 17]);
     expect(merged.totals).toEqual(whole.totals);
-    expect(merged.shards).toEqual([{ index: 1, count: 2 }, { index: 2, count: 2 }]);
+    expect(merged.shards).toEqual([
+      { index: 1, count: 2 },
+      { index: 2, count: 2 },
+    ]);
     // A shard passes on its own cases; a report missing some of them does not.
     expect(reportPasses({ ...a, totals: { ...a.totals, failed: 0 } })).toBe(true);
     expect(reportPasses({ ...a, cases: a.cases.slice(1), totals: { ...a.totals, failed: 0 } })).toBe(false);
@@ -106,7 +117,9 @@ describe("reports", () => {
 
   it("JUnit XML: one testcase per case, failures typed by diagnosis, everything escaped", () => {
     const xml = junitXml(report(cases));
-    expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="moe-prefuse gate prefuse: x.py" tests="5" failures="1" errors="0" skipped="2"/);
+    expect(xml).toMatch(
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="moe-prefuse gate prefuse: x.py" tests="5" failures="1" errors="0" skipped="2"/,
+    );
     expect(xml.match(/<testcase /g)).toHaveLength(5);
     expect(xml).toContain(`<failure message="chunk seam in &lt;x&gt; &amp; &quot;y&quot;" type="chunk-seam">`);
     expect(xml).toContain("stderr:   boom  &lt;tag&gt;"); // the control character dropped
@@ -119,7 +132,7 @@ describe("reports", () => {
     const md = markdownSummary(report(cases));
     expect(md).toContain("## moe-prefuse release gate, stage `prefuse`: FAILED");
     expect(md).toContain("**2 passed, 1 failed**, 1 open");
-    expect(md).toContain("| `y_gen-1` | qwen3_5_moe E=1 | chunk seam in <x> & \"y\" |");
+    expect(md).toContain('| `y_gen-1` | qwen3_5_moe E=1 | chunk seam in <x> & "y" |');
     expect(md).toContain("| feature: chunk-seam | 1 | 0 |");
     expect(md).toContain("| `i_outside` | mixtral \\| naming |");
   });
@@ -137,8 +150,51 @@ describe("reports", () => {
 
   it("console lines: one per case, details under failures", () => {
     expect(caseLine(result(0, "pass"))).toBe("PASS y_gen-0 [qwen3_5_moe E=0] 0.12 s");
+    const reads = {
+      points: ["outside-layers", "extra-experts"],
+      matched: [
+        { "outside-layers": "fused", "extra-experts": "fuse-keep" },
+        { "outside-layers": "fused", "extra-experts": "fuse-drop" },
+      ],
+    };
+    expect(caseLine(result(0, "pass", { readings: reads }))).toBe(
+      "PASS y_gen-0 [qwen3_5_moe E=0] 0.12 s, reads outside-layers=fused, extra-experts=fuse-keep|fuse-drop",
+    );
     expect(caseLine(result(1, "fail"))).toBe('FAIL y_gen-1 [qwen3_5_moe E=1]: chunk seam in <x> & "y"');
     expect(caseLine(result(2, "open"))).toMatch(/^OPEN y_gen-2 \[.*\]: recorded, not judged: /);
     expect(detailLines(result(1, "fail"))).toEqual(["    candidate stderr (last lines):", "      Traceback", "        boom \u0001 <tag>"]);
+  });
+
+  it("readings: merged shards settle the whole run again; Markdown and the conformance table show each point's alternative", () => {
+    const reads = (index: number, alt: string) =>
+      result(index, "pass", { id: `y_gen-${index}`, readings: { points: ["extra-experts"], matched: [{ "extra-experts": alt }] } });
+    const points = {
+      pinned: null,
+      rows: [{ point: "extra-experts", alternative: "fuse-keep", status: "inferred" as const, evidence: { "fuse-keep": ["y_gen-0"] } }],
+    };
+    // Each shard alone is consistent; together, expert ids >= E are read two ways.
+    const a = { ...report([reads(0, "fuse-keep"), reads(2, "fuse-keep")], { index: 1, count: 2 }, 3), readings: points };
+    const b = {
+      ...report([reads(1, "untouched")], { index: 2, count: 2 }, 3),
+      readings: { ...points, rows: [{ ...points.rows[0]!, alternative: "untouched", evidence: { untouched: ["y_gen-1"] } }] },
+    };
+    const merged = mergeReports([a, b]);
+    expect(merged.totals).toMatchObject({ passed: 2, failed: 1 });
+    expect(merged.cases[1]!.diagnoses[0]!.kind).toBe("reading-inconsistent");
+    expect(merged.readings!.rows[0]).toEqual({
+      point: "extra-experts",
+      alternative: "fuse-keep",
+      status: "inconsistent",
+      evidence: { "fuse-keep": ["y_gen-0", "y_gen-2"], untouched: ["y_gen-1"] },
+    });
+    expect(() => mergeReports([a, { ...b, readings: { ...b.readings, pinned: { "extra-experts": "untouched" } } }])).toThrow(/pinned readings/);
+    const md = markdownSummary(merged);
+    expect(md).toContain("| point | alternative | status | evidence cases |");
+    expect(md).toContain("| extra-experts | fuse-keep | **inconsistent** | fuse-keep: `y_gen-0`, `y_gen-2`; untouched: `y_gen-1` |");
+    const t = conformanceTable([
+      { ...a, totals: totalsOf(a.cases, []), shards: [{ index: 1, count: 1 }] },
+      { ...merged, name: "other.py" },
+    ]);
+    expect(t).toContain("| reading: extra-experts | fuse-keep | fuse-keep (**inconsistent**) |");
   });
 });

@@ -27,7 +27,8 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const serve = (o: Partial<GateOptions> & { candidate: string }) => runGate({ serve: true, corpus: { dir: corpus, optional: false }, runs: 0, jobs: 1, shrink: 0, cwd: CANDIDATE_CWD, ...o });
+const serve = (o: Partial<GateOptions> & { candidate: string }) =>
+  runGate({ serve: true, corpus: { dir: corpus, optional: false }, runs: 0, jobs: 1, shrink: 0, cwd: CANDIDATE_CWD, ...o });
 
 const verdicts = (r: Awaited<ReturnType<typeof serve>>) => r.cases.map((c) => `${c.id} ${c.verdict}`);
 
@@ -46,7 +47,10 @@ describe("gate --serve (serve/1)", () => {
   ];
   it.each(MISBEHAVIOURS)("%s fails that case with the reason, and a fresh worker takes the next", async (mode, failure, reason, restarts) => {
     const log: string[] = [];
-    const r = await runGate({ serve: true, candidate: standIn(mode), corpus: { dir: corpus, optional: false }, runs: 0, jobs: 1, shrink: 0, timeoutSec: 3, cwd: CANDIDATE_CWD }, (l) => log.push(l));
+    const r = await runGate(
+      { serve: true, candidate: standIn(mode), corpus: { dir: corpus, optional: false }, runs: 0, jobs: 1, shrink: 0, timeoutSec: 3, cwd: CANDIDATE_CWD },
+      (l) => log.push(l),
+    );
     expect(verdicts(r)).toEqual(["n_a pass", "n_b fail", "n_c pass"]);
     const b = r.cases[1]!;
     expect(b.failure).toBe(failure);
@@ -79,9 +83,16 @@ describe("gate --serve (serve/1)", () => {
   it("a refusal fails a case the reference does not refuse, with the message; an answer must be a serve/1 object", async () => {
     const r = await serve({ candidate: standIn("refuse") });
     expect(r.cases[0]).toMatchObject({ verdict: "fail", failure: "crash", reason: "refused: no thanks, prefuse" });
-    expect(answerEnding('{"case":"x","status":"done"}', "x", [])).toEqual({ kind: "failed", failure: "protocol", reason: 'answered with status "done" (serve/1 answers "written" or "refused")' });
+    expect(answerEnding('{"case":"x","status":"done"}', "x", [])).toEqual({
+      kind: "failed",
+      failure: "protocol",
+      reason: 'answered with status "done" (serve/1 answers "written" or "refused")',
+    });
     expect(answerEnding("[1]", "x", [])).toMatchObject({ failure: "protocol" });
-    expect(answerEnding('{"case":"x","status":"refused","message":"token hf_abcdefghijkl"}', "x", ["hf_abcdefghijkl"])).toEqual({ kind: "refused", reason: "refused: token <redacted>" });
+    expect(answerEnding('{"case":"x","status":"refused","message":"token hf_abcdefghijkl"}', "x", ["hf_abcdefghijkl"])).toEqual({
+      kind: "refused",
+      reason: "refused: token <redacted>",
+    });
   });
 
   it("refuses a template with {input} or {output} in serve mode, and one without them per case", async () => {

@@ -7,8 +7,15 @@ describe("candidate template", () => {
     expect(splitTemplate("python3  ci/x.py\t{input}\n{output}")).toEqual(["python3", "ci/x.py", "{input}", "{output}"]);
   });
 
-  it("single quotes are literal, double quotes take \\\" and \\\\ only, backslash escapes outside quotes", () => {
-    expect(splitTemplate(`run 'a b\\n"c' "d \\"e\\" \\\\ \\n" f\\ g {input} {output}`)).toEqual(["run", 'a b\\n"c', 'd "e" \\ \\n', "f g", "{input}", "{output}"]);
+  it('single quotes are literal, double quotes take \\" and \\\\ only, backslash escapes outside quotes', () => {
+    expect(splitTemplate(`run 'a b\\n"c' "d \\"e\\" \\\\ \\n" f\\ g {input} {output}`)).toEqual([
+      "run",
+      'a b\\n"c',
+      'd "e" \\ \\n',
+      "f g",
+      "{input}",
+      "{output}",
+    ]);
     expect(splitTemplate(`x --in='{input}' --out="{output}"`)).toEqual(["x", "--in={input}", "--out={output}"]);
     expect(splitTemplate(`x '' "" {input} {output}`)).toEqual(["x", "", "", "{input}", "{output}"]);
     expect(splitTemplate(`x a\\'b 'c|d>e' {input} {output}`)).toEqual(["x", "a'b", "c|d>e", "{input}", "{output}"]);

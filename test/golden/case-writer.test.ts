@@ -15,7 +15,18 @@ const small = { experts: 3, layers: 1, hidden: 4, intermediate: 2, vocab: 8 } as
 
 async function write(dir: string, name: string, spec: FixtureSpec, stage: Stage = "prefuse", open = false) {
   const g = generateCheckpoint(spec);
-  return writeCaseFolder(dir, { name, description: name, stage, features: ["t"], family: spec.family, source: { fixtureSpec: spec }, weights: g.tensors, config: g.config, metadata: g.metadata, open });
+  return writeCaseFolder(dir, {
+    name,
+    description: name,
+    stage,
+    features: ["t"],
+    family: spec.family,
+    source: { fixtureSpec: spec },
+    weights: g.tensors,
+    config: g.config,
+    metadata: g.metadata,
+    open,
+  });
 }
 
 describe("writeCaseFolder", () => {
@@ -23,7 +34,12 @@ describe("writeCaseFolder", () => {
     const dir = tempDir();
     const y = await write(dir, "fuses", { family: "qwen3_5_moe", ...small });
     const n = await write(dir, "dense", { family: "qwen3_5_moe", ...small, variants: [{ kind: "dense" }] });
-    const err = await write(dir, "bad-count", { family: "qwen3_5_moe", ...small, variants: [{ kind: "count-key", keys: [{ key: "num_experts", value: -1 }] }] }, "switch_mlp");
+    const err = await write(
+      dir,
+      "bad-count",
+      { family: "qwen3_5_moe", ...small, variants: [{ kind: "count-key", keys: [{ key: "num_experts", value: -1 }] }] },
+      "switch_mlp",
+    );
     const open = await write(dir, "open", { family: "olmoe", ...small }, "prefuse", true);
     expect([y.meta.id, n.meta.id, err.meta.id, open.meta.id]).toEqual(["y_fuses", "n_dense", "n_bad-count", "i_open"]);
     expect(err.meta).toMatchObject({ outcome: "error", errorCode: "CONFIG_INVALID" });
@@ -49,7 +65,9 @@ describe("writeCaseFolder", () => {
     const dir = tempDir();
     await write(dir, "fuses", { family: "olmoe", ...small });
     await expect(write(dir, "fuses", { family: "olmoe", ...small })).rejects.toThrow(OutputError);
-    await expect(write(dir, "x", { family: "olmoe", ...small, variants: [{ kind: "count-key", keys: [{ key: "num_experts", value: 0 }] }] }, "prefuse", true)).rejects.toThrow(CorpusError);
+    await expect(
+      write(dir, "x", { family: "olmoe", ...small, variants: [{ kind: "count-key", keys: [{ key: "num_experts", value: 0 }] }] }, "prefuse", true),
+    ).rejects.toThrow(CorpusError);
     writeFileSync(join(dir, "index.json"), "{oops");
     await expect(addToCorpusIndex(dir, ["y_fuses"])).rejects.toThrow(CorpusError);
   });

@@ -19,6 +19,8 @@ import { formatDiff, isEmptyDiff } from "../../src/golden/diff.js";
 import { findFp8Oracle } from "../../src/golden/fp8-oracle.js";
 import { planCorpusUpdate } from "../../src/golden/update.js";
 import { ROOT } from "../support/cli.js";
+import { READING_POINTS } from "../../src/reference/reading-points.js";
+import { STAGE_CONTRACTS } from "../../src/reference/contracts.js";
 
 const CORPUS = join(ROOT, "corpus", "golden");
 const IDS: string[] = JSON.parse(readFileSync(join(CORPUS, "index.json"), "utf8")).cases;
@@ -42,14 +44,25 @@ describe("golden corpus", () => {
     expect((await readCorpus(CORPUS)).map((c) => c.meta.id)).toEqual(IDS);
   });
 
-  it("has at least 20 cases, under 5 MB, every stage, family, variant and outcome", () => {
+  it("has at least 20 cases, under 5 MB, every stage, family, variant, judged outcome and reading point", () => {
     expect(IDS.length).toBeGreaterThanOrEqual(20);
     expect(treeSize(CORPUS)).toBeLessThan(5_000_000);
     expect(new Set(META.map((m) => m.stage))).toEqual(new Set(STAGES));
+    // An open (i_) case is one the stage's contract does not reach (a family of another form, a
+    // count no point covers); what the contract's text leaves open is a reading point instead, and
+    // the y_/n_ cases it decides say so.
     expect(new Set(META.map((m) => m.outcome))).toEqual(new Set(["transform", "untouched", "error", "open"]));
+    for (const m of META.filter((x) => x.outcome === "open")) {
+      const input = join(CORPUS, m.id, "input");
+      const config = JSON.parse(readFileSync(join(input, "config.json"), "utf8"));
+      const weights = parseSafetensors(readFileSync(join(input, "model.safetensors"))).tensors;
+      expect(STAGE_CONTRACTS[m.stage].outside(config, weights), `${m.id} is open, so outside its stage's contract`).toBeDefined();
+      expect(m.points, m.id).toEqual([]);
+    }
+    expect(new Set(META.flatMap((m) => m.points))).toEqual(new Set(READING_POINTS.map((p) => p.id)));
     expect(new Set(META.map((m) => m.family).filter((f) => f !== null))).toEqual(new Set(FAMILY_NAMES));
     const variants = META.flatMap((m) => specOf(m)?.variants ?? []);
-    expect(new Set(variants.map((v) => v.kind))).toEqual(new Set(["fused", "dense", "partial", "extra-expert", "count-key"]));
+    expect(new Set(variants.map((v) => v.kind))).toEqual(new Set(["fused", "dense", "partial", "extra-expert", "duplicate-expert", "count-key"]));
     expect(META.some((m) => specOf(m) !== undefined && specOf(m)!.variants === undefined)).toBe(true); // per-expert, the default
     expect(new Set(variants.flatMap((v) => (v.kind === "partial" ? [v.defect] : [])))).toEqual(new Set(PARTIAL_DEFECTS));
   });
@@ -65,7 +78,8 @@ describe("golden corpus", () => {
     const plan = META.filter((m) => m.features.includes("oq-test-plan"));
     expect(plan.every((m) => m.stage === "prefuse" && m.family === "qwen3_5_moe")).toBe(true);
     const ids = plan.map((m) => m.id);
-    for (const scenario of ["fuses-per-expert", "round-trip", "already-fused", "dense", "partial-layer", "20-experts"]) expect(ids.join(" ")).toContain(scenario);
+    for (const scenario of ["fuses-per-expert", "round-trip", "already-fused", "dense", "partial-layer", "20-experts"])
+      expect(ids.join(" ")).toContain(scenario);
     const keys = plan.flatMap((m) => (specOf(m)?.variants ?? []).flatMap((v) => (v.kind === "count-key" ? v.keys.map((k) => k.key) : [])));
     expect(new Set(keys)).toEqual(new Set(["num_local_experts", "text_config.num_local_experts", "num_experts", "text_config.num_experts"]));
   });
@@ -102,7 +116,9 @@ describe("golden corpus", () => {
     expect(checked).toBe(12); // 6 experts in 2 layers
   });
 
-  it("is exactly what src/golden/cases.ts builds (golden update would change nothing)", { timeout: 60_000 }, async () => {
+  // Rebuilds every case (the FP8 ones through the Python oracle): ten seconds on a quiet machine,
+  // minutes on a loaded one: five seconds a case, plus a minute.
+  it("is exactly what src/golden/cases.ts builds (golden update would change nothing)", { timeout: GOLDEN_CASES.length * 5_000 + 60_000 }, async () => {
     const plan = await planCorpusUpdate(CORPUS, GOLDEN_CASES, { fp8Fixtures: join(ROOT, "corpus", "fp8"), oracle: findFp8Oracle(ROOT) });
     expect(isEmptyDiff(plan.diff), formatDiff(plan.diff).join("\n")).toBe(true);
     expect(plan.notes.filter((n) => n.includes("differs"))).toEqual([]);

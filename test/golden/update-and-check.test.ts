@@ -42,7 +42,17 @@ const refused: CaseDefinition = {
   features: [],
   input: {
     kind: "generated",
-    spec: { family: "qwen3_moe", seed: 3, experts: 2, layers: 2, hidden: 2, intermediate: 1, vocab: 2, fp8: { blockSize: [1, 1] }, variants: [{ kind: "partial", defect: "drop-scale", layer: 1, expert: 0, projection: "up" }] },
+    spec: {
+      family: "qwen3_moe",
+      seed: 3,
+      experts: 2,
+      layers: 2,
+      hidden: 2,
+      intermediate: 1,
+      vocab: 2,
+      fp8: { blockSize: [1, 1] },
+      variants: [{ kind: "partial", defect: "drop-scale", layer: 1, expert: 0, projection: "up" }],
+    },
   },
 };
 
@@ -75,7 +85,11 @@ describe("golden update", () => {
   it("prints cases added, removed and changed, down to the tensor, and keeps README.md at the root", async () => {
     const root = await corpusOf([fuses, dense]);
     writeFileSync(join(root, "README.md"), "how to consume\n");
-    const changed: CaseDefinition = { ...fuses, description: "changed", input: { kind: "generated", spec: { ...(fuses.input as { spec: object }).spec, family: "qwen3_moe", seed: 9 } } };
+    const changed: CaseDefinition = {
+      ...fuses,
+      description: "changed",
+      input: { kind: "generated", spec: { ...(fuses.input as { spec: object }).spec, family: "qwen3_moe", seed: 9 } },
+    };
     const plan = await planCorpusUpdate(root, [changed, refused], OPTIONS);
     const text = formatDiff(plan.diff).join("\n");
     expect(text).toContain("+ n_dequant-no-scale (new case)");
@@ -94,13 +108,25 @@ describe("golden update", () => {
 
   it("refuses a definition whose label contradicts the reference, or that leaves the prefuse stage's contract", async () => {
     const root = join(tempDir(), "golden");
-    await expect(planCorpusUpdate(root, [{ ...fuses, id: "n_prefuse-small", outcome: "untouched" }], OPTIONS)).rejects.toThrow("is labelled n_ but the reference changes the input");
-    await expect(planCorpusUpdate(root, [{ ...dense, id: "y_prefuse-dense", outcome: "transform" }], OPTIONS)).rejects.toThrow("is labelled y_ but the reference leaves the input as it is");
+    await expect(planCorpusUpdate(root, [{ ...fuses, id: "n_prefuse-small", outcome: "untouched" }], OPTIONS)).rejects.toThrow(
+      "is labelled n_ but the reference changes the input",
+    );
+    await expect(planCorpusUpdate(root, [{ ...dense, id: "y_prefuse-dense", outcome: "transform" }], OPTIONS)).rejects.toThrow(
+      "is labelled y_ but the reference leaves the input as it is",
+    );
     await expect(planCorpusUpdate(root, [{ ...fuses, id: "x_prefuse" }], OPTIONS)).rejects.toThrow(CaseDefinitionError);
-    const mixtral: CaseDefinition = { ...fuses, id: "y_prefuse-mixtral", input: { kind: "generated", spec: { family: "mixtral", experts: 2, layers: 1, hidden: 2, intermediate: 1, vocab: 2 } } };
-    await expect(planCorpusUpdate(root, [mixtral], OPTIONS)).rejects.toThrow(/outside the prefuse stage's contract \(model_type 'mixtral' uses the mixtral layout.*make it an i_ case/);
-    const deepseek: CaseDefinition = { ...fuses, id: "y_prefuse-deepseek", input: { kind: "generated", spec: { family: "deepseek_v3", experts: 2, layers: 2, hidden: 2, intermediate: 1, vocab: 2 } } };
-    await expect(planCorpusUpdate(root, [deepseek], OPTIONS)).rejects.toThrow(/the expert count comes only from n_routed_experts, this project's extension/);
+    // Companions are outside oQ's function (it fuses .weight tensors only); a y_ prefuse case must stay inside.
+    const quantized: CaseDefinition = {
+      ...fuses,
+      id: "y_prefuse-quantized",
+      input: {
+        kind: "generated",
+        spec: { family: "qwen3_5_moe_fp8", experts: 2, layers: 1, mtpLayers: 0, hidden: 2, intermediate: 1, vocab: 2, fp8: { blockSize: [2, 2] } },
+      },
+    };
+    await expect(planCorpusUpdate(root, [quantized], OPTIONS)).rejects.toThrow(
+      /outside the prefuse stage's contract \(a quantized checkpoint.*make it an i_ case/,
+    );
     await expect(planCorpusUpdate(root, [fuses, fuses], OPTIONS)).rejects.toThrow("defined twice");
     expect(existsSync(root)).toBe(false);
   });
@@ -130,13 +156,17 @@ describe("golden check", () => {
     // 2. The same change with a consistent manifest: now the reference's bytes disagree, tensor named.
     rewriteManifest(fusesDir, "expected.safetensors");
     check = await checkCorpus(root);
-    expect(check.cases.find((c) => c.id === fuses.id)?.detail).toMatch(/^1 tensor\(s\) differ from expected\.safetensors; first .+: bytes 1 of \d+ bytes differ/);
+    expect(check.cases.find((c) => c.id === fuses.id)?.detail).toMatch(
+      /^1 tensor\(s\) differ from expected\.safetensors; first .+: bytes 1 of \d+ bytes differ/,
+    );
 
     // 3. Same tensors, other metadata: the file bytes are the contract of golden check.
     const parsed = parseSafetensors(expected);
     writeFileSync(join(fusesDir, "expected.safetensors"), serializeSafetensors(parsed.tensors, { format: "np" }));
     rewriteManifest(fusesDir, "expected.safetensors");
-    expect((await checkCorpus(root)).cases.find((c) => c.id === fuses.id)?.detail).toBe("same tensors as expected.safetensors, but the file bytes differ (header or metadata)");
+    expect((await checkCorpus(root)).cases.find((c) => c.id === fuses.id)?.detail).toBe(
+      "same tensors as expected.safetensors, but the file bytes differ (header or metadata)",
+    );
 
     // 4. case.json claiming another layer state, and another error code.
     for (const [id, edit] of [

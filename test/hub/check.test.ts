@@ -63,7 +63,8 @@ describe("hub check", () => {
   });
   afterAll(() => hub.close());
 
-  const settings = (extra = {}) => hubSettings({}, { endpoint: hub.url, cacheDir: join(tempDir(), "cache"), timeoutMs: 2000, retries: 0, retryDelayMs: 1, token: undefined, ...extra });
+  const settings = (extra = {}) =>
+    hubSettings({}, { endpoint: hub.url, cacheDir: join(tempDir(), "cache"), timeoutMs: 10_000, retries: 0, retryDelayMs: 1, token: undefined, ...extra });
 
   it("verifies each catalogued repository against what the Hub serves, recording the commit", async () => {
     const report = await checkRealRepos(settings());

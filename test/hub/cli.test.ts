@@ -13,7 +13,14 @@ beforeAll(async () => {
 });
 afterAll(() => hub.close());
 
-const env = (cache: string, extra: Record<string, string> = {}) => ({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, HF_TOKEN: "", HUGGING_FACE_HUB_TOKEN: "", HF_HUB_OFFLINE: "", ...extra });
+const env = (cache: string, extra: Record<string, string> = {}) => ({
+  HF_ENDPOINT: hub.url,
+  HF_HUB_CACHE: cache,
+  HF_TOKEN: "",
+  HUGGING_FACE_HUB_TOKEN: "",
+  HF_HUB_OFFLINE: "",
+  ...extra,
+});
 
 describe("hub commands and hf:// inputs", () => {
   it("hub fetch resolves the revision, prints the commit, then serves the pinned commit without a request", async () => {

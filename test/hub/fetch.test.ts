@@ -29,8 +29,21 @@ function publish(files: ServedFile[], branch = "main"): { repo: string; commit: 
   return { repo, commit: hub.publish(repo, files, branch) };
 }
 
+/**
+ * The loopback Hub answers in milliseconds, but a loaded 2-core machine can hold a request for
+ * seconds: the client's no-response timeout is generous (10 s), so only an injected fault ever
+ * times out. The tests of the timeout itself use HANG_MS, and check that the request that timed
+ * out is the one that hung.
+ */
+const TIMEOUT_MS = 10_000;
+/** Long enough that a request which is answered is never taken for a hang, short enough to wait for twice. */
+const HANG_MS = 1_500;
+
 function settings(extra: Partial<HubSettings> = {}): HubSettings {
-  return hubSettings({}, { endpoint: hub.url, cacheDir: join(tempDir(), "hf-cache"), timeoutMs: 400, retries: 1, retryDelayMs: 5, token: undefined, ...extra });
+  return hubSettings(
+    {},
+    { endpoint: hub.url, cacheDir: join(tempDir(), "hf-cache"), timeoutMs: TIMEOUT_MS, retries: 1, retryDelayMs: 5, token: undefined, ...extra },
+  );
 }
 
 const of = (repo: string) => (r: LoggedRequest) => r.path.includes(`/${repo}/`);
@@ -173,7 +186,9 @@ describe("hub fetch failures", () => {
 
   it("reports 404s for an unknown repository, revision or file", async () => {
     const { repo, commit } = publish(v1);
-    expect((await failure(fetchRepo({ repo: "acme/no-such-repo", settings: settings() }))).message).toMatch(/hf:\/\/acme\/no-such-repo@main: not found on the Hub \(HTTP 404/);
+    expect((await failure(fetchRepo({ repo: "acme/no-such-repo", settings: settings() }))).message).toMatch(
+      /hf:\/\/acme\/no-such-repo@main: not found on the Hub \(HTTP 404/,
+    );
     expect((await failure(fetchRepo({ repo, revision: "no-such-branch", settings: settings() }))).code).toBe("NOT_FOUND");
     hub.inject((r) => r.path === `/${repo}/resolve/${commit}/config.json`, { kind: "status", status: 404 });
     const e = await failure(fetchRepo({ repo, settings: settings() }));
@@ -215,31 +230,40 @@ describe("hub fetch failures", () => {
 
   it("times out a server that never answers, or stalls in the middle of a body", async () => {
     const { repo, commit } = publish(v1);
-    hub.inject((r) => r.path.startsWith(`/api/models/${repo}/revision/`), { kind: "hang" }, 2);
-    const e = await failure(fetchRepo({ repo, settings: settings({ timeoutMs: 150 }) }));
+    const info = (r: LoggedRequest) => r.path.startsWith(`/api/models/${repo}/revision/`);
+    hub.inject(info, { kind: "hang" }, 2);
+    const e = await failure(fetchRepo({ repo, settings: settings({ timeoutMs: HANG_MS }) }));
     expect(e.code).toBe("TIMEOUT");
-    expect(e.message).toMatch(/timed out \(no response for 150 ms\) \(after 2 attempts\)/);
+    expect(e.message).toMatch(new RegExp(`timed out \\(no response for ${HANG_MS} ms\\) \\(after 2 attempts\\)`));
+    expect(hub.count(info)).toBe(2);
 
-    const s = settings({ timeoutMs: 150 });
-    hub.inject((r) => r.path === `/${repo}/resolve/${commit}/model.safetensors` && r.range === undefined, { kind: "stall-body" }, 2);
+    const s = settings({ timeoutMs: HANG_MS });
+    const body = (r: LoggedRequest) => r.path === `/${repo}/resolve/${commit}/model.safetensors` && r.range === undefined;
+    hub.inject(body, { kind: "stall-body" }, 2);
     expect((await failure(fetchRepo({ repo, settings: s }))).code).toBe("TIMEOUT");
+    expect(hub.count(body)).toBe(2);
     expect(tree(join(s.cacheDir, `models--${repo.replace("/", "--")}`, "blobs")).some((f) => f.includes("incomplete"))).toBe(false);
   });
 
-  it.each(["../../escape", "/etc/escape", "a/../../escape", "..\\escape", "C:/escape", "weights/../../../escape"])("refuses the listed name %s before downloading anything", async (bad) => {
-    const { repo, commit } = publish(v1);
-    hub.listExtra(repo, commit, { type: "file", oid: "1".repeat(40), size: 1, path: bad });
-    const s = settings();
-    const e = await failure(fetchRepo({ repo, settings: s }));
-    expect(e.code).toBe("UNSAFE_PATH");
-    expect(e.message).toContain(bad);
-    expect(hub.count(downloads(repo))).toBe(0);
-    expect(tree(s.cacheDir).some((f) => f.includes("escape"))).toBe(false);
-    expect(existsSync(join(s.cacheDir, "..", "escape"))).toBe(false);
-  });
+  it.each(["../../escape", "/etc/escape", "a/../../escape", "..\\escape", "C:/escape", "weights/../../../escape"])(
+    "refuses the listed name %s before downloading anything",
+    async (bad) => {
+      const { repo, commit } = publish(v1);
+      hub.listExtra(repo, commit, { type: "file", oid: "1".repeat(40), size: 1, path: bad });
+      const s = settings();
+      const e = await failure(fetchRepo({ repo, settings: s }));
+      expect(e.code).toBe("UNSAFE_PATH");
+      expect(e.message).toContain(bad);
+      expect(hub.count(downloads(repo))).toBe(0);
+      expect(tree(s.cacheDir).some((f) => f.includes("escape"))).toBe(false);
+      expect(existsSync(join(s.cacheDir, "..", "escape"))).toBe(false);
+    },
+  );
 
   it("refuses repository ids and revisions that could leave the cache", async () => {
-    for (const repo of ["../x", "a/b/c", "a--b/c", "/abs", "a/.hidden"]) expect((await failure(fetchRepo({ repo, settings: settings() }))).code).toBe("INVALID_REPO");
-    for (const revision of ["../../x", "a//b", "a\\b", ""]) expect((await failure(fetchRepo({ repo: "acme/x", revision, settings: settings() }))).code).toBe("INVALID_REVISION");
+    for (const repo of ["../x", "a/b/c", "a--b/c", "/abs", "a/.hidden"])
+      expect((await failure(fetchRepo({ repo, settings: settings() }))).code).toBe("INVALID_REPO");
+    for (const revision of ["../../x", "a//b", "a\\b", ""])
+      expect((await failure(fetchRepo({ repo: "acme/x", revision, settings: settings() }))).code).toBe("INVALID_REVISION");
   });
 });

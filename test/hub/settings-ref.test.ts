@@ -13,7 +13,7 @@ describe("hub settings from the environment", () => {
     expect(hubCacheDir({ HF_HOME: "/c", XDG_CACHE_HOME: "/x" })).toBe("/c/hub");
     expect(hubCacheDir({ XDG_CACHE_HOME: "/x" })).toBe("/x/huggingface/hub");
     expect(hubCacheDir({})).toBe(join(homedir(), ".cache", "huggingface", "hub"));
-    expect(hubCacheDir({ HF_HUB_CACHE: "" , HF_HOME: "rel" })).toBe(resolve("rel", "hub"));
+    expect(hubCacheDir({ HF_HUB_CACHE: "", HF_HOME: "rel" })).toBe(resolve("rel", "hub"));
   });
 
   it("passes HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE and HF_HUB_DOWNLOAD_TIMEOUT through", () => {

@@ -1,12 +1,17 @@
 // `npm run mutants`: shows that the suite catches realistic breaks of the reference. The
 // repository (minus node_modules, which is linked) is copied to a temporary directory; the
 // unmutated suite must pass there first; then each mutant of mutants.ts is applied alone, the
-// relevant part of the suite (property + golden + prefuse and FP8 unit tests) runs against it,
-// and the source is restored. The worktree itself is never edited. Prints one row per mutant
-// (killed?, by which tests) and the kill rate; exits 1 if any mutant survives, any edit no
-// longer applies, or a mutant breaks the build instead of a test.
+// relevant part of the suite (property + golden + prefuse and FP8 unit tests, plus the test files
+// that state the mutant's rule) runs against it, and the source is restored. The worktree itself
+// is never edited. Prints one row per mutant (killed?, by its rule's tests?, by which tests) and
+// the kill rate; exits 1 if any mutant survives, is killed only by tests other than its rule's,
+// any edit no longer applies, or a mutant breaks the build instead of a test.
 //
-//   npm run mutants [-- --only name,name] [-- --keep]
+//   npm run mutants [-- --only name,name] [-- --rule-only] [-- --keep]
+//
+// --rule-only runs each mutant against its rule's test files alone (every selected mutant must
+// name some): minutes instead of an hour on a loaded machine, when what is in question is
+// whether the tests that state a rule catch its break.
 
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -29,14 +34,19 @@ interface SuiteRun {
 }
 
 interface VitestJson {
-  readonly testResults?: readonly { readonly name: string; readonly status: string; readonly message?: string; readonly assertionResults: readonly { readonly fullName: string; readonly status: string }[] }[];
+  readonly testResults?: readonly {
+    readonly name: string;
+    readonly status: string;
+    readonly message?: string;
+    readonly assertionResults: readonly { readonly fullName: string; readonly status: string }[];
+  }[];
 }
 
-function runSuite(work: string): SuiteRun {
+function runSuite(work: string, suite: readonly string[]): SuiteRun {
   const report = join(work, "mutant-report.json");
   rmSync(report, { force: true });
   const started = performance.now();
-  const r = spawnSync(process.execPath, [join(work, "node_modules", "vitest", "vitest.mjs"), "run", ...SUITE, "--reporter=json", `--outputFile=${report}`], {
+  const r = spawnSync(process.execPath, [join(work, "node_modules", "vitest", "vitest.mjs"), "run", ...suite, "--reporter=json", `--outputFile=${report}`], {
     cwd: work,
     encoding: "utf8",
     maxBuffer: 256 << 20,
@@ -68,6 +78,8 @@ interface Row {
   /** Whether a property test / a golden test (corpus check or golden CLI) failed. */
   readonly property: string;
   readonly golden: string;
+  /** Whether one of the rule's own tests failed ("-" when the mutant names none). */
+  readonly rule: string;
   readonly by: string;
 }
 
@@ -75,7 +87,10 @@ interface Row {
 function byFile(failed: readonly string[]): string {
   const counts = new Map<string, number>();
   for (const t of failed) {
-    const file = t.slice(0, t.indexOf(" ")).replace(/^test\//, "").replace(/(\.property)?\.test\.ts$/, "");
+    const file = t
+      .slice(0, t.indexOf(" "))
+      .replace(/^test\//, "")
+      .replace(/(\.property)?\.test\.ts$/, "");
     counts.set(file, (counts.get(file) ?? 0) + 1);
   }
   return [...counts].map(([f, n]) => `${f} ${n}`).join(", ");
@@ -103,6 +118,16 @@ function main(): number {
   const onlyAt = args.indexOf("--only");
   const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? "").split(",")) : undefined;
   const mutants = MUTANTS.filter((m) => only === undefined || only.has(m.name));
+  const ruleOnly = args.includes("--rule-only");
+  if (ruleOnly && mutants.some((m) => m.rule === undefined)) {
+    console.error(
+      `--rule-only: these mutants name no rule tests: ${mutants
+        .filter((m) => m.rule === undefined)
+        .map((m) => m.name)
+        .join(", ")}`,
+    );
+    return 2;
+  }
   if (only !== undefined && mutants.length !== only.size) {
     console.error(`unknown mutant(s): ${[...only].filter((n) => !MUTANTS.some((m) => m.name === n)).join(", ")}`);
     return 2;
@@ -114,9 +139,11 @@ function main(): number {
       cpSync(join(ROOT, entry), join(work, entry), { recursive: true, filter: (src) => !src.includes(join("test", "counterexamples")) });
     }
     symlinkSync(realpathSync(join(ROOT, "node_modules")), join(work, "node_modules"));
-    console.log(`copy of the repository: ${work}\nsuite: ${SUITE.join(" ")}\n`);
+    const rules = [...new Set(mutants.flatMap((m) => m.rule ?? []))];
+    const files = ruleOnly ? rules : [...SUITE, ...rules.filter((f) => !SUITE.some((s) => f === s || f.startsWith(`${s}/`)))];
+    console.log(`copy of the repository: ${work}\nsuite: ${files.join(" ")}\n`);
 
-    const baseline = runSuite(work);
+    const baseline = runSuite(work, files);
     if (baseline.failed === undefined || baseline.failed.length > 0) {
       console.error(`the unmutated suite does not pass in the copy; fix that first:\n${baseline.failed?.join("\n") ?? baseline.output.slice(-4000)}`);
       return 1;
@@ -127,24 +154,38 @@ function main(): number {
     for (const m of mutants) {
       const originals = apply(work, m);
       if (typeof originals === "string") {
-        rows.push({ name: m.name, verdict: "EDIT FAILED", property: "-", golden: "-", by: originals });
+        rows.push({ name: m.name, verdict: "EDIT FAILED", property: "-", golden: "-", rule: "-", by: originals });
         console.log(`${m.name}: EDIT FAILED (${originals})`);
         continue;
       }
-      const r = runSuite(work);
+      const r = runSuite(work, ruleOnly ? m.rule! : files);
       for (const [path, t] of originals) writeFileSync(path, t);
-      const verdict = r.failed === undefined ? "BROKEN" : r.failed.length > 0 ? "killed" : "SURVIVED";
       const failed = r.failed ?? [];
+      const byRule = m.rule === undefined ? undefined : failed.some((t) => m.rule!.some((f) => t.startsWith(`${f} `)));
+      const verdict = r.failed === undefined ? "BROKEN" : failed.length === 0 ? "SURVIVED" : byRule === false ? "NOT BY RULE" : "killed";
       const part = (prefixes: readonly string[]) => (failed.some((t) => prefixes.some((p) => t.startsWith(p))) ? "yes" : "no");
-      const by = r.failed === undefined ? `no test report (build or vitest failed): ${r.output.trim().split("\n").slice(-3).join(" | ")}` : failed.length === 0 ? "-" : byFile(failed);
-      rows.push({ name: m.name, verdict, property: failed.some((t) => t.includes(".property.")) ? "yes" : "no", golden: part(["test/golden/", "test/cli/golden"]), by });
+      const by =
+        r.failed === undefined
+          ? `no test report (build or vitest failed): ${r.output.trim().split("\n").slice(-3).join(" | ")}`
+          : failed.length === 0
+            ? "-"
+            : byFile(failed);
+      rows.push({
+        name: m.name,
+        verdict,
+        property: failed.some((t) => t.includes(".property.")) ? "yes" : "no",
+        golden: part(["test/golden/", "test/cli/golden"]),
+        rule: byRule === undefined ? "-" : byRule ? "yes" : "no",
+        by,
+      });
       console.log(`${m.name}: ${verdict} in ${r.seconds.toFixed(1)} s (${m.bug})`);
       for (const t of failed) console.log(`    ${t}`);
     }
 
     const width = Math.max(...rows.map((r) => r.name.length), "MUTANT".length);
-    console.log(`\n${"MUTANT".padEnd(width)}  KILLED?      PROPERTY  GOLDEN  BY (failing tests per file)`);
-    for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.verdict.padEnd(11)}  ${r.property.padEnd(8)}  ${r.golden.padEnd(6)}  ${r.by}`);
+    console.log(`\n${"MUTANT".padEnd(width)}  KILLED?      PROPERTY  GOLDEN  RULE  BY (failing tests per file)`);
+    for (const r of rows)
+      console.log(`${r.name.padEnd(width)}  ${r.verdict.padEnd(11)}  ${r.property.padEnd(8)}  ${r.golden.padEnd(6)}  ${r.rule.padEnd(4)}  ${r.by}`);
     const killed = rows.filter((r) => r.verdict === "killed").length;
     console.log(`\nkill rate: ${killed}/${rows.length} (${((100 * killed) / Math.max(rows.length, 1)).toFixed(0)}%)`);
     return killed === rows.length ? 0 : 1;

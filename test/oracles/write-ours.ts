@@ -7,26 +7,23 @@ import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeCheckpoint } from "../../src/reference/checkpoint-writer.js";
+import { Xoshiro128 } from "../../src/fixtures-gen/prng.js";
 import type { DType } from "../../src/reference/dtypes.js";
 import { tensorSource } from "../../src/reference/safetensors/source.js";
 import { writeSafetensorsFile } from "../../src/reference/safetensors/writer.js";
 import { type Tensor, specByteLength } from "../../src/reference/tensor.js";
 import { decodeValues } from "../support/tensor-values.js";
 
-/** Deterministic bytes (a 32-bit LCG), so every run writes the same files. */
+/** Deterministic bytes (the project's PRNG), so every run writes the same files. */
 function bytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
+  const words = new Uint32Array(Math.ceil(n / 4));
+  new Xoshiro128(seed).fill(words);
+  return new Uint8Array(words.buffer, 0, n);
 }
 
 function tensor(dtype: DType, shape: number[], seed: number): Tensor {
   const data = bytes(specByteLength({ dtype, shape }), seed);
-  if (dtype === "BOOL") data.forEach((b, i) => (data[i] = b & 1));
+  if (dtype === "BOOL") for (let i = 0; i < data.length; i++) data[i] = data[i]! & 1;
   return { dtype, shape, data };
 }
 
@@ -62,7 +59,7 @@ async function main(): Promise<void> {
   if (out === undefined) throw new Error("usage: write-ours.ts OUT_DIR");
   await mkdir(out, { recursive: true });
   const w = weights();
-  const metadata = { format: "pt", producer: "moe-prefuse", note: "ünïcødé ✓ \"quoted\" \\ back", empty: "" };
+  const metadata = { format: "pt", producer: "moe-prefuse", note: 'ünïcødé ✓ "quoted" \\ back', empty: "" };
   const sources = new Map([...w].map(([n, t]) => [n, tensorSource(t)] as const));
 
   await writeSafetensorsFile(join(out, "single.safetensors"), sources, metadata);

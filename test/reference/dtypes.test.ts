@@ -22,7 +22,7 @@ import {
   float8Table,
 } from "../../src/reference/dtypes.js";
 import { BF16, F16, F32_EDGES, bf16Boundaries, f16Boundaries, f32Bits, f32FromBits, roundTo } from "../support/float-reference.js";
-import { fcParams } from "../support/fc-params.js";
+import { fcParams } from "../support/fc.js";
 
 const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
 
@@ -30,8 +30,28 @@ describe("dtype table", () => {
   it("lists the spec's dtypes with their bit widths", () => {
     const bits = Object.fromEntries(DTYPES.map((d) => [d, dtypeBits(d)]));
     expect(bits).toEqual({
-      BOOL: 8, F4: 4, F6_E2M3: 6, F6_E3M2: 6, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8, F8_E4M3FNUZ: 8, F8_E5M2FNUZ: 8,
-      I16: 16, U16: 16, F16: 16, BF16: 16, I32: 32, U32: 32, F32: 32, C64: 64, F64: 64, I64: 64, U64: 64,
+      BOOL: 8,
+      F4: 4,
+      F6_E2M3: 6,
+      F6_E3M2: 6,
+      U8: 8,
+      I8: 8,
+      F8_E5M2: 8,
+      F8_E4M3: 8,
+      F8_E8M0: 8,
+      F8_E4M3FNUZ: 8,
+      F8_E5M2FNUZ: 8,
+      I16: 16,
+      U16: 16,
+      F16: 16,
+      BF16: 16,
+      I32: 32,
+      U32: 32,
+      F32: 32,
+      C64: 64,
+      F64: 64,
+      I64: 64,
+      U64: 64,
     });
   });
 });
@@ -94,11 +114,11 @@ describe("bf16", () => {
   it("round-trips all 65,536 codes through f32 (NaN stays NaN)", () => {
     for (let h = 0; h < 65536; h++) {
       const x = bf16ToF32(h);
-      const isNaN = (h & 0x7fff) > 0x7f80;
+      const nan = (h & 0x7fff) > 0x7f80;
       // A JS number cannot carry a signalling NaN's payload: for NaN codes only NaN-ness counts.
-      expect(Number.isNaN(x)).toBe(isNaN);
+      expect(Number.isNaN(x)).toBe(nan);
       const back = f32BitsToBf16(f32Bits(x));
-      if (isNaN) expect(back).toBe(BF16_NAN);
+      if (nan) expect(back).toBe(BF16_NAN);
       else if (back !== h || f32Bits(x) >>> 16 !== h) expect.fail(`bf16 ${h.toString(16)} came back as ${back.toString(16)}`);
     }
   });
@@ -112,7 +132,8 @@ describe("bf16", () => {
       const x = xs[i]!;
       const want = Number.isNaN(x) ? BF16_NAN : f32Bits(roundTo(x, BF16)) >>> 16;
       const got = f32BitsToBf16(bits[i]!);
-      if (got !== want || bulk[i] !== want) expect.fail(`f32 ${bits[i]!.toString(16)}: scalar ${got.toString(16)}, bulk ${bulk[i]!.toString(16)}, want ${want.toString(16)}`);
+      if (got !== want || bulk[i] !== want)
+        expect.fail(`f32 ${bits[i]!.toString(16)}: scalar ${got.toString(16)}, bulk ${bulk[i]!.toString(16)}, want ${want.toString(16)}`);
     }
     for (const x of F32_EDGES) expect(f32ToBf16(x)).toBe(Number.isNaN(x) ? BF16_NAN : f32Bits(roundTo(x, BF16)) >>> 16);
   });

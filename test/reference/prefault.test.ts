@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { PREFAULT_MIN_BYTES, prefault } from "../../src/reference/prefault.js";
 import { prefuse } from "../../src/reference/prefuse/prefuse.js";
 import type { Tensor, TensorMap } from "../../src/reference/tensor.js";
+import { Xoshiro128 } from "../../src/fixtures-gen/prng.js";
 
 describe("prefault", () => {
   it("zeroes regions ahead and never after the caller has written them", async () => {
@@ -24,7 +25,10 @@ describe("prefault", () => {
     for (const buf of [a, b]) {
       for (let start = 0; start < buf.length; start += 3 << 20) {
         const end = Math.min(buf.length, start + (3 << 20));
-        expect(buf.subarray(start, end).every((x) => x === (start >> 20) + 1), `region at ${start}`).toBe(true);
+        expect(
+          buf.subarray(start, end).every((x) => x === (start >> 20) + 1),
+          `region at ${start}`,
+        ).toBe(true);
       }
     }
   });
@@ -45,9 +49,7 @@ describe("prefault", () => {
     const weights: TensorMap = new Map();
     const make = (seed: number, shape: number[]): Tensor => {
       const data = new Uint8Array(shape[0]! * shape[1]! * 2);
-      const words = new Uint32Array(data.buffer);
-      let s = seed * 2654435761 || 1;
-      for (let i = 0; i < words.length; i++) words[i] = s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      new Xoshiro128(seed).fill(new Uint32Array(data.buffer));
       return { dtype: "BF16", shape, data };
     };
     for (let e = 0; e < E; e++) {

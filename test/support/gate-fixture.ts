@@ -25,7 +25,13 @@ export const RICH: FixtureSpec = {
   vocab: 16,
   variants: [
     { kind: "partial", defect: "drop-expert", layer: 0, expert: 3 },
-    { kind: "count-key", keys: [{ key: "num_experts", value: 20 }, { key: "text_config.num_experts", value: 17 }] },
+    {
+      kind: "count-key",
+      keys: [
+        { key: "num_experts", value: 20 },
+        { key: "text_config.num_experts", value: 17 },
+      ],
+    },
   ],
 };
 
@@ -73,14 +79,33 @@ export async function writeRichCorpus(dir: string): Promise<string> {
 }
 
 /** A dense checkpoint (no experts): every prefuse leaves it as it is, so an identity candidate is right (an n_ case). */
-export const denseSpec = (seed: number): FixtureSpec => ({ family: "qwen3_moe", seed, experts: 4, layers: 1, hidden: 4, intermediate: 2, vocab: 8, variants: [{ kind: "dense" }] });
+export const denseSpec = (seed: number): FixtureSpec => ({
+  family: "qwen3_moe",
+  seed,
+  experts: 4,
+  layers: 1,
+  hidden: 4,
+  intermediate: 2,
+  vocab: 8,
+  variants: [{ kind: "dense" }],
+});
 
 /** A corpus in `dir` holding one prefuse case per spec; returns the case ids. */
 export async function writeSpecCorpus(dir: string, specs: Readonly<Record<string, FixtureSpec>>): Promise<string[]> {
   const ids: string[] = [];
   for (const [name, spec] of Object.entries(specs)) {
     const g = generateCheckpoint(spec);
-    const c = await writeCaseFolder(dir, { name, description: name, stage: "prefuse", features: [], family: spec.family, source: { fixtureSpec: spec }, weights: g.tensors, config: g.config, metadata: g.metadata });
+    const c = await writeCaseFolder(dir, {
+      name,
+      description: name,
+      stage: "prefuse",
+      features: [],
+      family: spec.family,
+      source: { fixtureSpec: spec },
+      weights: g.tensors,
+      config: g.config,
+      metadata: g.metadata,
+    });
     ids.push(c.meta.id);
   }
   await addToCorpusIndex(dir, ids);

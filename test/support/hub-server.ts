@@ -158,7 +158,7 @@ export class FakeHub {
     return rule.fault;
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: IncomingMessage, res: ServerResponse): undefined {
     const url = new URL(req.url ?? "/", this.url);
     const logged: LoggedRequest = {
       method: req.method ?? "GET",
@@ -184,18 +184,33 @@ export class FakeHub {
     this.requests.push(logged);
     const fault = this.takeFault(logged);
     if (fault?.kind === "hang") return;
-    if (fault?.kind === "status") return json(res, fault.status, { error: `injected ${fault.status}` });
+    if (fault?.kind === "status") {
+      json(res, fault.status, { error: `injected ${fault.status}` });
+      return;
+    }
     req.resume();
     const repoOf = /^\/(?:api\/models\/)?([^/]+\/[^/]+)\//.exec(url.pathname)?.[1];
     const token = repoOf === undefined ? undefined : this.gated.get(repoOf);
     if (token !== undefined && logged.authorization !== `Bearer ${token}`) {
-      return json(res, 401, { error: "Access to this model is restricted. You must have access to it and be authenticated to access it." }, { "X-Error-Code": "GatedRepo" });
+      json(
+        res,
+        401,
+        { error: "Access to this model is restricted. You must have access to it and be authenticated to access it." },
+        { "X-Error-Code": "GatedRepo" },
+      );
+      return;
     }
     if (fault !== undefined && this.hostile(req, res, fault)) return;
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(url.pathname);
-    if (api !== null) return this.api(res, api[1]!, api[2]!, decodeURIComponent(api[3]!), url, fault);
+    if (api !== null) {
+      this.api(res, api[1]!, api[2]!, decodeURIComponent(api[3]!), url, fault);
+      return;
+    }
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
-    if (resolve !== null) return this.resolve(req, res, resolve[1]!, decodeURIComponent(resolve[2]!), decodeURIComponent(resolve[3]!), fault);
+    if (resolve !== null) {
+      this.resolve(req, res, resolve[1]!, decodeURIComponent(resolve[2]!), decodeURIComponent(resolve[3]!), fault);
+      return;
+    }
     json(res, 404, { error: "no such endpoint" });
   }
 
@@ -254,12 +269,28 @@ export class FakeHub {
     }
   }
 
-  private api(res: ServerResponse, repo: string, what: string, rev: string, url: URL, fault: Fault | undefined): void {
-    if (!this.repos.has(repo)) return json(res, 404, { error: "Repository not found" }, { "X-Error-Code": "RepoNotFound" });
+  private api(res: ServerResponse, repo: string, what: string, rev: string, url: URL, fault: Fault | undefined): undefined {
+    if (!this.repos.has(repo)) {
+      json(res, 404, { error: "Repository not found" }, { "X-Error-Code": "RepoNotFound" });
+      return;
+    }
     const c = this.commitOf(repo, rev);
-    if (c === undefined) return json(res, 404, { error: "Invalid rev id" }, { "X-Error-Code": "RevisionNotFound" });
+    if (c === undefined) {
+      json(res, 404, { error: "Invalid rev id" }, { "X-Error-Code": "RevisionNotFound" });
+      return;
+    }
     if (what === "revision") {
-      return json(res, 200, { _id: `id-${repo}`, id: repo, sha: c.commit, private: false, gated: false, downloads: 0, likes: 0, lastModified: "2025-01-01T00:00:00.000Z" });
+      json(res, 200, {
+        _id: `id-${repo}`,
+        id: repo,
+        sha: c.commit,
+        private: false,
+        gated: false,
+        downloads: 0,
+        likes: 0,
+        lastModified: "2025-01-01T00:00:00.000Z",
+      });
+      return;
     }
     const entries: object[] = [];
     const dirs = new Set<string>();
@@ -288,10 +319,13 @@ export class FakeHub {
     json(res, 200, page, headers);
   }
 
-  private resolve(req: IncomingMessage, res: ServerResponse, repo: string, rev: string, path: string, fault: Fault | undefined): void {
+  private resolve(req: IncomingMessage, res: ServerResponse, repo: string, rev: string, path: string, fault: Fault | undefined): undefined {
     const c = this.commitOf(repo, rev);
     const f = c?.files.files.get(path);
-    if (c === undefined || f === undefined) return json(res, 404, { error: "Entry not found" }, { "X-Error-Code": "EntryNotFound" });
+    if (c === undefined || f === undefined) {
+      json(res, 404, { error: "Entry not found" }, { "X-Error-Code": "EntryNotFound" });
+      return;
+    }
     let data = f.data;
     if (fault?.kind === "corrupt") {
       data = Uint8Array.from(data);
@@ -303,7 +337,12 @@ export class FakeHub {
       return;
     }
     const etag = etagOf(f);
-    const headers: Record<string, string> = { ETag: `"${etag}"`, "X-Repo-Commit": c.commit, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream" };
+    const headers: Record<string, string> = {
+      ETag: `"${etag}"`,
+      "X-Repo-Commit": c.commit,
+      "Accept-Ranges": "bytes",
+      "Content-Type": "application/octet-stream",
+    };
     if (f.lfs) headers["X-Linked-ETag"] = `"${etag}"`;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
     if (range !== null && !this.ignoreRange) {

@@ -10,18 +10,13 @@ import { dtypeBits } from "../../src/reference/dtypes.js";
 import { writeCheckpoint } from "../../src/reference/checkpoint-writer.js";
 import { tensorSource } from "../../src/reference/safetensors/source.js";
 import type { Tensor, TensorMap } from "../../src/reference/tensor.js";
+import { Xoshiro128 } from "../../src/fixtures-gen/prng.js";
 
-/** Deterministic pseudo-random bytes from a name (xorshift32 seeded by the name's hash). */
+/** Deterministic pseudo-random bytes from a name (the project's PRNG seeded by the name's hash). */
 export function bytesFor(name: string, length: number): Uint8Array {
-  let s = createHash("sha256").update(name).digest().readUInt32LE(0) | 1;
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s & 0xff;
-  }
-  return out;
+  const words = new Uint32Array(Math.ceil(length / 4));
+  new Xoshiro128(createHash("sha256").update(name).digest().readUInt32LE(0)).fill(words);
+  return new Uint8Array(words.buffer, 0, length);
 }
 
 export function tensor(name: string, dtype: DType, shape: readonly number[]): Tensor {
@@ -56,7 +51,11 @@ export function tinyMoe(spec: TinyMoe): TensorMap {
   for (const p of spec.prefixes) {
     m.set(`${p}.gate.weight`, tensor(`${p}.gate.weight`, dtype, [E, H]));
     for (let e = 0; e < E; e++) {
-      for (const [proj, shape] of [[g, [I, H]], [u, [I, H]], [d, [H, I]]] as const) {
+      for (const [proj, shape] of [
+        [g, [I, H]],
+        [u, [I, H]],
+        [d, [H, I]],
+      ] as const) {
         m.set(expertName(p, e, proj), tensor(expertName(p, e, proj), dtype, shape));
         for (const kind of spec.companions ?? []) m.set(expertName(p, e, proj, kind), tensor(expertName(p, e, proj, kind), "F32", [shape[0], 1]));
       }

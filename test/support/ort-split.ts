@@ -57,7 +57,12 @@ export class OrtSplit {
    */
   async halves(gateUp: Tensor, columns: boolean): Promise<[Tensor, Tensor]> {
     const unit = unitOf(gateUp);
-    const split: OnnxNode = { op: "Split", inputs: ["x"], outputs: columns ? ["s0", "s1"] : ["y0", "y1"], attributes: { axis: columns ? 2 : 1, num_outputs: 2 } };
+    const split: OnnxNode = {
+      op: "Split",
+      inputs: ["x"],
+      outputs: columns ? ["s0", "s1"] : ["y0", "y1"],
+      attributes: { axis: columns ? 2 : 1, num_outputs: 2 },
+    };
     const nodes = columns
       ? [split, ...[0, 1].map((k): OnnxNode => ({ op: "Transpose", inputs: [`s${k}`], outputs: [`y${k}`], attributes: { perm: [0, 2, 1] } }))]
       : [split];

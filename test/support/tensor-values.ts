@@ -47,4 +47,3 @@ export function decodeValues(dtype: DType, data: Uint8Array): string[] {
       throw new Error(`no decoder for ${dtype}`);
   }
 }
-

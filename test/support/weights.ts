@@ -2,6 +2,7 @@
 // and the small reshufflings the properties apply to their inputs.
 
 import { expect } from "vitest";
+import { Xoshiro128 } from "../../src/fixtures-gen/prng.js";
 import { type Tensor, type TensorMap, bytesEqual } from "../../src/reference/tensor.js";
 
 /** The first difference between two weight dicts, in words, or undefined when they are equal. */
@@ -33,13 +34,12 @@ export function expertSlot(t: Tensor, e: number): Uint8Array {
   return t.data.subarray(e * n, (e + 1) * n);
 }
 
-/** The same dict with its entries in a seeded random order (Fisher-Yates over an LCG). */
+/** The same dict with its entries in a seeded random order (Fisher-Yates over the project's PRNG). */
 export function shuffled(w: TensorMap, seed: number): TensorMap {
   const entries = [...w];
-  let s = seed >>> 0;
+  const rng = new Xoshiro128(seed);
   for (let i = entries.length - 1; i > 0; i--) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = s % (i + 1);
+    const j = rng.next() % (i + 1);
     [entries[i], entries[j]] = [entries[j]!, entries[i]!];
   }
   return new Map(entries);

@@ -5,5 +5,5 @@ The gate must reject it with the diagnosis count-key-precedence."""
 
 from _adapter import numpy_prefuse as base
 
-base.OQ_COUNT_KEYS = tuple(reversed(base.OQ_COUNT_KEYS))
+base.PREFUSE_COUNT_KEYS = tuple(reversed(base.OQ_COUNT_KEYS))
 raise SystemExit(base.main())

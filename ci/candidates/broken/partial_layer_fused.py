@@ -8,19 +8,19 @@ from _adapter import numpy_prefuse as base
 
 
 def prefuse(weights, config):
-    if base.expert_count(config, base.OQ_COUNT_KEYS) is None:
+    if base.expert_count(config, base.PREFUSE_COUNT_KEYS) is None:
         return weights
     out = dict(weights)
-    for prefix, slots in base.prefuse_layers(weights).items():
+    for prefix, (slots, members) in base.prefuse_layers(weights, base.PROJECTIONS).items():
         if f"{prefix}.experts.gate_up_proj" in weights:
             continue
-        ids = sorted({key[0] for key in slots if key != "names" and all((key[0], p, "weight") in slots for p in base.PROJECTIONS)})
+        ids = sorted({key[0] for key in slots if all((key[0], p, "weight") in slots for p in base.PROJECTIONS)})
         if not ids:
             continue
         gates, ups, downs = ([slots[(e, p, "weight")][0] for e in ids] for p in base.PROJECTIONS)
         if base.uniform(gates) is None or base.uniform(ups) is None or base.uniform(downs) is None:
             continue
-        for name in slots["names"]:
+        for name, _, _ in members:
             del out[name]
         out[f"{prefix}.experts.gate_up_proj"] = base.fuse_gate_up(gates, ups, len(ids))
         out[f"{prefix}.experts.down_proj"] = base.fuse_down(downs, len(ids))

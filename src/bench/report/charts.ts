@@ -64,7 +64,8 @@ function buildChart(results: BenchResults, shape: LayerShape, kind: ChartKind): 
   const blocks = results.grid.blocks.find((b) => sameShape(b.shape, shape))!.experts;
   const points = results.points.filter((p) => sameShape(p.shape, shape));
   const torch = torchComparisons(results).filter((c) => sameShape(c.shape, shape));
-  const maxY = kind === "memory" ? Math.max(0, ...points.map((p) => Math.max(measuredPeak(p), p.analyticPeak))) : Math.max(0, ...points.map((p) => p.time.maxMs));
+  const maxY =
+    kind === "memory" ? Math.max(0, ...points.map((p) => Math.max(measuredPeak(p), p.analyticPeak))) : Math.max(0, ...points.map((p) => p.time.maxMs));
   const [divisor, unit] = kind === "memory" ? (maxY >= 2 * GiB ? [GiB, "GiB"] : [MiB, "MiB"]) : maxY >= 2000 ? [1000, "s"] : [1, "ms"];
   const legend: SeriesStyle[] = [];
   for (const name of results.strategies) {
@@ -74,7 +75,8 @@ function buildChart(results: BenchResults, shape: LayerShape, kind: ChartKind): 
     if (kind === "memory") legend.push({ label: `${name}, analytic`, color: STRATEGY_COLORS[name], marker: "none", dashed: true });
   }
   const torchRan = torch.some((c) => (kind === "memory" ? c.torchExtra : c.torchSeconds) !== undefined);
-  if (torchRan) legend.push({ label: "torch anchor (chunked16 at 16, stackcat at E, prealloc flat)", color: TORCH_COLOR, marker: "square", hollow: true, noLine: true });
+  if (torchRan)
+    legend.push({ label: "torch anchor (chunked16 at 16, stackcat at E, prealloc flat)", color: TORCH_COLOR, marker: "square", hollow: true, noLine: true });
 
   const panels = blocks.map((E) => {
     const block = points.filter((p) => p.experts === E);
@@ -86,7 +88,16 @@ function buildChart(results: BenchResults, shape: LayerShape, kind: ChartKind): 
         series.push(...strategySeries({ label: name, color, marker: "circle" }, block, name, xs, measuredPeak));
         series.push(...strategySeries({ label: `${name} analytic`, color, marker: "none", dashed: true }, block, name, xs, (p) => p.analyticPeak));
       } else {
-        series.push(...strategySeries({ label: name, color, marker: "circle" }, block, name, xs, (p) => p.time.medianMs, (p) => [p.time.minMs, p.time.maxMs]));
+        series.push(
+          ...strategySeries(
+            { label: name, color, marker: "circle" },
+            block,
+            name,
+            xs,
+            (p) => p.time.medianMs,
+            (p) => [p.time.minMs, p.time.maxMs],
+          ),
+        );
       }
     }
     const torchPoints: SeriesPoint[] = [];
@@ -95,7 +106,8 @@ function buildChart(results: BenchResults, shape: LayerShape, kind: ChartKind): 
       if (y === undefined) continue;
       torchPoints.push({ x: tsCounterpart(c.torchStrategy, E).chunk, y });
     }
-    if (torchPoints.length > 0) series.push({ label: "torch", color: TORCH_COLOR, marker: "square", hollow: true, noLine: true, reference: true, points: torchPoints });
+    if (torchPoints.length > 0)
+      series.push({ label: "torch", color: TORCH_COLOR, marker: "square", hollow: true, noLine: true, reference: true, points: torchPoints });
     return { title: `E = ${E}`, series: series.filter((s) => s.points.length > 0), xTicks: xs };
   });
   const subtitle =
@@ -104,7 +116,10 @@ function buildChart(results: BenchResults, shape: LayerShape, kind: ChartKind): 
           `${describeShape(shape)}: extra peak memory of one layer's fuse beyond its inputs.`,
           "Measured: maxRSS of a fresh child process minus its RSS after generating inputs. Analytic: the strategy's own ledger.",
         ]
-      : [`${describeShape(shape)}: time of one layer's fuse, tinybench median with min-max bars.`, `Machine: ${results.environment.cpus} cores, ${results.host}${results.note ? ` (${results.note})` : ""}.`];
+      : [
+          `${describeShape(shape)}: time of one layer's fuse, tinybench median with min-max bars.`,
+          `Machine: ${results.environment.cpus} cores, ${results.host}${results.note ? ` (${results.note})` : ""}.`,
+        ];
   return {
     title: kind === "memory" ? `Peak memory vs chunk size: ${shape.name}` : `Time vs chunk size: ${shape.name}`,
     subtitle,

@@ -5,7 +5,6 @@
 import { formatBytes } from "../../reference/size.js";
 import {
   DISAGREEMENT,
-  MODEL,
   type ModelSaving,
   type Recommendation,
   TIME_TOLERANCE,
@@ -78,7 +77,9 @@ function recommendationTable(recs: readonly Recommendation[]): string {
       String(r.experts),
       choiceText(r.fastest.point, r.fastest.peak),
       `**${choiceText(r.inMemory.point, r.inMemory.peak)}**`,
-      r.today ? choiceText(r.today.point, r.today.peak) + (r.today.point.chunk !== 16 ? ` (C=${r.today.point.chunk}: largest measured <= 16)` : "") : "not measured",
+      r.today
+        ? choiceText(r.today.point, r.today.peak) + (r.today.point.chunk !== 16 ? ` (C=${r.today.point.chunk}: largest measured <= 16)` : "")
+        : "not measured",
       r.today ? formatBytes(r.today.peak - r.inMemory.peak) : "-",
       r.disk ? choiceText(r.disk.point, r.disk.peak) : "not measured",
     ]),
@@ -108,7 +109,9 @@ function modelSection(m: ModelSaving | undefined): string {
           bothUnits(m.recommended.transient),
           bothUnits(m.residentWeights + m.recommended.transient),
         ],
-        ...(m.stream ? [["disk to disk", `stream C=${m.stream.chunk}`, bothUnits(m.stream.transient), `${bothUnits(m.stream.transient)}: no weights resident`]] : []),
+        ...(m.stream
+          ? [["disk to disk", `stream C=${m.stream.chunk}`, bothUnits(m.stream.transient), `${bothUnits(m.stream.transient)}: no weights resident`]]
+          : []),
       ],
     ),
     "",
@@ -182,7 +185,23 @@ function torchSection(results: BenchResults): string {
   return [
     `torch ${t.version} (${t.python}), anchor \`${t.anchor}\`, peak RSS by ${t.rssTool}. torch's extra = its peak RSS minus the peak RSS of the same script run with a strategy it does not know (it generates the same inputs, fuses nothing and stops at its final assert). The anchor times one fuse; TypeScript's time is the tinybench median. Ratios below 1 favour TypeScript.`,
     "",
-    table(["shape", "E", "torch", "torch fuse s", "TS point", "TS median s", "time TS/torch", "torch peak RSS MiB", "torch extra MiB", "TS extra MiB", "memory TS/torch", "note"], rows),
+    table(
+      [
+        "shape",
+        "E",
+        "torch",
+        "torch fuse s",
+        "TS point",
+        "TS median s",
+        "time TS/torch",
+        "torch peak RSS MiB",
+        "torch extra MiB",
+        "TS extra MiB",
+        "memory TS/torch",
+        "note",
+      ],
+      rows,
+    ),
   ].join("\n");
 }
 
@@ -200,7 +219,11 @@ export function renderMarkdown(results: BenchResults, stem: string): string {
     ...(results.note ? [`> **${results.note}**`, ""] : []),
     `Node ${env.node} on ${env.platform}/${env.arch}, ${env.cpus} x ${env.cpuModel}, ${formatBytes(env.totalMemory)} RAM; load average ${env.loadAverageStart.map((v) => v.toFixed(2)).join(" ")} at the start, ${env.loadAverageEnd.map((v) => v.toFixed(2)).join(" ")} at the end; ${env.durationSeconds} s in all. Raw data: \`${stem}.json\`.`,
     "",
-    `Every point ran in a fresh child process (\`${Object.entries(env.childEnv).map(([k, v]) => `${k}=${v} `).join("")}node ${env.childNodeFlags.join(" ")}\`) over one MoE layer of bf16 experts. **Time**: tinybench, at least ${grid.iterations} runs and ${grid.timeMs} ms per point, median with min-max. **Measured** peak: the child's maxRSS after the first run minus its RSS once the inputs were generated (the inputs are the baseline). **Analytic** peak: the bytes the strategy's own ledger holds at its worst moment, which must equal the strategy's formula. Points where the two differ by more than ${DISAGREEMENT * 100}% are flagged with an explanation.`,
+    `Every point ran in a fresh child process (\`${Object.entries(env.childEnv)
+      .map(([k, v]) => `${k}=${v} `)
+      .join(
+        "",
+      )}node ${env.childNodeFlags.join(" ")}\`) over one MoE layer of bf16 experts. **Time**: tinybench, at least ${grid.iterations} runs and ${grid.timeMs} ms per point, median with min-max. **Measured** peak: the child's maxRSS after the first run minus its RSS once the inputs were generated (the inputs are the baseline). **Analytic** peak: the bytes the strategy's own ledger holds at its worst moment, which must equal the strategy's formula. Points where the two differ by more than ${DISAGREEMENT * 100}% are flagged with an explanation.`,
     "",
     "## Strategies",
     "",
@@ -226,7 +249,12 @@ export function renderMarkdown(results: BenchResults, stem: string): string {
     "",
     "## Charts",
     "",
-    ...grid.blocks.flatMap((b) => [`![peak memory, ${b.shape.name}](${chartFileName(stem, "memory", b.shape.name)})`, "", `![time, ${b.shape.name}](${chartFileName(stem, "time", b.shape.name)})`, ""]),
+    ...grid.blocks.flatMap((b) => [
+      `![peak memory, ${b.shape.name}](${chartFileName(stem, "memory", b.shape.name)})`,
+      "",
+      `![time, ${b.shape.name}](${chartFileName(stem, "time", b.shape.name)})`,
+      "",
+    ]),
     POINTS_HEADING,
     "",
     table(POINT_COLUMNS, pointRows(results)),
@@ -239,7 +267,10 @@ export function renderMarkdown(results: BenchResults, stem: string): string {
     "",
     results.failures.length === 0
       ? "None."
-      : table(["shape", "E", "strategy", "C", "kind", "reason"], results.failures.map((f) => [f.shape.name, String(f.experts), f.strategy, String(f.chunk), f.kind, f.reason])),
+      : table(
+          ["shape", "E", "strategy", "C", "kind", "reason"],
+          results.failures.map((f) => [f.shape.name, String(f.experts), f.strategy, String(f.chunk), f.kind, f.reason]),
+        ),
     "",
   ];
   return lines.join("\n");

@@ -52,7 +52,7 @@ export interface ChartSpec {
 const PANEL_W = 430;
 const PANEL_H = 290;
 const PLOT = { left: 64, right: 16, top: 34, bottom: 46 };
-const FONT = "font-family=\"Helvetica, Arial, sans-serif\"";
+const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 
 export function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -89,12 +89,15 @@ export function wrapText(text: string, width: number): string[] {
 function marker(style: SeriesStyle, x: number, y: number): string {
   const fill = style.hollow ? "white" : style.color;
   if (style.marker === "circle") return `<circle cx="${n(x)}" cy="${n(y)}" r="3.5" fill="${fill}" stroke="${style.color}" stroke-width="1.5"/>`;
-  if (style.marker === "square") return `<rect x="${n(x - 4)}" y="${n(y - 4)}" width="8" height="8" fill="${fill}" stroke="${style.color}" stroke-width="1.5"/>`;
+  if (style.marker === "square")
+    return `<rect x="${n(x - 4)}" y="${n(y - 4)}" width="8" height="8" fill="${fill}" stroke="${style.color}" stroke-width="1.5"/>`;
   return "";
 }
 
 function legendSwatch(style: SeriesStyle, x: number, y: number): string {
-  const line = style.noLine ? "" : `<line x1="${x}" y1="${y}" x2="${x + 28}" y2="${y}" stroke="${style.color}" stroke-width="2"${style.dashed ? ' stroke-dasharray="6 4"' : ""}/>`;
+  const line = style.noLine
+    ? ""
+    : `<line x1="${x}" y1="${y}" x2="${x + 28}" y2="${y}" stroke="${style.color}" stroke-width="2"${style.dashed ? ' stroke-dasharray="6 4"' : ""}/>`;
   return line + marker(style, x + 14, y);
 }
 
@@ -125,7 +128,9 @@ function renderPanel(spec: ChartSpec, panel: Panel, ox: number, oy: number): str
     out.push(`<text x="${n(x)}" y="${y0 + h + 18}" text-anchor="middle" font-size="11" ${FONT}>${t}</text>`);
   }
   out.push(`<text x="${n(x0 + w / 2)}" y="${oy + PANEL_H - 8}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(spec.xLabel)}</text>`);
-  out.push(`<text x="${ox + 16}" y="${n(y0 + h / 2)}" text-anchor="middle" font-size="12" transform="rotate(-90 ${ox + 16} ${n(y0 + h / 2)})" ${FONT}>${escapeXml(spec.yLabel)}</text>`);
+  out.push(
+    `<text x="${ox + 16}" y="${n(y0 + h / 2)}" text-anchor="middle" font-size="12" transform="rotate(-90 ${ox + 16} ${n(y0 + h / 2)})" ${FONT}>${escapeXml(spec.yLabel)}</text>`,
+  );
   const offScaleAt = new Map<number, number>();
   for (const s of panel.series) {
     const pts = [...s.points].sort((a, b) => a.x - b.x);
@@ -138,12 +143,16 @@ function renderPanel(spec: ChartSpec, panel: Panel, ox: number, oy: number): str
         const k = offScaleAt.get(p.x) ?? 0;
         offScaleAt.set(p.x, k + 1);
         out.push(marker(s, px(p.x), y0));
-        out.push(`<text x="${n(px(p.x) - 7)}" y="${y0 + 14 + 12 * k}" text-anchor="end" font-size="10" fill="${s.color}" ${FONT}>${formatTick(Math.round((p.y / spec.yDivisor) * 10) / 10)} (off scale)</text>`);
+        out.push(
+          `<text x="${n(px(p.x) - 7)}" y="${y0 + 14 + 12 * k}" text-anchor="end" font-size="10" fill="${s.color}" ${FONT}>${formatTick(Math.round((p.y / spec.yDivisor) * 10) / 10)} (off scale)</text>`,
+        );
         continue;
       }
       if (p.low !== undefined && p.high !== undefined) {
         const x = px(p.x);
-        out.push(`<path d="M${n(x)},${n(py(p.low))}V${n(py(p.high))}M${n(x - 3)},${n(py(p.low))}h6M${n(x - 3)},${n(py(p.high))}h6" stroke="${s.color}" stroke-width="1" fill="none"/>`);
+        out.push(
+          `<path d="M${n(x)},${n(py(p.low))}V${n(py(p.high))}M${n(x - 3)},${n(py(p.low))}h6M${n(x - 3)},${n(py(p.high))}h6" stroke="${s.color}" stroke-width="1" fill="none"/>`,
+        );
       }
       out.push(marker(s, px(p.x), py(p.y)));
     }

@@ -7,9 +7,7 @@ import { stackConcat } from "./stack-concat.js";
 import { stream } from "./stream.js";
 import { STRATEGY_NAMES, type Strategy, type StrategyName } from "./strategy.js";
 
-export const STRATEGIES: ReadonlyMap<StrategyName, Strategy> = new Map(
-  [stackConcat, prealloc, splitRetain, stream].map((s) => [s.name, s] as const),
-);
+export const STRATEGIES: ReadonlyMap<StrategyName, Strategy> = new Map([stackConcat, prealloc, splitRetain, stream].map((s) => [s.name, s] as const));
 
 export function isStrategyName(name: string): name is StrategyName {
   return (STRATEGY_NAMES as readonly string[]).includes(name);

@@ -25,7 +25,10 @@ function stack(tensors: ReadonlyMap<string, Tensor>, ledger: MemoryLedger, start
 
 /** torch.cat along the expert axis. */
 function concat(ledger: MemoryLedger, parts: readonly Uint8Array[], label: string): Uint8Array {
-  const out = ledger.alloc(parts.reduce((a, b) => a + b.length, 0), label);
+  const out = ledger.alloc(
+    parts.reduce((a, b) => a + b.length, 0),
+    label,
+  );
   let pos = 0;
   for (const part of parts) {
     out.set(part, pos);
@@ -79,6 +82,12 @@ export const stackConcat: MemoryStrategy = {
   outputLayout: fusedLayout,
   run(input) {
     const { gateUp, down } = fuseByStackConcat(input);
-    return { residency: "memory", tensors: new Map([[GATE_UP_NAME, gateUp], [DOWN_NAME, down]]) };
+    return {
+      residency: "memory",
+      tensors: new Map([
+        [GATE_UP_NAME, gateUp],
+        [DOWN_NAME, down],
+      ]),
+    };
   },
 };

@@ -62,14 +62,25 @@ export function registerBench(program: Command): void {
         return;
       }
       const grid = getGrid(opts.grid);
-      const strategies = (opts.strategies?.split(",").map((s) => s.trim()).filter((s) => s !== "") ?? [...STRATEGY_NAMES]).map((s) => getStrategy(s).name);
+      const strategies = (
+        opts.strategies
+          ?.split(",")
+          .map((s) => s.trim())
+          .filter((s) => s !== "") ?? [...STRATEGY_NAMES]
+      ).map((s) => getStrategy(s).name);
       const report = await runBenchmark({
         grid,
         strategies: [...new Set(strategies)],
         outDir: opts.out,
         workDir: opts.workDir,
         maxMemory: parseSize(opts.maxMemory),
-        torch: opts.torch ? { ...(opts.python ? { python: opts.python } : {}), ...(opts.torchAnchor ? { anchor: opts.torchAnchor } : {}), searchRoots: [packageRoot(), process.cwd()] } : false,
+        torch: opts.torch
+          ? {
+              ...(opts.python ? { python: opts.python } : {}),
+              ...(opts.torchAnchor ? { anchor: opts.torchAnchor } : {}),
+              searchRoots: [packageRoot(), process.cwd()],
+            }
+          : false,
         ...(opts.note ? { note: opts.note } : {}),
         ...(opts.host ? { host: opts.host } : {}),
         onProgress: stderrLine,

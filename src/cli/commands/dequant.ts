@@ -37,9 +37,9 @@ export function registerDequant(program: Command): void {
         return;
       }
       const lines = [
-        `dequantized ${plan.dequantized.length} FP8 weight(s) to BF16` + (plan.scheme === undefined ? " (no quantization_config)" : ` with ${plan.scheme}`),
+        `dequantized ${plan.dequantized.length} FP8 weight(s) to BF16${plan.scheme === undefined ? " (no quantization_config)" : ` with ${plan.scheme}`}`,
         `removed ${plan.removedScales.length} weight scale(s), dropped ${plan.droppedActivationScales.length} activation scale(s), copied ${plan.passthrough.length} tensor(s) unchanged`,
-        `wrote ${output}: ${result.files.join(", ")} (${formatBytes(result.totalSize)})` + (result.config === undefined ? ", no config.json (the input has none)" : ", config.json without quantization_config"),
+        `wrote ${output}: ${result.files.join(", ")} (${formatBytes(result.totalSize)})${result.config === undefined ? ", no config.json (the input has none)" : ", config.json without quantization_config"}`,
       ];
       say(...lines);
     });

@@ -21,7 +21,12 @@ export function registerFamilies(program: Command): void {
         return writeOutput(["\n"]);
       }
       await writeOutput(
-        asLines(tableLines(["MODEL_TYPE", "ALIASES", "HOLDS", "COUNT", "MLX LOADER"], rows.map((r) => [r.modelType, r.aliases.join(","), r.storage, r.countKeys.join(","), r.mlxLoader]))),
+        asLines(
+          tableLines(
+            ["MODEL_TYPE", "ALIASES", "HOLDS", "COUNT", "MLX LOADER"],
+            rows.map((r) => [r.modelType, r.aliases.join(","), r.storage, r.countKeys.join(","), r.mlxLoader]),
+          ),
+        ),
       );
     });
 }

@@ -57,7 +57,8 @@ export function registerFuse(program: Command): void {
       const target = oneOf<FuseTarget>("target", flags.target, FUSE_TARGETS);
       const engine = oneOf<BackendName>("engine", flags.engine, BACKEND_NAMES);
       const maxShardSize = parseSize(flags.maxShardSize);
-      if (flags.threads !== undefined && !flags.dequantFp8) throw new UsageError("INVALID_ARGUMENT", "--threads applies to FP8 dequantization: give --dequant-fp8 too");
+      if (flags.threads !== undefined && !flags.dequantFp8)
+        throw new UsageError("INVALID_ARGUMENT", "--threads applies to FP8 dequantization: give --dequant-fp8 too");
       const threads = parseThreads(flags.threads);
       const backend = await createBackend(engine);
       const bar = progressBar();

@@ -12,6 +12,8 @@ import { junitXml } from "../../gate/junit.js";
 import { caseLine, detailLines } from "../../gate/lines.js";
 import { markdownSummary } from "../../gate/markdown.js";
 import { type GateReport, mergeReports, readReport, reportPasses, summaryLine } from "../../gate/report.js";
+import { readingLines } from "../../gate/reading-lines.js";
+import { readReadingsFile, readingsFileText } from "../../gate/readings-file.js";
 import { parseShard } from "../../gate/shard.js";
 import { writeFileAtomically } from "../../reference/atomic.js";
 import { UsageError } from "../../reference/errors.js";
@@ -24,6 +26,7 @@ interface OutputOptions {
   junit?: string;
   report?: string;
   markdown?: string;
+  recordReadings?: string;
 }
 
 interface GateCliOptions extends OutputOptions {
@@ -44,6 +47,7 @@ interface GateCliOptions extends OutputOptions {
   shrinkBudget?: string;
   saveFailures?: string;
   keepTemp?: boolean;
+  readings?: string;
 }
 
 function tolerance(text: string | undefined): { ulp: number } | undefined {
@@ -53,10 +57,15 @@ function tolerance(text: string | undefined): { ulp: number } | undefined {
   return { ulp: Number(m[1]) };
 }
 
-/** The GateOptions a command line asks for. */
-export function gateOptionsFromCli(o: GateCliOptions): GateOptions {
-  if (o.candidate === undefined) throw new UsageError("INVALID_ARGUMENT", `gate needs --candidate '<command template${o.serve === true ? " for serve/1 workers (with --serve: no {input} or {output})" : " with {input} and {output}"}>'`);
-  const corpus = o.corpus === false ? null : o.corpus === undefined ? { dir: join(packageRoot(), "corpus", "golden"), optional: true } : { dir: o.corpus, optional: false };
+/** The GateOptions a command line asks for (--readings FILE is read here: a bad file stops the gate before any case runs). */
+export async function gateOptionsFromCli(o: GateCliOptions): Promise<GateOptions> {
+  if (o.candidate === undefined)
+    throw new UsageError(
+      "INVALID_ARGUMENT",
+      `gate needs --candidate '<command template${o.serve === true ? " for serve/1 workers (with --serve: no {input} or {output})" : " with {input} and {output}"}>'`,
+    );
+  const corpus =
+    o.corpus === false ? null : o.corpus === undefined ? { dir: join(packageRoot(), "corpus", "golden"), optional: true } : { dir: o.corpus, optional: false };
   const values = {
     name: o.name,
     serve: o.serve,
@@ -73,8 +82,10 @@ export function gateOptionsFromCli(o: GateCliOptions): GateOptions {
     saveFailures: o.saveFailures,
     keepTemp: o.keepTemp,
   };
-  const defined = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
-  return { candidate: o.candidate, stage: parseStage(o.stage), corpus, tool: `${PACKAGE.name} ${PACKAGE.version}`, ...defined };
+  const stage = parseStage(o.stage);
+  const readings = o.readings === undefined ? undefined : await readReadingsFile(o.readings, stage);
+  const defined = Object.fromEntries(Object.entries({ ...values, readings }).filter(([, v]) => v !== undefined));
+  return { candidate: o.candidate, stage, corpus, tool: `${PACKAGE.name} ${PACKAGE.version}`, ...defined };
 }
 
 async function writeOutputs(report: GateReport, o: OutputOptions): Promise<void> {
@@ -83,15 +94,21 @@ async function writeOutputs(report: GateReport, o: OutputOptions): Promise<void>
     [o.junit, junitXml(report)],
     [o.markdown, markdownSummary(report)],
   ];
+  if (o.recordReadings !== undefined && report.readings !== undefined) {
+    files.push([o.recordReadings, readingsFileText(report.readings, { gate: report.tool, stage: report.stage, candidate: report.name })]);
+  }
   for (const [file, text] of files) if (file !== undefined) await writeFileAtomically(file, (temp) => writeFile(temp, text));
 }
 
 export function registerGate(program: Command): void {
-  // --junit, --report and --markdown belong to `gate` and apply to `gate merge` too (optsWithGlobals).
+  // --junit, --report, --markdown and --record-readings belong to `gate` and apply to `gate merge` too (optsWithGlobals).
   const gate = program
     .command("gate")
     .description("release gate: run a prefuse implementation (any language, through files) over the golden corpus and generated cases")
-    .option("--candidate <template>", "command run per case, without a shell: {input} (dir with config.json + model.safetensors), {output} (.safetensors to write), {stage}")
+    .option(
+      "--candidate <template>",
+      "command run per case, without a shell: {input} (dir with config.json + model.safetensors), {output} (.safetensors to write), {stage}",
+    )
     .option("--serve", "serve mode (protocol serve/1): --candidate starts long-lived workers that take one JSON request per line (no {input}/{output})")
     .option("--pass-env <NAMES>", "environment variables passed to candidates besides the harmless ones (PATH, HOME, LANG, PYTHON*, ...), comma-separated")
     .option("--max-output-size <SIZE>", "largest candidate output read (default: 4x the larger of the case's input and expected output, plus 1 MiB)")
@@ -112,8 +129,10 @@ export function registerGate(program: Command): void {
     .option("--junit <file>", "write JUnit XML (one testcase per case)")
     .option("--report <file>", "write the JSON report (what `gate merge` and `gate table` read)")
     .option("--markdown <file>", "write a Markdown summary (for $GITHUB_STEP_SUMMARY)")
+    .option("--readings <file>", "pin the reading points to a readings file (from --record-readings): another alternative fails as reading-changed")
+    .option("--record-readings <file>", "write the readings the run inferred (point -> alternative) as a readings file")
     .action(async (o: GateCliOptions) => {
-      const report = await runGate(gateOptionsFromCli(o), say);
+      const report = await runGate(await gateOptionsFromCli(o), say);
       await writeOutputs(report, o);
       process.exitCode = reportPasses(report) ? 0 : 1;
     });
@@ -128,6 +147,7 @@ export function registerGate(program: Command): void {
         say(caseLine(r));
         for (const l of detailLines(r)) say(l);
       }
+      for (const l of readingLines(report.readings ?? { pinned: null, rows: [] })) say(l);
       say(`gate: merged ${files.length} report(s), ${report.cases.length} of ${report.totalCases} cases`);
       say(summaryLine(report.totals));
       await writeOutputs(report, cmd.optsWithGlobals<OutputOptions>());
@@ -139,6 +159,10 @@ export function registerGate(program: Command): void {
     .description("conformance table (Markdown) of several implementations' --report files: case groups x implementations")
     .argument("<reports...>", "JSON reports, one per implementation")
     .action(async (files: string[]) => {
-      say(...conformanceTable(await Promise.all(files.map(readReport))).trimEnd().split("\n"));
+      say(
+        ...conformanceTable(await Promise.all(files.map(readReport)))
+          .trimEnd()
+          .split("\n"),
+      );
     });
 }

@@ -43,9 +43,11 @@ function fp8Options(o: GenOptions): boolean | Fp8Options | undefined {
     blockSize = [Number(m[1]), Number(m[2] ?? m[1])];
   }
   const scaleDtype = o.fp8ScaleDtype;
-  if (scaleDtype !== undefined && scaleDtype !== "F32" && scaleDtype !== "BF16") throw new UsageError("INVALID_ARGUMENT", `--fp8-scale-dtype must be F32 or BF16, not '${scaleDtype}'`);
+  if (scaleDtype !== undefined && scaleDtype !== "F32" && scaleDtype !== "BF16")
+    throw new UsageError("INVALID_ARGUMENT", `--fp8-scale-dtype must be F32 or BF16, not '${scaleDtype}'`);
   const suffix = o.fp8ScaleSuffix;
-  if (suffix !== undefined && suffix !== "_scale_inv" && suffix !== "_scale") throw new UsageError("INVALID_ARGUMENT", `--fp8-scale-suffix must be _scale_inv or _scale, not '${suffix}'`);
+  if (suffix !== undefined && suffix !== "_scale_inv" && suffix !== "_scale")
+    throw new UsageError("INVALID_ARGUMENT", `--fp8-scale-suffix must be _scale_inv or _scale, not '${suffix}'`);
   if (!set) return true;
   return { ...(blockSize ? { blockSize } : {}), ...(scaleDtype ? { scaleDtype } : {}), ...(suffix ? { scaleSuffix: suffix } : {}) };
 }
@@ -83,7 +85,14 @@ function printList(json: boolean): void {
     "Families (moe-prefuse gen <family> <out>):",
     ...tableLines(
       ["NAME", "MODEL_TYPE", "EXPERT COUNT", "DTYPE", "DEFAULT E/L/H/I", "MODELLED ON"],
-      families.map((f) => [f.name, f.modelType, f.countKey, f.dtype, `${f.defaults.experts}/${f.defaults.layers}/${f.defaults.hidden}/${f.defaults.intermediate}`, f.modelledOn]),
+      families.map((f) => [
+        f.name,
+        f.modelType,
+        f.countKey,
+        f.dtype,
+        `${f.defaults.experts}/${f.defaults.layers}/${f.defaults.hidden}/${f.defaults.intermediate}`,
+        f.modelledOn,
+      ]),
     ),
     "",
     ...families.map((f) => `  ${f.name}: ${f.summary}`),

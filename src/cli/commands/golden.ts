@@ -54,7 +54,8 @@ export function registerGolden(program: Command): void {
     .action(async (opts: { corpus?: string; yes?: boolean; dryRun?: boolean }) => {
       if (opts.yes && opts.dryRun) throw new UsageError("INVALID_ARGUMENT", "--yes and --dry-run contradict each other");
       const ask = !opts.yes && !opts.dryRun;
-      if (ask && !process.stdin.isTTY) throw new UsageError("INVALID_ARGUMENT", "not writing without confirmation: pass --yes to write the changes, or --dry-run to only show them");
+      if (ask && !process.stdin.isTTY)
+        throw new UsageError("INVALID_ARGUMENT", "not writing without confirmation: pass --yes to write the changes, or --dry-run to only show them");
       const root = corpusDir(opts.corpus);
       const pkg = packageRoot();
       const oracle = findFp8Oracle(pkg);

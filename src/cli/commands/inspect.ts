@@ -53,7 +53,10 @@ function moeLines(moe: MoeView | null): string[] {
     head,
     ...moe.warnings.map((w) => `warning: ${w}`),
     "state: what `fuse` (fused target) would do with each layer",
-    ...tableLines(["LAYER", "STATE", "CODE", "EXPERTS", "DETAIL"], moe.layers.map((l) => [l.prefix, l.state, l.code, String(l.experts), l.detail])),
+    ...tableLines(
+      ["LAYER", "STATE", "CODE", "EXPERTS", "DETAIL"],
+      moe.layers.map((l) => [l.prefix, l.state, l.code, String(l.experts), l.detail]),
+    ),
   ];
 }
 

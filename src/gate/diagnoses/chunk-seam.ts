@@ -25,7 +25,8 @@ export function diagnoseChunkSeam(ctx: DiagnosisContext): Diagnosis[] {
   const found: { name: string; first: number; holds: number | undefined }[] = [];
   for (const { name, expected, actual } of changedTensors(ctx)) {
     const trailing = (s: readonly number[]) => s.slice(1).join(",");
-    if (expected.shape.length !== 3 || actual.shape.length !== 3 || actual.dtype !== expected.dtype || trailing(expected.shape) !== trailing(actual.shape)) continue;
+    if (expected.shape.length !== 3 || actual.shape.length !== 3 || actual.dtype !== expected.dtype || trailing(expected.shape) !== trailing(actual.shape))
+      continue;
     const want = leadingSlices(expected);
     const got = leadingSlices(actual);
     const first = firstBadExpert(want, got);
@@ -41,7 +42,10 @@ export function diagnoseChunkSeam(ctx: DiagnosisContext): Diagnosis[] {
   return [
     {
       kind: "chunk-seam",
-      message: `chunk seam in ${listNames(found.map((x) => x.name), 2)}: experts 0..${f.first - 1} are right, expert ${f.first} is the first wrong one${holds}, at the ${STACK_CHUNK}-expert chunk boundary ${boundary}`,
+      message: `chunk seam in ${listNames(
+        found.map((x) => x.name),
+        2,
+      )}: experts 0..${f.first - 1} are right, expert ${f.first} is the first wrong one${holds}, at the ${STACK_CHUNK}-expert chunk boundary ${boundary}`,
       tensors: found.map((x) => x.name),
       detail: { firstBadExpert: f.first },
     },

@@ -25,7 +25,10 @@ export function diagnoseCountKeyPrecedence(ctx: DiagnosisContext): Diagnosis[] {
     return [
       {
         kind: "count-key-precedence",
-        message: `the candidate stacked ${t.shape[0]} experts (the value of ${used(t.shape[0]!)!.key}) in ${listNames(stacked.map(([n]) => n), 2)}: ${stated}`,
+        message: `the candidate stacked ${t.shape[0]} experts (the value of ${used(t.shape[0]!)!.key}) in ${listNames(
+          stacked.map(([n]) => n),
+          2,
+        )}: ${stated}`,
         tensors: stacked.map(([n]) => n),
         detail: { used: t.shape[0]!, expected: count.count, tensor: name },
       },
@@ -40,7 +43,10 @@ export function diagnoseCountKeyPrecedence(ctx: DiagnosisContext): Diagnosis[] {
   return [
     {
       kind: "count-key-precedence",
-      message: `${left.length} complete layer(s) left per expert (${listNames(left.map((l) => l.prefix), 2)}) as if the count were ${others.map((k) => String(k.value)).join(" or ")}: ${stated}`,
+      message: `${left.length} complete layer(s) left per expert (${listNames(
+        left.map((l) => l.prefix),
+        2,
+      )}) as if the count were ${others.map((k) => String(k.value)).join(" or ")}: ${stated}`,
       tensors: left.flatMap((l) => l.consumed),
       detail: { expected: count.count },
     },

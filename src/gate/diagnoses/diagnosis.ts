@@ -20,7 +20,11 @@ export type DiagnosisKind =
   | "dtype-changed"
   | "renamed"
   | "missing-tensors"
-  | "extra-tensors";
+  | "extra-tensors"
+  /** The candidate reads a reading point one way in some cases and another way in others (fingerprint.ts). */
+  | "reading-inconsistent"
+  /** The candidate reads a pinned reading point another way than the pinned readings say. */
+  | "reading-changed";
 
 export interface Diagnosis {
   readonly kind: DiagnosisKind;

@@ -32,7 +32,10 @@ export function expertPermutation(expected: Uint8Array[], actual: Uint8Array[]):
 
 function describeMapping(mapping: readonly number[]): string {
   const moved = mapping.map((e, slot) => [slot, e] as const).filter(([slot, e]) => slot !== e);
-  const shown = moved.slice(0, 6).map(([slot, e]) => `slot ${slot} holds expert ${e}`).join(", ");
+  const shown = moved
+    .slice(0, 6)
+    .map(([slot, e]) => `slot ${slot} holds expert ${e}`)
+    .join(", ");
   return moved.length > 6 ? `${shown}, ... (${moved.length} experts moved)` : shown;
 }
 
@@ -59,7 +62,10 @@ export function diagnoseExpertsPermuted(ctx: DiagnosisContext): Diagnosis[] {
   if (other.length > 0) {
     out.push({
       kind: "experts-permuted",
-      message: `experts permuted in ${listNames(other.map((o) => o.name), 2)}: ${describeMapping(other[0]!.mapping)}`,
+      message: `experts permuted in ${listNames(
+        other.map((o) => o.name),
+        2,
+      )}: ${describeMapping(other[0]!.mapping)}`,
       tensors: other.map((o) => o.name),
       detail: { order: "other", mapping: other[0]!.mapping },
     });

@@ -14,7 +14,13 @@ export function diagnoseGateUpSwapped(ctx: DiagnosisContext): Diagnosis[] {
     if (!sameSpec(expected, actual)) continue;
     if (name.endsWith(".gate_up_proj") && expected.shape.length === 3) {
       // Rows (axis 1) for [E, 2I, H], columns (axis 2) for the transposed [E, H, 2I].
-      if ([1, 2].some((axis) => { const s = swapHalves(expected, axis); return s !== undefined && bytesEqual(s, actual.data); })) swapped.push(name);
+      if (
+        [1, 2].some((axis) => {
+          const s = swapHalves(expected, axis);
+          return s !== undefined && bytesEqual(s, actual.data);
+        })
+      )
+        swapped.push(name);
       continue;
     }
     const m = SWITCH_GATE.exec(name);

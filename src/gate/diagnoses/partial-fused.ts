@@ -20,7 +20,9 @@ export function diagnoseUntouchedLayersChanged(ctx: DiagnosisContext): Diagnosis
     const removed = [...ctx.expected.keys()].filter((n) => under(n) && !ctx.actual.has(n)).sort();
     const written = [...ctx.actual.keys()].filter((n) => under(n) && !ctx.expected.has(n)).sort();
     if (removed.length === 0 && written.length === 0) continue;
-    const change = [written.length > 0 ? `wrote ${listNames(written, 2)}` : "", removed.length > 0 ? `removed ${removed.length} of its tensors` : ""].filter((s) => s !== "").join(" and ");
+    const change = [written.length > 0 ? `wrote ${listNames(written, 2)}` : "", removed.length > 0 ? `removed ${removed.length} of its tensors` : ""]
+      .filter((s) => s !== "")
+      .join(" and ");
     const tensors = [...written, ...removed];
     if (layer.state === "untouched") {
       const why = layer.reasons[0]!;
@@ -32,7 +34,12 @@ export function diagnoseUntouchedLayersChanged(ctx: DiagnosisContext): Diagnosis
       });
     } else {
       const why = layer.state === "dense" ? "the config has no expert count, so the checkpoint is dense" : "it is already fused";
-      out.push({ kind: "untouched-layer-changed", message: `layer ${layer.prefix} must stay as it is (${why}) but the candidate ${change}`, tensors, detail: { layer: layer.prefix, state: layer.state } });
+      out.push({
+        kind: "untouched-layer-changed",
+        message: `layer ${layer.prefix} must stay as it is (${why}) but the candidate ${change}`,
+        tensors,
+        detail: { layer: layer.prefix, state: layer.state },
+      });
     }
   }
   return out;

@@ -33,10 +33,20 @@ export function diagnoseTensorSet(ctx: DiagnosisContext, explained: ReadonlySet<
     });
   }
   if (stillMissing.length > 0) {
-    out.push({ kind: "missing-tensors", message: `${stillMissing.length} expected tensor(s) missing: ${listNames(stillMissing)}`, tensors: stillMissing, detail: { count: stillMissing.length } });
+    out.push({
+      kind: "missing-tensors",
+      message: `${stillMissing.length} expected tensor(s) missing: ${listNames(stillMissing)}`,
+      tensors: stillMissing,
+      detail: { count: stillMissing.length },
+    });
   }
   if (extra.length > 0) {
-    out.push({ kind: "extra-tensors", message: `${extra.length} tensor(s) the reference does not write: ${listNames(extra)}`, tensors: extra, detail: { count: extra.length } });
+    out.push({
+      kind: "extra-tensors",
+      message: `${extra.length} tensor(s) the reference does not write: ${listNames(extra)}`,
+      tensors: extra,
+      detail: { count: extra.length },
+    });
   }
   return out;
 }

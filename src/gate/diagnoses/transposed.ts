@@ -20,7 +20,10 @@ export function diagnoseTransposed(ctx: DiagnosisContext): Diagnosis[] {
   return [
     {
       kind: "transposed",
-      message: `${listNames(found.map((f) => f.name), 2)} written transposed: [${first.actual.join(", ")}] where [${first.expected.join(", ")}] is expected (the last two axes swapped)`,
+      message: `${listNames(
+        found.map((f) => f.name),
+        2,
+      )} written transposed: [${first.actual.join(", ")}] where [${first.expected.join(", ")}] is expected (the last two axes swapped)`,
       tensors: found.map((f) => f.name),
     },
   ];

@@ -34,7 +34,11 @@ function layoutOf(w: JsonRecord, field: string, configFile: string): ScaleLayout
     case "group":
       return { kind: "group", size: positiveInt(w.group_size, `${field}.group_size`, configFile) };
     default:
-      throw new Fp8Error("UNSUPPORTED_SCHEME", `quantization_config.${field}.strategy ${JSON.stringify(w.strategy)} is not an FP8 weight strategy this harness can undo (tensor, channel, block, group)`, { file: configFile });
+      throw new Fp8Error(
+        "UNSUPPORTED_SCHEME",
+        `quantization_config.${field}.strategy ${JSON.stringify(w.strategy)} is not an FP8 weight strategy this harness can undo (tensor, channel, block, group)`,
+        { file: configFile },
+      );
   }
 }
 
@@ -46,7 +50,8 @@ function groupRule(weights: JsonRecord, field: string, configFile: string): Fp8R
       { file: configFile },
     );
   }
-  if (weights.symmetric === false) throw new Fp8Error("UNSUPPORTED_SCHEME", `quantization_config.${field} is asymmetric (zero points); only symmetric FP8 is supported`, { file: configFile });
+  if (weights.symmetric === false)
+    throw new Fp8Error("UNSUPPORTED_SCHEME", `quantization_config.${field} is asymmetric (zero points); only symmetric FP8 is supported`, { file: configFile });
   if (weights.dynamic === true) throw invalid(`${field}.dynamic`, "is true: weights quantized at run time have no stored scales", configFile);
   return { layout: layoutOf(weights, field, configFile), format: "F8_E4M3", u8IsE8m0: false };
 }
@@ -77,7 +82,8 @@ export function compressedTensorsScheme(q: JsonRecord, configFile: string): Fp8S
       });
       const hits = ignoredBy === undefined ? strongestMatches(module, groups) : [];
       if (hits.length === 0) {
-        const why = ignoredBy !== undefined ? `the config ignores module '${module}' (entry '${ignoredBy.text}')` : `no config group targets module '${module}'`;
+        const why =
+          ignoredBy !== undefined ? `the config ignores module '${module}' (entry '${ignoredBy.text}')` : `no config group targets module '${module}'`;
         throw new Fp8Error("NO_RULE", `is FP8 but ${why}, so its scale layout is unknown`, { file: checkpoint, tensor: weight });
       }
       const first = hits[0]!;

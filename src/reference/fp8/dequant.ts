@@ -41,7 +41,10 @@ export function dequantizerFor(entry: DequantEntry, scale: Tensor, checkpoint: s
 export function dequantTensor(entry: DequantEntry, weight: Uint8Array, scale: Tensor, checkpoint: string, strategy?: KernelStrategy): Tensor {
   const [rows, cols] = entry.shape;
   if (weight.length !== rows * cols) {
-    throw new OutputError("SOURCE_MISMATCH", `weight holds ${weight.length} bytes, ${entry.dtype} [${rows}, ${cols}] needs ${rows * cols}`, { file: checkpoint, tensor: entry.weight });
+    throw new OutputError("SOURCE_MISMATCH", `weight holds ${weight.length} bytes, ${entry.dtype} [${rows}, ${cols}] needs ${rows * cols}`, {
+      file: checkpoint,
+      tensor: entry.weight,
+    });
   }
   const out = new Uint16Array(rows * cols);
   dequantizerFor(entry, scale, checkpoint, strategy).run(weight, 0, out);

@@ -29,7 +29,8 @@ function scalesAreE8m0(scaleFmt: unknown, configFile: string): boolean {
 export function fp8MethodScheme(q: JsonRecord, configFile: string): Fp8Scheme {
   const fmt = format(q.fmt, configFile);
   const wbs = q.weight_block_size;
-  const layout: ScaleLayout = wbs === undefined ? DEFAULT_BLOCK : wbs === null ? { kind: "tensor" } : blockLayout(blockPair(wbs, "weight_block_size", configFile));
+  const layout: ScaleLayout =
+    wbs === undefined ? DEFAULT_BLOCK : wbs === null ? { kind: "tensor" } : blockLayout(blockPair(wbs, "weight_block_size", configFile));
   const block: Fp8Rule = { layout, format: fmt, u8IsE8m0: scalesAreE8m0(q.scale_fmt, configFile) };
   const perTensor: Fp8Rule = { layout: { kind: "tensor" }, format: fmt, u8IsE8m0: false };
   return {

@@ -84,7 +84,8 @@ export class Fp8Dequantizer {
     const n = this.weight.cols;
     const len = src.length;
     if (out.length !== len) throw new RangeError(`output holds ${out.length} elements, input ${len}`);
-    if (start < 0 || start + len > this.weight.rows * n) throw new RangeError(`elements [${start}, ${start + len}) are outside the ${this.weight.rows}x${n} weight`);
+    if (start < 0 || start + len > this.weight.rows * n)
+      throw new RangeError(`elements [${start}, ${start + len}) are outside the ${this.weight.rows}x${n} weight`);
     if (this.useTables && slotsOwner !== this) {
       slotCol.fill(-1);
       slotsOwner = this;

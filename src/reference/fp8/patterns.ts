@@ -25,7 +25,9 @@ function compileRegex(source: string, text: string, configFile: string): RegExp 
     // Python's re.match: anchored at the start only.
     return new RegExp(`^(?:${source})`, "u");
   } catch (e) {
-    throw new Fp8Error("INVALID_QUANTIZATION_CONFIG", `target '${text}' is not a regular expression this harness can read (${(e as Error).message})`, { file: configFile });
+    throw new Fp8Error("INVALID_QUANTIZATION_CONFIG", `target '${text}' is not a regular expression this harness can read (${(e as Error).message})`, {
+      file: configFile,
+    });
   }
 }
 

@@ -61,23 +61,41 @@ export function planDequant(specs: ReadonlyMap<string, TensorSpec>, config: Mode
   for (const weight of names) {
     const spec = specs.get(weight)!;
     if (isUndecodableFp8(spec.dtype)) {
-      throw new Fp8Error("UNSUPPORTED_WEIGHT_DTYPE", `is ${spec.dtype}, an 8-bit float this harness cannot decode (supported: F8_E4M3, F8_E5M2)`, { file, tensor: weight });
+      throw new Fp8Error("UNSUPPORTED_WEIGHT_DTYPE", `is ${spec.dtype}, an 8-bit float this harness cannot decode (supported: F8_E4M3, F8_E5M2)`, {
+        file,
+        tensor: weight,
+      });
     }
     if (!isFp8Weight(spec.dtype)) continue;
     const found = SCALE_SUFFIXES.filter((s) => specs.has(weight + s));
     if (found.length === 0) {
-      throw new Fp8Error("WEIGHT_WITHOUT_SCALE", `is ${spec.dtype} ${fmtShape(spec.shape)} but has no scale tensor ('${weight}_scale_inv' or '${weight}_scale')`, { file, tensor: weight });
+      throw new Fp8Error(
+        "WEIGHT_WITHOUT_SCALE",
+        `is ${spec.dtype} ${fmtShape(spec.shape)} but has no scale tensor ('${weight}_scale_inv' or '${weight}_scale')`,
+        { file, tensor: weight },
+      );
     }
     if (found.length > 1) {
-      throw new Fp8Error("AMBIGUOUS_SCALE", `has two scale tensors, '${weight}_scale_inv' and '${weight}_scale'; which applies is unknown`, { file, tensor: weight });
+      throw new Fp8Error("AMBIGUOUS_SCALE", `has two scale tensors, '${weight}_scale_inv' and '${weight}_scale'; which applies is unknown`, {
+        file,
+        tensor: weight,
+      });
     }
     const suffix: ScaleSuffix = found[0]!;
     const scale = weight + suffix;
     if (scheme === undefined) {
-      throw new Fp8Error("NO_QUANTIZATION_CONFIG", `is ${spec.dtype} with scale '${scale}', but the config has no quantization_config to say how the scale applies`, { file: where.configFile, tensor: weight });
+      throw new Fp8Error(
+        "NO_QUANTIZATION_CONFIG",
+        `is ${spec.dtype} with scale '${scale}', but the config has no quantization_config to say how the scale applies`,
+        { file: where.configFile, tensor: weight },
+      );
     }
     if (spec.shape.length !== 2) {
-      throw new Fp8Error("UNSUPPORTED_RANK", `is a ${spec.shape.length}-D ${spec.dtype} weight ${fmtShape(spec.shape)}; FP8 dequantization has a rule only for 2-D weights`, { file, tensor: weight });
+      throw new Fp8Error(
+        "UNSUPPORTED_RANK",
+        `is a ${spec.shape.length}-D ${spec.dtype} weight ${fmtShape(spec.shape)}; FP8 dequantization has a rule only for 2-D weights`,
+        { file, tensor: weight },
+      );
     }
     const [m, n] = spec.shape as [number, number];
     const rule = scheme.ruleFor(weight, suffix, file);
@@ -112,10 +130,15 @@ export function planDequant(specs: ReadonlyMap<string, TensorSpec>, config: Mode
       dropped.add(name);
       continue;
     }
-    const base = name.endsWith("_scale_inv") ? name.slice(0, -"_scale_inv".length) : name.endsWith("weight_scale") ? name.slice(0, -"_scale".length) : undefined;
+    const base = name.endsWith("_scale_inv")
+      ? name.slice(0, -"_scale_inv".length)
+      : name.endsWith("weight_scale")
+        ? name.slice(0, -"_scale".length)
+        : undefined;
     if (base !== undefined) {
       const w = specs.get(base);
-      if (w === undefined) throw new Fp8Error("SCALE_WITHOUT_WEIGHT", `is a weight scale but its weight '${base}' is not in the checkpoint`, { file, tensor: name });
+      if (w === undefined)
+        throw new Fp8Error("SCALE_WITHOUT_WEIGHT", `is a weight scale but its weight '${base}' is not in the checkpoint`, { file, tensor: name });
       throw new Fp8Error("SCALE_ON_UNQUANTIZED_WEIGHT", `scales weight '${base}', which is ${w.dtype}, not FP8 (already dequantized?)`, { file, tensor: name });
     }
     passthrough.push(name);

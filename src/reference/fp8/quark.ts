@@ -33,17 +33,23 @@ function layoutOf(w: JsonRecord, field: string, configFile: string): ScaleLayout
     case "per_tensor":
       return { kind: "tensor" };
     case "per_channel":
-      if (axis !== undefined && axis !== null && axis !== 0) throw unsupported(`${field}.ch_axis`, `is ${JSON.stringify(axis)}; per-channel FP8 weights are supported along the output axis 0`, configFile);
+      if (axis !== undefined && axis !== null && axis !== 0)
+        throw unsupported(`${field}.ch_axis`, `is ${JSON.stringify(axis)}; per-channel FP8 weights are supported along the output axis 0`, configFile);
       return { kind: "channel" };
     case "per_block": {
       const [rows, cols] = blockPair(w.block_size, `${field}.block_size`, configFile);
       return { kind: "block", rows, cols };
     }
     case "per_group":
-      if (axis !== undefined && axis !== null && axis !== -1 && axis !== 1) throw unsupported(`${field}.ch_axis`, `is ${JSON.stringify(axis)}; FP8 weight groups are supported along the input axis (-1)`, configFile);
+      if (axis !== undefined && axis !== null && axis !== -1 && axis !== 1)
+        throw unsupported(`${field}.ch_axis`, `is ${JSON.stringify(axis)}; FP8 weight groups are supported along the input axis (-1)`, configFile);
       return { kind: "group", size: positiveInt(w.group_size, `${field}.group_size`, configFile) };
     default:
-      throw unsupported(`${field}.qscheme`, `${JSON.stringify(w.qscheme)} is not an FP8 weight scheme this harness can undo (per_tensor, per_channel, per_block, per_group)`, configFile);
+      throw unsupported(
+        `${field}.qscheme`,
+        `${JSON.stringify(w.qscheme)} is not an FP8 weight scheme this harness can undo (per_tensor, per_channel, per_block, per_group)`,
+        configFile,
+      );
   }
 }
 
@@ -53,7 +59,12 @@ function weightRule(spec: JsonRecord, field: string, configFile: string): Fp8Rul
   if (Array.isArray(w)) throw unsupported(`${field}.weight`, "is a list of specs (multi-stage quantization); only a single FP8 spec is supported", configFile);
   const weight = optionalRecord(w, `${field}.weight`, configFile)!;
   const format = typeof weight.dtype === "string" ? FORMATS[weight.dtype] : undefined;
-  if (format === undefined) throw unsupported(`${field}.weight.dtype`, `is ${JSON.stringify(weight.dtype)}, not fp8_e4m3/fp8_e5m2; a checkpoint with non-FP8 weights cannot be fully dequantized`, configFile);
+  if (format === undefined)
+    throw unsupported(
+      `${field}.weight.dtype`,
+      `is ${JSON.stringify(weight.dtype)}, not fp8_e4m3/fp8_e5m2; a checkpoint with non-FP8 weights cannot be fully dequantized`,
+      configFile,
+    );
   if (weight.is_dynamic === true) throw invalid(`${field}.weight.is_dynamic`, "is true: weights quantized at run time have no stored scales", configFile);
   if (weight.symmetric === false) throw unsupported(`${field}.weight.symmetric`, "is false (zero points); only symmetric FP8 is supported", configFile);
   return { layout: layoutOf(weight, `${field}.weight`, configFile), format, u8IsE8m0: weight.scale_type === "float8_e8m0fnu" };
@@ -69,7 +80,10 @@ function specs(table: JsonRecord | undefined, field: string, target: (key: strin
 
 export function quarkScheme(q: JsonRecord, configFile: string): Fp8Scheme {
   const globalSpec = optionalRecord(q.global_quant_config, "global_quant_config", configFile);
-  const global: Spec = { source: "global_quant_config", rule: globalSpec === undefined ? undefined : weightRule(globalSpec, "global_quant_config", configFile) };
+  const global: Spec = {
+    source: "global_quant_config",
+    rule: globalSpec === undefined ? undefined : weightRule(globalSpec, "global_quant_config", configFile),
+  };
   const entries = [
     ...specs(optionalRecord(q.layer_quant_config, "layer_quant_config", configFile), "layer_quant_config", (k) => quarkPattern(k, configFile), configFile),
     ...specs(optionalRecord(q.layer_type_quant_config, "layer_type_quant_config", configFile), "layer_type_quant_config", quarkLayerType, configFile),
@@ -87,7 +101,10 @@ export function quarkScheme(q: JsonRecord, configFile: string): Fp8Scheme {
       const hits = excludedBy !== undefined ? [] : matched.length > 0 ? matched : [global];
       const first = hits[0];
       if (first?.rule === undefined) {
-        const why = excludedBy !== undefined ? `the config excludes module '${module}' (entry '${excludedBy.text}')` : `${first?.source ?? "the config"} leaves module '${module}' unquantized`;
+        const why =
+          excludedBy !== undefined
+            ? `the config excludes module '${module}' (entry '${excludedBy.text}')`
+            : `${first?.source ?? "the config"} leaves module '${module}' unquantized`;
         throw new Fp8Error("NO_RULE", `is FP8 but ${why}, so its scale layout is unknown`, { file: checkpoint, tensor: weight });
       }
       const rule = first.rule;

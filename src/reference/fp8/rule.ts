@@ -39,5 +39,8 @@ export function sameRule(a: Fp8Rule, b: Fp8Rule): boolean {
 
 /** The error for a scale named with a suffix the scheme does not use for this weight. */
 export function scaleNameMismatch(method: string, weight: string, found: ScaleSuffix, expected: string, checkpoint: string): Fp8Error {
-  return new Fp8Error("SCALE_NAME_MISMATCH", `its scale is '${weight}${found}', but quant_method ${method} names it ${expected}`, { file: checkpoint, tensor: weight });
+  return new Fp8Error("SCALE_NAME_MISMATCH", `its scale is '${weight}${found}', but quant_method ${method} names it ${expected}`, {
+    file: checkpoint,
+    tensor: weight,
+  });
 }

@@ -65,7 +65,13 @@ interface Piece {
  * read there directly when the source can read a range (a file, memory), else copied from its
  * chunks (each copied before the next is asked for, since the source may refill its buffer).
  */
-async function* sharedPieces(weight: TensorSource, entry: DequantEntry, where: ErrorLocation, chunkElements: number, buffers: SharedBuffers): AsyncGenerator<Piece> {
+async function* sharedPieces(
+  weight: TensorSource,
+  entry: DequantEntry,
+  where: ErrorLocation,
+  chunkElements: number,
+  buffers: SharedBuffers,
+): AsyncGenerator<Piece> {
   const numel = entry.shape[0] * entry.shape[1];
   if (weight.readRange !== undefined) {
     for (let off = 0; off < numel; off += chunkElements) {
@@ -91,7 +97,11 @@ async function* sharedPieces(weight: TensorSource, entry: DequantEntry, where: E
     got += chunk.length;
   }
   if (got !== numel) {
-    throw new OutputError("SOURCE_MISMATCH", `the source yielded ${got < numel ? got : "more than"} of the ${numel} bytes of ${entry.dtype} [${entry.shape.join(", ")}]`, where);
+    throw new OutputError(
+      "SOURCE_MISMATCH",
+      `the source yielded ${got < numel ? got : "more than"} of the ${numel} bytes of ${entry.dtype} [${entry.shape.join(", ")}]`,
+      where,
+    );
   }
 }
 
@@ -174,7 +184,8 @@ export function dequantView(source: WeightSource, config: ModelConfig | undefine
   const owned = options.pool === undefined && options.threads !== undefined ? new DequantPool(options.threads) : undefined;
   const pool = options.pool ?? owned ?? defaultPool();
   const buffers = new SharedBuffers();
-  const regions = (entry: DequantEntry, target?: Uint16Array) => dequantRegions(source, entry, where.checkpoint, options.strategy, chunkElements, pool, buffers, target);
+  const regions = (entry: DequantEntry, target?: Uint16Array) =>
+    dequantRegions(source, entry, where.checkpoint, options.strategy, chunkElements, pool, buffers, target);
 
   const readInto = async (name: string, target: Uint8Array, targetOffset: number): Promise<void> => {
     spec(name);
@@ -182,7 +193,10 @@ export function dequantView(source: WeightSource, config: ModelConfig | undefine
     if (entry === undefined) return source.readInto(name, target, targetOffset);
     const numel = entry.shape[0] * entry.shape[1];
     if (targetOffset < 0 || targetOffset + 2 * numel > target.length) {
-      throw new SafetensorsError("READ_FAILED", `a target of ${target.length} bytes cannot hold the tensor's ${2 * numel} bytes at offset ${targetOffset}`, { file: where.checkpoint, tensor: name });
+      throw new SafetensorsError("READ_FAILED", `a target of ${target.length} bytes cannot hold the tensor's ${2 * numel} bytes at offset ${targetOffset}`, {
+        file: where.checkpoint,
+        tensor: name,
+      });
     }
     const at = target.byteOffset + targetOffset;
     if (at % 2 === 0 && target.buffer instanceof SharedArrayBuffer) {

@@ -94,14 +94,14 @@ export function buildModel(graph: OnnxGraph): Uint8Array {
     .int(1, IR_VERSION)
     .string(2, "moe-prefuse")
     .message(7, (g) => {
-      graph.nodes.forEach((n, i) =>
+      for (const [i, n] of graph.nodes.entries()) {
         g.message(1, (node) => {
           for (const x of n.inputs) node.string(1, x);
           for (const y of n.outputs) node.string(2, y);
           node.string(3, `n${i}`).string(4, n.op);
           for (const [k, v] of Object.entries(n.attributes ?? {})) node.message(5, (a) => attribute(a, k, v));
-        }),
-      );
+        });
+      }
       g.string(2, "graph");
       for (const t of graph.initializers ?? []) {
         g.message(5, (tp) => {

@@ -10,15 +10,7 @@ import { type OnnxGraph, type OnnxNode, OnnxType } from "../onnx/model.js";
 import { createSession, ortTensor } from "../onnx/session.js";
 import type { Tensor, TensorSpec } from "../tensor.js";
 import type { TensorBackend } from "./backend.js";
-import {
-  checkByteAligned,
-  concatGeometry,
-  elementBytes,
-  resultBuffer,
-  splitGeometry,
-  stackSpec,
-  transposeSpec,
-} from "./geometry.js";
+import { checkByteAligned, concatGeometry, elementBytes, resultBuffer, splitGeometry, stackSpec, transposeSpec } from "./geometry.js";
 
 type UnitType = "uint8" | "uint16" | "uint32" | "uint64";
 const UNIT_TYPES: Readonly<Record<number, UnitType>> = { 1: "uint8", 2: "uint16", 4: "uint32", 8: "uint64" };
@@ -133,7 +125,12 @@ export class OnnxBackend implements TensorBackend {
     const buf = resultBuffer(spec, out, "stack");
     // A stack is a concat of [1, ...shape] views along the new axis: contiguous blocks of bytes.
     const units = parts.map((p) => unitsOf(p, true, p.data.length));
-    await this.runConcat(parts.map((p) => p.data), units, 0, buf);
+    await this.runConcat(
+      parts.map((p) => p.data),
+      units,
+      0,
+      buf,
+    );
     return { ...spec, data: buf };
   }
 
@@ -142,7 +139,12 @@ export class OnnxBackend implements TensorBackend {
     checkByteAligned(g.spec, g.outer, "concat");
     const buf = resultBuffer(g.spec, out, "concat");
     const flat = elementBytes(g.spec) === undefined;
-    await this.runConcat(parts.map((p) => p.data), parts.map((p) => unitsOf(p, flat, p.data.length)), flat ? 0 : g.axis, buf);
+    await this.runConcat(
+      parts.map((p) => p.data),
+      parts.map((p) => unitsOf(p, flat, p.data.length)),
+      flat ? 0 : g.axis,
+      buf,
+    );
     return { ...g.spec, data: buf };
   }
 
@@ -201,4 +203,3 @@ export class OnnxBackend implements TensorBackend {
 export function createOnnxBackend(): OnnxBackend {
   return new OnnxBackend();
 }
-

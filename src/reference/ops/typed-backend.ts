@@ -4,15 +4,7 @@
 
 import type { Tensor } from "../tensor.js";
 import type { TensorBackend } from "./backend.js";
-import {
-  checkByteAligned,
-  concatGeometry,
-  elementBytes,
-  resultBuffer,
-  splitGeometry,
-  stackSpec,
-  transposeSpec,
-} from "./geometry.js";
+import { checkByteAligned, concatGeometry, elementBytes, resultBuffer, splitGeometry, stackSpec, transposeSpec } from "./geometry.js";
 
 /** Copies `src` to `out[offset..]`, unless it already lives exactly there. */
 function place(src: Uint8Array, out: Uint8Array, offset: number): void {

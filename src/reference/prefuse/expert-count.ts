@@ -6,7 +6,8 @@
 // (`ffn_config.moe_num_experts` for dbrx). oQ's keys keep their precedence: an extension is
 // read only in the order after them, so no checkpoint oQ counts is counted differently. The first key present wins; a later key holding a different value
 // is reported as a warning, never silently ignored. A value that is not a positive integer is a
-// broken config and an error naming the file and the key.
+// broken config and an error naming the file and the key. The global chain's order and the meaning
+// of a 0 are a `CountLookup` (data), so the release gate's readings of oQ's text can reorder them.
 
 import type { ModelConfig } from "../checkpoint.js";
 import { CONFIG_FILE } from "../checkpoint.js";
@@ -30,7 +31,24 @@ export const EXPERT_COUNT_KEYS: readonly ExpertCountKey[] = [
 /** The keys oQ itself reads; the rest of the chain is this project's extension. */
 export const OQ_EXPERT_COUNT_KEYS: readonly ExpertCountKey[] = EXPERT_COUNT_KEYS.slice(0, 4);
 
+/**
+ * How the count is looked up, as data (the release gate's reading points set it; see readings.ts):
+ * the global chain's keys in precedence order (a family's own paths still follow them), and what a
+ * count of 0 means. `refuse`: a broken config (this project's rule); `skip`: absent, as Python's
+ * `a or b or ...` chain skips a falsy 0; `stop`: the first key present decides, so the count is 0
+ * and the checkpoint has no experts to fuse.
+ */
+export interface CountLookup {
+  readonly keys: readonly ExpertCountKey[];
+  readonly zero: "refuse" | "skip" | "stop";
+  /** Keys never read, even where a family names them among its own paths (n_routed_experts for deepseek_v3). */
+  readonly ignored?: readonly ExpertCountKey[];
+}
+
+export const DEFAULT_COUNT_LOOKUP: CountLookup = { keys: EXPERT_COUNT_KEYS, zero: "refuse" };
+
 export interface ExpertCount {
+  /** 0 only when the lookup stops at a 0 (`zero: "stop"`): no experts, nothing is fused. */
   readonly count: number;
   /** The config key that supplied the count. */
   readonly key: ExpertCountKey;
@@ -38,9 +56,10 @@ export interface ExpertCount {
   readonly warnings: readonly string[];
 }
 
-function countAt(config: ModelConfig, key: string, file: string): number | undefined {
+function countAt(config: ModelConfig, key: string, file: string, zero: CountLookup["zero"] = "refuse"): number | undefined {
   const v = configPath(config, key);
-  if (v === undefined) return undefined;
+  if (v === undefined || (v === 0 && zero === "skip")) return undefined;
+  if (v === 0 && zero === "stop") return 0;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) {
     throw new CheckpointError("CONFIG_INVALID", `'${key}' must be a positive integer expert count, got ${JSON.stringify(v)}`, { file });
   }
@@ -49,13 +68,18 @@ function countAt(config: ModelConfig, key: string, file: string): number | undef
 
 /**
  * Resolves the expert count, or undefined when no key holds one (a dense checkpoint): the global
- * chain first, then `familyKeys` (the layout's own paths, which only extend it). `file` names
- * config.json in errors and warnings.
+ * chain first (in `lookup`'s order), then `familyKeys` (the layout's own paths, which only extend
+ * it). `file` names config.json in errors and warnings.
  */
-export function resolveExpertCount(config: ModelConfig, file: string = CONFIG_FILE, familyKeys: readonly string[] = []): ExpertCount | undefined {
+export function resolveExpertCount(
+  config: ModelConfig,
+  file: string = CONFIG_FILE,
+  familyKeys: readonly string[] = [],
+  lookup: CountLookup = DEFAULT_COUNT_LOOKUP,
+): ExpertCount | undefined {
   const found: { key: ExpertCountKey; count: number }[] = [];
-  for (const key of [...new Set([...EXPERT_COUNT_KEYS, ...familyKeys])]) {
-    const count = countAt(config, key, file);
+  for (const key of new Set([...lookup.keys, ...familyKeys].filter((k) => !(lookup.ignored ?? []).includes(k)))) {
+    const count = countAt(config, key, file, lookup.zero);
     if (count !== undefined) found.push({ key, count });
   }
   const first = found[0];

@@ -59,9 +59,23 @@ const MIXTRAL_LIKE: ExpertLayout = {
 export const FAMILY_REGISTRY: readonly ExpertLayout[] = [
   // mixtral.py sanitize: block_sparse_moe.experts.{e}.{w1,w2,w3}.{weight,scales,biases} ->
   // block_sparse_moe.switch_mlp.{gate,down,up}_proj.* = stack over num_local_experts.
-  { ...MIXTRAL_LIKE, name: "mixtral", modelTypes: ["mixtral"], countKeys: ["num_local_experts"], mlxLoader: "mlx-lm mixtral.py", sources: [lm("mixtral.py"), tf()] },
+  {
+    ...MIXTRAL_LIKE,
+    name: "mixtral",
+    modelTypes: ["mixtral"],
+    countKeys: ["num_local_experts"],
+    mlxLoader: "mlx-lm mixtral.py",
+    sources: [lm("mixtral.py"), tf()],
+  },
   // phimoe.py: as mixtral (scales, biases stacked too); transformers maps phimoe like mixtral.
-  { ...MIXTRAL_LIKE, name: "phimoe", modelTypes: ["phimoe"], countKeys: ["num_local_experts"], mlxLoader: "mlx-lm phimoe.py, mlx-vlm phimoe", sources: [lm("phimoe.py"), vlm("phimoe/language.py"), tf()] },
+  {
+    ...MIXTRAL_LIKE,
+    name: "phimoe",
+    modelTypes: ["phimoe"],
+    countKeys: ["num_local_experts"],
+    mlxLoader: "mlx-lm phimoe.py, mlx-vlm phimoe",
+    sources: [lm("phimoe.py"), vlm("phimoe/language.py"), tf()],
+  },
   // minimax.py: dequantizes FP8 first, then stacks `.weight` only; utils.py MODEL_REMAPPING minimax_m2 -> minimax.
   {
     ...MIXTRAL_LIKE,
@@ -104,7 +118,14 @@ export const FAMILY_REGISTRY: readonly ExpertLayout[] = [
   { ...MIXTRAL_LIKE, name: "arctic", modelTypes: ["arctic"], countKeys: ["num_local_experts"], fusedContainer: undefined, fusedBy: undefined, sources: [] },
   // qwen2_moe.py / olmoe.py / hunyuan.py / bailing_moe.py / deepseek_v2.py: mlp.experts.{e}.{proj}.{weight,scales,biases}
   // -> mlp.switch_mlp.{proj}.* (bailing_moe from first_k_dense_replace on).
-  { ...QWEN2_MOE_LIKE, name: "qwen2_moe", modelTypes: ["qwen2_moe"], countKeys: ["num_experts"], mlxLoader: "mlx-lm qwen2_moe.py", sources: [lm("qwen2_moe.py"), tf()] },
+  {
+    ...QWEN2_MOE_LIKE,
+    name: "qwen2_moe",
+    modelTypes: ["qwen2_moe"],
+    countKeys: ["num_experts"],
+    mlxLoader: "mlx-lm qwen2_moe.py",
+    sources: [lm("qwen2_moe.py"), tf()],
+  },
   { ...QWEN2_MOE_LIKE, name: "olmoe", modelTypes: ["olmoe"], countKeys: ["num_experts"], mlxLoader: "mlx-lm olmoe.py", sources: [lm("olmoe.py"), tf()] },
   {
     ...QWEN2_MOE_LIKE,
@@ -114,8 +135,23 @@ export const FAMILY_REGISTRY: readonly ExpertLayout[] = [
     mlxLoader: "mlx-lm hunyuan.py (model_type hunyuan)",
     sources: [lm("hunyuan.py"), tf()],
   },
-  { ...QWEN2_MOE_LIKE, name: "bailing_moe", modelTypes: ["bailing_moe"], countKeys: ["num_experts"], fusedBy: undefined, mlxLoader: "mlx-lm bailing_moe.py", sources: [lm("bailing_moe.py")] },
-  { ...QWEN2_MOE_LIKE, name: "deepseek_v2", modelTypes: ["deepseek_v2"], countKeys: ["n_routed_experts"], mlxLoader: "mlx-lm deepseek_v2.py", sources: [lm("deepseek_v2.py"), tf()] },
+  {
+    ...QWEN2_MOE_LIKE,
+    name: "bailing_moe",
+    modelTypes: ["bailing_moe"],
+    countKeys: ["num_experts"],
+    fusedBy: undefined,
+    mlxLoader: "mlx-lm bailing_moe.py",
+    sources: [lm("bailing_moe.py")],
+  },
+  {
+    ...QWEN2_MOE_LIKE,
+    name: "deepseek_v2",
+    modelTypes: ["deepseek_v2"],
+    countKeys: ["n_routed_experts"],
+    mlxLoader: "mlx-lm deepseek_v2.py",
+    sources: [lm("deepseek_v2.py"), tf()],
+  },
   // deepseek_v3.py: stacks weight, scales, biases over n_routed_experts; remaps compressed-tensors INT4
   // (weight_packed, weight_scale, weight_shape) first. utils.py MODEL_REMAPPING kimi_k2 -> deepseek_v3.
   {
@@ -127,7 +163,14 @@ export const FAMILY_REGISTRY: readonly ExpertLayout[] = [
     sources: [lm("deepseek_v3.py"), LM_REMAP, tf()],
   },
   // glm4_moe.py: as deepseek_v3 (and drops the MTP layer model.layers.{num_hidden_layers}).
-  { ...QWEN2_MOE_LIKE, name: "glm4_moe", modelTypes: ["glm4_moe"], countKeys: ["n_routed_experts"], mlxLoader: "mlx-lm glm4_moe.py", sources: [lm("glm4_moe.py"), tf()] },
+  {
+    ...QWEN2_MOE_LIKE,
+    name: "glm4_moe",
+    modelTypes: ["glm4_moe"],
+    countKeys: ["n_routed_experts"],
+    mlxLoader: "mlx-lm glm4_moe.py",
+    sources: [lm("glm4_moe.py"), tf()],
+  },
   // mlx-vlm glm4v_moe/language.py: the same stack over text_config.n_routed_experts.
   {
     ...QWEN2_MOE_LIKE,
@@ -139,7 +182,15 @@ export const FAMILY_REGISTRY: readonly ExpertLayout[] = [
   },
   // qwen3_moe.py / qwen3_next.py: stack `.weight` only over num_experts. qwen3_next's sanitize returns
   // early when model.layers.0.mlp.experts.0.up_proj.weight is absent, skipping its other conversions.
-  { ...QWEN2_MOE_LIKE, name: "qwen3_moe", modelTypes: ["qwen3_moe"], countKeys: ["num_experts"], mlxStacks: [], mlxLoader: "mlx-lm qwen3_moe.py", sources: [lm("qwen3_moe.py"), tf()] },
+  {
+    ...QWEN2_MOE_LIKE,
+    name: "qwen3_moe",
+    modelTypes: ["qwen3_moe"],
+    countKeys: ["num_experts"],
+    mlxStacks: [],
+    mlxLoader: "mlx-lm qwen3_moe.py",
+    sources: [lm("qwen3_moe.py"), tf()],
+  },
   {
     ...QWEN2_MOE_LIKE,
     name: "qwen3_next",
@@ -152,10 +203,35 @@ export const FAMILY_REGISTRY: readonly ExpertLayout[] = [
     sources: [lm("qwen3_next.py"), tf()],
   },
   // ernie4_5_moe.py: mlp.experts.{e}.{proj}.weight over moe_num_experts.
-  { ...QWEN2_MOE_LIKE, name: "ernie4_5_moe", modelTypes: ["ernie4_5_moe"], countKeys: ["moe_num_experts"], mlxStacks: [], mlxLoader: "mlx-lm ernie4_5_moe.py", sources: [lm("ernie4_5_moe.py"), tf()] },
+  {
+    ...QWEN2_MOE_LIKE,
+    name: "ernie4_5_moe",
+    modelTypes: ["ernie4_5_moe"],
+    countKeys: ["moe_num_experts"],
+    mlxStacks: [],
+    mlxLoader: "mlx-lm ernie4_5_moe.py",
+    sources: [lm("ernie4_5_moe.py"), tf()],
+  },
   // dots1.py / afmoe.py: their SwitchGLU is named `experts`: mlp.experts.{e}.{proj}.* -> mlp.experts.{proj}.*.
-  { ...QWEN2_MOE_LIKE, name: "dots1", modelTypes: ["dots1"], countKeys: ["n_routed_experts"], switchModule: "experts", mlxLoader: "mlx-lm dots1.py", sources: [lm("dots1.py"), tf()] },
-  { ...QWEN2_MOE_LIKE, name: "afmoe", modelTypes: ["afmoe"], countKeys: ["num_experts"], fusedBy: undefined, switchModule: "experts", mlxLoader: "mlx-lm afmoe.py", sources: [lm("afmoe.py")] },
+  {
+    ...QWEN2_MOE_LIKE,
+    name: "dots1",
+    modelTypes: ["dots1"],
+    countKeys: ["n_routed_experts"],
+    switchModule: "experts",
+    mlxLoader: "mlx-lm dots1.py",
+    sources: [lm("dots1.py"), tf()],
+  },
+  {
+    ...QWEN2_MOE_LIKE,
+    name: "afmoe",
+    modelTypes: ["afmoe"],
+    countKeys: ["num_experts"],
+    fusedBy: undefined,
+    switchModule: "experts",
+    mlxLoader: "mlx-lm afmoe.py",
+    sources: [lm("afmoe.py")],
+  },
   // qwen3_5_moe.py: BF16 releases ship mlp.experts.gate_up_proj [E, 2I, H] split at shape[-2] // 2
   // (rows) into switch_mlp; mlx-vlm also stacks per-expert `.weight` (FP8 releases) over text_config.num_experts.
   {

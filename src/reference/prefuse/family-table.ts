@@ -54,7 +54,8 @@ function fusedWrites(l: ExpertLayout): string {
 }
 
 function switchWrites(l: ExpertLayout): string {
-  if (l.storage === "stacked-other") return `nothing: stacked under its own names (STACKED_OTHER_NAME)${l.mlxLoader === undefined ? "" : "; its MLX loader converts them on load"}`;
+  if (l.storage === "stacked-other")
+    return `nothing: stacked under its own names (STACKED_OTHER_NAME)${l.mlxLoader === undefined ? "" : "; its MLX loader converts them on load"}`;
   const p = modulePrefix(l);
   const projections = l.storage === "non-gated" ? PROJECTIONS.filter((x) => x !== "gate") : PROJECTIONS;
   const stacked = projections.map((x) => `${switchName(l, p, x).slice(0, -".weight".length)} ${x === "down" ? "[E,H,I]" : "[E,I,H]"}`).join(", ");
@@ -82,7 +83,8 @@ export function familyTable(registry: readonly ExpertLayout[] = EXPERT_LAYOUTS):
 }
 
 const cell = (s: string) => s.replace(/\|/g, "\\|");
-const short = (s: SourceRef) => `${s.repo.split("/")[1]} ${s.path.replace(/^(mlx_lm|mlx_vlm)\/models\//, "").replace(/^src\/transformers\//, "")}@${s.commit.slice(0, 7)}`;
+const short = (s: SourceRef) =>
+  `${s.repo.split("/")[1]} ${s.path.replace(/^(mlx_lm|mlx_vlm)\/models\//, "").replace(/^src\/transformers\//, "")}@${s.commit.slice(0, 7)}`;
 
 const INTRO = `# MoE families: what each target writes, and who reads it
 

@@ -30,7 +30,8 @@ export interface FuseProgress {
   readonly tensor: string;
 }
 
-export interface FuseCheckpointOptions extends PrefuseOptions {
+// Readings (the release gate's alternatives) are the in-memory prefuse's: the streaming fuse is this project's reading.
+export interface FuseCheckpointOptions extends Omit<PrefuseOptions, "readings"> {
   /**
    * Byte budget of one streaming step (default 4 MiB): a step stacks `chunk` experts, or as many
    * as fit in this budget if fewer (at least one). Never changes the bytes.
@@ -65,7 +66,10 @@ class SequentialBytes {
   private pending: Uint8Array = new Uint8Array(0);
   private position = 0;
 
-  constructor(private readonly source: TensorSource, private readonly name: string) {
+  constructor(
+    private readonly source: TensorSource,
+    private readonly name: string,
+  ) {
     this.chunks = source.chunks()[Symbol.asyncIterator]();
   }
 
@@ -75,7 +79,8 @@ class SequentialBytes {
     while (filled < into.length) {
       if (this.pending.length === 0) {
         const r = await this.chunks.next();
-        if (r.done) throw new SafetensorsError("READ_FAILED", `source ended after ${this.position + filled} of ${this.source.byteLength} bytes`, { tensor: this.name });
+        if (r.done)
+          throw new SafetensorsError("READ_FAILED", `source ended after ${this.position + filled} of ${this.source.byteLength} bytes`, { tensor: this.name });
         this.pending = r.value;
       }
       const n = Math.min(this.pending.length, into.length - filled);
@@ -268,7 +273,11 @@ function refuseUntouched(plan: FusePlan, file: string): void {
   const layer = plan.layers.find((l) => l.state === "untouched");
   if (layer?.state !== "untouched") return;
   const first = layer.reasons[0];
-  throw new PrefuseError("LAYER_UNTOUCHED", `layer ${layer.prefix} cannot be fused: ${summarizeReasons(layer.reasons)}`, first?.tensor === undefined ? { file } : { file, tensor: first.tensor });
+  throw new PrefuseError(
+    "LAYER_UNTOUCHED",
+    `layer ${layer.prefix} cannot be fused: ${summarizeReasons(layer.reasons)}`,
+    first?.tensor === undefined ? { file } : { file, tensor: first.tensor },
+  );
 }
 
 export async function fuseCheckpoint(source: WeightSource, config: ModelConfig, outDir: string, options: FuseCheckpointOptions = {}): Promise<FuseResult> {
@@ -288,7 +297,9 @@ export async function fuseCheckpoint(source: WeightSource, config: ModelConfig, 
   const copy = new CopyBuffer(Math.min(COPY_CHUNK, Math.max(0, ...passThrough.map(([, spec]) => specByteLength(spec)).filter((b) => !pooled(b)))));
   const tensors = new Map<string, TensorSource>();
   for (const [name, spec] of passThrough) tensors.set(name, pooled(specByteLength(spec)) ? pooledSource(name, source, pool) : copiedSource(name, source, copy));
-  plan.outputs.forEach((o, k) => tensors.set(o.name, outputSource(o, source, backend, steps[k]!, pool)));
+  plan.outputs.forEach((o, k) => {
+    tensors.set(o.name, outputSource(o, source, backend, steps[k]!, pool));
+  });
 
   const { onProgress } = options;
   let written = tensors;
@@ -329,7 +340,8 @@ export async function fuseCheckpointDir(input: string, outDir: string, options: 
   const ckpt = await Checkpoint.open(input);
   try {
     const configFile = join(ckpt.dir, CONFIG_FILE);
-    if (ckpt.config === undefined) throw new CheckpointError("CONFIG_MISSING", "missing: the fuse needs the config to know the expert count", { file: configFile });
+    if (ckpt.config === undefined)
+      throw new CheckpointError("CONFIG_MISSING", "missing: the fuse needs the config to know the expert count", { file: configFile });
     const source: ConfiguredSource = options.view === undefined ? ckpt : await options.view(ckpt);
     const config = options.config ?? (source === ckpt ? undefined : source.config);
     const configText = config === undefined ? await readRegularFile(configFile) : undefined;

@@ -12,6 +12,7 @@ import type { DType } from "../dtypes.js";
 import type { TensorSpec } from "../tensor.js";
 import { elementBytes } from "../ops/geometry.js";
 import { type ExpertLayout, type FuseTarget, type Projection, PROJECTIONS } from "./layouts.js";
+import { DEFAULT_READINGS, type PrefuseReadings } from "./readings.js";
 import type { UntouchedReason } from "./reasons.js";
 import type { ExpertTensor } from "./scan.js";
 import { type Shape, formatShape, perExpertShapes, sameShape } from "./shapes.js";
@@ -38,6 +39,8 @@ export interface CompleteLayer {
   readonly companions: readonly StackedSeries[];
   /** Companion tensors left as they are. */
   readonly passthrough: readonly string[];
+  /** Tensors of expert ids >= E that the fuse removes (the `drop` reading of extra experts). */
+  readonly dropped: readonly string[];
   readonly quantized: boolean;
 }
 
@@ -84,8 +87,11 @@ export function checkExpertLayer(
   layout: ExpertLayout,
   target: FuseTarget,
   shape: LayerShape = { projections: PROJECTIONS, names: namesOf(tensors, layout) },
+  readings: Pick<PrefuseReadings, "extraExperts" | "duplicates"> = DEFAULT_READINGS,
 ): LayerCheck {
+  const { extraExperts, duplicates } = readings;
   const reasons: UntouchedReason[] = [];
+  const dropped: string[] = [];
   const slots = new Map<string, ExpertTensor>();
   const kinds = new Set<string>();
   const slotKey = (p: Projection, kind: string, e: number) => `${p}|${kind}|${e}`;
@@ -99,12 +105,22 @@ export function checkExpertLayer(
 
   for (const t of tensors) {
     const base = { expert: t.expert, projection: t.projection, kind: t.kind, tensor: t.name };
+    if (t.expert >= E && extraExperts !== "untouched") {
+      // Experts 0..E-1 decide; an extra passes through (keep) or is removed with the layer (drop).
+      if (extraExperts === "drop") dropped.push(t.name);
+      continue;
+    }
     if (t.expert >= E) {
       reasons.push({ ...base, code: "UNEXPECTED_EXPERT", message: `${t.name}: expert id ${t.expert} is not below the expert count ${E}` });
       continue;
     }
     const key = slotKey(t.projection, t.kind, t.expert);
     const prev = slots.get(key);
+    if (prev !== undefined && duplicates !== "untouched") {
+      // One of the two is fused, the other passes through as it is.
+      if (t.name < prev.name === (duplicates === "first")) slots.set(key, t);
+      continue;
+    }
     if (prev !== undefined) {
       reasons.push({ ...base, code: "DUPLICATE_EXPERT", message: `${t.name} and ${prev.name} are both expert ${t.expert} ${label(t.projection, t.kind)}` });
       continue;
@@ -138,20 +154,37 @@ export function checkExpertLayer(
       if (spec.shape.length !== 2) {
         reasons.push({ ...base, code: "SHAPE_MISMATCH", message: `${t.name} has shape ${formatShape(spec.shape)}, not a 2-D matrix` });
       } else if (expected !== undefined && !sameShape(spec.shape, expected)) {
-        reasons.push({ ...base, code: "SHAPE_MISMATCH", expected, message: `${t.name} has shape ${formatShape(spec.shape)}, expected ${formatShape(expected)}` });
+        reasons.push({
+          ...base,
+          code: "SHAPE_MISMATCH",
+          expected,
+          message: `${t.name} has shape ${formatShape(spec.shape)}, expected ${formatShape(expected)}`,
+        });
       }
       if (dtype !== undefined && spec.dtype !== dtype) {
-        reasons.push({ ...base, code: "DTYPE_MISMATCH", dtype: spec.dtype, expectedDtype: dtype, message: `${t.name} is ${spec.dtype}, the layer is ${dtype}` });
+        reasons.push({
+          ...base,
+          code: "DTYPE_MISMATCH",
+          dtype: spec.dtype,
+          expectedDtype: dtype,
+          message: `${t.name} is ${spec.dtype}, the layer is ${dtype}`,
+        });
       }
     }
   };
   const inSeries = (ps: readonly Projection[], kind: string) => [...slots.values()].filter((t) => t.kind === kind && ps.includes(t.projection));
-  const specsOf = (ps: readonly Projection[], kind: string) => inSeries(ps, kind).sort((a, b) => a.expert - b.expert).map((t) => specs.get(t.name)!);
+  const specsOf = (ps: readonly Projection[], kind: string) =>
+    inSeries(ps, kind)
+      .sort((a, b) => a.expert - b.expert)
+      .map((t) => specs.get(t.name)!);
 
   // The layer's norms: the most common dtype over all weights; `[I, H]` is the most common of
   // the gate and up shapes and the transposed down shapes (so even one expert has a majority).
   const dtype = mostCommon(specsOf(PROJ, "weight"), (s) => s.dtype)?.dtype;
-  const matrices = (ps: readonly Projection[]) => specsOf(ps, "weight").map((s) => s.shape).filter((s) => s.length === 2);
+  const matrices = (ps: readonly Projection[]) =>
+    specsOf(ps, "weight")
+      .map((s) => s.shape)
+      .filter((s) => s.length === 2);
   let expected: Partial<Record<Projection, Shape>>;
   if (quantized) {
     const gateUp = mostCommon(matrices(["gate", "up"]), shapeKey);
@@ -169,7 +202,12 @@ export function checkExpertLayer(
       const kindDtype = mostCommon(specsOf(PROJ, kind), (s) => s.dtype)?.dtype;
       for (const p of PROJ) {
         if (specsOf([p], kind).length === 0) continue;
-        const shape = mostCommon(specsOf([p], kind).map((s) => s.shape).filter((s) => s.length === 2), shapeKey);
+        const shape = mostCommon(
+          specsOf([p], kind)
+            .map((s) => s.shape)
+            .filter((s) => s.length === 2),
+          shapeKey,
+        );
         series(p, kind, shape, kindDtype);
         companions.push({ projection: p, kind });
       }
@@ -200,6 +238,7 @@ export function checkExpertLayer(
       weights: Object.fromEntries(PROJ.map((p) => [p, complete(p, "weight")])),
       companions: companions.map((c) => complete(c.projection, c.kind)),
       passthrough: passthrough.sort(),
+      dropped: dropped.sort(),
       quantized,
     },
   };

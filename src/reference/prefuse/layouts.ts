@@ -85,7 +85,14 @@ export { DEFAULT_LAYOUT, EXPERT_LAYOUTS };
 /** Whether a layout's names and orientation are oQ's own (`experts.<e>.{gate,up,down}_proj`, rows, no rename). */
 export function followsOqPattern(layout: ExpertLayout): boolean {
   const p = layout.perExpert;
-  return layout.storage === "per-expert" && p.gate === "gate_proj" && p.up === "up_proj" && p.down === "down_proj" && layout.orientation === "rows" && layout.fusedContainer === undefined;
+  return (
+    layout.storage === "per-expert" &&
+    p.gate === "gate_proj" &&
+    p.up === "up_proj" &&
+    p.down === "down_proj" &&
+    layout.orientation === "rows" &&
+    layout.fusedContainer === undefined
+  );
 }
 
 export type ModelTypeKey = "model_type" | "text_config.model_type";

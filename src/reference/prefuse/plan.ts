@@ -17,7 +17,19 @@ import { elementBytes } from "../ops/geometry.js";
 import type { TensorSpec } from "../tensor.js";
 import { EXPERT_COUNT_KEYS, type ExpertCount, resolveExpertCount, resolveSubModelCount } from "./expert-count.js";
 import { checkExpertLayer, namesOf } from "./layer-check.js";
-import { EXPERT_LAYOUTS, type ExpertLayout, type FuseTarget, type LayoutChoice, type ModelTypeKey, PROJECTIONS, configModelType, selectLayout } from "./layouts.js";
+import {
+  DEFAULT_LAYOUT,
+  EXPERT_LAYOUTS,
+  type ExpertLayout,
+  type FuseTarget,
+  type LayoutChoice,
+  type ModelTypeKey,
+  PROJECTIONS,
+  configModelType,
+  selectLayout,
+} from "./layouts.js";
+import { mixedLayerWeights, promotedSpecs } from "./promote.js";
+import { DEFAULT_READINGS, type PrefuseReadings, countLookupOf } from "./readings.js";
 import type { LayerCode, UntouchedReason } from "./reasons.js";
 import { type FusedInput, type PlannedOutput, fusedToSwitchOutputs, interleavedToSwitchOutputs, perExpertOutputs, recipeInputs } from "./recipes.js";
 import { type ExpertGroup, scanExperts } from "./scan.js";
@@ -86,6 +98,8 @@ export interface PlanOptions {
   /** How errors and warnings name config.json. */
   readonly configFile?: string;
   readonly registry?: readonly ExpertLayout[];
+  /** How the points oQ's contract leaves open are read (default: this project's reading). */
+  readonly readings?: PrefuseReadings;
 }
 
 function distinctExperts(g: ExpertGroup): number {
@@ -93,7 +107,12 @@ function distinctExperts(g: ExpertGroup): number {
 }
 
 function existingTensors(g: ExpertGroup): string[] {
-  return [...(g.fused.gateUp === undefined ? [] : [g.fused.gateUp]), ...(g.fused.down === undefined ? [] : [g.fused.down]), ...g.fusedCompanions, ...g.switched.map((s) => s.name)];
+  return [
+    ...(g.fused.gateUp === undefined ? [] : [g.fused.gateUp]),
+    ...(g.fused.down === undefined ? [] : [g.fused.down]),
+    ...g.fusedCompanions,
+    ...g.switched.map((s) => s.name),
+  ];
 }
 
 /** What planning needs besides the group: the target, the layout and where counts come from. */
@@ -102,12 +121,26 @@ interface PlanContext {
   readonly target: FuseTarget;
   readonly layout: ExpertLayout;
   readonly countFor: (prefix: string) => ExpertCount | undefined;
+  readonly readings: PrefuseReadings;
+  /** The layer prefixes a reading scans (`prefixPattern`); undefined: every prefix. */
+  readonly scanned: RegExp | undefined;
+  /** Per-expert names a reading scans (the known layouts' names); undefined: every naming the scanner knows. */
+  readonly scannedNames: ReadonlySet<string> | undefined;
+  /** The `checkpoint` reading of already-fused: a tensor that is fused already, anywhere in the checkpoint. */
+  readonly fusedElsewhere: string | undefined;
 }
 
 /** A group's decision: a layer that needs no outputs, or the outputs a fused layer would get. */
 type Decision =
   | { readonly layer: LayerPlan }
-  | { readonly made: PlannedOutput[]; readonly source: FusedLayerPlan["source"]; readonly passthrough: readonly string[]; readonly code: LayerCode };
+  | {
+      readonly made: PlannedOutput[];
+      readonly source: FusedLayerPlan["source"];
+      readonly passthrough: readonly string[];
+      readonly code: LayerCode;
+      /** Inputs removed without an output (the `drop` reading of extra experts). */
+      readonly dropped?: readonly string[];
+    };
 
 const untouched = (prefix: string, expertsFound: number, reasons: readonly UntouchedReason[]): { layer: LayerPlan } => ({
   layer: { prefix, expertsFound, state: "untouched", code: reasons[0]!.code, reasons },
@@ -131,18 +164,46 @@ function decide(g: ExpertGroup, ctx: PlanContext): Decision {
     const message = `${g.unrecognized.length} expert tensor(s) of no known form (e.g. ${g.unrecognized[0]}): left as they are`;
     return untouched(g.prefix, found, [{ code: "UNRECOGNIZED_EXPERTS", tensor: g.unrecognized[0], message }]);
   }
-  if (count === undefined) {
-    if (g.perExpert.length > 0) return { layer: { ...base, state: "dense", code: "NO_EXPERT_COUNT", reason: "the config has no expert count, so the checkpoint is treated as dense" } };
+  if (count === undefined || count.count === 0) {
+    const reason =
+      count === undefined
+        ? "the config has no expert count, so the checkpoint is treated as dense"
+        : `'${count.key}' is 0 and decides: no experts, so the checkpoint is treated as dense`;
+    if (g.perExpert.length > 0) return { layer: { ...base, state: "dense", code: "NO_EXPERT_COUNT", reason } };
     return { layer: { ...base, state: "already-fused", code: "ALREADY_FUSED", tensors: existing } };
   }
   const E = count.count;
-  if (g.switched.length > 0 || (target === "fused" && hasFused)) return { layer: { ...base, state: "already-fused", code: "ALREADY_FUSED", tensors: existing } };
+  if (g.switched.length > 0 || (target === "fused" && hasFused))
+    return { layer: { ...base, state: "already-fused", code: "ALREADY_FUSED", tensors: existing } };
+  // The readings of oQ's open points (readings.ts): prefixes and names it does not scan, one early return.
+  const { readings, scanned, scannedNames, fusedElsewhere } = ctx;
+  if (scanned !== undefined && !scanned.test(g.prefix)) {
+    return untouched(g.prefix, found, [
+      { code: "NOT_SCANNED", message: `${g.prefix} is outside the layer prefixes this reading scans (/${readings.prefixPattern}/)` },
+    ]);
+  }
+  const unscannedName = scannedNames === undefined ? undefined : g.perExpert.find((t) => !scannedNames.has(t.leaf));
+  if (unscannedName !== undefined) {
+    const message = `${unscannedName.name}: '${unscannedName.leaf}' is not among the per-expert names this reading scans (${[...scannedNames!].join(", ")})`;
+    return untouched(g.prefix, found, [{ code: "NOT_SCANNED", tensor: unscannedName.name, message }]);
+  }
+  if (fusedElsewhere !== undefined) {
+    return untouched(g.prefix, found, [
+      { code: "CHECKPOINT_FUSED", tensor: fusedElsewhere, message: `${fusedElsewhere} is already fused, so the whole checkpoint is left as it is` },
+    ]);
+  }
   if (hasFused && g.perExpert.length > 0) {
     const message = `per-expert tensors and fused tensors (${existing.join(", ")}) under one prefix`;
     return untouched(g.prefix, found, [{ code: "MIXED_LAYOUT", message }]);
   }
   if (hasFused && layout.storage === "non-gated") {
-    return untouched(g.prefix, found, [{ code: "NON_GATED", tensor: g.fused.gateUp ?? g.fused.down, message: `fused gate_up tensors in a ${layout.name} checkpoint, whose experts have no gate: no loader defines a split for them` }]);
+    return untouched(g.prefix, found, [
+      {
+        code: "NON_GATED",
+        tensor: g.fused.gateUp ?? g.fused.down,
+        message: `fused gate_up tensors in a ${layout.name} checkpoint, whose experts have no gate: no loader defines a split for them`,
+      },
+    ]);
   }
   if (hasFused) return splitFused(g, ctx, E, found);
   // Up and down only is nemotron_h's design (its registry entry says so); elsewhere a layer
@@ -157,9 +218,10 @@ function decide(g: ExpertGroup, ctx: PlanContext): Decision {
     return untouched(g.prefix, found, [{ code: "INTERLEAVED", message }]);
   }
   const shape = { projections: gated ? PROJECTIONS : (["up", "down"] as const), names: namesOf(g.perExpert, layout) };
-  const check = checkExpertLayer(g.perExpert, specs, E, layout, target, shape);
+  const check = checkExpertLayer(g.perExpert, specs, E, layout, target, shape, readings);
   if (!check.ok) return untouched(g.prefix, found, check.reasons);
-  return { made: perExpertOutputs(check.layer, layout, g.prefix, target), source: "per-expert", passthrough: check.layer.passthrough, code: "PER_EXPERT_COMPLETE" };
+  const { passthrough, dropped } = check.layer;
+  return { made: perExpertOutputs(check.layer, layout, g.prefix, target), source: "per-expert", passthrough, code: "PER_EXPERT_COMPLETE", dropped };
 }
 
 /** switch_mlp target, fused layer: split gate_up, carry down over (rows or columns, as the layout stores them). */
@@ -196,9 +258,19 @@ function mxfp4Parts(g: ExpertGroup, specs: ReadonlyMap<string, TensorSpec>, E: n
   const [e, twoI, G] = gb!.shape;
   const [, H, Gd] = db!.shape;
   const ok =
-    gb!.dtype === "U8" && db!.dtype === "U8" && gb!.shape.length === 4 && db!.shape.length === 4 && gb!.shape[3] === 16 && db!.shape[3] === 16 &&
-    e === E && db!.shape[0] === E && twoI! % 2 === 0 && sameShape(gs!.shape, [E, twoI!, G!]) && sameShape(ds!.shape, [E, H!, Gd!]) &&
-    (gBias === undefined || sameShape(gBias.shape, [E, twoI!])) && (dBias === undefined || sameShape(dBias.shape, [E, H!]));
+    gb!.dtype === "U8" &&
+    db!.dtype === "U8" &&
+    gb!.shape.length === 4 &&
+    db!.shape.length === 4 &&
+    gb!.shape[3] === 16 &&
+    db!.shape[3] === 16 &&
+    e === E &&
+    db!.shape[0] === E &&
+    twoI! % 2 === 0 &&
+    sameShape(gs!.shape, [E, twoI!, G!]) &&
+    sameShape(ds!.shape, [E, H!, Gd!]) &&
+    (gBias === undefined || sameShape(gBias.shape, [E, twoI!])) &&
+    (dBias === undefined || sameShape(dBias.shape, [E, H!]));
   return ok ? parts : `blocks and scales do not form MXFP4 [E, 2I, G, 16] / [E, 2I, G] and [E, H, G', 16] / [E, H, G'] of ${E} experts`;
 }
 
@@ -217,17 +289,32 @@ function familyWarnings(choice: LayoutChoice, config: ModelConfig, target: FuseT
   if (target === "fused" && layout.fusedBy === undefined && layout.storage === "per-expert") {
     out.push(`transformers v5 defines no fused form for ${layout.name}: the fused target wrote the generic <prefix>.experts.gate_up_proj / down_proj names`);
   }
-  if (target === "switch_mlp" && layout.mlxLoader === undefined) out.push(`no MLX loader reads ${layout.name}: the switch_mlp target wrote the default switch_mlp names`);
+  if (target === "switch_mlp" && layout.mlxLoader === undefined)
+    out.push(`no MLX loader reads ${layout.name}: the switch_mlp target wrote the default switch_mlp names`);
   if (target === "switch_mlp" && layout.mlxCaveat !== undefined) out.push(layout.mlxCaveat);
   return out;
 }
 
-export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: ModelConfig, options: PlanOptions = {}): FusePlan {
+/** The layer weights the `promote` reading converts to F32 (none under other readings). */
+export function promotedWeights(specs: ReadonlyMap<string, TensorSpec>, options: PlanOptions = {}): string[] {
+  return (options.readings ?? DEFAULT_READINGS).mixedDtypes === "promote" ? mixedLayerWeights(specs) : [];
+}
+
+/** The registry entries a reading knows (the `layouts` reading; the rest fall back to the default rules). */
+function knownLayouts(options: PlanOptions): readonly ExpertLayout[] {
+  const known = options.readings?.layouts;
+  return (options.registry ?? EXPERT_LAYOUTS).filter((l) => known === undefined || known.includes(l.name));
+}
+
+export function planPrefuse(given: ReadonlyMap<string, TensorSpec>, config: ModelConfig, options: PlanOptions = {}): FusePlan {
   const target = options.target ?? "fused";
   const file = options.configFile ?? CONFIG_FILE;
-  const choice = selectLayout(config, options.registry ?? EXPERT_LAYOUTS);
+  const readings = options.readings ?? DEFAULT_READINGS;
+  const choice = selectLayout(config, knownLayouts(options));
   const layout = choice.layout;
-  const expertCount = resolveExpertCount(config, file, layout.countKeys);
+  const promoted = promotedWeights(given, options);
+  const specs: ReadonlyMap<string, TensorSpec> = promoted.length > 0 ? promotedSpecs(given, promoted) : given;
+  const expertCount = resolveExpertCount(config, file, layout.countKeys, countLookupOf(readings));
   const subModelCounts = (layout.subModels ?? []).map((s) => ({ prefix: s.prefix, count: resolveSubModelCount(config, s.countKey, file) }));
   // A sub-model's own count wins for its layers; without one, the checkpoint's count applies.
   const countFor = (prefix: string): ExpertCount | undefined => {
@@ -240,17 +327,30 @@ export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: Mode
   const producedBy = new Map<string, string>();
   const groups = scanExperts(specs);
 
+  const scanned = readings.prefixPattern === undefined ? undefined : new RegExp(readings.prefixPattern);
+  const scannedNames =
+    readings.layouts === undefined ? undefined : new Set([DEFAULT_LAYOUT, ...knownLayouts(options)].flatMap((l) => PROJECTIONS.map((p) => l.perExpert[p])));
+  // The `checkpoint` reading: one fused layer anywhere leaves the whole checkpoint as it is.
+  const fusedElsewhere = readings.alreadyFused === "checkpoint" && target === "fused" ? groups.map(existingTensors).find((t) => t.length > 0)?.[0] : undefined;
+  const ctx: PlanContext = { specs, target, layout, countFor, readings, scanned, scannedNames, fusedElsewhere };
+
   for (const g of groups) {
-    const d = decide(g, { specs, target, layout, countFor });
+    const d = decide(g, ctx);
     // Tensors of no known form beside recognised ones are never silent: they pass through, said here.
     const stray = g.unrecognized;
-    const known = g.perExpert.length + g.stacked.length + g.switched.length + g.fusedCompanions.length + (g.fused.gateUp === undefined ? 0 : 1) + (g.fused.down === undefined ? 0 : 1);
+    const known =
+      g.perExpert.length +
+      g.stacked.length +
+      g.switched.length +
+      g.fusedCompanions.length +
+      (g.fused.gateUp === undefined ? 0 : 1) +
+      (g.fused.down === undefined ? 0 : 1);
     if (stray.length > 0 && known > 0) warnings.push(`layer ${g.prefix}: ${stray.length} expert tensor(s) of no known form pass through (e.g. ${stray[0]})`);
     if ("layer" in d) {
       layers.push(d.layer);
       continue;
     }
-    const { made, source, passthrough, code } = d;
+    const { made, source, passthrough, code, dropped = [] } = d;
     const expertsFound = g.perExpert.length > 0 ? distinctExperts(g) : made[0]!.shape[0]!;
     const taken = made.filter((o) => specs.has(o.name)).map((o) => o.name);
     if (taken.length > 0) {
@@ -260,12 +360,18 @@ export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: Mode
     const clash = made.find((o) => producedBy.has(o.name));
     if (clash !== undefined) {
       const reason = `output ${clash.name} would also be written by layer ${producedBy.get(clash.name)}`;
-      layers.push({ prefix: g.prefix, expertsFound, state: "untouched", code: "MIXED_LAYOUT", reasons: [{ code: "MIXED_LAYOUT", tensor: clash.name, message: reason }] });
+      layers.push({
+        prefix: g.prefix,
+        expertsFound,
+        state: "untouched",
+        code: "MIXED_LAYOUT",
+        reasons: [{ code: "MIXED_LAYOUT", tensor: clash.name, message: reason }],
+      });
       continue;
     }
     for (const o of made) producedBy.set(o.name, g.prefix);
     outputs.push(...made);
-    const consumed = [...new Set(made.flatMap((o) => recipeInputs(o.recipe)))];
+    const consumed = [...new Set([...made.flatMap((o) => recipeInputs(o.recipe)), ...dropped])];
     layers.push({ prefix: g.prefix, expertsFound, state: "fused", code, source, outputs: made.map((o) => o.name), consumed, passthrough });
     if (passthrough.length > 0) {
       const kinds = [...new Set(passthrough.map((n) => n.slice(n.lastIndexOf(".") + 1)))].join(", ");
@@ -278,10 +384,23 @@ export function planPrefuse(specs: ReadonlyMap<string, TensorSpec>, config: Mode
   // oQ fuses after dequantizing: fused FP8 bytes, their scales still per expert, are rarely wanted.
   const fp8Layers = new Set(outputs.filter((o) => isFloat8(o.dtype)).map((o) => o.layer));
   if (fp8Layers.size > 0) {
-    warnings.push(`FP8 expert weights are fused as FP8 in ${fp8Layers.size} layer(s), their scales left per expert; dequantize first (fuse --dequant-fp8, or dequantFp8), as oQ does before its prefuse`);
+    warnings.push(
+      `FP8 expert weights are fused as FP8 in ${fp8Layers.size} layer(s), their scales left per expert; dequantize first (fuse --dequant-fp8, or dequantFp8), as oQ does before its prefuse`,
+    );
   }
   const consumed = layers.flatMap((l) => (l.state === "fused" ? l.consumed : []));
-  return { target, layout: layout.name, modelType: choice.modelType, modelTypeKey: choice.key, expertCount, subModelCounts, layers, outputs, consumed, warnings };
+  return {
+    target,
+    layout: layout.name,
+    modelType: choice.modelType,
+    modelTypeKey: choice.key,
+    expertCount,
+    subModelCounts,
+    layers,
+    outputs,
+    consumed,
+    warnings,
+  };
 }
 
 /** Why a fused pair cannot be split into switch_mlp tensors, or its dims. */

@@ -10,7 +10,8 @@ import { typedBackend } from "../ops/typed-backend.js";
 import { type Tensor, type TensorMap, formatSpec, specByteLength } from "../tensor.js";
 import { DEFAULT_CHUNK, checkChunk, chunkRanges } from "./chunk.js";
 import type { FuseTarget } from "./layouts.js";
-import { type FusePlan, type PlanOptions, planPrefuse } from "./plan.js";
+import { type FusePlan, type PlanOptions, planPrefuse, promotedWeights } from "./plan.js";
+import { toF32 } from "./promote.js";
 import { prefault } from "../prefault.js";
 import { type ExpertReader, Scratch, produceExperts, sliceBytes } from "./produce.js";
 
@@ -32,7 +33,8 @@ function memoryReader(weights: ReadonlyMap<string, Tensor>): ExpertReader {
     const t = weights.get(name);
     if (t === undefined) throw new SafetensorsError("TENSOR_NOT_FOUND", "no such tensor", { file: "<memory>", tensor: name });
     const n = specByteLength(t);
-    if (t.data.length !== n) throw new OutputError("INVALID_TENSOR", `${formatSpec(t)} needs ${n} bytes, the tensor holds ${t.data.length}`, { file: "<memory>", tensor: name });
+    if (t.data.length !== n)
+      throw new OutputError("INVALID_TENSOR", `${formatSpec(t)} needs ${n} bytes, the tensor holds ${t.data.length}`, { file: "<memory>", tensor: name });
     return t;
   };
   return {
@@ -51,7 +53,10 @@ export async function prefuse(weights: ReadonlyMap<string, Tensor>, config: Mode
   const consumed = new Set(plan.consumed);
   const out: TensorMap = new Map();
   for (const [name, t] of weights) if (!consumed.has(name)) out.set(name, t);
-  const io = memoryReader(weights);
+  // The `promote` reading fuses a mixed-dtype layer from F32 copies; what passes through is the input's own.
+  const promoted = promotedWeights(weights, options);
+  const source = promoted.length === 0 ? weights : new Map([...weights, ...promoted.map((n) => [n, toF32(weights.get(n)!)] as const)]);
+  const io = memoryReader(source);
   // Every output is allocated up front so that its pages can be faulted in ahead of the copy.
   const buffers = new Map(plan.outputs.filter((o) => o.recipe.op !== "copy").map((o) => [o, new Uint8Array(specByteLength(o))] as const));
   const faults = await prefault([...buffers.values()]);
@@ -60,7 +65,7 @@ export async function prefuse(weights: ReadonlyMap<string, Tensor>, config: Mode
       const spec = { dtype: o.dtype, shape: o.shape };
       if (o.recipe.op === "copy") {
         // A renamed tensor: the same bytes, no copy.
-        out.set(o.name, { ...spec, data: weights.get(o.recipe.input.name)!.data });
+        out.set(o.name, { ...spec, data: source.get(o.recipe.input.name)!.data });
         continue;
       }
       const data = buffers.get(o)!;

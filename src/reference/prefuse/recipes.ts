@@ -5,7 +5,7 @@
 
 import type { DType } from "../dtypes.js";
 import type { TensorSpec } from "../tensor.js";
-import { type CompleteLayer, type StackedSeries } from "./layer-check.js";
+import type { CompleteLayer, StackedSeries } from "./layer-check.js";
 import { type ExpertLayout, type FuseTarget, PROJECTIONS, fusedNames, switchName } from "./layouts.js";
 import { type FusedDims, fusedDownShape, fusedGateUpShape } from "./shapes.js";
 
@@ -110,7 +110,10 @@ export function interleavedToSwitchOutputs(parts: Readonly<Record<string, FusedI
   const blocks = parts.gate_up_proj_blocks!;
   const scales = parts.gate_up_proj_scales!;
   const bias = parts.gate_up_proj_bias;
-  for (const [projection, h] of [["gate", 0], ["up", 1]] as const) {
+  for (const [projection, h] of [
+    ["gate", 0],
+    ["up", 1],
+  ] as const) {
     add(projection, "weight", "U32", words(half(blocks.spec.shape)), { op: "take-rows", input: blocks, half: h });
     add(projection, "scales", scales.spec.dtype, half(scales.spec.shape), { op: "take-rows", input: scales, half: h });
     if (bias !== undefined) add(projection, "bias", bias.spec.dtype, half(bias.spec.shape), { op: "take-rows", input: bias, half: h });

@@ -98,7 +98,8 @@ export function parseHeader(bytes: Uint8Array, fileSize: number, file: string): 
   }
   const expected = 8 + headerSize + cursor;
   if (expected !== fileSize) {
-    const what = fileSize > expected ? `${fileSize - expected} trailing bytes after the last tensor` : `${expected - fileSize} bytes missing from the data buffer`;
+    const what =
+      fileSize > expected ? `${fileSize - expected} trailing bytes after the last tensor` : `${expected - fileSize} bytes missing from the data buffer`;
     throw err("INCOMPLETE_BUFFER", `file is ${fileSize} bytes but the header describes ${expected}: ${what}`);
   }
   return { headerSize, dataStart: 8 + headerSize, metadata, tensors };

@@ -8,21 +8,19 @@ import { openRegularFile } from "../input-file.js";
 import { type SafetensorsHeader, type TensorEntry, parseHeader, readHeaderSize } from "./header.js";
 
 /** Reads exactly `length` bytes at `position` into `target` at `offset`, looping over short reads. */
-export async function readFully(
-  handle: FileHandle,
-  target: Uint8Array,
-  offset: number,
-  length: number,
-  position: number,
-  file: string,
-): Promise<void> {
+export async function readFully(handle: FileHandle, target: Uint8Array, offset: number, length: number, position: number, file: string): Promise<void> {
   let done = 0;
   while (done < length) {
     let bytesRead: number;
     try {
       ({ bytesRead } = await handle.read(target, offset + done, length - done, position + done));
     } catch (e) {
-      throw new SafetensorsError("READ_FAILED", `read failed at byte ${position + done} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file }, { cause: e });
+      throw new SafetensorsError(
+        "READ_FAILED",
+        `read failed at byte ${position + done} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        { file },
+        { cause: e },
+      );
     }
     if (bytesRead === 0) {
       throw new SafetensorsError("READ_FAILED", `unexpected end of file at byte ${position + done}`, { file });

@@ -35,7 +35,8 @@ export function tensorSource(t: Tensor): TensorSource {
       yield t.data;
     },
     async readRange(target, offset) {
-      if (offset < 0 || offset + target.length > t.data.length) throw new RangeError(`bytes [${offset}, ${offset + target.length}) are outside the tensor's ${t.data.length}`);
+      if (offset < 0 || offset + target.length > t.data.length)
+        throw new RangeError(`bytes [${offset}, ${offset + target.length}) are outside the tensor's ${t.data.length}`);
       target.set(t.data.subarray(offset, offset + target.length));
     },
   };

@@ -86,7 +86,8 @@ function plainMembers(text: string): number | undefined {
       do pos++;
       while (isDigit(text.charCodeAt(pos)));
       const next = text.charCodeAt(pos);
-      if (next === 0x2e || next === 0x65 || next === 0x45 || pos - start > SHORT_DIGITS || (c === 0x2d && text.charCodeAt(start + 1) === 0x30)) return undefined;
+      if (next === 0x2e || next === 0x65 || next === 0x45 || pos - start > SHORT_DIGITS || (c === 0x2d && text.charCodeAt(start + 1) === 0x30))
+        return undefined;
     } else {
       if (c === 0x3a) members++;
       pos++;

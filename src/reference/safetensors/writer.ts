@@ -79,7 +79,11 @@ export async function writeLayout(path: string, layout: FileLayout<TensorSource>
         await out.write(chunk);
       }
       if (got !== tensor.byteLength) {
-        throw new OutputError("SOURCE_MISMATCH", `source yielded ${got > tensor.byteLength ? "more than" : got} of the ${tensor.byteLength} bytes its spec needs`, { file: displayName, tensor: name });
+        throw new OutputError(
+          "SOURCE_MISMATCH",
+          `source yielded ${got > tensor.byteLength ? "more than" : got} of the ${tensor.byteLength} bytes its spec needs`,
+          { file: displayName, tensor: name },
+        );
       }
     }
     await out.flush();

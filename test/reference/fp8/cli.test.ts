@@ -18,7 +18,14 @@ const FP8_CONFIG = { model_type: "x", quantization_config: { quant_method: "fp8"
 
 function snapshot(dir: string): Record<string, string> {
   if (!existsSync(dir)) return {};
-  return Object.fromEntries(readdirSync(dir).map((f) => [f, createHash("sha256").update(readFileSync(join(dir, f))).digest("hex")]));
+  return Object.fromEntries(
+    readdirSync(dir).map((f) => [
+      f,
+      createHash("sha256")
+        .update(readFileSync(join(dir, f)))
+        .digest("hex"),
+    ]),
+  );
 }
 
 function checkpoint(tensors: Record<string, Tensor>, config: object | undefined = FP8_CONFIG): string {
@@ -62,7 +69,14 @@ describe("moe-prefuse dequant", () => {
 
   it("ends quietly, its output whole, when the reader of its JSON goes away (| head)", () => {
     const out = join(tempDir(), "out");
-    const r = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" "${join(ROOT, "bin", "moe-prefuse.js")}" dequant --json "${join(GOLDEN, "input")}" "${out}" | head -c 1 > /dev/null`], { encoding: "utf8" });
+    const r = spawnSync(
+      "bash",
+      [
+        "-c",
+        `set -o pipefail; "${process.execPath}" "${join(ROOT, "bin", "moe-prefuse.js")}" dequant --json "${join(GOLDEN, "input")}" "${out}" | head -c 1 > /dev/null`,
+      ],
+      { encoding: "utf8" },
+    );
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(readFileSync(join(out, "model.safetensors")).equals(readFileSync(join(GOLDEN, "expected", "model.safetensors")))).toBe(true);
@@ -86,12 +100,16 @@ describe("moe-prefuse dequant", () => {
   it("refuses a scale grid that does not fit, naming the file, both tensors and both shapes", () => {
     const input = checkpoint({ "a.weight": fp8([130, 200]), "a.weight_scale_inv": f32([1, 2]) });
     const err = fails(input, join(tempDir(), "out"));
-    expect(err).toContain(`${input}: tensor 'a.weight': scale 'a.weight_scale_inv' has shape [1, 2], but weight 'a.weight' [130, 200] with 128x128 blocks needs [2, 2]`);
+    expect(err).toContain(
+      `${input}: tensor 'a.weight': scale 'a.weight_scale_inv' has shape [1, 2], but weight 'a.weight' [130, 200] with 128x128 blocks needs [2, 2]`,
+    );
   });
 
   it("refuses FP8 weights without scales, scales without weights, and FP8 without quantization_config", () => {
     expect(fails(checkpoint({ "a.weight": fp8([4, 4]) }), join(tempDir(), "out"))).toContain("tensor 'a.weight': is F8_E4M3 [4, 4] but has no scale tensor");
-    expect(fails(checkpoint({ "a.weight_scale_inv": f32([1, 1]) }), join(tempDir(), "out"))).toContain("tensor 'a.weight_scale_inv': is a weight scale but its weight 'a.weight' is not in the checkpoint");
+    expect(fails(checkpoint({ "a.weight_scale_inv": f32([1, 1]) }), join(tempDir(), "out"))).toContain(
+      "tensor 'a.weight_scale_inv': is a weight scale but its weight 'a.weight' is not in the checkpoint",
+    );
     const noConfig = checkpoint({ "a.weight": fp8([4, 4]), "a.weight_scale_inv": f32([1, 1]) }, { model_type: "x" });
     expect(fails(noConfig, join(tempDir(), "out"))).toContain(`${join(noConfig, "config.json")}: tensor 'a.weight'`);
   });

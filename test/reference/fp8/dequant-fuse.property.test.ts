@@ -55,7 +55,9 @@ describe("FP8: dequantize then fuse", () => {
           layers++;
           const p = name.slice(0, -GATE_UP.length);
           // The per-expert layer it was fused from (transformers v5 moves Mixtral-style block_sparse_moe to mlp).
-          const source = [p, p.replace(/\.mlp$/, ".block_sparse_moe")].find((q) => fusedPrefixOf(spec.family, q) === p && g.tensors.has(perExpertName(spec.family, q, 0, "up")))!;
+          const source = [p, p.replace(/\.mlp$/, ".block_sparse_moe")].find(
+            (q) => fusedPrefixOf(spec.family, q) === p && g.tensors.has(perExpertName(spec.family, q, 0, "up")),
+          )!;
           const down = fp8Fused.weights.get(`${p}${DOWN}`)!;
           const [, twoI, H] = gateUp.shape as [number, number, number];
           const I = twoI / 2;
@@ -77,8 +79,12 @@ describe("FP8: dequantize then fuse", () => {
             const want = expertSlot(bf16GateUp, e);
             const gate = dequantized.get(perExpertName(spec.family, source, e, "gate"))!.data;
             expect(bytesEqual(want.subarray(0, gate.length), gate), `${name}: expert ${e} gate`).toBe(true);
-            expect(bytesEqual(want.subarray(gate.length), dequantized.get(perExpertName(spec.family, source, e, "up"))!.data), `${name}: expert ${e} up`).toBe(true);
-            expect(bytesEqual(expertSlot(bf16Down, e), dequantized.get(perExpertName(spec.family, source, e, "down"))!.data), `${p}${DOWN}: expert ${e}`).toBe(true);
+            expect(bytesEqual(want.subarray(gate.length), dequantized.get(perExpertName(spec.family, source, e, "up"))!.data), `${name}: expert ${e} up`).toBe(
+              true,
+            );
+            expect(bytesEqual(expertSlot(bf16Down, e), dequantized.get(perExpertName(spec.family, source, e, "down"))!.data), `${p}${DOWN}: expert ${e}`).toBe(
+              true,
+            );
           }
         }
         expect(layers).toBeGreaterThan(0);

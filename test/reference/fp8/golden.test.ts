@@ -36,7 +36,9 @@ describe("golden FP8 cases", () => {
       expect(Buffer.from(g.data).equals(Buffer.from(t.data)), `${tensor} bytes`).toBe(true);
     }
     expect(ours.equals(expected)).toBe(true);
-    expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8"))).toEqual(JSON.parse(readFileSync(join(FIXTURES, name, "expected", "config.json"), "utf8")));
+    expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8"))).toEqual(
+      JSON.parse(readFileSync(join(FIXTURES, name, "expected", "config.json"), "utf8")),
+    );
   });
 
   it("the numpy oracle reproduces the committed expected outputs from the committed inputs", () => {

@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { decodeScales } from "../../../src/reference/fp8/formats.js";
 import { Fp8Dequantizer, type KernelStrategy } from "../../../src/reference/fp8/kernel.js";
-import { prng } from "../../support/fp8-fc-settings.js";
+import { Xoshiro128 } from "../../../src/fixtures-gen/prng.js";
 import type { OrtCase, ScaleType } from "./ort-dequant.js";
 
 const SPECIAL_BYTES = [0x00, 0x80, 0x7f, 0xff, 0x01, 0x07, 0x08, 0x81, 0x87, 0x7e, 0xfe, 0x7c, 0xfc, 0x7b, 0x7d, 0x03];
@@ -32,7 +32,8 @@ export const caseArb = fc.record({
 export type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 
 export function build(c: Case): OrtCase {
-  const rnd = prng(c.seed);
+  const rng = new Xoshiro128(c.seed);
+  const rnd = () => rng.uniform();
   const weight = new Uint8Array(c.m * c.n);
   for (let i = 0; i < weight.length; i++) weight[i] = rnd() < 1 / 16 ? SPECIAL_BYTES[Math.floor(rnd() * SPECIAL_BYTES.length)]! : Math.floor(rnd() * 256);
   const cells = Math.ceil(c.m / c.bm) * Math.ceil(c.n / c.bn);

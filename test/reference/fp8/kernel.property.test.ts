@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BF16_NAN } from "../../../src/reference/dtypes.js";
 import type { KernelStrategy } from "../../../src/reference/fp8/kernel.js";
-import { fcSettings } from "../../support/fp8-fc-settings.js";
+import { fcParams } from "../../support/fc.js";
 import { build, caseArb, kernelFor } from "./kernel-cases.js";
 import { type OrtCase, ortDequant } from "./ort-dequant.js";
 
@@ -53,7 +53,7 @@ describe("FP8 dequant kernel vs onnxruntime (DequantizeLinear, opset 21)", () =>
         }
         expect(mismatches(ort, streamed(o, "auto", c.chunks, c.srcShift, c.outShift)), "auto, chunked and misaligned").toEqual([]);
       }),
-      fcSettings("fp8 kernel vs ORT"),
+      fcParams(),
     );
   });
 });

@@ -7,7 +7,13 @@ import { BF16_NAN } from "../../../src/reference/dtypes.js";
 import { Fp8Dequantizer, type BlockScaledWeight } from "../../../src/reference/fp8/kernel.js";
 import { expectedBits } from "./tensors.js";
 
-function weight(rows: number, cols: number, block: [number, number], scale: (k: number) => number, dtype: "F8_E4M3" | "F8_E5M2" = "F8_E4M3"): BlockScaledWeight {
+function weight(
+  rows: number,
+  cols: number,
+  block: [number, number],
+  scale: (k: number) => number,
+  dtype: "F8_E4M3" | "F8_E5M2" = "F8_E4M3",
+): BlockScaledWeight {
   const cells = Math.ceil(rows / block[0]) * Math.ceil(cols / block[1]);
   return { dtype, rows, cols, block, scales: Float32Array.from({ length: cells }, (_, k) => scale(k)) };
 }
@@ -29,7 +35,13 @@ describe("Fp8Dequantizer", () => {
         expect([...whole(w, bytes, "direct")]).toEqual(want);
       }
     }
-    expect(whole(weight(1, 2, [1, 1], () => 1), Uint8Array.of(0x7f, 0xff), "table")).toEqual(Uint16Array.of(BF16_NAN, BF16_NAN));
+    expect(
+      whole(
+        weight(1, 2, [1, 1], () => 1),
+        Uint8Array.of(0x7f, 0xff),
+        "table",
+      ),
+    ).toEqual(Uint16Array.of(BF16_NAN, BF16_NAN));
   });
 
   it("stays correct when kernels interleave on the shared table slots, and past 256 block columns", () => {

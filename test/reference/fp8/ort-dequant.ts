@@ -28,7 +28,12 @@ export interface OrtCase {
 export async function ortDequant(c: OrtCase): Promise<Int32Array> {
   const gr = Math.ceil(c.m / c.bm);
   const gc = Math.ceil(c.n / c.bn);
-  const i64 = (name: string, v: number): OnnxInitializer => ({ name, type: OnnxType.INT64, dims: [], raw: new Uint8Array(new BigInt64Array([BigInt(v)]).buffer) });
+  const i64 = (name: string, v: number): OnnxInitializer => ({
+    name,
+    type: OnnxType.INT64,
+    dims: [],
+    raw: new Uint8Array(new BigInt64Array([BigInt(v)]).buffer),
+  });
   const f32 = (name: string, v: number): OnnxInitializer => ({ name, type: OnnxType.FLOAT, dims: [], raw: new Uint8Array(new Float32Array([v]).buffer) });
   const scaleType = { F32: OnnxType.FLOAT, BF16: OnnxType.BFLOAT16, F16: OnnxType.FLOAT16, F8_E8M0: OnnxType.UINT8 }[c.scaleDtype];
   const initializers: OnnxInitializer[] = [

@@ -12,7 +12,10 @@ import type { Tensor, TensorMap } from "../../../src/reference/tensor.js";
 import { bf16, bits, expectedBits, f32, fp8, scaleValues } from "./tensors.js";
 
 const WHERE = { checkpoint: "ckpt", configFile: "ckpt/config.json" };
-const FP8 = (extra: Record<string, unknown> = {}): ModelConfig => ({ model_type: "x", quantization_config: { quant_method: "fp8", fmt: "e4m3", activation_scheme: "dynamic", weight_block_size: [128, 128], ...extra } });
+const FP8 = (extra: Record<string, unknown> = {}): ModelConfig => ({
+  model_type: "x",
+  quantization_config: { quant_method: "fp8", fmt: "e4m3", activation_scheme: "dynamic", weight_block_size: [128, 128], ...extra },
+});
 
 const map = (entries: Record<string, Tensor>): TensorMap => new Map(Object.entries(entries));
 
@@ -71,7 +74,8 @@ describe("fp8 (DeepSeek / Qwen / transformers) scheme", () => {
     const plan = planDequant(vllm, { quantization_config: { quant_method: "fp8", activation_scheme: "static" } }, WHERE);
     expect(plan.dequantized[0]!.block).toEqual([5, 7]);
     expect(plan.droppedActivationScales).toEqual(["a.input_scale"]);
-    const e8 = (dtype: "F8_E8M0" | "U8"): TensorMap => map({ "a.weight": fp8([5, 7]), "a.weight_scale_inv": { dtype, shape: [1, 1], data: new Uint8Array([127]) } });
+    const e8 = (dtype: "F8_E8M0" | "U8"): TensorMap =>
+      map({ "a.weight": fp8([5, 7]), "a.weight_scale_inv": { dtype, shape: [1, 1], data: new Uint8Array([127]) } });
     expect(planDequant(e8("F8_E8M0"), FP8(), WHERE).dequantized).toHaveLength(1);
     expect(planDequant(e8("U8"), FP8({ scale_fmt: "ue8m0" }), WHERE).dequantized).toHaveLength(1);
     fails("UNSUPPORTED_SCALE_DTYPE", e8("U8"), FP8(), "'a.weight_scale_inv' is U8", "U8 only where the config says E8M0");
@@ -82,13 +86,25 @@ describe("fp8 (DeepSeek / Qwen / transformers) scheme", () => {
     const q = FP8().quantization_config;
     expect(planDequant(w, { text_config: { quantization_config: q } }, WHERE).dequantized).toHaveLength(1);
     expect(planDequant(w, { quantization_config: q, text_config: { quantization_config: q } }, WHERE).dequantized).toHaveLength(1);
-    fails("AMBIGUOUS_SCHEME", w, { quantization_config: q, text_config: { quantization_config: { ...(q as object), fmt: "e5m2" } } }, "ckpt/config.json", "differ");
+    fails(
+      "AMBIGUOUS_SCHEME",
+      w,
+      { quantization_config: q, text_config: { quantization_config: { ...(q as object), fmt: "e5m2" } } },
+      "ckpt/config.json",
+      "differ",
+    );
   });
 });
 
 describe("compressed-tensors scheme", () => {
-  const group = (weights: Record<string, unknown>, targets: string[] = ["Linear"]) => ({ targets, weights: { num_bits: 8, type: "float", symmetric: true, dynamic: false, ...weights }, input_activations: { num_bits: 8, type: "float", strategy: "token", dynamic: true } });
-  const CT = (groups: Record<string, unknown>, extra: Record<string, unknown> = {}): ModelConfig => ({ quantization_config: { quant_method: "compressed-tensors", format: "float-quantized", config_groups: groups, ...extra } });
+  const group = (weights: Record<string, unknown>, targets: string[] = ["Linear"]) => ({
+    targets,
+    weights: { num_bits: 8, type: "float", symmetric: true, dynamic: false, ...weights },
+    input_activations: { num_bits: 8, type: "float", strategy: "token", dynamic: true },
+  });
+  const CT = (groups: Record<string, unknown>, extra: Record<string, unknown> = {}): ModelConfig => ({
+    quantization_config: { quant_method: "compressed-tensors", format: "float-quantized", config_groups: groups, ...extra },
+  });
 
   it("maps strategies to layouts: channel [m, 1], tensor [1], block, group", () => {
     const w = map({ "l.weight": fp8([6, 40]), "l.weight_scale": f32([6, 1]) });
@@ -112,7 +128,11 @@ describe("compressed-tensors scheme", () => {
 
   it("prefers an exact module name over a regex over a class target, and honours ignore", () => {
     const config = CT(
-      { a: group({ strategy: "channel" }), b: group({ strategy: "tensor" }, ["re:.*down_proj$"]), c: group({ strategy: "block", block_structure: [2, 2] }, ["m.down_proj"]) },
+      {
+        a: group({ strategy: "channel" }),
+        b: group({ strategy: "tensor" }, ["re:.*down_proj$"]),
+        c: group({ strategy: "block", block_structure: [2, 2] }, ["m.down_proj"]),
+      },
       { ignore: ["lm_head"] },
     );
     const w = map({
@@ -128,24 +148,48 @@ describe("compressed-tensors scheme", () => {
       ["m.up_proj.weight", [1, 4]],
       ["x.down_proj.weight", [4, 4]],
     ]);
-    fails("NO_RULE", map({ "lm_head.weight": fp8([4, 4]), "lm_head.weight_scale": f32([4, 1]) }), config, "ckpt", "tensor 'lm_head.weight'", "ignores module 'lm_head'");
+    fails(
+      "NO_RULE",
+      map({ "lm_head.weight": fp8([4, 4]), "lm_head.weight_scale": f32([4, 1]) }),
+      config,
+      "ckpt",
+      "tensor 'lm_head.weight'",
+      "ignores module 'lm_head'",
+    );
   });
 
   it("refuses groups that are not FP8, asymmetric, or tie with different layouts; and _scale_inv names", () => {
     const w = map({ "l.weight": fp8([4, 4]), "l.weight_scale": f32([4, 1]) });
-    fails("UNSUPPORTED_SCHEME", w, CT({ g: group({ strategy: "channel" }), q: { targets: ["re:.*experts.*"], weights: { num_bits: 4, type: "int", strategy: "group", group_size: 128 } } }), "config_groups.q.weights", "4-bit int");
+    fails(
+      "UNSUPPORTED_SCHEME",
+      w,
+      CT({ g: group({ strategy: "channel" }), q: { targets: ["re:.*experts.*"], weights: { num_bits: 4, type: "int", strategy: "group", group_size: 128 } } }),
+      "config_groups.q.weights",
+      "4-bit int",
+    );
     fails("UNSUPPORTED_SCHEME", w, CT({ g: group({ strategy: "channel", symmetric: false }) }), "asymmetric");
     fails("UNSUPPORTED_SCHEME", w, CT({ g: group({ strategy: "token" }) }), '"token"');
     fails("AMBIGUOUS_SCHEME", w, CT({ g: group({ strategy: "channel" }, ["re:l"]), h: group({ strategy: "tensor" }, ["re:.*"]) }), "'g'", "'h'", "module 'l'");
-    fails("SCALE_NAME_MISMATCH", map({ "l.weight": fp8([4, 4]), "l.weight_scale_inv": f32([4, 1]) }), CT({ g: group({ strategy: "channel" }) }), "'l.weight_scale_inv'", "'l.weight_scale'");
+    fails(
+      "SCALE_NAME_MISMATCH",
+      map({ "l.weight": fp8([4, 4]), "l.weight_scale_inv": f32([4, 1]) }),
+      CT({ g: group({ strategy: "channel" }) }),
+      "'l.weight_scale_inv'",
+      "'l.weight_scale'",
+    );
     fails("INVALID_QUANTIZATION_CONFIG", w, CT({ g: group({ strategy: "block", block_structure: "128x128" }) }), "block_structure");
     fails("INVALID_QUANTIZATION_CONFIG", w, CT({ g: group({ strategy: "channel" }, ["re:(?P<x>l)"]) }), "re:(?P<x>l)");
   });
 });
 
 describe("quark scheme", () => {
-  const spec = (weight: Record<string, unknown> | null) => ({ weight: weight === null ? null : { dtype: "fp8_e4m3", is_dynamic: false, symmetric: true, ...weight }, input_tensors: { dtype: "fp8_e4m3", qscheme: "per_group", group_size: 128, is_dynamic: true } });
-  const QUARK = (extra: Record<string, unknown>): ModelConfig => ({ quantization_config: { quant_method: "quark", global_quant_config: null, layer_quant_config: {}, layer_type_quant_config: {}, exclude: [], ...extra } });
+  const spec = (weight: Record<string, unknown> | null) => ({
+    weight: weight === null ? null : { dtype: "fp8_e4m3", is_dynamic: false, symmetric: true, ...weight },
+    input_tensors: { dtype: "fp8_e4m3", qscheme: "per_group", group_size: 128, is_dynamic: true },
+  });
+  const QUARK = (extra: Record<string, unknown>): ModelConfig => ({
+    quantization_config: { quant_method: "quark", global_quant_config: null, layer_quant_config: {}, layer_type_quant_config: {}, exclude: [], ...extra },
+  });
 
   it("reads per_block (weight_scale, not _inv), per_channel [m], per_tensor scalar; E8M0 with scale_type", () => {
     const blocks = QUARK({ global_quant_config: spec({ qscheme: "per_block", block_size: [128, 128] }) });
@@ -157,7 +201,9 @@ describe("quark scheme", () => {
     const t = map({ "e.weight": fp8([3, 8]), "e.weight_scale": f32([]) });
     expect(planDequant(t, QUARK({ global_quant_config: spec({ qscheme: "per_tensor" }) }), WHERE).dequantized[0]!.block).toEqual([3, 8]);
     const u8 = map({ "e.weight": fp8([3, 8]), "e.weight_scale": { dtype: "U8", shape: [1, 1], data: new Uint8Array([120]) } });
-    expect(planDequant(u8, QUARK({ global_quant_config: spec({ qscheme: "per_block", block_size: [128, 128], scale_type: "float8_e8m0fnu" }) }), WHERE).dequantized).toHaveLength(1);
+    expect(
+      planDequant(u8, QUARK({ global_quant_config: spec({ qscheme: "per_block", block_size: [128, 128], scale_type: "float8_e8m0fnu" }) }), WHERE).dequantized,
+    ).toHaveLength(1);
   });
 
   it("lets a layer pattern override the global spec, and exclude leave a module unquantized", () => {
@@ -196,14 +242,33 @@ describe("quark scheme", () => {
 
 describe("bad inputs: one typed error naming the file and the tensor(s)", () => {
   it("a scale grid that does not fit, naming both tensors and both shapes (never a broadcast)", () => {
-    fails("SCALE_SHAPE_MISMATCH", map({ "a.weight": fp8([130, 200]), "a.weight_scale_inv": f32([1, 2]) }), FP8(), "ckpt: tensor 'a.weight'", "scale 'a.weight_scale_inv' has shape [1, 2]", "weight 'a.weight' [130, 200]", "needs [2, 2]");
+    fails(
+      "SCALE_SHAPE_MISMATCH",
+      map({ "a.weight": fp8([130, 200]), "a.weight_scale_inv": f32([1, 2]) }),
+      FP8(),
+      "ckpt: tensor 'a.weight'",
+      "scale 'a.weight_scale_inv' has shape [1, 2]",
+      "weight 'a.weight' [130, 200]",
+      "needs [2, 2]",
+    );
     // transformers derives the block from the grid: 130 rows over 2 block rows -> 65. Not here.
-    fails("SCALE_SHAPE_MISMATCH", map({ "a.weight": fp8([130, 256]), "a.weight_scale_inv": f32([2, 2]) }), FP8({ weight_block_size: [64, 128] }), "needs [3, 2]");
+    fails(
+      "SCALE_SHAPE_MISMATCH",
+      map({ "a.weight": fp8([130, 256]), "a.weight_scale_inv": f32([2, 2]) }),
+      FP8({ weight_block_size: [64, 128] }),
+      "needs [3, 2]",
+    );
     fails("SCALE_SHAPE_MISMATCH", map({ "a.weight": fp8([130, 256]), "a.weight_scale_inv": f32([4]) }), FP8(), "has shape [4]");
   });
 
   it("scale without its weight; scale of a weight that is not FP8", () => {
-    fails("SCALE_WITHOUT_WEIGHT", map({ "a.weight_scale_inv": f32([1, 1]) }), FP8(), "tensor 'a.weight_scale_inv'", "weight 'a.weight' is not in the checkpoint");
+    fails(
+      "SCALE_WITHOUT_WEIGHT",
+      map({ "a.weight_scale_inv": f32([1, 1]) }),
+      FP8(),
+      "tensor 'a.weight_scale_inv'",
+      "weight 'a.weight' is not in the checkpoint",
+    );
     fails("SCALE_WITHOUT_WEIGHT", map({ "a.weight_scale": f32([1]) }), FP8(), "'a.weight'");
     fails("SCALE_ON_UNQUANTIZED_WEIGHT", map({ "a.weight": bf16([2, 2]), "a.weight_scale_inv": f32([1, 1]) }), FP8(), "'a.weight', which is BF16");
   });
@@ -211,7 +276,13 @@ describe("bad inputs: one typed error naming the file and the tensor(s)", () => 
   it("FP8 weight without a scale, with two scales, or without a config", () => {
     fails("WEIGHT_WITHOUT_SCALE", map({ "a.weight": fp8([4, 4]) }), FP8(), "tensor 'a.weight'", "F8_E4M3 [4, 4]", "'a.weight_scale_inv'");
     fails("AMBIGUOUS_SCALE", map({ "a.weight": fp8([4, 4]), "a.weight_scale_inv": f32([1, 1]), "a.weight_scale": f32([1]) }), FP8(), "two scale tensors");
-    fails("NO_QUANTIZATION_CONFIG", map({ "a.weight": fp8([4, 4]), "a.weight_scale_inv": f32([1, 1]) }), { model_type: "x" }, "ckpt/config.json", "no quantization_config");
+    fails(
+      "NO_QUANTIZATION_CONFIG",
+      map({ "a.weight": fp8([4, 4]), "a.weight_scale_inv": f32([1, 1]) }),
+      { model_type: "x" },
+      "ckpt/config.json",
+      "no quantization_config",
+    );
   });
 
   it("1-D and 3-D FP8 weights have no rule", () => {
@@ -222,7 +293,12 @@ describe("bad inputs: one typed error naming the file and the tensor(s)", () => 
   it("wrong FP8 format, undecodable FP8, scale dtypes, unknown methods and malformed fields", () => {
     fails("FORMAT_MISMATCH", map({ "a.weight": fp8([4, 4], "F8_E5M2"), "a.weight_scale_inv": f32([1, 1]) }), FP8(), "F8_E5M2", "declares F8_E4M3");
     fails("UNSUPPORTED_WEIGHT_DTYPE", map({ "a.weight": { dtype: "F8_E4M3FNUZ", shape: [1], data: new Uint8Array(1) } }), FP8(), "F8_E4M3FNUZ");
-    fails("UNSUPPORTED_SCALE_DTYPE", map({ "a.weight": fp8([4, 4]), "a.weight_scale_inv": { dtype: "I32", shape: [1, 1], data: new Uint8Array(4) } }), FP8(), "I32");
+    fails(
+      "UNSUPPORTED_SCALE_DTYPE",
+      map({ "a.weight": fp8([4, 4]), "a.weight_scale_inv": { dtype: "I32", shape: [1, 1], data: new Uint8Array(4) } }),
+      FP8(),
+      "I32",
+    );
     fails("UNSUPPORTED_SCHEME", map({}), { quantization_config: { quant_method: "gptq", bits: 4 } }, '"gptq"');
     fails("INVALID_QUANTIZATION_CONFIG", map({}), FP8({ weight_block_size: [0, 128] }), "weight_block_size[0]");
     fails("INVALID_QUANTIZATION_CONFIG", map({}), FP8({ fmt: "e3m4" }), "fmt");

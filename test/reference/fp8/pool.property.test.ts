@@ -9,7 +9,7 @@ import { DequantPool } from "../../../src/reference/fp8/pool.js";
 import { dequantView } from "../../../src/reference/fp8/view.js";
 import type { TensorMap } from "../../../src/reference/tensor.js";
 import { memoryWeights } from "../../../src/reference/weights.js";
-import { fcSettings } from "../../support/fp8-fc-settings.js";
+import { fcParams } from "../../support/fc.js";
 import { build, caseArb, kernelFor } from "./kernel-cases.js";
 
 const THREADS = [1, 2, 3, 4] as const;
@@ -42,7 +42,7 @@ describe("the FP8 worker pool", () => {
           expect(Buffer.from(part.buffer).equals(Buffer.from(want.buffer, 2 * from)), `${threads} thread(s), from element ${from}`).toBe(true);
         }
       }),
-      fcSettings("fp8 pool vs one thread"),
+      fcParams(),
     );
     expect(pools.get(1)!.started).toBe(0);
     expect(pools.get(4)!.started).toBe(4);
@@ -69,7 +69,7 @@ describe("the FP8 worker pool", () => {
           expect(Buffer.from(into.subarray(2)).equals(Buffer.from(want.buffer)), `${threads} thread(s), readInto shared memory`).toBe(true);
         }
       }),
-      fcSettings("fp8 pool through the view"),
+      fcParams(),
     );
   });
 });

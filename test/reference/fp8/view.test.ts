@@ -109,7 +109,11 @@ describe("dequantView", () => {
 
   it("reads ranges of at most chunkElements straight into shared memory when the source can", async () => {
     const reads: [number, number, boolean][] = [];
-    const view = dequantView(rangedOnly(weights(), (target, offset) => reads.push([offset, target.length, target.buffer instanceof SharedArrayBuffer])), CONFIG, { chunkElements: 64 });
+    const view = dequantView(
+      rangedOnly(weights(), (target, offset) => reads.push([offset, target.length, target.buffer instanceof SharedArrayBuffer])),
+      CONFIG,
+      { chunkElements: 64 },
+    );
     expect((await view.read("a.weight")).data).toEqual(expected.get("a.weight")!.data);
     expect(reads).toEqual([
       [0, 64, true],
@@ -120,7 +124,11 @@ describe("dequantView", () => {
 
   it("reads ahead of a slow consumer, but at most two pieces of a tensor", async () => {
     let read = 0;
-    const view = dequantView(rangedOnly(weights(), () => read++), CONFIG, { chunkElements: 16 });
+    const view = dequantView(
+      rangedOnly(weights(), () => read++),
+      CONFIG,
+      { chunkElements: 16 },
+    );
     let consumed = 0;
     const ahead: number[] = [];
     for await (const _ of view.source("a.weight").chunks()) {
@@ -163,7 +171,10 @@ describe("dequantView", () => {
 
   it("dequantizes a checkpoint on disk lazily", async () => {
     const path = join(tempDir(), "model.safetensors");
-    await writeSafetensorsFile(path, [...weights()].map(([n, t]) => [n, tensorSource(t)] as const));
+    await writeSafetensorsFile(
+      path,
+      [...weights()].map(([n, t]) => [n, tensorSource(t)] as const),
+    );
     const ckpt = await Checkpoint.open(path);
     try {
       const view = dequantView(ckpt, CONFIG, { checkpoint: path });

@@ -35,7 +35,7 @@ function naiveTranspose(t: Tensor, perm: readonly number[]): Uint8Array {
   for (let o = 0; o < n; o++) {
     let rest = o;
     let src = 0;
-    outShape.forEach((d, i) => {
+    outShape.forEach((_d, i) => {
       const sz = outShape.slice(i + 1).reduce((a, b) => a * b, 1);
       const idx = Math.floor(rest / sz);
       rest -= idx * sz;
@@ -97,14 +97,23 @@ describe("tensor-op engines", () => {
     );
     await fc.assert(
       fc.asyncProperty(arb, async ({ shape, axis, sizes, dtype, negative }) => {
-        const parts = sizes.map((s, k) => make(dtype, shape.map((d, i) => (i === axis ? s : d)), `p${k}${shape}`, k % 2 === 1));
+        const parts = sizes.map((s, k) =>
+          make(
+            dtype,
+            shape.map((d, i) => (i === axis ? s : d)),
+            `p${k}${shape}`,
+            k % 2 === 1,
+          ),
+        );
         const ax = negative ? axis - shape.length : axis;
         const want = naiveConcat(parts, axis);
         for (const engine of [typedBackend, onnx]) {
           const c = await engine.concat(parts, ax);
           expect(bytesEqual(c.data, want)).toBe(true);
           const back = await engine.split(c, ax, sizes);
-          back.forEach((p, k) => expect(bytesEqual(p.data, parts[k]!.data)).toBe(true));
+          back.forEach((p, k) => {
+            expect(bytesEqual(p.data, parts[k]!.data)).toBe(true);
+          });
         }
       }),
       fcParams(),

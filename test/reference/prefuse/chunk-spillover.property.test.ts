@@ -38,7 +38,13 @@ function oneLayer(name: FamilyName, experts: number, seed = 0, hidden = 2, inter
 }
 
 const caseArb: fc.Arbitrary<ChunkCase> = fc
-  .record({ family: fc.constantFrom(...UNQUANTIZED_FAMILIES), experts: expertCount(300), seed: fc.nat(), hidden: fc.integer({ min: 1, max: 3 }), intermediate: fc.integer({ min: 1, max: 2 }) })
+  .record({
+    family: fc.constantFrom(...UNQUANTIZED_FAMILIES),
+    experts: expertCount(300),
+    seed: fc.nat(),
+    hidden: fc.integer({ min: 1, max: 3 }),
+    intermediate: fc.integer({ min: 1, max: 2 }),
+  })
   .chain((r) =>
     fc.record({
       spec: fc.constant(oneLayer(r.family, r.experts, r.seed, r.hidden, r.intermediate)),
@@ -52,7 +58,12 @@ const caseArb: fc.Arbitrary<ChunkCase> = fc
 /** Always run: the seams around 16, 32, 48, 64, 256 and 288 at chunk 16 (families in turn), and E < chunk. */
 const SEAMS = chunkSeams(300).filter((E) => E < 66 || (E > 254 && E < 258) || E > 286);
 const EXAMPLES: ChunkCase[] = [
-  ...SEAMS.map((E, k) => ({ spec: oneLayer(UNQUANTIZED_FAMILIES[k % UNQUANTIZED_FAMILIES.length]!, E, k), chunk: 16, target: "fused" as const, maxStepBytes: undefined })),
+  ...SEAMS.map((E, k) => ({
+    spec: oneLayer(UNQUANTIZED_FAMILIES[k % UNQUANTIZED_FAMILIES.length]!, E, k),
+    chunk: 16,
+    target: "fused" as const,
+    maxStepBytes: undefined,
+  })),
   { spec: oneLayer("qwen3_5_moe", 20), chunk: 16, target: "switch_mlp", maxStepBytes: undefined },
   { spec: oneLayer("qwen3_moe", 5), chunk: 9, target: "fused", maxStepBytes: undefined },
   { spec: oneLayer("mixtral", 1), chunk: 6, target: "fused", maxStepBytes: 3 },

@@ -22,7 +22,9 @@ const PRECEDENCE = COUNT_KEY_PRECEDENCE;
 type ExpertCountKey = (typeof PRECEDENCE)[number];
 
 /** What one location holds: the true count (twice as likely), null, another count, or nothing. */
-const placed = fc.option(fc.oneof(fc.constant("E" as const), fc.constant("E" as const), fc.constant(null), fc.integer({ min: 1, max: 30 })), { nil: undefined });
+const placed = fc.option(fc.oneof(fc.constant("E" as const), fc.constant("E" as const), fc.constant(null), fc.integer({ min: 1, max: 30 })), {
+  nil: undefined,
+});
 
 /** Any mixture; a fifth of the time no count at all (every location absent or null). */
 const placements = fc.oneof(
@@ -30,16 +32,14 @@ const placements = fc.oneof(
   { weight: 1, arbitrary: fc.array(fc.constantFrom(undefined, null), { minLength: PRECEDENCE.length, maxLength: PRECEDENCE.length }) },
 );
 
-const caseArb = fc.tuple(tinySpec({ experts: expertCount(20) }), placements).map(
-  ([base, values]): FixtureSpec => {
-    const keys: CountKeySetting[] = [];
-    PRECEDENCE.forEach((key, i) => {
-      const v = values[i];
-      if (v !== undefined) keys.push(v === "E" ? { key } : { key, value: v });
-    });
-    return { ...base, variants: [{ kind: "count-key", keys }] };
-  },
-);
+const caseArb = fc.tuple(tinySpec({ experts: expertCount(20) }), placements).map(([base, values]): FixtureSpec => {
+  const keys: CountKeySetting[] = [];
+  PRECEDENCE.forEach((key, i) => {
+    const v = values[i];
+    if (v !== undefined) keys.push(v === "E" ? { key } : { key, value: v });
+  });
+  return { ...base, variants: [{ kind: "count-key", keys }] };
+});
 
 /** The count each location holds (null and absent both mean nothing), in precedence order. */
 function stated(spec: FixtureSpec): { key: ExpertCountKey; count: number }[] {
@@ -75,7 +75,9 @@ describe("config-key fallback", () => {
         // (Other warnings, such as a family without a transformers fused form, are not about counts.)
         const countWarnings = plan.warnings.filter((w) => w.includes(" disagrees with "));
         expect(countWarnings).toHaveLength(disagreeing.length);
-        disagreeing.forEach((c, i) => expect(countWarnings[i]).toContain(`'${c.key}' = ${c.count}`));
+        disagreeing.forEach((c, i) => {
+          expect(countWarnings[i]).toContain(`'${c.key}' = ${c.count}`);
+        });
         if (first.count === spec.experts) {
           expect(plan.layers.map((l) => l.state)).toEqual(plan.layers.map(() => "fused"));
           return;

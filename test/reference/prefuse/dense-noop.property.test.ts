@@ -13,7 +13,9 @@ import { checkProperty } from "../../support/property/runner.js";
 import { expectSameWeights } from "../../support/weights.js";
 
 const denseArb = fc.record({
-  spec: fc.tuple(tinySpec({ dtypes: true }), fc.boolean()).map(([s, moe]): FixtureSpec => ({ ...s, variants: [moe ? { kind: "count-key", keys: [] } : { kind: "dense" }] })),
+  spec: fc
+    .tuple(tinySpec({ dtypes: true }), fc.boolean())
+    .map(([s, moe]): FixtureSpec => ({ ...s, variants: [moe ? { kind: "count-key", keys: [] } : { kind: "dense" }] })),
   target: fuseTarget,
 });
 

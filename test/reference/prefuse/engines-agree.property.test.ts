@@ -27,7 +27,11 @@ describe("typed-array and ONNX Runtime engines", () => {
         expectSameWeights((await prefuse(g.tensors, g.config, { target, chunk, backend: onnx })).weights, typed.weights, `${target} on ONNX Runtime`);
         if (target === "fused") {
           const converted = await prefuse(typed.weights, g.config, { target: "switch_mlp", chunk });
-          expectSameWeights((await prefuse(typed.weights, g.config, { target: "switch_mlp", chunk, backend: onnx })).weights, converted.weights, "switch_mlp from fused on ONNX Runtime");
+          expectSameWeights(
+            (await prefuse(typed.weights, g.config, { target: "switch_mlp", chunk, backend: onnx })).weights,
+            converted.weights,
+            "switch_mlp from fused on ONNX Runtime",
+          );
         }
       },
     });

@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { CheckpointError } from "../../../src/reference/errors.js";
 import { COUNT_KEY_PRECEDENCE } from "../../support/contract.js";
-import { EXPERT_COUNT_KEYS, type ExpertCountKey, resolveExpertCount } from "../../../src/reference/prefuse/expert-count.js";
+import { EXPERT_COUNT_KEYS, type ExpertCountKey, OQ_EXPERT_COUNT_KEYS, resolveExpertCount } from "../../../src/reference/prefuse/expert-count.js";
 
 /** A config holding `values` at dotted keys. */
 function configWith(values: Partial<Record<ExpertCountKey, unknown>>, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const config: Record<string, unknown> = { ...extra };
   for (const [key, v] of Object.entries(values)) {
     if (key.startsWith("text_config.")) {
-      const tc = (config.text_config ??= {}) as Record<string, unknown>;
+      config.text_config ??= {};
+      const tc = config.text_config as Record<string, unknown>;
       tc[key.slice("text_config.".length)] = v;
     } else config[key] = v;
   }
@@ -42,6 +43,20 @@ describe("resolveExpertCount", () => {
     const both = { num_local_experts: 8, ffn_config: { moe_num_experts: 16 } };
     expect(resolveExpertCount(both, "config.json", ["ffn_config.moe_num_experts"])).toMatchObject({ count: 8, key: "num_local_experts" });
     expect(() => resolveExpertCount({ ffn_config: { moe_num_experts: "16" } }, "config.json", ["ffn_config.moe_num_experts"])).toThrow(CheckpointError);
+  });
+
+  it("follows a CountLookup: its order and its 0 rule for the chain, its ignored keys even among a family's own paths", () => {
+    const deepseek = { model_type: "deepseek_v3", n_routed_experts: 18, text_config: { num_experts: 0 } };
+    const lookup = { keys: OQ_EXPERT_COUNT_KEYS, zero: "skip" as const, ignored: ["n_routed_experts", "text_config.n_routed_experts"] };
+    expect(() => resolveExpertCount(deepseek, "config.json", ["n_routed_experts"])).toThrow(/'text_config.num_experts'/);
+    expect(resolveExpertCount(deepseek, "config.json", ["n_routed_experts"], { ...lookup, ignored: [] })).toMatchObject({ count: 18, key: "n_routed_experts" });
+    expect(resolveExpertCount(deepseek, "config.json", ["n_routed_experts"], lookup)).toBeUndefined();
+    expect(resolveExpertCount(deepseek, "config.json", [], { ...lookup, zero: "stop" })).toMatchObject({ count: 0, key: "text_config.num_experts" });
+    const both = { num_experts: 4, text_config: { num_local_experts: 8 } };
+    expect(resolveExpertCount(both, "config.json", [], { keys: ["num_experts", "text_config.num_local_experts"], zero: "refuse" })).toMatchObject({
+      count: 4,
+      key: "num_experts",
+    });
   });
 
   it("stays silent when several locations agree", () => {

@@ -61,7 +61,8 @@ function expectedLayer(name: FamilyName, prefix: string, source: TensorMap, E: n
   const outputs = new Map<string, Tensor>();
   const inputPrefix = fusedInput ? fusedPrefixOf(name, prefix) : prefix;
   if (target === "switch_mlp") {
-    for (const p of m.gated ? (["gate", "up", "down"] as const) : (["up", "down"] as const)) outputs.set(switchName(inputPrefix, p, name)!, oracleStack(series(p)));
+    for (const p of m.gated ? (["gate", "up", "down"] as const) : (["up", "down"] as const))
+      outputs.set(switchName(inputPrefix, p, name)!, oracleStack(series(p)));
     return { outputs };
   }
   const [I, H] = series("gate")[0]!.shape as [number, number];
@@ -85,8 +86,13 @@ describe("every registry family, both targets", () => {
       arbitrary: caseArb,
       runs: 150,
       counterexample: ({ spec, fused }) => specCounterexample("prefuse", fused ? { ...spec, variants: [{ kind: "fused" }] } : spec),
-      examples: FAMILY_NAMES.filter((f) => NOT_FP8_FAMILIES.includes(f) && family(f).sparsity.kind === "all" && family(f).defaults.mtpLayers === 0).flatMap((f, k) =>
-        (["fused", "switch_mlp"] as const).map((target) => ({ spec: { family: f, seed: k, experts: 17, layers: 1, hidden: 3, intermediate: 2, vocab: 4 }, fused: k % 2 === 0, target })),
+      examples: FAMILY_NAMES.filter((f) => NOT_FP8_FAMILIES.includes(f) && family(f).sparsity.kind === "all" && family(f).defaults.mtpLayers === 0).flatMap(
+        (f, k) =>
+          (["fused", "switch_mlp"] as const).map((target) => ({
+            spec: { family: f, seed: k, experts: 17, layers: 1, hidden: 3, intermediate: 2, vocab: 4 },
+            fused: k % 2 === 0,
+            target,
+          })),
       ),
       predicate: async ({ spec, fused, target }) => {
         const m = family(spec.family).moe;
@@ -97,13 +103,19 @@ describe("every registry family, both targets", () => {
         const E = spec.experts!;
         // No silent skip: every tensor of an expert module belongs to a planned layer, which has a state and a code.
         const moduleTensors = [...input.tensors.keys()].filter((n) => /\.experts\.|\.(input|output)_linear\.weight$|\.moe\.\w+_proj\.weight$/.test(n));
-        for (const n of moduleTensors) expect(plan.layers.some((l) => n.startsWith(`${l.prefix}.`)), n).toBe(true);
+        for (const n of moduleTensors)
+          expect(
+            plan.layers.some((l) => n.startsWith(`${l.prefix}.`)),
+            n,
+          ).toBe(true);
         for (const l of plan.layers) expect(l.code, l.prefix).toMatch(/^[A-Z_]+$/);
 
         const expectedOut = new Map<string, Tensor>();
         for (const prefix of blocks(spec.family, spec.layers!)) {
           const want = expectedLayer(spec.family, prefix, perExpert.tensors, E, fusedInput, target);
-          const planned = plan.layers.find((l) => l.prefix === prefix || l.prefix === fusedPrefixOf(spec.family, prefix) || (m.stacked === "dbrx" && l.prefix === prefix));
+          const planned = plan.layers.find(
+            (l) => l.prefix === prefix || l.prefix === fusedPrefixOf(spec.family, prefix) || (m.stacked === "dbrx" && l.prefix === prefix),
+          );
           expect(planned, `${prefix} in ${plan.layers.map((l) => l.prefix).join(", ")}`).toBeDefined();
           if ("state" in want) {
             expect([planned!.state, planned!.code]).toEqual([want.state, want.code]);

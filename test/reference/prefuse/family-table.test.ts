@@ -20,7 +20,10 @@ describe("the family table (docs/families.md)", () => {
     expect(row("kimi_linear").switchMlp).toContain("{L}.mlp.switch_mlp.gate_proj");
     expect(row("nemotron_h").switchMlp).toContain("{L}.mixer.switch_mlp.fc1 [E,I,H]");
     expect(row("mixtral").fused).toContain("{L}.mlp.experts.gate_up_proj [E,2I,H]");
-    expect(row("qwen3_omni_moe").countKeys).toEqual(["thinker_config.text_config.num_experts (layers under thinker.)", "talker_config.text_config.num_experts (layers under talker.)"]);
+    expect(row("qwen3_omni_moe").countKeys).toEqual([
+      "thinker_config.text_config.num_experts (layers under thinker.)",
+      "talker_config.text_config.num_experts (layers under talker.)",
+    ]);
   });
 
   it("moe-prefuse families prints it", () => {

@@ -1,12 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  DEFAULT_LAYOUT,
-  EXPERT_LAYOUTS,
-  fusedNames,
-  layoutForModelType,
-  selectLayout,
-  switchName,
-} from "../../../src/reference/prefuse/layouts.js";
+import { DEFAULT_LAYOUT, EXPERT_LAYOUTS, fusedNames, layoutForModelType, selectLayout, switchName } from "../../../src/reference/prefuse/layouts.js";
 import { scanExperts } from "../../../src/reference/prefuse/scan.js";
 
 describe("layout registry", () => {
@@ -126,7 +119,12 @@ describe("scanExperts", () => {
       "lm_head.weight",
     ];
     const groups = scanExperts(names);
-    expect(groups.map((g) => g.prefix)).toEqual(["model.language_model.layers.2.mlp", "model.language_model.layers.10.mlp", "model.layers.0.mlp", "mtp.layers.0.mlp"]);
+    expect(groups.map((g) => g.prefix)).toEqual([
+      "model.language_model.layers.2.mlp",
+      "model.language_model.layers.10.mlp",
+      "model.layers.0.mlp",
+      "mtp.layers.0.mlp",
+    ]);
     expect(groups[0]!.fused.gateUp).toBe("model.language_model.layers.2.mlp.experts.gate_up_proj");
     expect(groups[2]!.perExpert[0]).toMatchObject({ expert: 0, projection: "gate", kind: "weight_scale_inv" });
   });

@@ -31,7 +31,11 @@ describe("numeric expert order", () => {
       name: "numeric-order",
       arbitrary: fc.record({
         // At least 6 elements per gate, so that experts differ.
-        spec: tinySpec({ families: ROWS_FAMILIES, experts: expertCount(40, 11) }).map((s) => ({ ...s, hidden: Math.max(3, s.hidden!), intermediate: Math.max(2, s.intermediate!) })),
+        spec: tinySpec({ families: ROWS_FAMILIES, experts: expertCount(40, 11) }).map((s) => ({
+          ...s,
+          hidden: Math.max(3, s.hidden!),
+          intermediate: Math.max(2, s.intermediate!),
+        })),
         order: fc.nat(),
         pad: fc.integer({ min: 1, max: 4 }),
         which: fc.nat(),
@@ -54,7 +58,10 @@ describe("numeric expert order", () => {
             expect(bytesEqual(slot.subarray(0, gates[e]!.length), gates[e]!), `${layer.prefix}: gate_up slot ${e} holds expert ${e}'s gate`).toBe(true);
             const up = g.tensors.get(perExpertName(spec.family, layer.prefix, e, "up"))!.data;
             expect(bytesEqual(slot.subarray(gates[e]!.length), up), `${layer.prefix}: gate_up slot ${e} holds expert ${e}'s up`).toBe(true);
-            expect(bytesEqual(expertSlot(down, e), g.tensors.get(perExpertName(spec.family, layer.prefix, e, "down"))!.data), `${layer.prefix}: down slot ${e}`).toBe(true);
+            expect(
+              bytesEqual(expertSlot(down, e), g.tensors.get(perExpertName(spec.family, layer.prefix, e, "down"))!.data),
+              `${layer.prefix}: down slot ${e}`,
+            ).toBe(true);
           }
         }
       },

@@ -64,7 +64,11 @@ describe("partial-layer guard", () => {
           }
           expect(l.state, `${victim} (damaged)`).toBe("untouched");
           if (l.state !== "untouched") continue;
-          expect(l.reasons).toContainEqual(expect.objectContaining(want.projection === undefined ? { code: want.code, expert: want.expert } : { code: want.code, expert: want.expert, projection: want.projection }));
+          expect(l.reasons).toContainEqual(
+            expect.objectContaining(
+              want.projection === undefined ? { code: want.code, expert: want.expert } : { code: want.code, expert: want.expert, projection: want.projection },
+            ),
+          );
         }
         expect(plan.layers.map((l) => l.prefix)).toContain(victim);
 

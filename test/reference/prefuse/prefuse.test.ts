@@ -99,7 +99,11 @@ describe("prefuse (in memory)", () => {
     const E = 5;
     const w: TensorMap = new Map();
     for (let e = 0; e < E; e++) {
-      for (const [proj, rows, cols] of [["gate_proj", 4, 2], ["up_proj", 4, 2], ["down_proj", 8, 1]] as const) {
+      for (const [proj, rows, cols] of [
+        ["gate_proj", 4, 2],
+        ["up_proj", 4, 2],
+        ["down_proj", 8, 1],
+      ] as const) {
         w.set(expertName(P, e, proj), tensor(`${e}${proj}`, "U32", [rows, cols]));
         for (const kind of ["scales", "biases"]) w.set(expertName(P, e, proj, kind), tensor(`${e}${proj}${kind}`, "BF16", [rows, 1]));
       }

@@ -22,7 +22,10 @@ describe("plan over the registry", () => {
     const w = tinyMoe({ prefixes: ["model.layers.0.block_sparse_moe"], E: 2, I: 1, H: 2, names: ["w1", "w3", "w2"] });
     const plan = planPrefuse(w, { model_type: "brand_new_moe", num_local_experts: 2 });
     expect(layer(plan, "model.layers.0.block_sparse_moe")).toMatchObject({ state: "fused", code: "PER_EXPERT_COMPLETE" });
-    expect(plan.outputs.map((o) => o.name)).toEqual(["model.layers.0.block_sparse_moe.experts.gate_up_proj", "model.layers.0.block_sparse_moe.experts.down_proj"]);
+    expect(plan.outputs.map((o) => o.name)).toEqual([
+      "model.layers.0.block_sparse_moe.experts.gate_up_proj",
+      "model.layers.0.block_sparse_moe.experts.down_proj",
+    ]);
     expect(plan.warnings.join("\n")).toMatch(/model_type 'brand_new_moe' is not in the layout registry: assumed the default rules/);
   });
 
@@ -38,11 +41,17 @@ describe("plan over the registry", () => {
     const w = tinyMoe({ prefixes: [P], E: 3, I: 1, H: 1 });
     expect(planPrefuse(w, { model_type: "ernie4_5_moe", moe_num_experts: 3 }).expertCount).toMatchObject({ count: 3, key: "moe_num_experts" });
     expect(planPrefuse(w, { model_type: "ernie4_5_moe", moe_num_experts: 3, num_experts: 2 }).expertCount).toMatchObject({ count: 2, key: "num_experts" });
-    expect(planPrefuse(new Map(), { model_type: "dbrx", ffn_config: { moe_num_experts: 16 } }).expertCount).toMatchObject({ count: 16, key: "ffn_config.moe_num_experts" });
+    expect(planPrefuse(new Map(), { model_type: "dbrx", ffn_config: { moe_num_experts: 16 } }).expertCount).toMatchObject({
+      count: 16,
+      key: "ffn_config.moe_num_experts",
+    });
   });
 
   it("counts each qwen3_omni_moe sub-model from its own config path", () => {
-    const w: TensorMap = new Map([...tinyMoe({ prefixes: ["thinker.model.layers.0.mlp"], E: 3, I: 1, H: 1 }), ...tinyMoe({ prefixes: ["talker.model.layers.0.mlp"], E: 2, I: 1, H: 1 })]);
+    const w: TensorMap = new Map([
+      ...tinyMoe({ prefixes: ["thinker.model.layers.0.mlp"], E: 3, I: 1, H: 1 }),
+      ...tinyMoe({ prefixes: ["talker.model.layers.0.mlp"], E: 2, I: 1, H: 1 }),
+    ]);
     const config = { model_type: "qwen3_omni_moe", thinker_config: { text_config: { num_experts: 3 } }, talker_config: { text_config: { num_experts: 2 } } };
     const plan = planPrefuse(w, config, { target: "switch_mlp" });
     expect(plan.subModelCounts.map((s) => [s.prefix, s.count?.count, s.count?.key])).toEqual([
@@ -111,7 +120,11 @@ describe("plan over the registry", () => {
 
   it("writes each MLX loader's own switch names: dots1 mlp.experts, gemma4 experts.switch_glu, kimi_linear moved to mlp", () => {
     const names = (model_type: string, prefix: string) =>
-      planPrefuse(tinyMoe({ prefixes: [prefix], E: 2, I: 1, H: 1, names: model_type === "kimi_linear" ? ["w1", "w3", "w2"] : undefined }), { model_type, num_experts: 2, n_routed_experts: 2 }, { target: "switch_mlp" }).outputs.map((o) => o.name);
+      planPrefuse(
+        tinyMoe({ prefixes: [prefix], E: 2, I: 1, H: 1, names: model_type === "kimi_linear" ? ["w1", "w3", "w2"] : undefined }),
+        { model_type, num_experts: 2, n_routed_experts: 2 },
+        { target: "switch_mlp" },
+      ).outputs.map((o) => o.name);
     expect(names("dots1", P)[0]).toBe("model.layers.0.mlp.experts.gate_proj.weight");
     expect(names("gemma4", "model.language_model.layers.0")[0]).toBe("model.language_model.layers.0.experts.switch_glu.gate_proj.weight");
     expect(names("kimi_linear", "model.layers.0.block_sparse_moe")[0]).toBe("model.layers.0.mlp.switch_mlp.gate_proj.weight");
@@ -161,7 +174,17 @@ describe("gpt-oss MXFP4 to the switch target", () => {
     ]);
     const config = { model_type: "gpt_oss", num_local_experts: E };
     const hex = (n: string) => Buffer.from(w.get(`${P}.experts.${n}`)!.data).toString("hex");
-    const input = JSON.stringify({ E, twoI, G, H, Gd, gub: hex("gate_up_proj_blocks"), gus: hex("gate_up_proj_scales"), gubias: hex("gate_up_proj_bias"), db: hex("down_proj_blocks") });
+    const input = JSON.stringify({
+      E,
+      twoI,
+      G,
+      H,
+      Gd,
+      gub: hex("gate_up_proj_blocks"),
+      gus: hex("gate_up_proj_scales"),
+      gubias: hex("gate_up_proj_bias"),
+      db: hex("down_proj_blocks"),
+    });
     const oracle = JSON.parse(execFileSync("python3", ["-c", NUMPY_GPT_OSS], { input, encoding: "utf8" })) as Record<string, [number[], string]>;
 
     const { weights, plan } = await prefuse(w, config, { target: "switch_mlp", chunk: 2 });

@@ -37,7 +37,9 @@ describe("round-trip split invariance", () => {
           const [gate, up] = await ort.halves(gateUp, columns);
           const downRows = columns ? await ort.swapLast(down) : down;
           // The per-expert layer it was fused from (Mixtral's lived under block_sparse_moe), if any.
-          const source = [p, p.replace(/\.mlp$/, ".block_sparse_moe")].find((q) => g.tensors.has(perExpertName(spec.family, q, 0, "gate")) && fusedPrefixOf(spec.family, q) === p);
+          const source = [p, p.replace(/\.mlp$/, ".block_sparse_moe")].find(
+            (q) => g.tensors.has(perExpertName(spec.family, q, 0, "gate")) && fusedPrefixOf(spec.family, q) === p,
+          );
           if (source !== undefined) {
             for (let e = 0; e < gateUp.shape[0]!; e++) {
               expectSameBytes(expertSlot(gate, e), g.tensors.get(perExpertName(spec.family, source, e, "gate"))!.data, `${name} gate half of expert ${e}`);
@@ -46,7 +48,11 @@ describe("round-trip split invariance", () => {
             }
           }
           const s = source ?? p;
-          for (const [projection, want] of [["gate", gate], ["up", up], ["down", downRows]] as const) {
+          for (const [projection, want] of [
+            ["gate", gate],
+            ["up", up],
+            ["down", downRows],
+          ] as const) {
             const n = switchName(s, projection, spec.family)!;
             expectSameBytes(switched.get(n)?.data, want.data, n);
           }

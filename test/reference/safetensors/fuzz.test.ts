@@ -12,19 +12,10 @@ import { MAX_HEADER_SIZE } from "../../../src/reference/safetensors/header.js";
 import { type ParsedSafetensors, parseSafetensors, serializeSafetensors } from "../../../src/reference/safetensors/memory.js";
 import { SafetensorsFile } from "../../../src/reference/safetensors/reader.js";
 import type { Tensor } from "../../../src/reference/tensor.js";
-import { fcParams } from "../../support/fc-params.js";
+import { fcParams } from "../../support/fc.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import {
-  CORRUPTIONS,
-  type Case,
-  type ExpectedRead,
-  assemble,
-  damaged,
-  garbage,
-  validCases,
-  validFile,
-} from "../../support/arbitraries/safetensors.js";
+import { CORRUPTIONS, type Case, type ExpectedRead, assemble, damaged, garbage, validCases, validFile } from "../../support/arbitraries/safetensors.js";
 
 /** Runs the in-memory reader; anything but a SafetensorsError escapes and fails the property. */
 function attempt(bytes: Uint8Array): ParsedSafetensors | SafetensorsError {
@@ -66,7 +57,12 @@ function expectConsistent(bytes: Uint8Array, p: ParsedSafetensors): void {
   let cursor = 0;
   for (const t of header.tensors) {
     expect(t.begin).toBe(cursor);
-    expect(t.end - t.begin).toBe(byteSize(t.dtype, t.shape.reduce((a, b) => a * b, 1)));
+    expect(t.end - t.begin).toBe(
+      byteSize(
+        t.dtype,
+        t.shape.reduce((a, b) => a * b, 1),
+      ),
+    );
     expect(t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)).toBe(true);
     expect(p.tensors.get(t.name)!.data).toEqual(bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end));
     cursor = t.end;
@@ -75,7 +71,7 @@ function expectConsistent(bytes: Uint8Array, p: ParsedSafetensors): void {
 }
 
 // Default case counts: 20 categories x 400 + 1,000 valid + 1,200 damaged + 600 garbage + 300
-// writer round trips = 11,100 in memory, plus 250 through files. FC_NUM_RUNS raises each.
+// writer round trips = 11,100 in memory, plus 250 through files. FC_NUM_RUNS scales each (test/support/fc.ts).
 const PER_CATEGORY = 400;
 
 describe("safetensors reader fuzz (in memory)", () => {
@@ -126,7 +122,10 @@ describe("safetensors reader fuzz (in memory)", () => {
         );
         const r = parseSafetensors(bytes);
         expect(r.header.headerSize % 8).toBe(0);
-        expectRead(r.tensors, r.header.metadata, { tensors: new Map(v.tensors.map((t) => [t.name, t])), metadata: v.metadata === undefined ? undefined : Object.fromEntries(v.metadata) });
+        expectRead(r.tensors, r.header.metadata, {
+          tensors: new Map(v.tensors.map((t) => [t.name, t])),
+          metadata: v.metadata === undefined ? undefined : Object.fromEntries(v.metadata),
+        });
         expectConsistent(bytes, r);
       }),
       fcParams(300),

@@ -58,7 +58,9 @@ describe("safetensors header edge cases", () => {
     const e = rejection(file(`{"a":{"dtype":"U8","shape":[1125899906842624,0],"data_offsets":[0,0]}}`));
     expect(e.code).toBe("VALIDATION_OVERFLOW");
     expect(e.tensor).toBe("a");
-    expect(parseSafetensors(file(`{"a":{"dtype":"U8","shape":[1125899906842623,0],"data_offsets":[0,0]}}`)).header.tensors[0]!.shape).toEqual([1125899906842623, 0]);
+    expect(parseSafetensors(file(`{"a":{"dtype":"U8","shape":[1125899906842623,0],"data_offsets":[0,0]}}`)).header.tensors[0]!.shape).toEqual([
+      1125899906842623, 0,
+    ]);
     expect(rejection(file(`{"a":{"dtype":"U8","shape":[18446744073709551617],"data_offsets":[0,1]}}`, [1])).code).toBe("VALIDATION_OVERFLOW");
   });
 

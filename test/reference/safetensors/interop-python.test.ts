@@ -117,7 +117,11 @@ describe(`files written by Python safetensors ${manifest.generator.safetensors} 
         const ours = serializeSafetensors(tensors, metadata);
         expectSameBytes(python, ours, want.metadata);
         const out = join(tempDir(), name);
-        await writeSafetensorsFile(out, [...tensors].map(([n, t]) => [n, tensorSource(t)] as const), metadata);
+        await writeSafetensorsFile(
+          out,
+          [...tensors].map(([n, t]) => [n, tensorSource(t)] as const),
+          metadata,
+        );
         expect(Buffer.from(readFileSync(out)).equals(Buffer.from(ours))).toBe(true);
       });
     });
@@ -139,7 +143,9 @@ describe(`files written by Python safetensors ${manifest.generator.safetensors} 
     });
 
     it("has shards our writer reproduces byte for byte", () => {
-      const shards = readdirSync(dir).filter((f) => f.endsWith(".safetensors")).sort();
+      const shards = readdirSync(dir)
+        .filter((f) => f.endsWith(".safetensors"))
+        .sort();
       expect(shards).toEqual(Object.keys(want.shards!).sort());
       for (const shard of shards) {
         const python = new Uint8Array(readFileSync(join(dir, shard)));

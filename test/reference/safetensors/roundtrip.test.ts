@@ -40,7 +40,9 @@ describe("safetensors writer", () => {
     );
     const { header } = parseSafetensors(out);
     expect(header.tensors.map((t) => t.name)).toEqual(["b", "e", "c", "a"]);
-    const text = Buffer.from(out.subarray(8, 8 + header.headerSize)).toString().trimEnd();
+    const text = Buffer.from(out.subarray(8, 8 + header.headerSize))
+      .toString()
+      .trimEnd();
     expect(text.startsWith('{"__metadata__":{"a":"2","z":"1"},"b":')).toBe(true);
   });
 
@@ -51,7 +53,11 @@ describe("safetensors writer", () => {
       ["w", f32(1, 2, 3)],
       ["s", { dtype: "BF16", shape: [2, 1], data: new Uint8Array([0x80, 0x3f, 0x00, 0x40]) } as Tensor],
     ]);
-    await writeSafetensorsFile(path, [...tensors].map(([n, t]) => [n, tensorSource(t)] as const), { format: "pt" });
+    await writeSafetensorsFile(
+      path,
+      [...tensors].map(([n, t]) => [n, tensorSource(t)] as const),
+      { format: "pt" },
+    );
     const ckpt = await Checkpoint.open(path);
     try {
       expect(ckpt.metadata).toEqual({ format: "pt" });
@@ -75,7 +81,12 @@ describe("checkpoint directories", () => {
     const index = JSON.parse(readFileSync(join(out, "model.safetensors.index.json"), "utf8"));
     expect(index).toEqual({
       metadata: { total_size: 64 },
-      weight_map: { a: "model-00001-of-00002.safetensors", b: "model-00001-of-00002.safetensors", c: "model-00002-of-00002.safetensors", d: "model-00002-of-00002.safetensors" },
+      weight_map: {
+        a: "model-00001-of-00002.safetensors",
+        b: "model-00001-of-00002.safetensors",
+        c: "model-00002-of-00002.safetensors",
+        d: "model-00002-of-00002.safetensors",
+      },
     });
     const ckpt = await Checkpoint.open(out);
     expect(ckpt.config).toEqual({ model_type: "x" });
@@ -86,9 +97,14 @@ describe("checkpoint directories", () => {
 
   it("refuses an index that disagrees with its shards, and shard names outside the directory", async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, "s1.safetensors"), serializeSafetensors([["a", f32(1)], ["b", f32(2)]]));
-    const write = (map: Record<string, string>) =>
-      writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: {}, weight_map: map }));
+    writeFileSync(
+      join(dir, "s1.safetensors"),
+      serializeSafetensors([
+        ["a", f32(1)],
+        ["b", f32(2)],
+      ]),
+    );
+    const write = (map: Record<string, string>) => writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: {}, weight_map: map }));
     write({ a: "s1.safetensors" });
     await expect(Checkpoint.open(dir)).rejects.toMatchObject({ code: "INDEX_MISMATCH", tensor: "b" });
     write({ a: "s1.safetensors", b: "s1.safetensors", c: "s1.safetensors" });
@@ -104,7 +120,14 @@ describe("checkpoint directories", () => {
     mkdirSync(out);
     writeFileSync(join(out, "keep"), "x");
     await expect(writeCheckpoint(out, new Map([["a", tensorSource(f32(1))]]))).rejects.toMatchObject({ code: "OUTPUT_EXISTS" });
-    const lying = { dtype: "F32" as const, shape: [4], byteLength: 16, async *chunks() { yield new Uint8Array(8); } };
+    const lying = {
+      dtype: "F32" as const,
+      shape: [4],
+      byteLength: 16,
+      async *chunks() {
+        yield new Uint8Array(8);
+      },
+    };
     const out2 = join(parent, "out2");
     await expect(writeCheckpoint(out2, new Map([["a", lying]]))).rejects.toMatchObject({ code: "SOURCE_MISMATCH", tensor: "a" });
     expect(readdirSync(parent).sort()).toEqual(["out"]);

@@ -71,17 +71,19 @@ export function tinySpec(options: TinySpecOptions = {}): fc.Arbitrary<FixtureSpe
         mtpLayers: family(name).defaults.mtpLayers > 0 ? fc.integer({ min: 0, max: 1 }) : fc.constant(undefined),
         dtype: options.dtypes ? fc.option(fc.constantFrom("BF16" as const, "F16" as const, "F32" as const), { nil: undefined }) : fc.constant(undefined),
       })
-      .map((r): FixtureSpec => ({
-        family: name,
-        seed: r.seed,
-        experts: r.experts,
-        layers: r.layers,
-        hidden: r.hidden,
-        intermediate: r.intermediate,
-        vocab: r.vocab,
-        ...(r.mtpLayers === undefined ? {} : { mtpLayers: r.mtpLayers }),
-        ...(r.dtype === undefined ? {} : { dtype: r.dtype }),
-      })),
+      .map(
+        (r): FixtureSpec => ({
+          family: name,
+          seed: r.seed,
+          experts: r.experts,
+          layers: r.layers,
+          hidden: r.hidden,
+          intermediate: r.intermediate,
+          vocab: r.vocab,
+          ...(r.mtpLayers === undefined ? {} : { mtpLayers: r.mtpLayers }),
+          ...(r.dtype === undefined ? {} : { dtype: r.dtype }),
+        }),
+      ),
   );
 }
 
@@ -95,8 +97,9 @@ export const UNQUANTIZED_DEFECTS: readonly PartialDefect[] = PARTIAL_DEFECTS.fil
  * drop-expert needs two experts or more (with one, the layer would vanish instead of being partial).
  */
 export function withVariant(base: fc.Arbitrary<FixtureSpec>, kinds: readonly VariantKind[]): fc.Arbitrary<FixtureSpec> {
-  return fc.tuple(base, fc.constantFrom(...kinds), fc.nat(), fc.nat(), fc.constantFrom(...PROJECTIONS), fc.constantFrom(...UNQUANTIZED_DEFECTS), fc.nat({ max: 3 })).map(
-    ([spec, kind, layerPick, expertPick, projection, defect, extra]) => {
+  return fc
+    .tuple(base, fc.constantFrom(...kinds), fc.nat(), fc.nat(), fc.constantFrom(...PROJECTIONS), fc.constantFrom(...UNQUANTIZED_DEFECTS), fc.nat({ max: 3 }))
+    .map(([spec, kind, layerPick, expertPick, projection, defect, extra]) => {
       const layers = moeLayers(resolveSpec(spec));
       const E = spec.experts ?? family(spec.family).defaults.experts;
       const layer = layers[layerPick % layers.length]!;
@@ -109,8 +112,7 @@ export function withVariant(base: fc.Arbitrary<FixtureSpec>, kinds: readonly Var
         variant = { kind: "partial", defect: d, layer, expert: expertPick % E, ...(d === "drop-expert" ? {} : { projection }) };
       }
       return variant === undefined ? spec : { ...spec, variants: [variant] };
-    },
-  );
+    });
 }
 
 /** Any valid spec at all: every family and variant, FP8 blocks, shards, count keys with any JSON scalar. */
@@ -128,9 +130,22 @@ export const anyFixtureSpec: fc.Arbitrary<FixtureSpec> = fc
       fc.constant({ kind: "none" as const }),
       fc.record({ kind: fc.constant("fused" as const), layerPick: fc.option(fc.nat(), { nil: undefined }) }),
       fc.constant({ kind: "dense" as const }),
-      fc.record({ kind: fc.constant("partial" as const), defect: fc.constantFrom(...PARTIAL_DEFECTS), layerPick: fc.nat(), expertPick: fc.nat(), projection: fc.constantFrom(...PROJECTIONS) }),
+      fc.record({
+        kind: fc.constant("partial" as const),
+        defect: fc.constantFrom(...PARTIAL_DEFECTS),
+        layerPick: fc.nat(),
+        expertPick: fc.nat(),
+        projection: fc.constantFrom(...PROJECTIONS),
+      }),
       fc.record({ kind: fc.constant("extra-expert" as const), layerPick: fc.nat(), extra: fc.nat({ max: 5 }) }),
-      fc.record({ kind: fc.constant("count-key" as const), keys: fc.subarray([...EXPERT_COUNT_KEYS]), values: fc.array(fc.option(fc.integer({ min: -2, max: 40 }), { nil: undefined }), { minLength: EXPERT_COUNT_KEYS.length, maxLength: EXPERT_COUNT_KEYS.length }) }),
+      fc.record({
+        kind: fc.constant("count-key" as const),
+        keys: fc.subarray([...EXPERT_COUNT_KEYS]),
+        values: fc.array(fc.option(fc.integer({ min: -2, max: 40 }), { nil: undefined }), {
+          minLength: EXPERT_COUNT_KEYS.length,
+          maxLength: EXPERT_COUNT_KEYS.length,
+        }),
+      }),
     ),
   })
   .map((r) => {
@@ -142,14 +157,16 @@ export const anyFixtureSpec: fc.Arbitrary<FixtureSpec> = fc
     const pick = (n: number) => layers[n % layers.length]!;
     let variant: Variant | undefined;
     const v = r.variant;
-    if (v.kind === "fused" && !fp8 && moe.stacked === "fused" && moe.gated) variant = v.layerPick === undefined || layers.length === 0 ? { kind: "fused" } : { kind: "fused", layer: pick(v.layerPick) };
+    if (v.kind === "fused" && !fp8 && moe.stacked === "fused" && moe.gated)
+      variant = v.layerPick === undefined || layers.length === 0 ? { kind: "fused" } : { kind: "fused", layer: pick(v.layerPick) };
     if (v.kind === "dense") variant = { kind: "dense" };
     if (v.kind === "partial" && layers.length > 0 && (v.defect !== "drop-scale" || fp8)) {
       const projection = !moe.gated && v.projection === "gate" ? "up" : v.projection;
       variant = { kind: "partial", defect: v.defect, layer: pick(v.layerPick), expert: v.expertPick % r.experts, projection };
     }
     if (v.kind === "extra-expert" && layers.length > 0) variant = { kind: "extra-expert", layer: pick(v.layerPick), id: r.experts + v.extra };
-    if (v.kind === "count-key") variant = { kind: "count-key", keys: v.keys.map((key, i) => (v.values[i] === undefined ? { key } : { key, value: v.values[i]! })) };
+    if (v.kind === "count-key")
+      variant = { kind: "count-key", keys: v.keys.map((key, i) => (v.values[i] === undefined ? { key } : { key, value: v.values[i]! })) };
     const spec: FixtureSpec = {
       ...base,
       ...(variant ? { variants: [variant] } : {}),
@@ -160,6 +177,13 @@ export const anyFixtureSpec: fc.Arbitrary<FixtureSpec> = fc
   });
 
 /** A tiny checkpoint of any unquantized family in any layout a prefuse meets: per expert, fused, mixed, damaged. */
-export const anyPrefuseInput: fc.Arbitrary<FixtureSpec> = withVariant(tinySpec({ dtypes: true }), ["none", "none", "fused", "fused-layer", "partial", "extra-expert"]);
+export const anyPrefuseInput: fc.Arbitrary<FixtureSpec> = withVariant(tinySpec({ dtypes: true }), [
+  "none",
+  "none",
+  "fused",
+  "fused-layer",
+  "partial",
+  "extra-expert",
+]);
 
 export const fuseTarget: fc.Arbitrary<FuseTarget> = fc.constantFrom<FuseTarget>("fused", "switch_mlp");

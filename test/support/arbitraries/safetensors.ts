@@ -108,9 +108,7 @@ const dtypeArb = fc.constantFrom(...DTYPES);
 
 function specArb(nonEmpty: boolean): fc.Arbitrary<{ dtype: DType; shape: number[] }> {
   const dim = nonEmpty ? fc.integer({ min: 1, max: 4 }) : fc.nat(4);
-  return fc
-    .record({ dtype: dtypeArb, shape: fc.array(dim, { maxLength: 4 }) })
-    .map(({ dtype, shape }) => ({ dtype, shape: fillBytes(dtype, shape) }));
+  return fc.record({ dtype: dtypeArb, shape: fc.array(dim, { maxLength: 4 }) }).map(({ dtype, shape }) => ({ dtype, shape: fillBytes(dtype, shape) }));
 }
 
 function tensorArb(name: string, nonEmpty: boolean): fc.Arbitrary<GenTensor> {
@@ -136,15 +134,19 @@ export function validFile(opts: ValidOptions = {}): fc.Arbitrary<ValidFile> {
     .chain((tensors) => {
       const idx = tensors.map((_, i) => i);
       const perm = fc.shuffledSubarray(idx, { minLength: idx.length, maxLength: idx.length });
-      return fc.record({
-        keyOrder: perm,
-        dataOrder: perm,
-        metadata: fc.option(fc.uniqueArray(fc.tuple(fc.oneof(textArb, fc.constant("__proto__")), textArb), { selector: ([k]) => k, maxLength: 4 }), { nil: undefined }),
-        metaPos: fc.nat(tensors.length),
-        fields: fc.shuffledSubarray([...FIELDS], { minLength: 3, maxLength: 3 }),
-        padding: fc.array(fc.constantFrom(" ", " ", " ", "\t", "\n", "\r"), { maxLength: 12 }).map((a) => a.join("")),
-        style: fc.record({ pretty: fc.boolean(), asciiOnly: fc.boolean() }),
-      }).map(({ keyOrder, ...rest }): ValidFile => ({ ...rest, tensors: keyOrder.map((i) => tensors[i]!) }));
+      return fc
+        .record({
+          keyOrder: perm,
+          dataOrder: perm,
+          metadata: fc.option(fc.uniqueArray(fc.tuple(fc.oneof(textArb, fc.constant("__proto__")), textArb), { selector: ([k]) => k, maxLength: 4 }), {
+            nil: undefined,
+          }),
+          metaPos: fc.nat(tensors.length),
+          fields: fc.shuffledSubarray([...FIELDS], { minLength: 3, maxLength: 3 }),
+          padding: fc.array(fc.constantFrom(" ", " ", " ", "\t", "\n", "\r"), { maxLength: 12 }).map((a) => a.join("")),
+          style: fc.record({ pretty: fc.boolean(), asciiOnly: fc.boolean() }),
+        })
+        .map(({ keyOrder, ...rest }): ValidFile => ({ ...rest, tensors: keyOrder.map((i) => tensors[i]!) }));
     });
 }
 
@@ -290,7 +292,11 @@ export const truncated: fc.Arbitrary<Case> = validFile()
     return fc.nat(bytes.length - 1).map((cut) => ({ bytes, cut, n: headerBytes(d).length }));
   })
   .map(({ bytes, cut, n }) =>
-    fails(`truncated to ${cut} of ${bytes.length} bytes`, bytes.slice(0, cut), cut < 8 ? "FILE_TOO_SMALL" : cut < 8 + n ? "INVALID_HEADER_LENGTH" : "INCOMPLETE_BUFFER"),
+    fails(
+      `truncated to ${cut} of ${bytes.length} bytes`,
+      bytes.slice(0, cut),
+      cut < 8 ? "FILE_TOO_SMALL" : cut < 8 + n ? "INVALID_HEADER_LENGTH" : "INCOMPLETE_BUFFER",
+    ),
   );
 
 /** A declared header length past the end of the file, up to 2^64 - 1. */
@@ -300,7 +306,10 @@ export const headerLengthOverflow: fc.Arbitrary<Case> = validFile()
     const header = headerBytes(d);
     const least = BigInt(header.length + d.data.length + 1);
     const notable = [U64_MAX, 2n ** 63n, 2n ** 63n - 1n, 2n ** 53n + 1n, 2n ** 32n, MAX_HEADER + 1n, MAX_HEADER, 99_000_000n, least].filter((x) => x >= least);
-    return fc.tuple(fc.constant({ header, data: d.data }), fc.oneof(fc.bigInt({ min: least, max: U64_MAX }), fc.bigInt({ min: least, max: least + 64n }), fc.constantFrom(...notable)));
+    return fc.tuple(
+      fc.constant({ header, data: d.data }),
+      fc.oneof(fc.bigInt({ min: least, max: U64_MAX }), fc.bigInt({ min: least, max: least + 64n }), fc.constantFrom(...notable)),
+    );
   })
   .map(([{ header, data }, declared]) =>
     fails(`declared header length ${declared}`, assemble(header, data, declared), declared > MAX_HEADER ? "HEADER_TOO_LARGE" : "INVALID_HEADER_LENGTH"),
@@ -318,7 +327,13 @@ export const headerLengthShort: fc.Arbitrary<Case> = validFile()
     const bytes = assemble(header, data, BigInt(declared));
     // A prefix of valid UTF-8 is invalid exactly when it ends inside a multi-byte character.
     const code: SafetensorsErrorCode =
-      declared === 0 ? "INVALID_HEADER_START" : (header[declared]! & 0xc0) === 0x80 ? "INVALID_HEADER_UTF8" : declared < jsonLength ? "INVALID_HEADER_JSON" : "INCOMPLETE_BUFFER";
+      declared === 0
+        ? "INVALID_HEADER_START"
+        : (header[declared]! & 0xc0) === 0x80
+          ? "INVALID_HEADER_UTF8"
+          : declared < jsonLength
+            ? "INVALID_HEADER_JSON"
+            : "INCOMPLETE_BUFFER";
     return fails(`declared header length ${declared} of ${header.length} (JSON ${jsonLength})`, bytes, code);
   });
 
@@ -356,9 +371,49 @@ export const badUtf8: fc.Arbitrary<Case> = validFile()
   });
 
 /** Strings that are not JSON strings (the quotes included). */
-const BAD_STRINGS = ['"a\\x"', '"\\u12"', '"\\u12G4"', '"\\ud800"', '"\\udc00x"', '"\\ud800\\u0041"', '"a\u0001"', '"line\nbreak"', '"tab\tin"', '"a\\"', "'single'", "unquoted", '"a" "b"'];
+const BAD_STRINGS = [
+  '"a\\x"',
+  '"\\u12"',
+  '"\\u12G4"',
+  '"\\ud800"',
+  '"\\udc00x"',
+  '"\\ud800\\u0041"',
+  '"a\u0001"',
+  '"line\nbreak"',
+  '"tab\tin"',
+  '"a\\"',
+  "'single'",
+  "unquoted",
+  '"a" "b"',
+];
 /** Values that are not JSON values. */
-const BAD_VALUES = ["01", "1.", ".5", "-", "1e", "1e+", "+1", "0x10", "Infinity", "NaN", "-Infinity", "1_0", "--1", "tru", "nul", "[1,]", "[1,,2]", "[1 2]", "[1", "{", '{"a"}', '{"a":}', '{"a":1,}', "undefined", "'x'"];
+const BAD_VALUES = [
+  "01",
+  "1.",
+  ".5",
+  "-",
+  "1e",
+  "1e+",
+  "+1",
+  "0x10",
+  "Infinity",
+  "NaN",
+  "-Infinity",
+  "1_0",
+  "--1",
+  "tru",
+  "nul",
+  "[1,]",
+  "[1,,2]",
+  "[1 2]",
+  "[1",
+  "{",
+  '{"a"}',
+  '{"a":}',
+  '{"a":1,}',
+  "undefined",
+  "'x'",
+];
 /** Text after the JSON object that is neither whitespace nor padding. */
 const TRAILING = ["x", "}", "{}", ",", "]", "null", "0", "\u0000", "\u000b", "\u00a0", "/* */", "//"];
 
@@ -402,7 +457,11 @@ export const badJson: fc.Arbitrary<Case> = pickTensor(
         return fails(`header ${how.text}`, assemble(h, d.data), "INVALID_HEADER_JSON");
       }
       const k = key instanceof Raw ? key.text : JSON.stringify(key);
-      const member = { colon: `${k}=${renderJson(value, d.style)}`, "no-colon": `${k} ${renderJson(value, d.style)}`, "no-comma": `${k}:${renderJson(value, d.style)} "z":1` }[how.text]!;
+      const member = {
+        colon: `${k}=${renderJson(value, d.style)}`,
+        "no-colon": `${k} ${renderJson(value, d.style)}`,
+        "no-comma": `${k}:${renderJson(value, d.style)} "z":1`,
+      }[how.text]!;
       out = withPair(d, at, [null, new Raw(member)]);
       break;
     }
@@ -414,7 +473,10 @@ export const badJson: fc.Arbitrary<Case> = pickTensor(
 export const nonObjectHeader: fc.Arbitrary<Case> = fc
   .oneof(
     fc.constantFrom("", "[]", "null", "1", '"x"', "true", " {}", "\n{}", "\t{}", "[{}]", "\ufeff{}"),
-    fc.jsonValue().filter((j) => typeof j !== "object" || j === null || Array.isArray(j)).map((j) => JSON.stringify(j)),
+    fc
+      .jsonValue()
+      .filter((j) => typeof j !== "object" || j === null || Array.isArray(j))
+      .map((j) => JSON.stringify(j)),
   )
   .chain((text) => fc.tuple(fc.constant(text), fc.uint8Array({ maxLength: 8 })))
   .map(([text, data]) => fails(`header ${JSON.stringify(text).slice(0, 40)}`, assemble(utf8.encode(text), data), "INVALID_HEADER_START"));
@@ -502,8 +564,27 @@ export const overlap: fc.Arbitrary<Case> = validFile({ nonEmpty: 2 })
 
 /** data_offsets that are not two non-negative integers. */
 export const badOffsets: fc.Arbitrary<Case> = pickTensor(
-  fc.constantFrom<Json | undefined>(undefined, null, 0, "0,1", [], [0], [0, 1, 2], [-1, 0].map((x) => new Raw(String(x))), [new Raw("1.5"), 2], [new Raw("0.0"), 0], [new Raw("-0"), 0], [0, new Raw("1e1")], [0, "2"], [0, null], [[0], [1]], { pairs: [] }),
-).map(({ d, i, change: offsets }) => fails(`tensor ${i} data_offsets ${renderJson(offsets ?? new Raw("(missing)"), d.style)}`, encode(withField(d, i, "data_offsets", offsets)), "INVALID_OFFSET"));
+  fc.constantFrom<Json | undefined>(
+    undefined,
+    null,
+    0,
+    "0,1",
+    [],
+    [0],
+    [0, 1, 2],
+    [-1, 0].map((x) => new Raw(String(x))),
+    [new Raw("1.5"), 2],
+    [new Raw("0.0"), 0],
+    [new Raw("-0"), 0],
+    [0, new Raw("1e1")],
+    [0, "2"],
+    [0, null],
+    [[0], [1]],
+    { pairs: [] },
+  ),
+).map(({ d, i, change: offsets }) =>
+  fails(`tensor ${i} data_offsets ${renderJson(offsets ?? new Raw("(missing)"), d.style)}`, encode(withField(d, i, "data_offsets", offsets)), "INVALID_OFFSET"),
+);
 
 /** A tensor appended after the last byte, with no data behind it. */
 export const pastTheEnd: fc.Arbitrary<Case> = validFile().chain((v) =>
@@ -513,7 +594,11 @@ export const pastTheEnd: fc.Arbitrary<Case> = validFile().chain((v) =>
     const name = `\u0000past-end-${v.tensors.map((t) => t.name).join("|")}`;
     const present = Math.min(extra, length - 1);
     const grown = { ...d, data: new Uint8Array([...d.data, ...new Uint8Array(present)]) };
-    return fails(`tensor [${end}, ${end + length}] with ${present} of its bytes`, encode(insertPair(grown, at, [name, entry("U8", [length], [end, end + length], FIELDS)])), "INCOMPLETE_BUFFER");
+    return fails(
+      `tensor [${end}, ${end + length}] with ${present} of its bytes`,
+      encode(insertPair(grown, at, [name, entry("U8", [length], [end, end + length], FIELDS)])),
+      "INCOMPLETE_BUFFER",
+    );
   }),
 );
 
@@ -538,10 +623,17 @@ export const shapeMismatch: fc.Arbitrary<Case> = pickTensor(fc.record({ dtype: d
 
 /** Sub-byte dtypes whose element count leaves a partial byte. */
 export const misalignedSubByte: fc.Arbitrary<Case> = pickTensor(
-  fc.record({ dtype: fc.constantFrom<DType>("F4", "F6_E2M3", "F6_E3M2"), n: fc.integer({ min: 1, max: 99 }) }).filter(({ dtype, n }) => (n * dtypeBits(dtype)) % 8 !== 0),
-).map(({ d, i, change: { dtype, n } }) => fails(`tensor ${i} ${dtype} [${n}]`, encode(withField(withField(d, i, "dtype", dtype), i, "shape", [n])), "MISALIGNED_SUBBYTE"));
+  fc
+    .record({ dtype: fc.constantFrom<DType>("F4", "F6_E2M3", "F6_E3M2"), n: fc.integer({ min: 1, max: 99 }) })
+    .filter(({ dtype, n }) => (n * dtypeBits(dtype)) % 8 !== 0),
+).map(({ d, i, change: { dtype, n } }) =>
+  fails(`tensor ${i} ${dtype} [${n}]`, encode(withField(withField(d, i, "dtype", dtype), i, "shape", [n])), "MISALIGNED_SUBBYTE"),
+);
 
-const bigDim = fc.oneof(fc.bigInt({ min: 2n ** 51n, max: 2n ** 70n }), fc.constantFrom(2n ** 53n, 2n ** 53n + 1n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 64n + 1n, 10n ** 30n));
+const bigDim = fc.oneof(
+  fc.bigInt({ min: 2n ** 51n, max: 2n ** 70n }),
+  fc.constantFrom(2n ** 53n, 2n ** 53n + 1n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 64n + 1n, 10n ** 30n),
+);
 
 /** Shapes whose element count (its non-zero dimensions) overflows 2^53 bits, and offsets past 2^53. */
 export const numelOverflow: fc.Arbitrary<Case> = pickTensor(
@@ -549,7 +641,9 @@ export const numelOverflow: fc.Arbitrary<Case> = pickTensor(
     .record({
       dtype: dtypeArb,
       shape: fc.oneof(
-        fc.tuple(fc.array(fc.nat(4), { maxLength: 2 }), bigDim, fc.array(fc.nat(4), { maxLength: 2 })).map(([a, b, c]) => [...a.map(BigInt), b, ...c.map(BigInt)]),
+        fc
+          .tuple(fc.array(fc.nat(4), { maxLength: 2 }), bigDim, fc.array(fc.nat(4), { maxLength: 2 }))
+          .map(([a, b, c]) => [...a.map(BigInt), b, ...c.map(BigInt)]),
         fc.array(fc.bigInt({ min: 2n ** 18n, max: 2n ** 40n }), { minLength: 3, maxLength: 5 }),
       ),
       offsets: fc.boolean(),
@@ -560,20 +654,52 @@ export const numelOverflow: fc.Arbitrary<Case> = pickTensor(
     const end = MAX_SAFE + 1n + shape[0]!;
     return fails(`tensor ${i} data_offsets [0, ${end}]`, encode(withField(d, i, "data_offsets", [0, new Raw(String(end))])), "VALIDATION_OVERFLOW");
   }
-  const out = withField(withField(d, i, "dtype", dtype), i, "shape", shape.map((x) => new Raw(String(x))));
+  const out = withField(
+    withField(d, i, "dtype", dtype),
+    i,
+    "shape",
+    shape.map((x) => new Raw(String(x))),
+  );
   return fails(`tensor ${i} ${dtype} [${shape}]`, encode(out), "VALIDATION_OVERFLOW");
 });
 
 /** Shapes that are not arrays of non-negative integer lexemes. */
 export const badShape: fc.Arbitrary<Case> = pickTensor(
-  fc.constantFrom<Json | undefined>(undefined, null, 2, "2", "[2]", true, { pairs: [] }, [new Raw("-1")], [new Raw("-0")], [new Raw("1.5")], [new Raw("2.0")], [new Raw("2e0")], [new Raw("1E1")], [new Raw("1e400")], ["2"], [[2]], [null], [true], [2, new Raw("-3")]),
-).map(({ d, i, change: shape }) => fails(`tensor ${i} shape ${renderJson(shape ?? new Raw("(missing)"), d.style)}`, encode(withField(d, i, "shape", shape)), "INVALID_SHAPE"));
+  fc.constantFrom<Json | undefined>(
+    undefined,
+    null,
+    2,
+    "2",
+    "[2]",
+    true,
+    { pairs: [] },
+    [new Raw("-1")],
+    [new Raw("-0")],
+    [new Raw("1.5")],
+    [new Raw("2.0")],
+    [new Raw("2e0")],
+    [new Raw("1E1")],
+    [new Raw("1e400")],
+    ["2"],
+    [[2]],
+    [null],
+    [true],
+    [2, new Raw("-3")],
+  ),
+).map(({ d, i, change: shape }) =>
+  fails(`tensor ${i} shape ${renderJson(shape ?? new Raw("(missing)"), d.style)}`, encode(withField(d, i, "shape", shape)), "INVALID_SHAPE"),
+);
 
 const KNOWN = new Set<string>(DTYPES);
 
 /** dtype strings the format does not define. */
 export const unknownDtype: fc.Arbitrary<Case> = pickTensor(
-  fc.oneof(fc.constantFrom("f32", "F8_E4M3FN", "FLOAT", "", " F32", "F32 ", "__proto__", "constructor", "toString", "BF16\u0000", "I128", "F8"), fc.string({ maxLength: 8 })).filter((s) => !KNOWN.has(s)),
+  fc
+    .oneof(
+      fc.constantFrom("f32", "F8_E4M3FN", "FLOAT", "", " F32", "F32 ", "__proto__", "constructor", "toString", "BF16\u0000", "I128", "F8"),
+      fc.string({ maxLength: 8 }),
+    )
+    .filter((s) => !KNOWN.has(s)),
 ).map(({ d, i, change: dtype }) => fails(`tensor ${i} dtype ${JSON.stringify(dtype)}`, encode(withField(d, i, "dtype", dtype)), "UNKNOWN_DTYPE"));
 
 /** `__metadata__` that is not an object of strings; `null` counts as absent, as the reference has it. */
@@ -648,10 +774,15 @@ export const damaged: fc.Arbitrary<Damaged> = validFile()
       fc.record({ kind: fc.constant("insert" as const), at: fc.nat(bytes.length), bytes: fc.uint8Array({ minLength: 1, maxLength: 4 }) }),
       fc.record({ kind: fc.constant("delete" as const), at: fc.nat(Math.max(0, bytes.length - 1)), n: fc.integer({ min: 1, max: 4 }) }),
     );
-    return fc.record({ v: fc.constant(v), bytes: fc.constant(bytes), dataStart: fc.constant(dataStart), edits: fc.array(edit, { minLength: 1, maxLength: 4 }) });
+    return fc.record({
+      v: fc.constant(v),
+      bytes: fc.constant(bytes),
+      dataStart: fc.constant(dataStart),
+      edits: fc.array(edit, { minLength: 1, maxLength: 4 }),
+    });
   })
   .map(({ v, bytes, dataStart, edits }) => {
-    let out = [...bytes];
+    const out = [...bytes];
     let dataOnly = true;
     for (const e of edits) {
       if (e.kind === "flip") {

@@ -17,6 +17,7 @@ import { generateCheckpoint } from "../../../src/fixtures-gen/generate.js";
 import type { FixtureSpec } from "../../../src/fixtures-gen/spec.js";
 import { observedOutcome, parseInput, referenceAnswer } from "../../../src/golden/answer.js";
 import { type CaseMeta, OUTCOME_PREFIX } from "../../../src/golden/corpus.js";
+import { decidingPoints } from "../../../src/reference/alternatives.js";
 
 export interface CounterexampleCheckpoint {
   /** The stage the property exercises (what the draft case checks). */
@@ -61,11 +62,13 @@ export async function writeCounterexample(root: string, c: CounterexampleCheckpo
   let outcome: CaseMeta["outcome"] = "open";
   let layers: Record<string, string> = {};
   let errorCode: string | undefined;
+  let points: string[] = [];
   try {
     const input = parseInput({ configText, model });
     const answer = await referenceAnswer(c.stage, input);
     outcome = observedOutcome(answer, input);
     layers = answer.layers;
+    points = await decidingPoints(c.stage, input.weights, input.config, answer.kind === "output" ? { expected: answer.weights } : { errorCode: answer.code });
     if (answer.kind === "error") errorCode = answer.code;
   } catch {
     // The reference crashed on it: the draft stays open, the crash is what the property found.
@@ -78,6 +81,7 @@ export async function writeCounterexample(root: string, c: CounterexampleCheckpo
     features: ["counterexample", origin.property, ...(c.spec === undefined ? [] : [c.spec.family])],
     family: c.spec?.family ?? null,
     source: { property: origin.property, seed: origin.seed, path: origin.path ?? null, spec: c.spec ?? null, params: c.params ?? {} },
+    points,
     layers,
     ...(errorCode === undefined ? {} : { errorCode }),
   };

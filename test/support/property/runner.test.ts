@@ -1,6 +1,7 @@
 // The property runner itself: a failing property names the folder it wrote, and that folder is a
 // counterexample checkpoint in the corpus layout (input/config.json, input/model.safetensors, a
-// case.json draft whose source regenerates it); run counts scale with FC_NUM_RUNS; FC_SEED replays.
+// case.json draft whose source regenerates it); run counts scale with FC_NUM_RUNS; FC_SEED replays
+// (the settings themselves are tested in ../fc.test.ts).
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +15,10 @@ import { tempDir } from "../tmp.js";
 
 const saved = { runs: process.env.FC_NUM_RUNS, seed: process.env.FC_SEED };
 afterEach(() => {
-  for (const [k, v] of [["FC_NUM_RUNS", saved.runs], ["FC_SEED", saved.seed]] as const) {
+  for (const [k, v] of [
+    ["FC_NUM_RUNS", saved.runs],
+    ["FC_SEED", saved.seed],
+  ] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
@@ -36,7 +40,12 @@ describe("property runner", () => {
     await expect(failing).rejects.toThrow(/Got error: .*expected 3 to be less than or equal to 2/);
 
     const draft = JSON.parse(readFileSync(join(dir, "case.json"), "utf8"));
-    expect(draft).toMatchObject({ id: "y_at-most-two-experts-42", stage: "prefuse", outcome: "transform", source: { property: "at-most-two-experts", seed: 42, params: { note: "test" } } });
+    expect(draft).toMatchObject({
+      id: "y_at-most-two-experts-42",
+      stage: "prefuse",
+      outcome: "transform",
+      source: { property: "at-most-two-experts", seed: 42, params: { note: "test" } },
+    });
     expect(draft.source.spec.experts).toBe(3); // shrunk to the smallest failing count
     const ckpt = await Checkpoint.open(join(dir, "input"));
     try {

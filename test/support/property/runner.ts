@@ -1,6 +1,7 @@
 // The property suite's runner. Every property runs through `checkProperty`:
 // - runs: the property's default (at least 100, or fewer for the few that spawn processes),
-//   scaled by FC_NUM_RUNS / 100 (FC_NUM_RUNS=1000 runs every property ten times as long);
+//   scaled by FC_NUM_RUNS as everywhere in the suite (../fc.ts: FC_NUM_RUNS=1000 runs every
+//   property ten times as long);
 // - seed: FC_SEED, else a fresh one; printed before the run, so any run can be replayed
 //   (FC_SEED=<seed>, plus FC_PATH=<path> from the failure report to go straight to it);
 // - on failure: the shrunk counterexample is written as a checkpoint folder
@@ -9,7 +10,7 @@
 
 import fc from "fast-check";
 import { join } from "node:path";
-import { envInt } from "../fc-params.js";
+import { fcEnv, fcRuns } from "../fc.js";
 import { ROOT } from "../cli.js";
 import { type CounterexampleCheckpoint, writeCounterexample } from "./counterexample.js";
 
@@ -38,11 +39,9 @@ export interface RunSettings {
 }
 
 export function runSettings(defaultRuns: number): RunSettings {
-  const scale = envInt("FC_NUM_RUNS");
-  const runs = scale === undefined ? defaultRuns : Math.max(defaultRuns, Math.round((defaultRuns * scale) / 100));
-  const seed = envInt("FC_SEED") ?? (Math.random() * 0x7fffffff) | 0;
-  const path = process.env.FC_PATH;
-  return { runs, seed, path: path === undefined || path === "" ? undefined : path };
+  const { seed, path } = fcEnv();
+  // A fresh seed is drawn here (not left to fast-check) so that it can be printed before the run.
+  return { runs: fcRuns(defaultRuns), seed: seed ?? (Math.random() * 0x7fffffff) | 0, path };
 }
 
 export async function checkProperty<T>(run: PropertyRun<T>): Promise<void> {
