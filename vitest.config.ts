@@ -6,7 +6,7 @@ export default defineConfig({
     // onnxruntime-node is a native addon: separate processes, not worker threads.
     pool: "forks",
     // Many tests wait on child processes (the CLI, Python candidates): one worker more than the two
-    // cores keeps both busy (902 tests: 124 s with 3 workers on an idle 2-core machine, 154 s with 2).
+    // cores keeps both busy (902 tests: 124 s with 3 workers on an idle 2-core machine, 154 s with 2 under light load).
     maxWorkers: 3,
     globalSetup: ["test/support/global-setup.ts"],
     // The one fast-check configuration (FC_NUM_RUNS, FC_SEED, FC_PATH): see test/support/fc.ts.
