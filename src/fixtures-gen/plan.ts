@@ -101,6 +101,12 @@ function emitFused(em: Emitter, block: MoeBlockDecl, kinds: Record<Projection, K
   const ids = Array.from({ length: E }, (_, e) => e);
   const expert = (p: Projection, e: number) => em.expert(kinds[p], e);
   const p = `${block.fusedPrefix}.experts`;
+  // The columns layouts (and gpt-oss) store down transposed: [E, I, H].
+  const downColumns = () =>
+    concatProducer(
+      ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])),
+      [E, I, H],
+    );
   switch (em.spec.family.moe.fusedStyle) {
     case "rows":
       em.add(
@@ -121,26 +127,14 @@ function emitFused(em: Emitter, block: MoeBlockDecl, kinds: Record<Projection, K
     case "columns": {
       const gateUp = ids.map((e) => transposedProducer(concatProducer([expert("gate", e), expert("up", e)], [2 * I, H]), 2 * I, H, [H, 2 * I]));
       em.add(`${p}.gate_up_proj`, concatProducer(gateUp, [E, H, 2 * I]));
-      em.add(
-        `${p}.down_proj`,
-        concatProducer(
-          ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])),
-          [E, I, H],
-        ),
-      );
+      em.add(`${p}.down_proj`, downColumns());
       return;
     }
     case "interleaved": {
       // transformers' GptOssExperts: gate_up_proj [E, H, 2I], gate = [..., ::2], up = [..., 1::2]; biases alongside.
       const gateUp = ids.map((e) => transposedProducer(interleavedRowsProducer(expert("gate", e), expert("up", e), I, [2 * I, H]), 2 * I, H, [H, 2 * I]));
       em.add(`${p}.gate_up_proj`, concatProducer(gateUp, [E, H, 2 * I]));
-      em.add(
-        `${p}.down_proj`,
-        concatProducer(
-          ids.map((e) => transposedProducer(expert("down", e), H, I, [I, H])),
-          [E, I, H],
-        ),
-      );
+      em.add(`${p}.down_proj`, downColumns());
       const bias = (leaf: string, shape: readonly number[]) =>
         em.weight(`${p}.${leaf}`, { key: `${p}.${leaf}`, dtype: em.spec.dtype, shape, dist: ROLE_DISTRIBUTION.bias }, false);
       bias("gate_up_proj_bias", [E, 2 * I]);

@@ -10,7 +10,7 @@ import { tableLines } from "../../src/cli/table.js";
 import { printable, redact, safeText } from "../../src/reference/safe-text.js";
 import { runCli } from "../support/cli.js";
 import { runCliAsync } from "../support/cli-async.js";
-import { FakeHub } from "../support/hub-server.js";
+import { FakeHub, hubEnv } from "../support/hub-server.js";
 import { repoFiles } from "../support/hub-served.js";
 import { tinyMoe, writeTinyCheckpoint } from "../support/moe.js";
 import { tempDir } from "../support/tmp.js";
@@ -118,7 +118,7 @@ describe("no raw control reaches the terminal from a hostile Hub", () => {
   afterAll(() => hub.close());
 
   it("the downloading lines name the server's file names escaped", async () => {
-    const env = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(tempDir(), "cache"), HF_TOKEN: "", HUGGING_FACE_HUB_TOKEN: "", HF_HUB_OFFLINE: "" };
+    const env = hubEnv(hub, join(tempDir(), "cache"));
     const r = await runCliAsync(["inspect", "hf://acme/ansi"], { env });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain("moe-prefuse: downloading notes\\u001b]0;pwned");

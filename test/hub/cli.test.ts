@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { runCliAsync } from "../support/cli-async.js";
-import { FakeHub } from "../support/hub-server.js";
+import { FakeHub, hubEnv } from "../support/hub-server.js";
 import { tempDir } from "../support/tmp.js";
 import { repoFiles } from "../support/hub-served.js";
 
@@ -13,14 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => hub.close());
 
-const env = (cache: string, extra: Record<string, string> = {}) => ({
-  HF_ENDPOINT: hub.url,
-  HF_HUB_CACHE: cache,
-  HF_TOKEN: "",
-  HUGGING_FACE_HUB_TOKEN: "",
-  HF_HUB_OFFLINE: "",
-  ...extra,
-});
+const env = (cache: string, extra: Record<string, string> = {}) => hubEnv(hub, cache, extra);
 
 describe("hub commands and hf:// inputs", () => {
   it("hub fetch resolves the revision, prints the commit, then serves the pinned commit without a request", async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeGeneratedCheckpoint } from "../../src/fixtures-gen/generate.js";
 import type { FixtureSpec } from "../../src/fixtures-gen/spec.js";
 import { runCliAsync } from "../support/cli-async.js";
-import { FakeHub, type LoggedRequest, type ServedFile } from "../support/hub-server.js";
+import { FakeHub, type LoggedRequest, type ServedFile, hubEnv } from "../support/hub-server.js";
 import { tempDir } from "../support/tmp.js";
 
 interface PlanJson {
@@ -26,14 +26,7 @@ beforeAll(async () => {
 });
 afterAll(() => hub.close());
 
-const env = (cache: string, extra: Record<string, string> = {}) => ({
-  HF_ENDPOINT: hub.url,
-  HF_HUB_CACHE: cache,
-  HF_TOKEN: "",
-  HUGGING_FACE_HUB_TOKEN: "",
-  HF_HUB_OFFLINE: "",
-  ...extra,
-});
+const env = (cache: string, extra: Record<string, string> = {}) => hubEnv(hub, cache, extra);
 
 async function generated(spec: FixtureSpec): Promise<{ dir: string; files: ServedFile[] }> {
   const dir = join(tempDir(), "ckpt");

@@ -77,6 +77,11 @@ function etagOf(f: ServedFile): string {
   return f.lfs ? sha256(f.data) : gitBlobSha1(f.data);
 }
 
+/** The environment a CLI child needs to use `hub` as its Hub with a fresh cache and no token of the machine's. */
+export function hubEnv(hub: { readonly url: string }, cache: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, HF_TOKEN: "", HUGGING_FACE_HUB_TOKEN: "", HF_HUB_OFFLINE: "", ...extra };
+}
+
 export class FakeHub {
   readonly requests: LoggedRequest[] = [];
   /** Bytes written by `endless` bodies so far. */
