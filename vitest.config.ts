@@ -13,7 +13,7 @@ export default defineConfig({
     // (the files' secrets differ), and per-test cleanup lives in a setup file (tmp-setup.ts).
     isolate: false,
     // Many tests wait on child processes (the CLI, Python candidates): one worker more than the two
-    // cores keeps both busy (902 tests: 124 s with 3 workers on an idle 2-core machine, 154 s with 2 under light load).
+    // cores keeps both busy (902 tests on an idle 2-core machine: 87 s, 161 CPU seconds).
     maxWorkers: 3,
     globalSetup: ["test/support/global-setup.ts"],
     // The one fast-check configuration (FC_NUM_RUNS, FC_SEED, FC_PATH): see test/support/fc.ts;
