@@ -12,8 +12,9 @@
 //             ancestor of the package or the working directory; python is --python,
 //             $MOE_PREFUSE_PYTHON, .venv/bin/python, python3 (the first with numpy)
 //   kernel    Fp8Dequantizer per tensor (scale decode included) into a reused output buffer, as
-//             the streaming view uses it; also with the direct path and a misaligned input (the
-//             byte-gather fallback) as the alternatives
+//             the streaming view uses it: the default (`auto`, the WebAssembly SIMD kernel), and
+//             side by side the typed-array table kernel, the direct path and the table kernel on
+//             a misaligned input (its byte-gather fallback)
 //   threads   DequantPool with 1..N threads over the same tensors in shared memory (an expert's
 //             three tensors and the next experts' in flight, as the streaming paths keep them),
 //             16 distinct experts cycled; the ratio to one thread is the scaling curve
@@ -212,6 +213,8 @@ const outLayer = () => outputs;
 const inPool = (e: number) => pool[e % POOL]!;
 const outPool = (e: number) => poolOutputs[e % POOL]!;
 
+const AUTO = "kernel, WebAssembly SIMD (auto)";
+const TABLE = "kernel, typed-array table";
 const series: Record<string, number[]> = {};
 const record = (name: string, seconds: number | undefined) => {
   if (seconds !== undefined) series[name] = [...(series[name] ?? []), seconds];
@@ -219,8 +222,7 @@ const record = (name: string, seconds: number | undefined) => {
 
 // Warm up the JIT on a few experts' worth of work before timing.
 for (let i = 0; i < 3; i++) {
-  kernelRun(inLayer, outLayer, "auto");
-  kernelRun(inLayer, outLayer, "direct");
+  for (const strategy of ["auto", "table", "direct"] as const) kernelRun(inLayer, outLayer, strategy);
   copyRun(inLayer, outLayer);
 }
 for (const p of threadPools.values()) await threadedRun(p);
@@ -237,12 +239,14 @@ console.log(
 );
 for (let r = 0; r < RUNS; r++) {
   record("numpy (anchor)", numpyRun());
-  record("kernel, table path (auto)", kernelRun(inLayer, outLayer, "auto"));
+  record(AUTO, kernelRun(inLayer, outLayer, "auto"));
+  record(TABLE, kernelRun(inLayer, outLayer, "table"));
   record("kernel, direct path", kernelRun(inLayer, outLayer, "direct"));
-  record("kernel, misaligned input (byte gather)", kernelRun(inLayer, outLayer, "auto", true));
+  record("kernel, typed-array table, misaligned input (byte gather)", kernelRun(inLayer, outLayer, "table", true));
   record("view.readInto (library path)", await viewRun());
   record("copy ceiling (same bytes)", copyRun(inLayer, outLayer));
   record(`kernel, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "auto"));
+  record(`kernel, typed-array table, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "table"));
   record(`copy ceiling, ${POOL} distinct experts (DRAM)`, copyRun(inPool, outPool));
   for (const [t, p] of threadPools) record(`pool, ${t} thread(s), ${POOL} distinct experts`, await threadedRun(p));
   process.stderr.write(`run ${r + 1}/${RUNS} done\n`);
@@ -250,7 +254,7 @@ for (let r = 0; r < RUNS; r++) {
 
 const med = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, median(v)]));
 const numpy = med["numpy (anchor)"];
-const table = med["kernel, table path (auto)"]!;
+const auto = med[AUTO]!;
 const width = Math.max(...Object.keys(med).map((k) => k.length));
 console.log("");
 for (const [name, s] of Object.entries(med)) {
@@ -264,14 +268,18 @@ for (const [name, s] of Object.entries(med)) {
 console.log("");
 if (numpy !== undefined) {
   // Each run's numpy and kernel timings ran back to back, so their ratio shares that run's load.
-  const perRun = series["numpy (anchor)"]!.map((t, r) => t / series["kernel, table path (auto)"]![r]!);
+  const perRun = series["numpy (anchor)"]!.map((t, r) => t / series[AUTO]![r]!);
   console.log(
-    `speed-up over numpy (medians, table path): ${(numpy / table).toFixed(1)}x (target >= 5x); per run ${perRun.map((x) => `${x.toFixed(1)}x`).join(", ")}, median ${median(perRun).toFixed(1)}x`,
+    `speed-up over numpy (medians, default kernel): ${(numpy / auto).toFixed(1)}x (target >= 5x); per run ${perRun.map((x) => `${x.toFixed(1)}x`).join(", ")}, median ${median(perRun).toFixed(1)}x`,
   );
 }
-console.log(`table path vs copy ceiling, in cache: ${((med["copy ceiling (same bytes)"]! / table) * 100).toFixed(0)}% of copy speed`);
+const wasmPerRun = series[TABLE]!.map((t, r) => t / series[AUTO]![r]!);
 console.log(
-  `table path vs copy ceiling, DRAM:     ${((med[`copy ceiling, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!) * 100).toFixed(0)}% of copy speed`,
+  `WebAssembly SIMD vs typed-array table kernel, one thread: ${(med[TABLE]! / auto).toFixed(2)}x in cache, ${(med[`kernel, typed-array table, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!).toFixed(2)}x DRAM; per run (in cache) ${wasmPerRun.map((x) => `${x.toFixed(2)}x`).join(", ")}`,
+);
+console.log(`default kernel vs copy ceiling, in cache: ${((med["copy ceiling (same bytes)"]! / auto) * 100).toFixed(0)}% of copy speed`);
+console.log(
+  `default kernel vs copy ceiling, DRAM:     ${((med[`copy ceiling, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!) * 100).toFixed(0)}% of copy speed`,
 );
 const one = series[`pool, ${THREADS[0]} thread(s), ${POOL} distinct experts`]!;
 for (const t of THREADS) {

@@ -19,7 +19,8 @@
 ;; normal range, NaN or infinite scales) the caller's check clears the flag and the block goes
 ;; through the exact table. Segments shorter than 16 and the tail of each segment always do.
 (module
-  (memory (export "memory") 1)
+  ;; The process's kernel memory (src/reference/fp8/arena.ts), shared by every thread's instance.
+  (import "env" "memory" (memory 1 65536 shared))
   (func (export "dequant")
     (param $src i32) (param $dst i32) (param $count i32) (param $col i32)
     (param $cols i32) (param $bn i32) (param $records i32)

@@ -22,7 +22,7 @@ import { endianness } from "node:os";
 import { BF16_NAN } from "../dtypes.js";
 import { fillBlockTable } from "./block-table.js";
 import { type Fp8WeightDType, weightTable } from "./formats.js";
-import { MAX_WASM_BLOCK_COLUMNS, WASM_KERNEL_AVAILABLE, WasmKernel } from "./wasm-kernel.js";
+import { MAX_WASM_BLOCK_COLUMNS, type Placement, WASM_KERNEL_AVAILABLE, WasmKernel } from "./wasm-kernel.js";
 
 if (endianness() !== "LE") throw new Error("moe-prefuse's FP8 kernel assumes a little-endian machine (safetensors data is little-endian)");
 
@@ -92,15 +92,18 @@ export class Fp8Dequantizer {
     this.useTables = tables && !wasm;
   }
 
-  /** Dequantizes elements [start, start + src.length) of the row-major weight into `out` (same length). */
-  run(src: Uint8Array, start: number, out: Uint16Array): void {
+  /**
+   * Dequantizes elements [start, start + src.length) of the row-major weight into `out` (same
+   * length). `placement` is for pool workers (where their buffers sit in the kernel memory).
+   */
+  run(src: Uint8Array, start: number, out: Uint16Array, placement?: Placement): void {
     const n = this.weight.cols;
     const len = src.length;
     if (out.length !== len) throw new RangeError(`output holds ${out.length} elements, input ${len}`);
     if (start < 0 || start + len > this.weight.rows * n)
       throw new RangeError(`elements [${start}, ${start + len}) are outside the ${this.weight.rows}x${n} weight`);
     if (this.wasm !== undefined) {
-      this.wasm.run(src, start, out);
+      this.wasm.run(src, start, out, placement);
       return;
     }
     if (this.useTables && slotsOwner !== this) {
