@@ -210,6 +210,7 @@ export function dequantView(source: WeightSource, config: ModelConfig | undefine
     plan,
     config: dequantizedConfig(config),
     specs: plan.specs,
+    buffers,
     close: async () => owned?.close(),
     readInto,
     async read(name: string): Promise<Tensor> {
