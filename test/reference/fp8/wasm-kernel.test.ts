@@ -112,21 +112,4 @@ describe("the WebAssembly FP8 kernel", () => {
       expectSameBits(run(w, bytes.subarray(start, end), "wasm", start), want.subarray(start, end), `start ${start}`);
     }
   });
-
-  it("keeps each kernel's tables apart when two kernels interleave", () => {
-    const bytes = Uint8Array.from({ length: 64 * 64 }, (_, i) => (i * 37) & 0xff);
-    const a: BlockScaledWeight = { dtype: "F8_E4M3", rows: 64, cols: 64, block: [32, 32], scales: Float32Array.of(1, 2, 3, 4) };
-    const b: BlockScaledWeight = { ...a, scales: Float32Array.of(-5, 6, -7, 0.125) };
-    const ka = new Fp8Dequantizer(a, "wasm");
-    const kb = new Fp8Dequantizer(b, "wasm");
-    const outA = new Uint16Array(bytes.length);
-    const outB = new Uint16Array(bytes.length);
-    for (let start = 0; start < bytes.length; start += 1000) {
-      const end = Math.min(bytes.length, start + 1000);
-      ka.run(bytes.subarray(start, end), start, outA.subarray(start, end));
-      kb.run(bytes.subarray(start, end), start, outB.subarray(start, end));
-    }
-    expectSameBits(outA, run(a, bytes, "direct"), "first kernel");
-    expectSameBits(outB, run(b, bytes, "direct"), "second kernel");
-  });
 });
