@@ -29,7 +29,8 @@
 // --intermediate 512` (about 400 MB of FP8, 800 MB dequantized) is written once; each run then
 // times `cp -r` of its dequantized output and `node bin/moe-prefuse.js dequant --threads T` for
 // each T (the built CLI, a fresh process: its start-up counts, as a user's would), with peak RSS
-// from /usr/bin/time -v. The dequant's copy-bandwidth fraction is cp's time over its time (both
+// from /usr/bin/time -v, and an I/O floor: a Node program that reads the input and writes as many
+// bytes as the output, computing nothing. The dequant's copy-bandwidth fraction is cp's time over its time (both
 // write the same 800 MB). The page cache holds the input, as it would after a download.
 //
 // Reports medians over runs and ratios. Timing on a shared machine is noisy: compare ratios from
@@ -295,6 +296,33 @@ console.log(
 );
 await Promise.all([...threadPools.values()].map((p) => p.close()));
 
+const IO_FLOOR = "I/O floor (node: read the FP8 file, write as many bytes as the BF16 one, no compute)";
+/**
+ * What any Node program pays to turn the FP8 file into a file of the BF16 size: start-up, the
+ * input read in 1 MiB pieces and the output written in 2 MiB pieces, each read overlapping the
+ * previous write, nothing computed. The distance from it to `dequant` is the computation's share.
+ */
+const IO_FLOOR_PROGRAM = `
+import { open } from "node:fs/promises";
+const [input, output] = process.argv.slice(1);
+const src = await open(input);
+const dst = await open(output, "wx");
+const { size } = await src.stat();
+const N = 1 << 20;
+const ins = [Buffer.alloc(N), Buffer.alloc(N)];
+const outs = [Buffer.alloc(2 * N), Buffer.alloc(2 * N)];
+let read = src.read(ins[0], 0, N, 0);
+let write = Promise.resolve();
+for (let at = 0, k = 0; at < size; at += N, k++) {
+  const { bytesRead } = await read;
+  if (at + N < size) read = src.read(ins[(k + 1) % 2], 0, N, at + N);
+  await write;
+  write = dst.write(outs[k % 2], 0, 2 * bytesRead, 2 * at);
+}
+await write;
+await Promise.all([src.close(), dst.close()]);
+`;
+
 if (o.disk !== "0") diskToDisk();
 
 /** `moe-prefuse dequant` of a ~400 MB FP8 checkpoint against `cp -r` of its 800 MB output. */
@@ -328,6 +356,9 @@ function diskToDisk(): void {
       rmSync(copy, { recursive: true, force: true });
       const c = runChecked("cp", ["-r", reference, copy]);
       note("cp -r", c);
+      rmSync(copy, { recursive: true, force: true });
+      mkdirSync(copy);
+      note(IO_FLOOR, runChecked(node, ["--input-type=module", "-e", IO_FLOOR_PROGRAM, join(input, "model.safetensors"), join(copy, "model.safetensors")]));
       for (const t of THREADS) {
         rmSync(out, { recursive: true, force: true });
         const d = runChecked(node, [bin, "dequant", input, out, "--threads", String(t)]);
@@ -343,9 +374,13 @@ function diskToDisk(): void {
         .join(" ")}`,
     );
     const cp = median(wall["cp -r"]!);
+    const floor = median(wall[IO_FLOOR]!);
     const secs = (xs: readonly number[]) => `[${xs.map((x) => (x / 1000).toFixed(2)).join(", ")}]`;
     console.log(
       `cp -r: ${(cp / 1000).toFixed(2)} s, ${(outBytes / cp / 1e6).toFixed(2)} GB/s, cpu ${(median(cpu["cp -r"]!) / 1000).toFixed(2)} s   ${secs(wall["cp -r"]!)}`,
+    );
+    console.log(
+      `${IO_FLOOR}: ${(floor / 1000).toFixed(2)} s, ${(floor / cp).toFixed(2)}x cp -r, cpu ${(median(cpu[IO_FLOOR]!) / 1000).toFixed(2)} s   ${secs(wall[IO_FLOOR]!)}`,
     );
     for (const t of THREADS) {
       const name = `dequant --threads ${t}`;
@@ -353,7 +388,7 @@ function diskToDisk(): void {
       // Each run's dequant and cp ran back to back, so their ratio shares that run's load.
       const perRun = wall[name]!.map((x, r) => `${(x / wall["cp -r"]![r]!).toFixed(2)}x`).join(", ");
       console.log(
-        `${name}: ${(ms / 1000).toFixed(2)} s, ${(ms / cp).toFixed(2)}x cp -r (target <= 2.5x), ${((cp / ms) * 100).toFixed(0)}% of the copy bandwidth, cpu ${(median(cpu[name]!) / 1000).toFixed(2)} s, peak RSS ${fmtMiB(Math.max(...rss[name]!))} (target <= 400 MiB); per run ${perRun}   ${secs(wall[name]!)}`,
+        `${name}: ${(ms / 1000).toFixed(2)} s, ${(ms / cp).toFixed(2)}x cp -r (target <= 2.5x), ${(ms / floor).toFixed(2)}x the I/O floor, ${((cp / ms) * 100).toFixed(0)}% of the copy bandwidth, cpu ${(median(cpu[name]!) / 1000).toFixed(2)} s, peak RSS ${fmtMiB(Math.max(...rss[name]!))} (target <= 400 MiB); per run ${perRun}   ${secs(wall[name]!)}`,
       );
     }
   } finally {
