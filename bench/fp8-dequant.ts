@@ -15,7 +15,7 @@
 //             the streaming view uses it: the default (`auto`, the WebAssembly SIMD kernel), and
 //             side by side the typed-array table kernel, the direct path and the table kernel on
 //             a misaligned input (its byte-gather fallback)
-//   threads   DequantPool with 1..N threads over the same tensors in shared memory (an expert's
+//   threads   DequantPool with 1..N threads over the same tensors in the kernel memory (an expert's
 //             three tensors and the next experts' in flight, as the streaming paths keep them),
 //             16 distinct experts cycled; the ratio to one thread is the scaling curve
 //   view      dequantView(memoryWeights(...)).readInto for every expert tensor: the library path
@@ -41,6 +41,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { findAnchorScript, findPython } from "../src/bench/torch.js";
+import { kernelArena } from "../src/reference/fp8/arena.js";
 import { decodeScales } from "../src/reference/fp8/formats.js";
 import { Fp8Dequantizer, type KernelStrategy } from "../src/reference/fp8/kernel.js";
 import { DequantPool } from "../src/reference/fp8/pool.js";
@@ -173,14 +174,21 @@ function numpyRun(): number | undefined {
   return Number(m[1]);
 }
 
-// The pool's workers see shared memory only: the 16 distinct experts again, in shared buffers.
+// The pool's workers see shared memory only: the 16 distinct experts again, in buffers of the
+// kernel memory, where the streaming view keeps its pieces (computed in place by every thread).
+const inKernelMemory = (bytes: number): Uint8Array => kernelArena().take(bytes).subarray(0, bytes);
 const sharedCopy = (b: Uint8Array): Uint8Array => {
-  const c = new Uint8Array(new SharedArrayBuffer(b.length));
+  const c = inKernelMemory(b.length);
   c.set(b);
   return c;
 };
 const sharedPool = pool.map((ws) => ws.map((w) => ({ ...w, bytes: sharedCopy(w.bytes) })));
-const sharedOutputs = pool.map((ws) => ws.map((w) => new Uint16Array(new SharedArrayBuffer(2 * w.bytes.length))));
+const sharedOutputs = pool.map((ws) =>
+  ws.map((w) => {
+    const b = inKernelMemory(2 * w.bytes.length);
+    return new Uint16Array(b.buffer, b.byteOffset, w.bytes.length);
+  }),
+);
 const threadPools = new Map(THREADS.map((t) => [t, new DequantPool(t)] as const));
 /** Experts in flight at once: an expert's three tensors and the next ones', as the streaming paths keep the pool fed. */
 const EXPERTS_IN_FLIGHT = 4;
