@@ -12,9 +12,10 @@
 //             ancestor of the package or the working directory; python is --python,
 //             $MOE_PREFUSE_PYTHON, .venv/bin/python, python3 (the first with numpy)
 //   kernel    Fp8Dequantizer per tensor (scale decode included) into a reused output buffer, as
-//             the streaming view uses it; also with the direct path and a misaligned input (the
-//             byte-gather fallback) as the alternatives
-//   threads   DequantPool with 1..N threads over the same tensors in shared memory (an expert's
+//             the streaming view uses it: the default (`auto`, the WebAssembly SIMD kernel), and
+//             side by side the typed-array table kernel, the direct path and the table kernel on
+//             a misaligned input (its byte-gather fallback)
+//   threads   DequantPool with 1..N threads over the same tensors in the kernel memory (an expert's
 //             three tensors and the next experts' in flight, as the streaming paths keep them),
 //             16 distinct experts cycled; the ratio to one thread is the scaling curve
 //   view      dequantView(memoryWeights(...)).readInto for every expert tensor: the library path
@@ -28,7 +29,8 @@
 // --intermediate 512` (about 400 MB of FP8, 800 MB dequantized) is written once; each run then
 // times `cp -r` of its dequantized output and `node bin/moe-prefuse.js dequant --threads T` for
 // each T (the built CLI, a fresh process: its start-up counts, as a user's would), with peak RSS
-// from /usr/bin/time -v. The dequant's copy-bandwidth fraction is cp's time over its time (both
+// from /usr/bin/time -v, and an I/O floor: a Node program that reads the input and writes as many
+// bytes as the output, computing nothing. The dequant's copy-bandwidth fraction is cp's time over its time (both
 // write the same 800 MB). The page cache holds the input, as it would after a download.
 //
 // Reports medians over runs and ratios. Timing on a shared machine is noisy: compare ratios from
@@ -39,6 +41,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { findAnchorScript, findPython } from "../src/bench/torch.js";
+import { kernelArena } from "../src/reference/fp8/arena.js";
 import { decodeScales } from "../src/reference/fp8/formats.js";
 import { Fp8Dequantizer, type KernelStrategy } from "../src/reference/fp8/kernel.js";
 import { DequantPool } from "../src/reference/fp8/pool.js";
@@ -171,14 +174,21 @@ function numpyRun(): number | undefined {
   return Number(m[1]);
 }
 
-// The pool's workers see shared memory only: the 16 distinct experts again, in shared buffers.
+// The pool's workers see shared memory only: the 16 distinct experts again, in buffers of the
+// kernel memory, where the streaming view keeps its pieces (computed in place by every thread).
+const inKernelMemory = (bytes: number): Uint8Array => kernelArena().take(bytes).subarray(0, bytes);
 const sharedCopy = (b: Uint8Array): Uint8Array => {
-  const c = new Uint8Array(new SharedArrayBuffer(b.length));
+  const c = inKernelMemory(b.length);
   c.set(b);
   return c;
 };
 const sharedPool = pool.map((ws) => ws.map((w) => ({ ...w, bytes: sharedCopy(w.bytes) })));
-const sharedOutputs = pool.map((ws) => ws.map((w) => new Uint16Array(new SharedArrayBuffer(2 * w.bytes.length))));
+const sharedOutputs = pool.map((ws) =>
+  ws.map((w) => {
+    const b = inKernelMemory(2 * w.bytes.length);
+    return new Uint16Array(b.buffer, b.byteOffset, w.bytes.length);
+  }),
+);
 const threadPools = new Map(THREADS.map((t) => [t, new DequantPool(t)] as const));
 /** Experts in flight at once: an expert's three tensors and the next ones', as the streaming paths keep the pool fed. */
 const EXPERTS_IN_FLIGHT = 4;
@@ -212,6 +222,8 @@ const outLayer = () => outputs;
 const inPool = (e: number) => pool[e % POOL]!;
 const outPool = (e: number) => poolOutputs[e % POOL]!;
 
+const AUTO = "kernel, WebAssembly SIMD (auto)";
+const TABLE = "kernel, typed-array table";
 const series: Record<string, number[]> = {};
 const record = (name: string, seconds: number | undefined) => {
   if (seconds !== undefined) series[name] = [...(series[name] ?? []), seconds];
@@ -219,8 +231,7 @@ const record = (name: string, seconds: number | undefined) => {
 
 // Warm up the JIT on a few experts' worth of work before timing.
 for (let i = 0; i < 3; i++) {
-  kernelRun(inLayer, outLayer, "auto");
-  kernelRun(inLayer, outLayer, "direct");
+  for (const strategy of ["auto", "table", "direct"] as const) kernelRun(inLayer, outLayer, strategy);
   copyRun(inLayer, outLayer);
 }
 for (const p of threadPools.values()) await threadedRun(p);
@@ -237,12 +248,14 @@ console.log(
 );
 for (let r = 0; r < RUNS; r++) {
   record("numpy (anchor)", numpyRun());
-  record("kernel, table path (auto)", kernelRun(inLayer, outLayer, "auto"));
+  record(AUTO, kernelRun(inLayer, outLayer, "auto"));
+  record(TABLE, kernelRun(inLayer, outLayer, "table"));
   record("kernel, direct path", kernelRun(inLayer, outLayer, "direct"));
-  record("kernel, misaligned input (byte gather)", kernelRun(inLayer, outLayer, "auto", true));
+  record("kernel, typed-array table, misaligned input (byte gather)", kernelRun(inLayer, outLayer, "table", true));
   record("view.readInto (library path)", await viewRun());
   record("copy ceiling (same bytes)", copyRun(inLayer, outLayer));
   record(`kernel, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "auto"));
+  record(`kernel, typed-array table, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "table"));
   record(`copy ceiling, ${POOL} distinct experts (DRAM)`, copyRun(inPool, outPool));
   for (const [t, p] of threadPools) record(`pool, ${t} thread(s), ${POOL} distinct experts`, await threadedRun(p));
   process.stderr.write(`run ${r + 1}/${RUNS} done\n`);
@@ -250,7 +263,7 @@ for (let r = 0; r < RUNS; r++) {
 
 const med = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, median(v)]));
 const numpy = med["numpy (anchor)"];
-const table = med["kernel, table path (auto)"]!;
+const auto = med[AUTO]!;
 const width = Math.max(...Object.keys(med).map((k) => k.length));
 console.log("");
 for (const [name, s] of Object.entries(med)) {
@@ -264,14 +277,18 @@ for (const [name, s] of Object.entries(med)) {
 console.log("");
 if (numpy !== undefined) {
   // Each run's numpy and kernel timings ran back to back, so their ratio shares that run's load.
-  const perRun = series["numpy (anchor)"]!.map((t, r) => t / series["kernel, table path (auto)"]![r]!);
+  const perRun = series["numpy (anchor)"]!.map((t, r) => t / series[AUTO]![r]!);
   console.log(
-    `speed-up over numpy (medians, table path): ${(numpy / table).toFixed(1)}x (target >= 5x); per run ${perRun.map((x) => `${x.toFixed(1)}x`).join(", ")}, median ${median(perRun).toFixed(1)}x`,
+    `speed-up over numpy (medians, default kernel): ${(numpy / auto).toFixed(1)}x (target >= 5x); per run ${perRun.map((x) => `${x.toFixed(1)}x`).join(", ")}, median ${median(perRun).toFixed(1)}x`,
   );
 }
-console.log(`table path vs copy ceiling, in cache: ${((med["copy ceiling (same bytes)"]! / table) * 100).toFixed(0)}% of copy speed`);
+const wasmPerRun = series[TABLE]!.map((t, r) => t / series[AUTO]![r]!);
 console.log(
-  `table path vs copy ceiling, DRAM:     ${((med[`copy ceiling, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!) * 100).toFixed(0)}% of copy speed`,
+  `WebAssembly SIMD vs typed-array table kernel, one thread: ${(med[TABLE]! / auto).toFixed(2)}x in cache, ${(med[`kernel, typed-array table, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!).toFixed(2)}x DRAM; per run (in cache) ${wasmPerRun.map((x) => `${x.toFixed(2)}x`).join(", ")}`,
+);
+console.log(`default kernel vs copy ceiling, in cache: ${((med["copy ceiling (same bytes)"]! / auto) * 100).toFixed(0)}% of copy speed`);
+console.log(
+  `default kernel vs copy ceiling, DRAM:     ${((med[`copy ceiling, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!) * 100).toFixed(0)}% of copy speed`,
 );
 const one = series[`pool, ${THREADS[0]} thread(s), ${POOL} distinct experts`]!;
 for (const t of THREADS) {
@@ -286,6 +303,33 @@ console.log(
   "GB/s moved counts 1 byte read + 2 bytes written per element. The machine is shared with other jobs: figures are noisy, ratios within one run are what compare.",
 );
 await Promise.all([...threadPools.values()].map((p) => p.close()));
+
+const IO_FLOOR = "I/O floor (node: read the FP8 file, write as many bytes as the BF16 one, no compute)";
+/**
+ * What any Node program pays to turn the FP8 file into a file of the BF16 size: start-up, the
+ * input read in 1 MiB pieces and the output written in 2 MiB pieces, each read overlapping the
+ * previous write, nothing computed. The distance from it to `dequant` is the computation's share.
+ */
+const IO_FLOOR_PROGRAM = `
+import { open } from "node:fs/promises";
+const [input, output] = process.argv.slice(1);
+const src = await open(input);
+const dst = await open(output, "wx");
+const { size } = await src.stat();
+const N = 1 << 20;
+const ins = [Buffer.alloc(N), Buffer.alloc(N)];
+const outs = [Buffer.alloc(2 * N), Buffer.alloc(2 * N)];
+let read = src.read(ins[0], 0, N, 0);
+let write = Promise.resolve();
+for (let at = 0, k = 0; at < size; at += N, k++) {
+  const { bytesRead } = await read;
+  if (at + N < size) read = src.read(ins[(k + 1) % 2], 0, N, at + N);
+  await write;
+  write = dst.write(outs[k % 2], 0, 2 * bytesRead, 2 * at);
+}
+await write;
+await Promise.all([src.close(), dst.close()]);
+`;
 
 if (o.disk !== "0") diskToDisk();
 
@@ -320,6 +364,9 @@ function diskToDisk(): void {
       rmSync(copy, { recursive: true, force: true });
       const c = runChecked("cp", ["-r", reference, copy]);
       note("cp -r", c);
+      rmSync(copy, { recursive: true, force: true });
+      mkdirSync(copy);
+      note(IO_FLOOR, runChecked(node, ["--input-type=module", "-e", IO_FLOOR_PROGRAM, join(input, "model.safetensors"), join(copy, "model.safetensors")]));
       for (const t of THREADS) {
         rmSync(out, { recursive: true, force: true });
         const d = runChecked(node, [bin, "dequant", input, out, "--threads", String(t)]);
@@ -335,9 +382,13 @@ function diskToDisk(): void {
         .join(" ")}`,
     );
     const cp = median(wall["cp -r"]!);
+    const floor = median(wall[IO_FLOOR]!);
     const secs = (xs: readonly number[]) => `[${xs.map((x) => (x / 1000).toFixed(2)).join(", ")}]`;
     console.log(
       `cp -r: ${(cp / 1000).toFixed(2)} s, ${(outBytes / cp / 1e6).toFixed(2)} GB/s, cpu ${(median(cpu["cp -r"]!) / 1000).toFixed(2)} s   ${secs(wall["cp -r"]!)}`,
+    );
+    console.log(
+      `${IO_FLOOR}: ${(floor / 1000).toFixed(2)} s, ${(floor / cp).toFixed(2)}x cp -r, cpu ${(median(cpu[IO_FLOOR]!) / 1000).toFixed(2)} s   ${secs(wall[IO_FLOOR]!)}`,
     );
     for (const t of THREADS) {
       const name = `dequant --threads ${t}`;
@@ -345,7 +396,7 @@ function diskToDisk(): void {
       // Each run's dequant and cp ran back to back, so their ratio shares that run's load.
       const perRun = wall[name]!.map((x, r) => `${(x / wall["cp -r"]![r]!).toFixed(2)}x`).join(", ");
       console.log(
-        `${name}: ${(ms / 1000).toFixed(2)} s, ${(ms / cp).toFixed(2)}x cp -r (target <= 2.5x), ${((cp / ms) * 100).toFixed(0)}% of the copy bandwidth, cpu ${(median(cpu[name]!) / 1000).toFixed(2)} s, peak RSS ${fmtMiB(Math.max(...rss[name]!))} (target <= 400 MiB); per run ${perRun}   ${secs(wall[name]!)}`,
+        `${name}: ${(ms / 1000).toFixed(2)} s, ${(ms / cp).toFixed(2)}x cp -r (target <= 2.5x), ${(ms / floor).toFixed(2)}x the I/O floor, ${((cp / ms) * 100).toFixed(0)}% of the copy bandwidth, cpu ${(median(cpu[name]!) / 1000).toFixed(2)} s, peak RSS ${fmtMiB(Math.max(...rss[name]!))} (target <= 400 MiB); per run ${perRun}   ${secs(wall[name]!)}`,
       );
     }
   } finally {

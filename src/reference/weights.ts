@@ -16,6 +16,17 @@ export interface WeightSource {
   readInto(name: string, target: Uint8Array, targetOffset: number): Promise<void>;
   /** The tensor as a chunked source for the writer. */
   source(name: string): TensorSource;
+  /**
+   * Where this source fills buffers fastest, for callers that keep reusable ones: a dequantizing
+   * view computes straight into buffers of its kernel memory, and copies into any other.
+   */
+  readonly buffers?: BufferSupply;
+}
+
+/** Buffers of at least the bytes asked for, each given back when its caller is done with it. */
+export interface BufferSupply {
+  take(bytes: number): Uint8Array;
+  give(buffer: Uint8Array): void;
 }
 
 /** An in-memory weight dict seen as a WeightSource (no copies). */

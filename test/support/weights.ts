@@ -28,6 +28,14 @@ export function expectSameBytes(actual: Uint8Array | undefined, expected: Uint8A
   if (!bytesEqual(actual, expected)) expect.fail(`${what}: bytes differ`);
 }
 
+/** Equal 16-bit element arrays, else a failure naming the first difference (toEqual is slow on large arrays). */
+export function expectSameBits(actual: Uint16Array, expected: Uint16Array, what: string): void {
+  if (actual.length !== expected.length) expect.fail(`${what}: ${actual.length} elements, expected ${expected.length}`);
+  for (let i = 0; i < expected.length; i++) {
+    if (actual[i] !== expected[i]) expect.fail(`${what}: element ${i} is 0x${actual[i]!.toString(16)}, expected 0x${expected[i]!.toString(16)}`);
+  }
+}
+
 /** Expert e's slice of a tensor whose leading axis is the expert. */
 export function expertSlot(t: Tensor, e: number): Uint8Array {
   const n = t.data.length / t.shape[0]!;

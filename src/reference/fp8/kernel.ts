@@ -5,11 +5,13 @@
 // product is exact in float64 and one Float32Array store rounds it to float32, which is the
 // same single rounding.
 //
-// Within one block the output depends only on the byte, so the fast path builds, per block, a
-// 256-entry table of bf16 results and the inner loop becomes a byte -> uint16 gather, four
-// bytes per 32-bit load (two tables, low and high half-words, save a shift per element). Blocks
-// too small to pay for a table (groups of 32, per-channel rows of a narrow weight) are computed
-// element by element. Both paths give identical bits; tests run both.
+// Within one block the output depends only on the byte, so the fast paths build, per block, the
+// 256-entry table of bf16 results (block-table.ts). The WebAssembly SIMD kernel (wasm-kernel.ts)
+// is the default where it runs; the typed-array path below turns the inner loop into a byte ->
+// uint16 gather, four bytes per 32-bit load (two tables, low and high half-words, save a shift
+// per element). Blocks too small to pay for a table (groups of 32, per-channel rows of a narrow
+// weight) are computed element by element. All paths give identical bits; tests run each one
+// against onnxruntime.
 //
 // The tables live in module-level typed arrays: V8 compiles gathers from a constant array
 // markedly faster (about 1.4x here) than from one reached through an object or a parameter.
@@ -18,7 +20,9 @@
 
 import { endianness } from "node:os";
 import { BF16_NAN } from "../dtypes.js";
+import { fillBlockTable } from "./block-table.js";
 import { type Fp8WeightDType, weightTable } from "./formats.js";
+import { MAX_WASM_BLOCK_COLUMNS, type Placement, WASM_KERNEL_AVAILABLE, WasmKernel } from "./wasm-kernel.js";
 
 if (endianness() !== "LE") throw new Error("moe-prefuse's FP8 kernel assumes a little-endian machine (safetensors data is little-endian)");
 
@@ -33,8 +37,11 @@ export interface BlockScaledWeight {
   readonly scales: Float32Array;
 }
 
-/** `table`: one bf16 table per block; `direct`: one product per element; `auto` picks by block area. */
-export type KernelStrategy = "auto" | "table" | "direct";
+/**
+ * `wasm`: the WebAssembly SIMD kernel; `table`: the typed-array table kernel; `direct`: one product
+ * per element; `auto`: `direct` for blocks too small for a table, else `wasm` where it runs.
+ */
+export type KernelStrategy = "auto" | "wasm" | "table" | "direct";
 
 /** Below this many elements per block, building a 256-entry table costs more than it saves. */
 const TABLE_MIN_BLOCK_ELEMENTS = 512;
@@ -48,8 +55,9 @@ const slotCol = new Int32Array(SLOTS).fill(-1);
 const slotRow = new Int32Array(SLOTS).fill(-1);
 let slotsOwner: Fp8Dequantizer | undefined;
 
-const scratchF32 = new Float32Array(256);
+const scratchF32 = new Float32Array(1);
 const scratchU32 = new Uint32Array(scratchF32.buffer);
+const scratchTable = new Uint16Array(256);
 
 function bf16Bits(f32Bits: number): number {
   return (f32Bits & 0x7fffffff) > 0x7f800000 ? BF16_NAN : (f32Bits + 0x7fff + ((f32Bits >>> 16) & 1)) >>> 16;
@@ -61,6 +69,7 @@ export class Fp8Dequantizer {
   private readonly bn: number;
   private readonly gridCols: number;
   private readonly useTables: boolean;
+  private readonly wasm: WasmKernel | undefined;
 
   /** `weight` and `strategy` are public so that a worker thread can rebuild this very kernel (pool.ts). */
   constructor(
@@ -76,16 +85,27 @@ export class Fp8Dequantizer {
     const expected = Math.ceil(weight.rows / bm) * this.gridCols;
     if (weight.scales.length !== expected) throw new RangeError(`scale grid has ${weight.scales.length} values, the block grid needs ${expected}`);
     const area = Math.min(bm, weight.rows) * Math.min(bn, weight.cols);
-    this.useTables = strategy === "table" || (strategy === "auto" && area >= TABLE_MIN_BLOCK_ELEMENTS);
+    if (strategy === "wasm" && !WASM_KERNEL_AVAILABLE) throw new RangeError("this runtime has no WebAssembly SIMD for the wasm kernel");
+    const tables = strategy === "table" || strategy === "wasm" || (strategy === "auto" && area >= TABLE_MIN_BLOCK_ELEMENTS);
+    const wasm = strategy === "wasm" || (tables && strategy === "auto" && WASM_KERNEL_AVAILABLE && this.gridCols <= MAX_WASM_BLOCK_COLUMNS);
+    this.wasm = wasm ? new WasmKernel(weight, this.decode) : undefined;
+    this.useTables = tables && !wasm;
   }
 
-  /** Dequantizes elements [start, start + src.length) of the row-major weight into `out` (same length). */
-  run(src: Uint8Array, start: number, out: Uint16Array): void {
+  /**
+   * Dequantizes elements [start, start + src.length) of the row-major weight into `out` (same
+   * length). `placement` is for pool workers (where their buffers sit in the kernel memory).
+   */
+  run(src: Uint8Array, start: number, out: Uint16Array, placement?: Placement): void {
     const n = this.weight.cols;
     const len = src.length;
     if (out.length !== len) throw new RangeError(`output holds ${out.length} elements, input ${len}`);
     if (start < 0 || start + len > this.weight.rows * n)
       throw new RangeError(`elements [${start}, ${start + len}) are outside the ${this.weight.rows}x${n} weight`);
+    if (this.wasm !== undefined) {
+      this.wasm.run(src, start, out, placement);
+      return;
+    }
     if (this.useTables && slotsOwner !== this) {
       slotCol.fill(-1);
       slotsOwner = this;
@@ -116,12 +136,10 @@ export class Fp8Dequantizer {
   }
 
   private buildTable(slot: number, c: number, br: number): void {
-    const s = this.weight.scales[br * this.gridCols + c]!;
-    const dec = this.decode;
-    for (let b = 0; b < 256; b++) scratchF32[b] = dec[b]! * s;
+    fillBlockTable(this.decode, this.weight.scales[br * this.gridCols + c]!, scratchTable, 0);
     const base = slot << 8;
     for (let b = 0; b < 256; b++) {
-      const v = bf16Bits(scratchU32[b]!);
+      const v = scratchTable[b]!;
       LO[base + b] = v;
       HI[base + b] = v << 16;
     }

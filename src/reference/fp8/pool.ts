@@ -3,6 +3,9 @@
 // a tensor, reading and writing shared memory. Each output element depends only on its byte and
 // its block's scale, so how the rows are cut among threads never changes a bit.
 //
+// Every worker instantiates the WebAssembly kernel over the process's kernel memory (arena.ts),
+// with a scratch of its own there; buffers in that memory are computed in place.
+//
 // Lifetime: workers start lazily, on the first work large enough to need them, at most
 // `threads` of them; a worker is ref'd only while it has a task, so an idle pool never keeps the
 // process alive, and `close()` ends them. One thread (`threads: 1`) never starts a worker: the
@@ -12,8 +15,11 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type ErrorLocation, UsageError } from "../errors.js";
+import { kernelArena } from "./arena.js";
 import { Fp8Error } from "./errors.js";
 import type { BlockScaledWeight, Fp8Dequantizer, KernelStrategy } from "./kernel.js";
+import type { SharedMemory } from "./wasm-api.js";
+import { type Placement, SCRATCH_BYTES, WASM_KERNEL_AVAILABLE } from "./wasm-kernel.js";
 
 /** More threads than this is a typo, not a machine. */
 export const MAX_THREADS = 256;
@@ -44,6 +50,13 @@ export interface WorkerTask {
   readonly src: Uint8Array;
   readonly start: number;
   readonly out: Uint16Array;
+  /** Where the buffers sit in the kernel memory, and the worker's scratch there (set when sent). */
+  readonly placement?: Placement;
+}
+
+/** What a worker is started with: the kernel memory to instantiate its kernel over. */
+export interface WorkerStart {
+  readonly memory: SharedMemory | undefined;
 }
 
 export interface WorkerReply {
@@ -54,6 +67,7 @@ export interface WorkerReply {
 
 interface Pending {
   readonly task: WorkerTask;
+  readonly inMemory: Pick<Placement, "srcInMemory" | "outInMemory">;
   readonly where: ErrorLocation;
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
@@ -61,6 +75,8 @@ interface Pending {
 
 interface Thread {
   readonly worker: Worker;
+  /** Its kernel scratch in the kernel memory, given back when the worker is gone. */
+  readonly scratch: Uint8Array | undefined;
   /** Tasks sent and not yet answered. */
   readonly sent: Pending[];
 }
@@ -153,9 +169,12 @@ export class DequantPool {
     const parts = this.threads === 1 ? 1 : Math.min(this.threads, Math.floor(len / this.minTaskElements));
     if (parts <= 1 || out.length !== len || start < 0 || start + len > rows * cols) return deferred(() => kernel.run(src, start, out));
     if (this.closed) throw failure("the pool is closed", where);
-    const input = isShared(src) ? src : new Uint8Array(new SharedArrayBuffer(len));
+    const arena = kernelArena();
+    const staged = { input: isShared(src) ? undefined : arena.take(len), output: isShared(out) ? undefined : arena.take(2 * len) };
+    const input = staged.input?.subarray(0, len) ?? src;
     if (input !== src) input.set(src);
-    const output = isShared(out) ? out : new Uint16Array(new SharedArrayBuffer(2 * len));
+    const output = staged.output === undefined ? out : new Uint16Array(staged.output.buffer, staged.output.byteOffset, len);
+    const inMemory = { srcInMemory: arena.offsetOf(input) !== undefined, outInMemory: arena.offsetOf(output) !== undefined };
     const cuts = splitRange(start, start + len, cols, block[0], parts);
     const tasks: Promise<void>[] = [];
     for (let p = 0; p + 1 < cuts.length; p++) {
@@ -169,19 +188,28 @@ export class DequantPool {
         start: start + a,
         out: output.subarray(a, b),
       };
-      tasks.push(new Promise<void>((resolve, reject) => this.queue.push({ task, where, resolve, reject })));
+      tasks.push(new Promise<void>((resolve, reject) => this.queue.push({ task, inMemory, where, resolve, reject })));
     }
     this.dispatch();
-    await Promise.all(tasks);
-    if (output !== out) out.set(output);
+    try {
+      await Promise.all(tasks);
+      if (output !== out) out.set(output);
+    } finally {
+      // A failed task's siblings may still be running: their buffers go back only when all have ended.
+      await Promise.allSettled(tasks);
+      for (const b of [staged.input, staged.output]) if (b !== undefined) arena.give(b);
+    }
   }
 
   /** Ends every worker; work still queued fails with WORKER_FAILED. */
   async close(): Promise<void> {
     this.closed = true;
     const workers = this.workers.splice(0);
-    for (const p of [...this.queue.splice(0), ...workers.flatMap((t) => t.sent.splice(0))]) p.reject(failure("the pool was closed", p.where));
+    const unfinished = [...this.queue.splice(0), ...workers.flatMap((t) => t.sent.splice(0))];
+    // The workers stop before their tasks fail, so no buffer goes back while a worker still writes it.
     await Promise.all(workers.map((t) => t.worker.terminate()));
+    for (const t of workers) if (t.scratch !== undefined) kernelArena().give(t.scratch);
+    for (const p of unfinished) p.reject(failure("the pool was closed", p.where));
   }
 
   private dispatch(): void {
@@ -193,12 +221,16 @@ export class DequantPool {
       const p = this.queue.shift()!;
       thread.sent.push(p);
       thread.worker.ref();
-      thread.worker.postMessage(p.task);
+      const placement = thread.scratch === undefined ? undefined : { scratch: thread.scratch.byteOffset, ...p.inMemory };
+      thread.worker.postMessage({ ...p.task, placement });
     }
   }
 
   private spawn(): Thread {
-    const thread: Thread = { worker: new Worker(workerEntry()), sent: [] };
+    const arena = kernelArena();
+    const start: WorkerStart = { memory: WASM_KERNEL_AVAILABLE ? arena.memory : undefined };
+    const scratch = start.memory === undefined ? undefined : arena.takeScratch(SCRATCH_BYTES);
+    const thread: Thread = { worker: new Worker(workerEntry(), { workerData: start }), scratch, sent: [] };
     const { worker } = thread;
     worker.unref();
     worker.on("message", (r: WorkerReply) => {
@@ -222,6 +254,7 @@ export class DequantPool {
     const k = this.workers.indexOf(thread);
     if (k < 0) return;
     this.workers.splice(k, 1);
+    if (thread.scratch !== undefined) kernelArena().give(thread.scratch);
     for (const p of thread.sent.splice(0)) p.reject(failure(why, p.where));
     if (!this.closed) this.dispatch();
   }
@@ -237,29 +270,4 @@ let processPool: DequantPool | undefined;
 export function defaultPool(): DequantPool {
   processPool ??= new DequantPool();
   return processPool;
-}
-
-/** Reused shared-memory buffers (the pool's workers see only shared memory), kept per size. */
-export class SharedBuffers {
-  private readonly free = new Map<number, Uint8Array[]>();
-  private freeBytes = 0;
-
-  constructor(private readonly maxFreeBytes = 64 << 20) {}
-
-  /** A buffer of at least `bytes` (sizes rounded up to 64 KiB, so chunks of one run share them). */
-  take(bytes: number): Uint8Array {
-    const size = Math.max(1, Math.ceil(bytes / 65536)) * 65536;
-    const b = this.free.get(size)?.pop();
-    if (b === undefined) return new Uint8Array(new SharedArrayBuffer(size));
-    this.freeBytes -= size;
-    return b;
-  }
-
-  give(b: Uint8Array): void {
-    if (this.freeBytes + b.length > this.maxFreeBytes) return;
-    const list = this.free.get(b.length) ?? [];
-    list.push(b);
-    this.free.set(b.length, list);
-    this.freeBytes += b.length;
-  }
 }

@@ -14,7 +14,8 @@ import type { WeightSource } from "../weights.js";
 import { dequantizedConfig } from "./config.js";
 import { type DequantOptions, dequantizerFor, planLocation } from "./dequant.js";
 import type { KernelStrategy } from "./kernel.js";
-import { DequantPool, SharedBuffers, defaultPool } from "./pool.js";
+import { type Arena, kernelArena } from "./arena.js";
+import { DequantPool, defaultPool } from "./pool.js";
 import { type DequantEntry, type DequantPlan, planDequant } from "./plan.js";
 
 /** Largest output chunk a dequantized tensor is produced in (elements; 8 MiB of BF16). */
@@ -55,7 +56,7 @@ interface InFlight {
 }
 
 interface Piece {
-  /** A shared buffer holding the piece's FP8 bytes from offset 0. */
+  /** A buffer of the kernel memory (arena.ts) holding the piece's FP8 bytes from offset 0. */
   readonly input: Uint8Array;
   readonly count: number;
 }
@@ -65,13 +66,7 @@ interface Piece {
  * read there directly when the source can read a range (a file, memory), else copied from its
  * chunks (each copied before the next is asked for, since the source may refill its buffer).
  */
-async function* sharedPieces(
-  weight: TensorSource,
-  entry: DequantEntry,
-  where: ErrorLocation,
-  chunkElements: number,
-  buffers: SharedBuffers,
-): AsyncGenerator<Piece> {
+async function* sharedPieces(weight: TensorSource, entry: DequantEntry, where: ErrorLocation, chunkElements: number, buffers: Arena): AsyncGenerator<Piece> {
   const numel = entry.shape[0] * entry.shape[1];
   if (weight.readRange !== undefined) {
     for (let off = 0; off < numel; off += chunkElements) {
@@ -118,7 +113,7 @@ async function* dequantRegions(
   strategy: KernelStrategy | undefined,
   chunkElements: number,
   pool: DequantPool,
-  buffers: SharedBuffers,
+  buffers: Arena,
   target?: Uint16Array,
 ): AsyncGenerator<Uint16Array> {
   const kernel = dequantizerFor(entry, await source.read(entry.scale), checkpoint, strategy);
@@ -136,7 +131,7 @@ async function* dequantRegions(
     for (let r = await next; !r.done; r = await next) {
       const { input, count } = r.value;
       const held = target === undefined ? buffers.take(2 * count) : undefined;
-      const out = held === undefined ? target!.subarray(start, start + count) : new Uint16Array(held.buffer, 0, count);
+      const out = held === undefined ? target!.subarray(start, start + count) : new Uint16Array(held.buffer, held.byteOffset, count);
       const done = pool.run(kernel, input.subarray(0, count), start, out, where);
       done.catch(noop);
       inflight.push({ done, input, out, held });
@@ -183,7 +178,7 @@ export function dequantView(source: WeightSource, config: ModelConfig | undefine
   };
   const owned = options.pool === undefined && options.threads !== undefined ? new DequantPool(options.threads) : undefined;
   const pool = options.pool ?? owned ?? defaultPool();
-  const buffers = new SharedBuffers();
+  const buffers = kernelArena();
   const regions = (entry: DequantEntry, target?: Uint16Array) =>
     dequantRegions(source, entry, where.checkpoint, options.strategy, chunkElements, pool, buffers, target);
 
@@ -215,6 +210,7 @@ export function dequantView(source: WeightSource, config: ModelConfig | undefine
     plan,
     config: dequantizedConfig(config),
     specs: plan.specs,
+    buffers,
     close: async () => owned?.close(),
     readInto,
     async read(name: string): Promise<Tensor> {

@@ -13,7 +13,7 @@ import type { TensorBackend } from "../ops/backend.js";
 import { typedBackend } from "../ops/typed-backend.js";
 import { COPY_CHUNK, type TensorSource } from "../safetensors/source.js";
 import { specByteLength } from "../tensor.js";
-import type { WeightSource } from "../weights.js";
+import type { BufferSupply, WeightSource } from "../weights.js";
 import { DEFAULT_CHUNK, checkChunk, chunkRanges } from "./chunk.js";
 import { readRegularFile } from "../input-file.js";
 import { checkOutputPath } from "../output-path.js";
@@ -117,19 +117,35 @@ function streamReader(source: WeightSource): ExpertReader {
 /**
  * The reusable buffers of one fuse, all of one size. Tensors are written one after another, so
  * two buffers serve the whole run: one being written while the next chunk is produced into the
- * other. Nothing else of that size is allocated, so memory stays flat from start to end.
+ * other. Nothing else of that size is allocated, so memory stays flat from start to end. They
+ * come from the source's supply when it has one (a dequantizing view then computes into them in
+ * place), and go back to it at `close`.
  */
 export class ChunkBuffers {
   private readonly free: Uint8Array[] = [];
+  private readonly supplied: Uint8Array[] = [];
 
-  constructor(readonly size: number) {}
+  constructor(
+    readonly size: number,
+    private readonly supply?: BufferSupply,
+  ) {}
 
   take(): Uint8Array {
-    return this.free.pop() ?? new Uint8Array(this.size);
+    const reused = this.free.pop();
+    if (reused !== undefined || this.supply === undefined) return reused ?? new Uint8Array(this.size);
+    const b = this.supply.take(this.size);
+    this.supplied.push(b);
+    return b.subarray(0, this.size);
   }
 
   give(...buffers: Uint8Array[]): void {
     this.free.push(...buffers);
+  }
+
+  /** Gives the supplied buffers back; the run is over. */
+  close(): void {
+    for (const b of this.supplied.splice(0)) this.supply!.give(b);
+    this.free.length = 0;
   }
 }
 
@@ -291,7 +307,7 @@ export async function fuseCheckpoint(source: WeightSource, config: ModelConfig, 
   const steps = plan.outputs.map((o) => expertsPerStep(o, chunk, maxStepBytes));
   // One buffer size for the run: the largest step. Pass-through tensors that fit are read whole
   // into the same buffers; larger ones through one copy buffer of up to COPY_CHUNK bytes.
-  const pool = new ChunkBuffers(Math.max(0, ...plan.outputs.map((o, k) => steps[k]! * sliceBytes({ dtype: o.dtype, shape: o.shape }))));
+  const pool = new ChunkBuffers(Math.max(0, ...plan.outputs.map((o, k) => steps[k]! * sliceBytes({ dtype: o.dtype, shape: o.shape }))), source.buffers);
   const pooled = (bytes: number) => bytes <= pool.size && pool.size > 0;
   const passThrough = [...source.specs].filter(([name]) => !consumed.has(name));
   const copy = new CopyBuffer(Math.min(COPY_CHUNK, Math.max(0, ...passThrough.map(([, spec]) => specByteLength(spec)).filter((b) => !pooled(b)))));
@@ -312,12 +328,17 @@ export async function fuseCheckpoint(source: WeightSource, config: ModelConfig, 
     };
     written = new Map([...tensors].map(([n, s]) => [n, counted(n, s, tick)]));
   }
-  const result = await writeCheckpoint(outDir, written, {
-    config,
-    configText: options.configText,
-    metadata: options.metadata,
-    maxShardSize: options.maxShardSize ?? DEFAULT_MAX_SHARD_SIZE,
-  });
+  let result: Awaited<ReturnType<typeof writeCheckpoint>>;
+  try {
+    result = await writeCheckpoint(outDir, written, {
+      config,
+      configText: options.configText,
+      metadata: options.metadata,
+      maxShardSize: options.maxShardSize ?? DEFAULT_MAX_SHARD_SIZE,
+    });
+  } finally {
+    pool.close();
+  }
   return { plan, outDir, files: result.files, totalSize: result.totalSize, tensors: tensors.size };
 }
 

@@ -18,7 +18,7 @@ export const STAGE = 4 << 20;
  * enough small computed tensors in flight that the threads computing them are never idle while
  * one is written, few enough that memory stays flat.
  */
-export const PREFETCH_BYTES = 32 << 20;
+export const PREFETCH_BYTES = 8 << 20;
 
 class StagedWriter {
   private readonly stage = new Uint8Array(STAGE);

@@ -1,8 +1,8 @@
 // Property: for random shapes (1x1, non-multiples of the block, m or n smaller than the block),
 // random block sizes, random FP8 bytes (NaN, Inf, subnormals, zeros of both signs) and random
 // F32/BF16/F16/E8M0 scales (including subnormal and overflowing products), the kernel agrees
-// bit for bit with onnxruntime's DequantizeLinear after bf16 rounding - through the table path,
-// the direct path, and chunked streaming over misaligned buffers alike. NaN results must be the
+// bit for bit with onnxruntime's DequantizeLinear after bf16 rounding - through the WebAssembly
+// kernel, the table path, the direct path, and chunked streaming over misaligned buffers alike. NaN results must be the
 // canonical BF16_NAN 0x7FC0 (ORT keeps the NaN's sign, so it only says "NaN").
 
 import fc from "fast-check";
@@ -46,7 +46,7 @@ describe("FP8 dequant kernel vs onnxruntime (DequantizeLinear, opset 21)", () =>
       fc.asyncProperty(caseArb, async (c) => {
         const o = build(c);
         const ort = await ortDequant(o);
-        for (const strategy of ["table", "direct"] as const) {
+        for (const strategy of ["wasm", "table", "direct"] as const) {
           const whole = new Uint16Array(o.weight.length);
           kernelFor(o, strategy).run(o.weight, 0, whole);
           expect(mismatches(ort, whole), `${strategy}, whole tensor`).toEqual([]);

@@ -1,10 +1,13 @@
 // Property: the worker pool writes exactly the bytes of the single-thread kernel, for 1 to 4
 // threads, over random shapes (partial blocks included), both FP8 formats and every scale dtype,
 // whether the rows go to workers whole or in ranges cut anywhere (tasks as small as one element),
-// from shared or unshared buffers, and through the streaming view in small chunks.
+// from unshared buffers, shared ones, or buffers of the kernel memory (computed in place), and
+// through the streaming view in small chunks. The expected bytes are the direct path's (one
+// product per element), not the default kernel's.
 
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { kernelArena } from "../../../src/reference/fp8/arena.js";
 import { DequantPool } from "../../../src/reference/fp8/pool.js";
 import { dequantView } from "../../../src/reference/fp8/view.js";
 import type { TensorMap } from "../../../src/reference/tensor.js";
@@ -20,21 +23,25 @@ afterAll(async () => {
 });
 
 const shared = (n: number) => new Uint8Array(new SharedArrayBuffer(n));
+type Placement = "unshared" | "shared" | "kernel memory";
+const bytes = (n: number, where: Placement): Uint8Array =>
+  where === "unshared" ? new Uint8Array(n) : where === "shared" ? shared(n) : kernelArena().take(n).subarray(0, n);
 
 describe("the FP8 worker pool", () => {
   it("gives the single-thread kernel's bytes for 1, 2, 3 and 4 threads", async () => {
     await fc.assert(
-      fc.asyncProperty(caseArb, fc.boolean(), async (c, inSharedMemory) => {
+      fc.asyncProperty(caseArb, fc.constantFrom<Placement>("unshared", "shared", "kernel memory"), async (c, where) => {
         const o = build(c);
         const want = new Uint16Array(o.weight.length);
-        kernelFor(o, "auto").run(o.weight, 0, want);
+        kernelFor(o, "direct").run(o.weight, 0, want);
         for (const [threads, pool] of pools) {
           const kernel = kernelFor(o, "auto");
-          const src = inSharedMemory ? shared(o.weight.length) : o.weight;
+          const src = bytes(o.weight.length, where);
           src.set(o.weight);
-          const out = inSharedMemory ? new Uint16Array(new SharedArrayBuffer(2 * o.weight.length)) : new Uint16Array(o.weight.length);
+          const outBytes = bytes(2 * o.weight.length, where);
+          const out = new Uint16Array(outBytes.buffer, outBytes.byteOffset, o.weight.length);
           await pool.run(kernel, src, 0, out);
-          expect(Buffer.from(out.buffer, out.byteOffset, out.byteLength).equals(Buffer.from(want.buffer)), `${threads} thread(s)`).toBe(true);
+          expect(Buffer.from(out.buffer, out.byteOffset, out.byteLength).equals(Buffer.from(want.buffer)), `${threads} thread(s), ${where}`).toBe(true);
           // A range that starts mid-tensor (a streaming chunk) cuts the same way.
           const from = Math.floor(o.weight.length / 3);
           const part = new Uint16Array(o.weight.length - from);
@@ -53,7 +60,7 @@ describe("the FP8 worker pool", () => {
       fc.asyncProperty(caseArb, fc.integer({ min: 1, max: 5000 }), async (c, chunkElements) => {
         const o = build(c);
         const want = new Uint16Array(o.weight.length);
-        kernelFor(o, "auto").run(o.weight, 0, want);
+        kernelFor(o, "direct").run(o.weight, 0, want);
         const grid = [Math.ceil(c.m / c.bm), Math.ceil(c.n / c.bn)];
         const weights: TensorMap = new Map([
           ["w.weight", { dtype: c.dtype, shape: [c.m, c.n], data: o.weight }],

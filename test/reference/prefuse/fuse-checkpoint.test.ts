@@ -202,4 +202,29 @@ describe("fuseCheckpoint (streaming)", () => {
     expect(seen.at(-2)).toBe(r.totalSize);
     expect(seen.at(-1)).toBe(r.totalSize);
   });
+
+  it("takes its step buffers from the source's supply, the same bytes out, and gives every one back, also when the write fails", async () => {
+    const dir = tempDir();
+    const w = tinyMoe({ prefixes: PREFIXES, E: 5, I: 3, H: 4 });
+    const out: Uint8Array[] = [];
+    const back: Uint8Array[] = [];
+    const supplied = (): WeightSource => ({
+      ...memoryWeights(w),
+      buffers: {
+        take: (bytes) => {
+          out.push(new Uint8Array(bytes + 64));
+          return out.at(-1)!;
+        },
+        give: (b) => back.push(b),
+      },
+    });
+    await fuseCheckpoint(supplied(), CONFIG, join(dir, "out"), { chunk: 2 });
+    expect(sameMaps(await readBack(join(dir, "out")), (await prefuse(w, CONFIG)).weights)).toBe(true);
+    expect(out.length).toBeGreaterThanOrEqual(2);
+    expect(back).toEqual(out);
+    // A source that fails mid-stream: the run ends in an error, and the buffers still go back.
+    const failing = { ...supplied(), readInto: () => Promise.reject(new Error("disk gone")) };
+    await expect(fuseCheckpoint(failing, CONFIG, join(dir, "out2"), { chunk: 2 })).rejects.toThrow("disk gone");
+    expect(back).toEqual(out);
+  });
 });
