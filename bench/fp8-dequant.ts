@@ -17,7 +17,9 @@
 //             a misaligned input (its byte-gather fallback)
 //   threads   DequantPool with 1..N threads over the same tensors in the kernel memory (an expert's
 //             three tensors and the next experts' in flight, as the streaming paths keep them),
-//             16 distinct experts cycled; the ratio to one thread is the scaling curve
+//             16 distinct experts cycled (DRAM), one expert (in cache), and 16 with the
+//             typed-array kernel (3x slower per element, so the pool's own scaling shows before
+//             memory bandwidth does); the ratio to one thread is the scaling curve
 //   view      dequantView(memoryWeights(...)).readInto for every expert tensor: the library path
 //   copy      the same bytes moved by native copies (n bytes read, 2n written per tensor): the
 //             ceiling a kernel that only streams memory could reach
@@ -193,17 +195,18 @@ const threadPools = new Map(THREADS.map((t) => [t, new DequantPool(t)] as const)
 /** Experts in flight at once: an expert's three tensors and the next ones', as the streaming paths keep the pool fed. */
 const EXPERTS_IN_FLIGHT = 4;
 
-async function threadedRun(p: DequantPool): Promise<number> {
+/** The pool over `experts` of the distinct experts (16: DRAM; 1: its 9 MiB stay in L3), with the kernel of `strategy`. */
+async function threadedRun(p: DequantPool, experts = POOL, strategy: KernelStrategy = "auto"): Promise<number> {
   const t0 = performance.now();
   const pending: Promise<unknown>[] = [];
   for (let e = 0; e < E; e++) {
-    const ws = sharedPool[e % POOL]!;
-    const os = sharedOutputs[e % POOL]!;
+    const ws = sharedPool[e % experts]!;
+    const os = sharedOutputs[e % experts]!;
     pending.push(
       Promise.all(
         ws.map((w, t) =>
           p.run(
-            new Fp8Dequantizer({ dtype: "F8_E4M3", rows: w.shape[0], cols: w.shape[1], block: [BLOCK, BLOCK], scales: decodeScales(w.scale) }),
+            new Fp8Dequantizer({ dtype: "F8_E4M3", rows: w.shape[0], cols: w.shape[1], block: [BLOCK, BLOCK], scales: decodeScales(w.scale) }, strategy),
             w.bytes,
             0,
             os[t]!,
@@ -222,6 +225,12 @@ const outLayer = () => outputs;
 const inPool = (e: number) => pool[e % POOL]!;
 const outPool = (e: number) => poolOutputs[e % POOL]!;
 
+const POOL_SERIES = {
+  DRAM: `${POOL} distinct experts (DRAM)`,
+  cache: "one expert (in cache)",
+  table: `typed-array table kernel, ${POOL} distinct experts`,
+} as const;
+const poolSeries = (threads: number, kind: keyof typeof POOL_SERIES): string => `pool, ${threads} thread(s), ${POOL_SERIES[kind]}`;
 const AUTO = "kernel, WebAssembly SIMD (auto)";
 const TABLE = "kernel, typed-array table";
 const series: Record<string, number[]> = {};
@@ -257,7 +266,9 @@ for (let r = 0; r < RUNS; r++) {
   record(`kernel, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "auto"));
   record(`kernel, typed-array table, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "table"));
   record(`copy ceiling, ${POOL} distinct experts (DRAM)`, copyRun(inPool, outPool));
-  for (const [t, p] of threadPools) record(`pool, ${t} thread(s), ${POOL} distinct experts`, await threadedRun(p));
+  for (const [t, p] of threadPools) record(poolSeries(t, "DRAM"), await threadedRun(p));
+  for (const [t, p] of threadPools) record(poolSeries(t, "cache"), await threadedRun(p, 1));
+  for (const [t, p] of threadPools) record(poolSeries(t, "table"), await threadedRun(p, POOL, "table"));
   process.stderr.write(`run ${r + 1}/${RUNS} done\n`);
 }
 
@@ -290,14 +301,16 @@ console.log(`default kernel vs copy ceiling, in cache: ${((med["copy ceiling (sa
 console.log(
   `default kernel vs copy ceiling, DRAM:     ${((med[`copy ceiling, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!) * 100).toFixed(0)}% of copy speed`,
 );
-const one = series[`pool, ${THREADS[0]} thread(s), ${POOL} distinct experts`]!;
-for (const t of THREADS) {
-  const runs = series[`pool, ${t} thread(s), ${POOL} distinct experts`]!;
-  const perRun = runs.map((x, r) => one[r]! / x);
-  const target = t === 2 && THREADS[0] === 1 ? " (target >= 1.8x)" : "";
-  console.log(
-    `pool, ${t} thread(s): ${(elements / median(runs) / 1e6).toFixed(0)} M el/s, ${(median(one) / median(runs)).toFixed(2)}x ${THREADS[0]} thread(s)${target}; per run ${perRun.map((x) => `${x.toFixed(2)}x`).join(", ")}`,
-  );
+for (const kind of ["DRAM", "cache", "table"] as const) {
+  const one = series[poolSeries(THREADS[0]!, kind)]!;
+  for (const t of THREADS) {
+    const runs = series[poolSeries(t, kind)]!;
+    const perRun = runs.map((x, r) => one[r]! / x);
+    const target = t === 2 && THREADS[0] === 1 ? " (target >= 1.8x)" : "";
+    console.log(
+      `${poolSeries(t, kind)}: ${(elements / median(runs) / 1e6).toFixed(0)} M el/s, ${(median(one) / median(runs)).toFixed(2)}x ${THREADS[0]} thread(s)${target}; per run ${perRun.map((x) => `${x.toFixed(2)}x`).join(", ")}`,
+    );
+  }
 }
 console.log(
   "GB/s moved counts 1 byte read + 2 bytes written per element. The machine is shared with other jobs: figures are noisy, ratios within one run are what compare.",
