@@ -99,19 +99,23 @@ function mainPlacement(src: Uint8Array, out: Uint16Array): Placement {
  * The E4M3 SIMD path's 16-entry table T for a block whose exact table is `exact` (256 bf16
  * results), or undefined when the .wat's formula would not give the exact result for every byte.
  */
-export function simdTable(exact: Uint16Array): Uint16Array | undefined {
-  const t = new Uint16Array(16);
+export function simdTable(exact: Uint16Array, t: Uint16Array = new Uint16Array(16)): Uint16Array | undefined {
   for (let m = 0; m < 8; m++) {
     t[m] = (exact[8 | m]! - 0x80) & 0xffff;
     t[8 | m] = exact[m]!;
   }
   for (let b = 0; b < 256; b++) {
-    const e = b & 0x78;
-    const formula = (b & 0x7f) === 0x7f ? BF16_NAN : ((t[e === 0 ? 8 | (b & 7) : b & 7]! + (e << 4)) & 0xffff) ^ ((b & 0x80) << 8);
+    const formula = (b & 0x7f) === 0x7f ? BF16_NAN : ((t[T_INDEX[b]!]! + EXPONENT_ADD[b]!) & 0xffff) ^ ((b & 0x80) << 8);
     if (formula !== exact[b]) return undefined;
   }
   return t;
 }
+
+/** Per byte, the formula's index into T and the addend of its exponent field, (e << 7). */
+const T_INDEX = Uint8Array.from({ length: 256 }, (_, b) => ((b & 0x78) === 0 ? 8 | (b & 7) : b & 7));
+const EXPONENT_ADD = Uint16Array.from({ length: 256 }, (_, b) => (b & 0x78) << 4);
+/** The T of the block being recorded (`fillRecords` copies it into the record). */
+const recordT = new Uint16Array(16);
 
 export class WasmKernel {
   private readonly bm: number;
@@ -158,7 +162,7 @@ export class WasmKernel {
       const record = at + c * RECORD_BYTES;
       const exact = k.mem16.subarray(record >>> 1, (record >>> 1) + 256);
       fillBlockTable(this.decode, this.weight.scales[br * this.gridCols + c]!, exact, 0);
-      const t = simd ? simdTable(exact) : undefined;
+      const t = simd ? simdTable(exact, recordT) : undefined;
       k.mem8[record + FLAG] = t === undefined ? 0 : 1;
       for (let i = 0; t !== undefined && i < 16; i++) {
         k.mem8[record + T_LOW + i] = t[i]! & 0xff;
