@@ -27,11 +27,14 @@
 //               chunks under STAGE / 4. The benchmark's closed form, 2P + STAGE, counts what
 //               is allocated; pages never written are not resident, and measured peaks
 //               (bench:plan-memory) follow the written bytes, so those are what is counted.
-//             + FP8 only: min(8 MiB, W) + S + D
+//             + FP8 only: min(8 MiB, W) + S + D + T x WORKER
 //               reading an FP8 weight streams it through a copy buffer (W = largest FP8 weight),
 //               its scale tensor is read whole (S = largest scale), and a dequantized pass-through
 //               tensor larger than P is decoded through a BF16 scratch of
-//               D = 2 x min(4 Mi, elements) bytes (DEQUANT_CHUNK_ELEMENTS).
+//               D = 2 x min(4 Mi, elements) bytes (DEQUANT_CHUNK_ELEMENTS); with T >= 2
+//               dequantization threads (--threads, default one per core) each is a worker
+//               thread of WORKER = 12 MiB (its V8 isolate, modules and kernel instance; T = 1
+//               runs in-process and adds none).
 //
 // Layers are fused one after another and each layer's per-expert inputs are replaced by its
 // output, so only the worst layer's transient adds to R.
@@ -40,6 +43,7 @@ import { stackConcat } from "../bench/strategies/stack-concat.js";
 import { prealloc } from "../bench/strategies/prealloc.js";
 import type { FuseProblem } from "../bench/problem.js";
 import { isFp8Weight } from "../reference/fp8/formats.js";
+import { defaultThreads } from "../reference/fp8/pool.js";
 import { DEQUANT_CHUNK_ELEMENTS } from "../reference/fp8/view.js";
 import { DEFAULT_MAX_SHARD_SIZE, planShards } from "../reference/checkpoint-writer.js";
 import { dtypeRank } from "../reference/dtypes.js";
@@ -72,7 +76,16 @@ export interface MemoryModelInput {
   readonly sourceSpecs: ReadonlyMap<string, TensorSpec>;
   /** Whether the prefuse reads through the FP8 dequantization. */
   readonly dequantized: boolean;
+  /** The dequantization's threads (fuse --dequant-fp8 --threads; default one per core). */
+  readonly dequantThreads?: number;
 }
+
+/**
+ * Resident bytes a dequantization worker thread adds. Measured 2026-12-03 (2-core VM, Node 20):
+ * the peak RSS of `fuse --dequant-fp8` on a 413 MB FP8 checkpoint rose by 10.5 to 11.5 MiB per
+ * thread from 2 to 6 threads (84, 107, 117, 128, 150 MiB for 1, 2, 3, 4, 6); rounded up.
+ */
+export const DEQUANT_WORKER_BYTES = 12 << 20;
 
 /** The terms of the model, for reports and tests. */
 export interface MemoryTerms {
@@ -202,7 +215,9 @@ function fp8ReadBuffers(input: MemoryModelInput, pool: number): number {
         dequantizedPassthrough = Math.max(dequantizedPassthrough, specByteLength(out) / 2);
     } else if (out === undefined) scale = Math.max(scale, specByteLength(spec));
   }
-  return Math.min(COPY_CHUNK, fp8) + scale + 2 * Math.min(DEQUANT_CHUNK_ELEMENTS, dequantizedPassthrough);
+  const threads = input.dequantThreads ?? defaultThreads();
+  const workers = threads > 1 ? threads * DEQUANT_WORKER_BYTES : 0;
+  return Math.min(COPY_CHUNK, fp8) + scale + 2 * Math.min(DEQUANT_CHUNK_ELEMENTS, dequantizedPassthrough) + workers;
 }
 
 /** Predicted peak bytes of `strategy` with `chunk` experts per step. */

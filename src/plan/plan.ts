@@ -12,6 +12,7 @@ import type { HubSettings } from "../hub/settings.js";
 import { CONFIG_FILE, Checkpoint, type ModelConfig } from "../reference/checkpoint.js";
 import { CheckpointError } from "../reference/errors.js";
 import { dequantizedConfig } from "../reference/fp8/config.js";
+import { defaultThreads } from "../reference/fp8/pool.js";
 import { isFp8Weight } from "../reference/fp8/formats.js";
 import { type DequantPlan, planDequant } from "../reference/fp8/plan.js";
 import { dequantPlanReport } from "../reference/fp8/report.js";
@@ -91,6 +92,8 @@ export interface CheckpointPlanOptions {
   readonly chunks?: readonly number[];
   /** Memory budget in bytes the estimates are judged against. */
   readonly budget: number;
+  /** The FP8 dequantization's threads, as `fuse --dequant-fp8 --threads` (default one per core). */
+  readonly threads?: number;
 }
 
 export interface CheckpointPlan {
@@ -100,6 +103,8 @@ export interface CheckpointPlan {
   readonly plan: FusePlan;
   readonly dequant: DequantPlan | undefined;
   readonly budget: number;
+  /** The FP8 dequantization threads the estimates assume, or undefined without FP8 weights. */
+  readonly dequantThreads: number | undefined;
   readonly memory: readonly MemoryEstimate[];
 }
 
@@ -115,9 +120,10 @@ export function planCheckpoint(h: CheckpointHeaders, o: CheckpointPlanOptions): 
   const specs = dequant?.specs ?? h.specs;
   const config = (dequant === undefined ? undefined : dequantizedConfig(h.config)) ?? h.config;
   const plan = planPrefuse(specs, config, { target, configFile: h.configFile });
-  const memory = memoryEstimates({ plan, specs, sourceSpecs: h.specs, dequantized: dequant !== undefined }, chunks, o.budget);
+  const dequantThreads = dequant === undefined ? undefined : (o.threads ?? defaultThreads());
+  const memory = memoryEstimates({ plan, specs, sourceSpecs: h.specs, dequantized: dequant !== undefined, dequantThreads }, chunks, o.budget);
   const base = target === "fused" ? "prefuse" : "switch_mlp";
-  return { headers: h, stage: dequant === undefined ? base : `dequant+${base}`, plan, dequant, budget: o.budget, memory };
+  return { headers: h, stage: dequant === undefined ? base : `dequant+${base}`, plan, dequant, budget: o.budget, dequantThreads, memory };
 }
 
 /** What `plan --json` prints: `plan` and `dequant` are what `fuse --json` prints for the same files. */
@@ -130,6 +136,8 @@ export interface CheckpointPlanReport {
   readonly plan: PlanReport;
   readonly dequant: ReturnType<typeof dequantPlanReport> | null;
   readonly budget: number;
+  /** The FP8 dequantization threads the estimates assume (null without FP8 weights). */
+  readonly dequantThreads: number | null;
   readonly memory: readonly MemoryEstimate[];
 }
 
@@ -144,6 +152,7 @@ export function checkpointPlanReport(p: CheckpointPlan): CheckpointPlanReport {
     plan: planReport(p.plan),
     dequant: p.dequant === undefined ? null : dequantPlanReport(p.dequant),
     budget: p.budget,
+    dequantThreads: p.dequantThreads ?? null,
     memory: p.memory,
   };
 }

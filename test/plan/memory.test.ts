@@ -1,9 +1,10 @@
 // The memory model on plans whose answer is worked out by hand here (the figures in comments).
 
 import { describe, expect, it } from "vitest";
-import { predictPeak, stepBufferBytes } from "../../src/plan/memory.js";
+import { DEQUANT_WORKER_BYTES, predictPeak, stepBufferBytes } from "../../src/plan/memory.js";
 import { type CheckpointHeaders, planCheckpoint } from "../../src/plan/plan.js";
 import type { ModelConfig } from "../../src/reference/checkpoint.js";
+import { defaultThreads } from "../../src/reference/fp8/pool.js";
 import type { DType } from "../../src/reference/dtypes.js";
 import type { TensorSpec } from "../../src/reference/tensor.js";
 
@@ -36,9 +37,9 @@ function headers(s: Map<string, TensorSpec>, config: ModelConfig): CheckpointHea
   return { checkpoint: "mem", commit: undefined, config, configFile: "mem/config.json", specs: s, files: [], fromCache: false };
 }
 
-function planned(dtype: DType, vocab: number, chunks = [16]) {
+function planned(dtype: DType, vocab: number, chunks = [16], threads?: number) {
   const config = { model_type: "qwen3_moe", num_experts: E, ...(dtype === "F8_E4M3" ? { quantization_config: FP8_CONFIG } : {}) };
-  return planCheckpoint(headers(specs(dtype, vocab), config), { chunks, budget: 64 * MiB });
+  return planCheckpoint(headers(specs(dtype, vocab), config), { chunks, budget: 64 * MiB, threads });
 }
 
 const peak = (p: ReturnType<typeof planned>, strategy: string, chunk = 16) => p.memory.find((m) => m.strategy === strategy && m.chunk === chunk)!.peakBytes;
@@ -74,14 +75,26 @@ describe("the memory model", () => {
     expect(peak(planned("BF16", 131072), "stream")).toBe(8 * MiB + 128 * KiB + 256 * KiB + 384 * KiB);
   });
 
-  it("FP8: the eager ways hold the dequantized BF16 experts (twice the FP8 bytes, scales dropped); the stream adds its FP8 read buffers", () => {
-    const fp8 = planned("F8_E4M3", 1024);
+  it("FP8: the eager ways hold the dequantized BF16 experts (twice the FP8 bytes, scales dropped); the stream adds its FP8 read buffers and worker threads", () => {
+    const fp8 = planned("F8_E4M3", 1024, [16], 1);
     const bf16 = planned("BF16", 1024);
     expect(fp8.stage).toBe("dequant+prefuse");
+    expect(fp8.dequantThreads).toBe(1);
+    expect(bf16.dequantThreads).toBeUndefined();
     expect(peak(fp8, "oq-eager")).toBe(peak(bf16, "oq-eager"));
     expect(peak(fp8, "prealloc")).toBe(peak(bf16, "prealloc"));
-    // One FP8 weight (I x H bytes = 8 KiB) read through a copy buffer, one scale grid (2 x 4 x 4 B) read whole.
-    expect(peak(fp8, "stream")).toBe(peak(bf16, "stream") + I * H + 2 * 4 * 4);
+    // One thread runs in-process: one FP8 weight (I x H bytes = 8 KiB) read through a copy buffer,
+    // one scale grid (2 x 4 x 4 B) read whole.
+    const reads = I * H + 2 * 4 * 4;
+    expect(peak(fp8, "stream")).toBe(peak(bf16, "stream") + reads);
+    // T >= 2 threads are T workers of DEQUANT_WORKER_BYTES each; the eager ways do not dequantize on them.
+    for (const t of [2, 8]) {
+      const p = planned("F8_E4M3", 1024, [16], t);
+      expect(peak(p, "stream")).toBe(peak(bf16, "stream") + reads + t * DEQUANT_WORKER_BYTES);
+      expect(peak(p, "oq-eager")).toBe(peak(bf16, "oq-eager"));
+    }
+    // Without --threads, one per core, as fuse --dequant-fp8.
+    expect(planned("F8_E4M3", 1024).dequantThreads).toBe(defaultThreads());
   });
 
   it("a checkpoint with nothing to fuse needs only what it reads", () => {

@@ -1,6 +1,7 @@
 // `moe-prefuse plan`: the plan `fuse --json` prints for the same files (locally and from the Hub
 // stand-in), from headers alone, with a memory estimate per strategy and chunk size.
 
+import { DEQUANT_WORKER_BYTES } from "../../src/plan/memory.js";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +18,7 @@ interface PlanJson {
   plan: Record<string, unknown> & { summary: Record<string, number>; layers: { state: string }[] };
   dequant: Record<string, unknown> | null;
   budget: number;
+  dequantThreads: number | null;
   memory: { strategy: string; chunk: number; peakBytes: number; fits: boolean }[];
 }
 
@@ -85,6 +87,12 @@ describe("moe-prefuse plan", () => {
     expect(planned.plan).toEqual(fused.plan);
     expect(planned.dequant).toEqual(fused.dequant);
     expect(planned.plan.summary.fused).toBeGreaterThan(0);
+    // The stream's estimate counts the dequantization's worker threads, as many as --threads asks.
+    const one = await planJson(dir, ["--threads", "1"]);
+    const four = await planJson(dir, ["--threads", "4"]);
+    expect([one.dequantThreads, four.dequantThreads]).toEqual([1, 4]);
+    const stream = (p: PlanJson) => p.memory.find((m) => m.strategy === "stream")!.peakBytes;
+    expect(stream(four) - stream(one)).toBe(4 * DEQUANT_WORKER_BYTES);
   });
 
   it("a Hub repository: the same plan as fuse on the files, header-sized requests only, then none for the pinned commit", async () => {
@@ -167,6 +175,7 @@ describe("moe-prefuse plan", () => {
       [["plan", "x", "--chunk", "0"], /--chunk must list whole numbers of at least 1/],
       [["plan", "x", "--target", "mlx"], /--target must be one of fused, switch_mlp/],
       [["plan", "x", "--memory-budget", "lots"], /'lots' is not a size/],
+      [["plan", "x", "--threads", "0"], /--threads must be a whole number from 1 to 256, not '0'/],
     ] as const) {
       const r = await runCliAsync(args, { env: env(cache) });
       expect(r.status).toBe(1);

@@ -12,6 +12,7 @@ import { DEFAULT_CHUNK } from "../../reference/prefuse/chunk.js";
 import { FUSE_TARGETS, type FuseTarget } from "../../reference/prefuse/layouts.js";
 import { formatBytes, parseSize } from "../../reference/size.js";
 import { oneOf, wholeNumberList } from "../options.js";
+import { THREADS_FLAG, THREADS_HELP, parseThreads } from "../threads.js";
 import { planLines, planWarnings } from "../plan-text.js";
 import { say, warn } from "../output.js";
 import { tableLines } from "../table.js";
@@ -21,6 +22,7 @@ interface PlanFlags {
   chunk: string;
   memoryBudget?: string;
   allowDownload?: boolean;
+  threads?: string;
   json?: boolean;
 }
 
@@ -32,6 +34,10 @@ export function registerPlan(program: Command): void {
     .option("--target <target>", `output layout: ${FUSE_TARGETS.join(" | ")}`, "fused")
     .option("--chunk <n>", "experts per step to estimate, or a comma-separated list", String(DEFAULT_CHUNK))
     .option("--memory-budget <size>", "judge each way against this budget (5GB, 48GiB, bytes; default: this machine's RAM)")
+    .option(
+      THREADS_FLAG,
+      `for an FP8 checkpoint, the ${THREADS_HELP.replace("worker threads for FP8 dequantization", "dequantization threads to estimate (as fuse --dequant-fp8 --threads)")}`,
+    )
     .option("--allow-download", "if the server ignores byte ranges, read each header from the start of its whole-file answer instead of failing")
     .option("--json", "print the plan (as fuse --json prints it) and the memory estimates as JSON")
     .action(async (arg: string, flags: PlanFlags) => {
@@ -40,10 +46,11 @@ export function registerPlan(program: Command): void {
       if (chunks.length === 0 || chunks.includes(0))
         throw new UsageError("INVALID_ARGUMENT", `--chunk must list whole numbers of at least 1, not '${flags.chunk}'`);
       const budget = flags.memoryBudget === undefined ? totalmem() : parseSize(flags.memoryBudget);
+      const threads = parseThreads(flags.threads);
       const headers: CheckpointHeaders = isHubRef(arg)
         ? await hubHeaders(parseHubRef(arg), { settings: hubSettings(), allowDownload: flags.allowDownload === true })
         : await localHeaders(arg);
-      const result = planCheckpoint(headers, { target, chunks, budget });
+      const result = planCheckpoint(headers, { target, chunks, budget, threads });
       for (const w of planWarnings(result.plan)) warn(w);
       const report = checkpointPlanReport(result);
       if (flags.json) {
@@ -54,7 +61,7 @@ export function registerPlan(program: Command): void {
       const lines = [
         `checkpoint ${report.checkpoint}: ${headers.specs.size} tensors, ${formatBytes(report.totalBytes)} in ${report.files.length} file(s)${headers.fromCache ? " (headers from the cache)" : ""}; stage ${result.stage}`,
         ...planLines(result.plan),
-        `memory: peak of each way of prefusing, against a budget of ${budgetText}`,
+        `memory: peak of each way of prefusing, against a budget of ${budgetText}${result.dequantThreads === undefined ? "" : `; FP8 dequantization on ${result.dequantThreads} thread(s) (--threads)`}`,
         ...tableLines(
           ["STRATEGY", "CHUNK", "PEAK", "FITS"],
           result.memory.map((m) => [m.strategy, String(m.chunk), formatBytes(m.peakBytes), m.fits ? "yes" : `no (needs ${formatBytes(m.peakBytes)})`]),
