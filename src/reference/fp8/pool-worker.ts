@@ -1,24 +1,37 @@
-// A dequantization worker thread (pool.ts): it rebuilds the kernel it is sent and runs it over
-// its rows, writing into the shared output. The kernel is the very Fp8Dequantizer of the
-// single-thread path, so every thread count gives the same bits; its WebAssembly instance works
-// in the kernel memory of the thread that started this one.
+// A dequantization worker thread (pool.ts): it takes tasks from the pool's queue in shared memory
+// (work-queue.ts) and runs, for each, the very Fp8Dequantizer of the single-thread path over its
+// range, in place in the kernel memory, so every thread count gives the same bits. It posts a
+// message only when a kernel throws; its WebAssembly instance works in the kernel memory of the
+// thread that started it.
 
 import { parentPort, workerData } from "node:worker_threads";
 import { Fp8Dequantizer } from "./kernel.js";
-import type { WorkerReply, WorkerStart, WorkerTask } from "./pool.js";
+import { WORKER_IDLE_WAIT_MS, type WorkerError, type WorkerStart } from "./pool.js";
 import { adoptKernelMemory } from "./wasm-kernel.js";
+import { WorkQueue } from "./work-queue.js";
 
 const port = parentPort;
 if (port === null) throw new Error("pool-worker.ts runs as a worker thread of the FP8 dequantization pool");
-const start = workerData as WorkerStart;
-if (start.memory !== undefined) adoptKernelMemory(start.memory);
-port.on("message", (t: WorkerTask) => {
-  let reply: WorkerReply;
+const { memory, queue: control, scratch } = workerData as WorkerStart;
+adoptKernelMemory(memory);
+const queue = new WorkQueue(control);
+
+while (!queue.stopping()) {
+  const task = queue.take(WORKER_IDLE_WAIT_MS);
+  if (task === undefined) continue;
+  const run = queue.run(task.run);
+  let failed = false;
   try {
-    new Fp8Dequantizer(t.weight, t.strategy).run(t.src, t.start, t.out, t.placement);
-    reply = { id: t.id };
+    const bytes = memory.buffer;
+    const scales = new Float32Array(bytes, run.scalesAt, run.scaleCount);
+    const kernel = new Fp8Dequantizer({ dtype: run.dtype, rows: run.rows, cols: run.cols, block: run.block, scales }, run.strategy);
+    const src = new Uint8Array(bytes, run.srcAt + task.offset, task.count);
+    const out = new Uint16Array(bytes, run.outAt + 2 * task.offset, task.count);
+    kernel.run(src, run.start + task.offset, out, { scratch, srcInMemory: true, outInMemory: true });
   } catch (e) {
-    reply = { id: t.id, error: e instanceof Error ? e.message : String(e) };
+    failed = true;
+    const message: WorkerError = { run: task.run, error: e instanceof Error ? e.message : String(e) };
+    port.postMessage(message);
   }
-  port.postMessage(reply);
-});
+  queue.finish(task.run, failed);
+}

@@ -1,32 +1,36 @@
 // FP8 dequantization on every core: a pool of worker threads, each running the one kernel
 // (kernel.ts, rebuilt in the worker from the same weight and strategy) over a range of rows of
-// a tensor, reading and writing shared memory. Each output element depends only on its byte and
-// its block's scale, so how the rows are cut among threads never changes a bit.
+// a tensor, reading and writing the kernel memory (arena.ts) in place. Each output element
+// depends only on its byte and its block's scale, so how the rows are cut among threads never
+// changes a bit.
 //
-// Every worker instantiates the WebAssembly kernel over the process's kernel memory (arena.ts),
-// with a scratch of its own there; buffers in that memory are computed in place.
+// Work goes through a queue in shared memory (work-queue.ts): a run (one `run` call) is cut into
+// tasks that the workers take as they come free; no message passes per task, and the main thread
+// is woken once per run. A worker posts a message only when its kernel throws.
 //
 // Lifetime: workers start lazily, on the first work large enough to need them, at most
-// `threads` of them; a worker is ref'd only while it has a task, so an idle pool never keeps the
+// `threads` of them; they are ref'd only while runs are pending, so an idle pool never keeps the
 // process alive, and `close()` ends them. One thread (`threads: 1`) never starts a worker: the
 // kernel runs in-process, deferred to the event loop's check phase so that I/O issued before it
-// proceeds while it computes.
+// proceeds while it computes. So does everything on a runtime without WebAssembly (no kernel
+// memory to share).
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type ErrorLocation, UsageError } from "../errors.js";
 import { kernelArena } from "./arena.js";
 import { Fp8Error } from "./errors.js";
-import type { BlockScaledWeight, Fp8Dequantizer, KernelStrategy } from "./kernel.js";
+import type { Fp8Dequantizer } from "./kernel.js";
 import type { SharedMemory } from "./wasm-api.js";
-import { type Placement, SCRATCH_BYTES, WASM_KERNEL_AVAILABLE } from "./wasm-kernel.js";
+import { SCRATCH_BYTES } from "./wasm-kernel.js";
+import { QUEUE_RUNS, WorkQueue } from "./work-queue.js";
 
 /** More threads than this is a typo, not a machine. */
 export const MAX_THREADS = 256;
 
 /**
- * Fewest elements worth sending to a worker: below this, a message round trip (tens of µs)
- * costs more than the rows it would compute, and the range runs in-process.
+ * Fewest elements worth giving to a worker: below this, waking a thread costs more than the rows
+ * it would compute, and the range runs in-process.
  */
 export const MIN_TASK_ELEMENTS = 1 << 16;
 
@@ -42,58 +46,41 @@ export function checkThreads(threads: number): number {
   return threads;
 }
 
-/** What a worker is sent: the kernel's inputs and one range of elements, in shared memory. */
-export interface WorkerTask {
-  readonly id: number;
-  readonly weight: BlockScaledWeight;
-  readonly strategy: KernelStrategy;
-  readonly src: Uint8Array;
-  readonly start: number;
-  readonly out: Uint16Array;
-  /** Where the buffers sit in the kernel memory, and the worker's scratch there (set when sent). */
-  readonly placement?: Placement;
-}
-
-/** What a worker is started with: the kernel memory to instantiate its kernel over. */
+/** What a worker is started with: the kernel memory, the queue, and its own scratch there. */
 export interface WorkerStart {
-  readonly memory: SharedMemory | undefined;
+  readonly memory: SharedMemory;
+  readonly queue: SharedArrayBuffer;
+  readonly scratch: number;
 }
 
-export interface WorkerReply {
-  readonly id: number;
-  /** The kernel's error message, when it threw. */
-  readonly error?: string;
+/** What a worker posts: only the error of a task whose kernel threw. */
+export interface WorkerError {
+  readonly run: number;
+  readonly error: string;
 }
 
-interface Pending {
-  readonly task: WorkerTask;
-  readonly inMemory: Pick<Placement, "srcInMemory" | "outInMemory">;
-  readonly where: ErrorLocation;
-  readonly resolve: () => void;
-  readonly reject: (e: Error) => void;
-}
-
-interface Thread {
-  readonly worker: Worker;
-  /** Its kernel scratch in the kernel memory, given back when the worker is gone. */
-  readonly scratch: Uint8Array | undefined;
-  /** Tasks sent and not yet answered. */
-  readonly sent: Pending[];
-}
-
-/**
- * Tasks a worker holds at once: with two, it starts the next as soon as it answers one, without
- * waiting for the main thread to be scheduled and send more (on a loaded machine, that wait is
- * what a thread would otherwise spend idle).
- */
-const TASKS_PER_WORKER = 2;
+/** How long an idle worker waits before looking again whether it must end. */
+export const WORKER_IDLE_WAIT_MS = 200;
 
 export interface DequantPoolOptions {
   /** Fewest elements per worker task (default MIN_TASK_ELEMENTS); tests lower it to reach the workers with small tensors. */
   readonly minTaskElements?: number;
 }
 
-const isShared = (a: ArrayBufferView): boolean => a.buffer instanceof SharedArrayBuffer;
+interface Thread {
+  readonly worker: Worker;
+  /** Its kernel scratch in the kernel memory, given back when the worker is gone. */
+  readonly scratch: Uint8Array;
+}
+
+/** A run the workers are on. */
+interface Pending {
+  /** Ends the run with WORKER_FAILED when the workers cannot finish it. */
+  readonly fail: (why: string) => void;
+  /** The message of a task whose kernel threw, once it has arrived. */
+  error?: string;
+  readonly errorArrived: () => void;
+}
 
 const failure = (detail: string, where: ErrorLocation): Fp8Error => new Fp8Error("WORKER_FAILED", `dequantization worker thread failed: ${detail}`, where);
 
@@ -145,8 +132,12 @@ export class DequantPool {
   readonly threads: number;
   private readonly minTaskElements: number;
   private readonly workers: Thread[] = [];
-  private readonly queue: Pending[] = [];
-  private nextId = 0;
+  private readonly queue = new WorkQueue();
+  /** Run slots of the queue not in use, and the runs in flight by slot. */
+  private readonly freeRuns = Array.from({ length: QUEUE_RUNS }, (_, k) => QUEUE_RUNS - 1 - k);
+  private readonly pending = new Map<number, Pending>();
+  /** Callers waiting for a run slot or ring space. */
+  private readonly waiting: (() => void)[] = [];
   private closed = false;
 
   constructor(threads: number = defaultThreads(), options: DequantPoolOptions = {}) {
@@ -161,102 +152,141 @@ export class DequantPool {
 
   /**
    * `kernel.run(src, start, out)`, its rows cut among the threads. Inputs and outputs outside
-   * shared memory are staged through shared copies. Resolves when every element is written.
+   * the kernel memory are staged through copies in it. Resolves when every element is written.
    */
   async run(kernel: Fp8Dequantizer, src: Uint8Array, start: number, out: Uint16Array, where: ErrorLocation = {}): Promise<void> {
     const len = src.length;
     const { rows, cols, block } = kernel.weight;
-    const parts = this.threads === 1 ? 1 : Math.min(this.threads, Math.floor(len / this.minTaskElements));
-    if (parts <= 1 || out.length !== len || start < 0 || start + len > rows * cols) return deferred(() => kernel.run(src, start, out));
-    if (this.closed) throw failure("the pool is closed", where);
     const arena = kernelArena();
-    const staged = { input: isShared(src) ? undefined : arena.take(len), output: isShared(out) ? undefined : arena.take(2 * len) };
-    const input = staged.input?.subarray(0, len) ?? src;
-    if (input !== src) input.set(src);
-    const output = staged.output === undefined ? out : new Uint16Array(staged.output.buffer, staged.output.byteOffset, len);
-    const inMemory = { srcInMemory: arena.offsetOf(input) !== undefined, outInMemory: arena.offsetOf(output) !== undefined };
-    const cuts = splitRange(start, start + len, cols, block[0], parts);
-    const tasks: Promise<void>[] = [];
-    for (let p = 0; p + 1 < cuts.length; p++) {
-      const a = cuts[p]! - start;
-      const b = cuts[p + 1]! - start;
-      const task: WorkerTask = {
-        id: this.nextId++,
-        weight: kernel.weight,
-        strategy: kernel.strategy,
-        src: input.subarray(a, b),
-        start: start + a,
-        out: output.subarray(a, b),
-      };
-      tasks.push(new Promise<void>((resolve, reject) => this.queue.push({ task, inMemory, where, resolve, reject })));
-    }
-    this.dispatch();
+    const inProcess = this.threads === 1 || len < this.minTaskElements || arena.memory === undefined;
+    if (inProcess || out.length !== len || start < 0 || start + len > rows * cols) return deferred(() => kernel.run(src, start, out));
+    if (this.closed) throw failure("the pool is closed", where);
+    const cuts = splitRange(0, len, cols, block[0], Math.min(this.threads, Math.floor(len / this.minTaskElements)));
+    const staged: Uint8Array[] = [];
+    const inMemory = (view: Uint8Array, bytes: number): Uint8Array => {
+      if (arena.offsetOf(view) !== undefined) return view;
+      const b = arena.take(bytes);
+      staged.push(b);
+      return b;
+    };
     try {
-      await Promise.all(tasks);
-      if (output !== out) out.set(output);
+      const input = inMemory(src, len);
+      if (input !== src) input.set(src);
+      const outBytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      const output = inMemory(outBytes, 2 * len);
+      const scales = kernel.weight.scales;
+      const scalesAt = arena.take(Math.max(4, 4 * scales.length));
+      staged.push(scalesAt);
+      new Float32Array(scalesAt.buffer, scalesAt.byteOffset, scales.length).set(scales);
+      // Past the kernel memory's limit (buffers outside it), the range runs in-process.
+      if ([input, output, scalesAt].some((b) => arena.offsetOf(b) === undefined)) return await deferred(() => kernel.run(src, start, out));
+      const slot = await this.slot(cuts.length - 1);
+      let fail: (e: Error) => void = () => undefined;
+      const stopped = new Promise<never>((_, reject) => {
+        fail = reject;
+      });
+      stopped.catch(() => undefined);
+      let errorArrived: () => void = () => undefined;
+      const arrived = new Promise<void>((resolve) => {
+        errorArrived = resolve;
+      });
+      const p: Pending = { fail: (why) => fail(failure(why, where)), errorArrived: () => errorArrived() };
+      this.pending.set(slot, p);
+      try {
+        this.queue.publish(
+          slot,
+          {
+            dtype: kernel.weight.dtype,
+            rows,
+            cols,
+            block,
+            strategy: kernel.strategy,
+            scalesAt: scalesAt.byteOffset,
+            scaleCount: scales.length,
+            srcAt: input.byteOffset,
+            outAt: output.byteOffset,
+            start,
+          },
+          cuts,
+        );
+        this.ensureWorkers(cuts.length - 1);
+        await Promise.race([this.queue.done(slot), stopped]);
+        if (this.queue.failed(slot)) {
+          await Promise.race([arrived, stopped]);
+          throw failure(p.error ?? "a task failed", where);
+        }
+      } finally {
+        this.pending.delete(slot);
+        this.freeRuns.push(slot);
+        this.refIfBusy();
+        this.waiting.shift()?.();
+      }
+      if (output !== outBytes) out.set(new Uint16Array(output.buffer, output.byteOffset, len));
     } finally {
-      // A failed task's siblings may still be running: their buffers go back only when all have ended.
-      await Promise.allSettled(tasks);
-      for (const b of [staged.input, staged.output]) if (b !== undefined) arena.give(b);
+      for (const b of staged) arena.give(b);
     }
   }
 
-  /** Ends every worker; work still queued fails with WORKER_FAILED. */
+  /** Ends every worker; runs in flight fail with WORKER_FAILED. */
   async close(): Promise<void> {
     this.closed = true;
-    const workers = this.workers.splice(0);
-    const unfinished = [...this.queue.splice(0), ...workers.flatMap((t) => t.sent.splice(0))];
-    // The workers stop before their tasks fail, so no buffer goes back while a worker still writes it.
-    await Promise.all(workers.map((t) => t.worker.terminate()));
-    for (const t of workers) if (t.scratch !== undefined) kernelArena().give(t.scratch);
-    for (const p of unfinished) p.reject(failure("the pool was closed", p.where));
+    await this.stopWorkers("the pool was closed");
   }
 
-  private dispatch(): void {
-    while (this.queue.length > 0) {
-      // The least busy worker, or a new one while fewer than `threads` run.
-      let thread = this.workers.reduce<Thread | undefined>((best, t) => (best === undefined || t.sent.length < best.sent.length ? t : best), undefined);
-      if ((thread === undefined || thread.sent.length > 0) && this.workers.length < this.threads) thread = this.spawn();
-      if (thread === undefined || thread.sent.length >= TASKS_PER_WORKER) return;
-      const p = this.queue.shift()!;
-      thread.sent.push(p);
-      thread.worker.ref();
-      const placement = thread.scratch === undefined ? undefined : { scratch: thread.scratch.byteOffset, ...p.inMemory };
-      thread.worker.postMessage({ ...p.task, placement });
+  /** A free run slot, with ring room for `tasks` more tasks (waiting for runs to end if needed). */
+  private async slot(tasks: number): Promise<number> {
+    while (this.freeRuns.length === 0 || this.queue.freeTasks() < tasks) {
+      if (this.closed) throw failure("the pool is closed", {});
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    return this.freeRuns.pop()!;
+  }
+
+  private ensureWorkers(tasks: number): void {
+    const arena = kernelArena();
+    while (this.workers.length < Math.min(this.threads, tasks)) {
+      const scratch = arena.takeScratch(SCRATCH_BYTES);
+      const start: WorkerStart = { memory: arena.memory!, queue: this.queue.control.buffer as SharedArrayBuffer, scratch: scratch.byteOffset };
+      const thread: Thread = { worker: new Worker(workerEntry(), { workerData: start }), scratch };
+      thread.worker.on("message", (m: WorkerError) => {
+        const p = this.pending.get(m.run);
+        if (p === undefined) return;
+        p.error = m.error;
+        p.errorArrived();
+      });
+      thread.worker.on("error", (e: Error) => void this.lose(thread, e.message));
+      thread.worker.on("exit", (code: number) => void this.lose(thread, `exited with code ${code}`));
+      this.workers.push(thread);
+    }
+    this.refIfBusy();
+  }
+
+  /** Workers keep the process alive only while runs are pending. */
+  private refIfBusy(): void {
+    for (const t of this.workers) {
+      if (this.pending.size > 0) t.worker.ref();
+      else t.worker.unref();
     }
   }
 
-  private spawn(): Thread {
-    const arena = kernelArena();
-    const start: WorkerStart = { memory: WASM_KERNEL_AVAILABLE ? arena.memory : undefined };
-    const scratch = start.memory === undefined ? undefined : arena.takeScratch(SCRATCH_BYTES);
-    const thread: Thread = { worker: new Worker(workerEntry(), { workerData: start }), scratch, sent: [] };
-    const { worker } = thread;
-    worker.unref();
-    worker.on("message", (r: WorkerReply) => {
-      const k = thread.sent.findIndex((p) => p.task.id === r.id);
-      const p = k < 0 ? undefined : thread.sent.splice(k, 1)[0];
-      if (thread.sent.length === 0) worker.unref();
-      if (p !== undefined) {
-        if (r.error === undefined) p.resolve();
-        else p.reject(failure(r.error, p.where));
-      }
-      this.dispatch();
-    });
-    worker.on("error", (e: Error) => this.lose(thread, e.message));
-    worker.on("exit", (code: number) => this.lose(thread, `exited with code ${code}`));
-    this.workers.push(thread);
-    return thread;
+  /**
+   * A worker that died: its task may never finish, so every worker stops (before any run fails,
+   * so no buffer goes back while one still writes it), the queue starts afresh, and the runs in
+   * flight fail; later runs start new workers.
+   */
+  private async lose(thread: Thread, why: string): Promise<void> {
+    if (!this.workers.includes(thread)) return;
+    await this.stopWorkers(why);
   }
 
-  /** A worker that died: its tasks fail, the rest of the queue goes to the others (or a new one). */
-  private lose(thread: Thread, why: string): void {
-    const k = this.workers.indexOf(thread);
-    if (k < 0) return;
-    this.workers.splice(k, 1);
-    if (thread.scratch !== undefined) kernelArena().give(thread.scratch);
-    for (const p of thread.sent.splice(0)) p.reject(failure(why, p.where));
-    if (!this.closed) this.dispatch();
+  private async stopWorkers(why: string): Promise<void> {
+    const workers = this.workers.splice(0);
+    this.queue.stop();
+    await Promise.all(workers.map((t) => t.worker.terminate()));
+    for (const t of workers) kernelArena().give(t.scratch);
+    this.queue.reset();
+    for (const p of this.pending.values()) p.fail(why);
+    for (const wake of this.waiting.splice(0)) wake();
   }
 }
 

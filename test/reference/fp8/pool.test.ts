@@ -1,6 +1,6 @@
-// The worker pool's edges: where it cuts a tensor, what a failing or closed worker becomes (the
-// project's typed one-line error), that one thread starts no worker, and that bad thread counts
-// are refused.
+// The worker pool's edges: where it cuts a tensor, what a failing, dying or closed worker becomes
+// (the project's typed one-line error), that one thread starts no worker, and that bad thread
+// counts are refused.
 
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../../src/reference/errors.js";
@@ -61,6 +61,33 @@ describe("DequantPool", () => {
       code: "WORKER_FAILED",
       message: "dequantization worker thread failed: the pool is closed",
     });
+  });
+
+  it("fails the runs in flight with WORKER_FAILED when a worker dies, and goes on with new workers", async () => {
+    const pool = new DequantPool(2, { minTaskElements: 1 });
+    try {
+      // The direct path over 2 x 8 Mi elements takes tens of ms per task: the worker dies mid-run.
+      const rows = 4096;
+      const cols = 4096;
+      const slow = new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [4096, 4096], scales: Float32Array.of(1) }, "direct");
+      const run = pool.run(slow, new Uint8Array(rows * cols), 0, new Uint16Array(rows * cols), { file: "ckpt", tensor: "w.weight" });
+      run.catch(() => undefined);
+      // The run stages its 16 MiB input into the kernel memory before the workers start.
+      while (pool.started < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+      const workers = (pool as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers;
+      await workers[0]!.worker.terminate();
+      await expect(run).rejects.toMatchObject({
+        code: "WORKER_FAILED",
+        message: expect.stringMatching(/^ckpt: tensor 'w.weight': dequantization worker thread failed: exited with code/),
+      });
+      expect(pool.started).toBe(0);
+      const out = new Uint16Array(64);
+      await pool.run(kernel(8, 8), new Uint8Array(64).fill(0x38), 0, out);
+      expect(out.every((x) => x === 0x3f80)).toBe(true);
+      expect(pool.started).toBe(2);
+    } finally {
+      await pool.close();
+    }
   });
 
   it("refuses thread counts outside 1..MAX_THREADS", () => {

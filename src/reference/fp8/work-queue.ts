@@ -1,0 +1,180 @@
+// The FP8 pool's work queue, in shared memory: the main thread publishes runs (one dequantization
+// of a range of a tensor, cut into tasks) and the workers take tasks from a ring, so no message
+// passes per task. A message round trip cost about 40 µs of both threads' time in this VM, a
+// third of a task with the WebAssembly kernel; with the queue a worker goes from one task to the
+// next without the main thread, and the main thread is woken once per run, when its last task is
+// done (Atomics.waitAsync). See docs/fp8-performance.md for the measurements.
+//
+// Layout (Int32Array over a SharedArrayBuffer):
+//   [HEAD] next task to take (workers, compare-and-swap)   [TAIL] next free task slot (main)
+//   [STOP] 1 when the workers must end
+//   ring:  QUEUE_TASKS x [run, offset, count]   elements [offset, offset + count) of the run
+//   runs:  QUEUE_RUNS x [remaining tasks, failed, dtype, rows, cols, bm, bn, strategy,
+//          scales at, scale count, src at, out at, start]   (byte offsets in the kernel memory)
+// Counters wrap as int32; slots are taken modulo the ring. A worker reads a task's slot before
+// it claims it, and the main thread never writes a slot more than QUEUE_TASKS - 1 ahead of HEAD,
+// so a claimed slot cannot have been overwritten.
+
+import type { Fp8WeightDType } from "./formats.js";
+import type { KernelStrategy } from "./kernel.js";
+
+export const QUEUE_TASKS = 4096;
+export const QUEUE_RUNS = 1024;
+
+const HEAD = 0;
+const TAIL = 1;
+const STOP = 2;
+const RING = 4;
+const TASK_INTS = 3;
+const RUNS = RING + QUEUE_TASKS * TASK_INTS;
+const RUN_INTS = 13;
+const REMAINING = 0;
+const FAILED = 1;
+
+const DTYPES: readonly Fp8WeightDType[] = ["F8_E4M3", "F8_E5M2"];
+const STRATEGIES: readonly KernelStrategy[] = ["auto", "wasm", "table", "direct"];
+
+/** One run: where its weight's parameters, scales and buffers are (byte offsets in the kernel memory). */
+export interface RunSpec {
+  readonly dtype: Fp8WeightDType;
+  readonly rows: number;
+  readonly cols: number;
+  readonly block: readonly [number, number];
+  readonly strategy: KernelStrategy;
+  /** Float32 scale grid at this offset, `scaleCount` values. */
+  readonly scalesAt: number;
+  readonly scaleCount: number;
+  /** The run's FP8 bytes and BF16 output; element k of the run is element start + k of the weight. */
+  readonly srcAt: number;
+  readonly outAt: number;
+  readonly start: number;
+}
+
+export interface Task {
+  readonly run: number;
+  readonly offset: number;
+  readonly count: number;
+}
+
+/** What Node 20 has and TypeScript's ES2022 library does not declare. */
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, index: number, value: number): { async: boolean; value: unknown } }).waitAsync;
+
+export class WorkQueue {
+  readonly control: Int32Array;
+
+  constructor(buffer = new SharedArrayBuffer(4 * (RUNS + QUEUE_RUNS * RUN_INTS))) {
+    this.control = new Int32Array(buffer);
+  }
+
+  // ---- the main thread ----
+
+  /** Task slots free in the ring. */
+  freeTasks(): number {
+    return QUEUE_TASKS - 1 - ((Atomics.load(this.control, TAIL) - Atomics.load(this.control, HEAD)) | 0);
+  }
+
+  /** Publishes run slot `run` (unused) as the tasks between consecutive `cuts` (element offsets in the run). */
+  publish(run: number, spec: RunSpec, cuts: readonly number[]): void {
+    const c = this.control;
+    const r = RUNS + run * RUN_INTS;
+    c.set(
+      [
+        cuts.length - 1,
+        0,
+        DTYPES.indexOf(spec.dtype),
+        spec.rows,
+        spec.cols,
+        spec.block[0],
+        spec.block[1],
+        STRATEGIES.indexOf(spec.strategy),
+        spec.scalesAt,
+        spec.scaleCount,
+        spec.srcAt,
+        spec.outAt,
+        spec.start,
+      ],
+      r,
+    );
+    let tail = Atomics.load(c, TAIL);
+    for (let p = 0; p + 1 < cuts.length; p++) {
+      c.set([run, cuts[p]!, cuts[p + 1]! - cuts[p]!], RING + slot(tail) * TASK_INTS);
+      tail = (tail + 1) | 0;
+    }
+    // Sequentially consistent: a worker that sees the new TAIL sees the slots written before it.
+    Atomics.store(c, TAIL, tail);
+    Atomics.notify(c, TAIL);
+  }
+
+  /** Resolves when every task of `run` is done (the worker finishing the last one notifies). */
+  async done(run: number): Promise<void> {
+    const at = RUNS + run * RUN_INTS + REMAINING;
+    for (let left = Atomics.load(this.control, at); left !== 0; left = Atomics.load(this.control, at)) {
+      const w = waitAsync(this.control, at, left);
+      if (w.async) await w.value;
+    }
+  }
+
+  failed(run: number): boolean {
+    return Atomics.load(this.control, RUNS + run * RUN_INTS + FAILED) !== 0;
+  }
+
+  /** Tells the workers to end (they see it within their wait's timeout). */
+  stop(): void {
+    Atomics.store(this.control, STOP, 1);
+    Atomics.notify(this.control, TAIL);
+  }
+
+  /** Forgets every task and run, for workers started afresh (call with no worker running). */
+  reset(): void {
+    this.control.fill(0);
+  }
+
+  // ---- a worker ----
+
+  /** The next task, or undefined when there was none for `timeoutMs` or the queue is stopping. */
+  take(timeoutMs: number): Task | undefined {
+    const c = this.control;
+    for (;;) {
+      if (Atomics.load(c, STOP) !== 0) return undefined;
+      const head = Atomics.load(c, HEAD);
+      const tail = Atomics.load(c, TAIL);
+      if (head === tail) {
+        if (Atomics.wait(c, TAIL, tail, timeoutMs) === "timed-out") return undefined;
+        continue;
+      }
+      const at = RING + slot(head) * TASK_INTS;
+      const task = { run: c[at]!, offset: c[at + 1]!, count: c[at + 2]! };
+      if (Atomics.compareExchange(c, HEAD, head, (head + 1) | 0) === head) return task;
+    }
+  }
+
+  stopping(): boolean {
+    return Atomics.load(this.control, STOP) !== 0;
+  }
+
+  run(run: number): RunSpec {
+    const c = this.control;
+    const r = RUNS + run * RUN_INTS;
+    return {
+      dtype: DTYPES[c[r + 2]!]!,
+      rows: c[r + 3]!,
+      cols: c[r + 4]!,
+      block: [c[r + 5]!, c[r + 6]!],
+      strategy: STRATEGIES[c[r + 7]!]!,
+      scalesAt: c[r + 8]!,
+      scaleCount: c[r + 9]!,
+      srcAt: c[r + 10]!,
+      outAt: c[r + 11]!,
+      start: c[r + 12]!,
+    };
+  }
+
+  /** Marks one task of `run` done (failed or not); the last one wakes the main thread. */
+  finish(run: number, failed: boolean): void {
+    const r = RUNS + run * RUN_INTS;
+    if (failed) Atomics.store(this.control, r + FAILED, 1);
+    if (Atomics.sub(this.control, r + REMAINING, 1) === 1) Atomics.notify(this.control, r + REMAINING);
+  }
+}
+
+const slot = (counter: number): number => ((counter % QUEUE_TASKS) + QUEUE_TASKS) % QUEUE_TASKS;
