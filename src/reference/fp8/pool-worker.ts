@@ -23,14 +23,14 @@ while (!queue.stopping()) {
   let failed = false;
   try {
     const bytes = memory.buffer;
-    const scales = new Float32Array(bytes, run.scalesAt, run.scaleCount);
+    const scales = queue.scalesOf(run, bytes);
     const kernel = new Fp8Dequantizer({ dtype: run.dtype, rows: run.rows, cols: run.cols, block: run.block, scales }, run.strategy);
     const src = new Uint8Array(bytes, run.srcAt + task.offset, task.count);
     const out = new Uint16Array(bytes, run.outAt + 2 * task.offset, task.count);
     kernel.run(src, run.start + task.offset, out, { scratch, srcInMemory: true, outInMemory: true });
   } catch (e) {
     failed = true;
-    const message: WorkerError = { run: task.run, error: e instanceof Error ? e.message : String(e) };
+    const message: WorkerError = { run: task.run, id: run.id, error: e instanceof Error ? e.message : String(e) };
     port.postMessage(message);
   }
   queue.finish(task.run, failed);

@@ -55,7 +55,9 @@ export interface WorkerStart {
 
 /** What a worker posts: only the error of a task whose kernel threw. */
 export interface WorkerError {
+  /** The run's slot and id (a slot serves many runs). */
   readonly run: number;
+  readonly id: number;
   readonly error: string;
 }
 
@@ -73,13 +75,16 @@ interface Thread {
   readonly scratch: Uint8Array;
 }
 
-/** A run the workers are on. */
+/** A run the workers are on, settled by the pool's watcher (or failed when a worker dies). */
 interface Pending {
-  /** Ends the run with WORKER_FAILED when the workers cannot finish it. */
+  readonly id: number;
+  readonly resolve: () => void;
+  /** Ends the run with WORKER_FAILED: `why` one line. */
   readonly fail: (why: string) => void;
   /** The message of a task whose kernel threw, once it has arrived. */
   error?: string;
-  readonly errorArrived: () => void;
+  /** All its tasks are done and one failed: it waits for that task's message. */
+  failedAwaitingMessage?: boolean;
 }
 
 const failure = (detail: string, where: ErrorLocation): Fp8Error => new Fp8Error("WORKER_FAILED", `dequantization worker thread failed: ${detail}`, where);
@@ -138,6 +143,8 @@ export class DequantPool {
   private readonly pending = new Map<number, Pending>();
   /** Callers waiting for a run slot or ring space. */
   private readonly waiting: (() => void)[] = [];
+  private watching = false;
+  private nextId = 0;
   private closed = false;
 
   constructor(threads: number = defaultThreads(), options: DequantPoolOptions = {}) {
@@ -161,7 +168,8 @@ export class DequantPool {
     const inProcess = this.threads === 1 || len < this.minTaskElements || arena.memory === undefined;
     if (inProcess || out.length !== len || start < 0 || start + len > rows * cols) return deferred(() => kernel.run(src, start, out));
     if (this.closed) throw failure("the pool is closed", where);
-    const cuts = splitRange(0, len, cols, block[0], Math.min(this.threads, Math.floor(len / this.minTaskElements)));
+    // Cut at the weight's block rows, then counted from the range's first element.
+    const cuts = splitRange(start, start + len, cols, block[0], Math.min(this.threads, Math.floor(len / this.minTaskElements))).map((c) => c - start);
     const staged: Uint8Array[] = [];
     const inMemory = (view: Uint8Array, bytes: number): Uint8Array => {
       if (arena.offsetOf(view) !== undefined) return view;
@@ -174,25 +182,24 @@ export class DequantPool {
       if (input !== src) input.set(src);
       const outBytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       const output = inMemory(outBytes, 2 * len);
-      const scales = kernel.weight.scales;
-      const scalesAt = arena.take(Math.max(4, 4 * scales.length));
-      staged.push(scalesAt);
-      new Float32Array(scalesAt.buffer, scalesAt.byteOffset, scales.length).set(scales);
       // Past the kernel memory's limit (buffers outside it), the range runs in-process.
-      if ([input, output, scalesAt].some((b) => arena.offsetOf(b) === undefined)) return await deferred(() => kernel.run(src, start, out));
+      if (arena.offsetOf(input) === undefined || arena.offsetOf(output) === undefined) return await deferred(() => kernel.run(src, start, out));
       const slot = await this.slot(cuts.length - 1);
-      let fail: (e: Error) => void = () => undefined;
-      const stopped = new Promise<never>((_, reject) => {
-        fail = reject;
-      });
-      stopped.catch(() => undefined);
-      let errorArrived: () => void = () => undefined;
-      const arrived = new Promise<void>((resolve) => {
-        errorArrived = resolve;
-      });
-      const p: Pending = { fail: (why) => fail(failure(why, where)), errorArrived: () => errorArrived() };
-      this.pending.set(slot, p);
       try {
+        const scales = kernel.weight.scales;
+        let scalesAt = this.queue.inlineScales(slot, scales);
+        if (scalesAt === undefined) {
+          const b = arena.take(4 * scales.length);
+          staged.push(b);
+          if (arena.offsetOf(b) === undefined) return await deferred(() => kernel.run(src, start, out));
+          new Float32Array(b.buffer, b.byteOffset, scales.length).set(scales);
+          scalesAt = b.byteOffset;
+        }
+        this.nextId = (this.nextId + 1) | 0;
+        const id = this.nextId;
+        const done = new Promise<void>((resolve, reject) => {
+          this.pending.set(slot, { id, resolve, fail: (why) => reject(failure(why, where)) });
+        });
         this.queue.publish(
           slot,
           {
@@ -201,20 +208,18 @@ export class DequantPool {
             cols,
             block,
             strategy: kernel.strategy,
-            scalesAt: scalesAt.byteOffset,
+            scalesAt,
             scaleCount: scales.length,
             srcAt: input.byteOffset,
             outAt: output.byteOffset,
             start,
+            id,
           },
           cuts,
         );
         this.ensureWorkers(cuts.length - 1);
-        await Promise.race([this.queue.done(slot), stopped]);
-        if (this.queue.failed(slot)) {
-          await Promise.race([arrived, stopped]);
-          throw failure(p.error ?? "a task failed", where);
-        }
+        this.watch();
+        await done;
       } finally {
         this.pending.delete(slot);
         this.freeRuns.push(slot);
@@ -250,15 +255,48 @@ export class DequantPool {
       const thread: Thread = { worker: new Worker(workerEntry(), { workerData: start }), scratch };
       thread.worker.on("message", (m: WorkerError) => {
         const p = this.pending.get(m.run);
-        if (p === undefined) return;
+        if (p === undefined || p.id !== m.id) return;
         p.error = m.error;
-        p.errorArrived();
+        if (!p.failedAwaitingMessage) return;
+        this.pending.delete(m.run);
+        p.fail(m.error);
       });
       thread.worker.on("error", (e: Error) => void this.lose(thread, e.message));
       thread.worker.on("exit", (code: number) => void this.lose(thread, `exited with code ${code}`));
       this.workers.push(thread);
     }
     this.refIfBusy();
+  }
+
+  /**
+   * Settles the runs whose tasks are all done, then waits for the next one to finish, while any
+   * is pending: one waiter for the whole pool, woken at most once per finished run.
+   */
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    void (async () => {
+      try {
+        while (this.pending.size > 0) {
+          const seen = this.queue.finishedRuns();
+          for (const [slot, p] of this.pending) {
+            if (p.failedAwaitingMessage || this.queue.remaining(slot) !== 0) continue;
+            if (this.queue.failed(slot) && p.error === undefined) {
+              // The failing task posts its message before it counts itself done: it is on its way.
+              p.failedAwaitingMessage = true;
+              continue;
+            }
+            this.pending.delete(slot);
+            if (this.queue.failed(slot)) p.fail(p.error!);
+            else p.resolve();
+          }
+          if ([...this.pending.values()].every((p) => p.failedAwaitingMessage)) break;
+          await this.queue.nextFinished(seen);
+        }
+      } finally {
+        this.watching = false;
+      }
+    })();
   }
 
   /** Workers keep the process alive only while runs are pending. */

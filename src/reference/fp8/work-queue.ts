@@ -2,15 +2,19 @@
 // of a range of a tensor, cut into tasks) and the workers take tasks from a ring, so no message
 // passes per task. A message round trip cost about 40 µs of both threads' time in this VM, a
 // third of a task with the WebAssembly kernel; with the queue a worker goes from one task to the
-// next without the main thread, and the main thread is woken once per run, when its last task is
-// done (Atomics.waitAsync). See docs/fp8-performance.md for the measurements.
+// next without the main thread, and the main thread waits on one counter of finished runs
+// (Atomics.waitAsync), woken at most once per run. See docs/fp8-performance.md for the measurements.
 //
 // Layout (Int32Array over a SharedArrayBuffer):
 //   [HEAD] next task to take (workers, compare-and-swap)   [TAIL] next free task slot (main)
-//   [STOP] 1 when the workers must end
+//   [STOP] 1 when the workers must end                      [FINISHED] runs finished, ever
 //   ring:  QUEUE_TASKS x [run, offset, count]   elements [offset, offset + count) of the run
 //   runs:  QUEUE_RUNS x [remaining tasks, failed, dtype, rows, cols, bm, bn, strategy,
-//          scales at, scale count, src at, out at, start]   (byte offsets in the kernel memory)
+//          scales at, scale count, src at, out at, start, id]   (byte offsets in the kernel memory;
+//          scales at -1 - k: the grid is inline, at float k of the scales area)
+//   scales: QUEUE_RUNS x INLINE_SCALES float32s, a run's grid when it is that small (most are:
+//          a 7168 x 2048 weight in 128 x 128 blocks has 896), so that no kernel-memory block
+//          is taken and given back per run
 // Counters wrap as int32; slots are taken modulo the ring. A worker reads a task's slot before
 // it claims it, and the main thread never writes a slot more than QUEUE_TASKS - 1 ahead of HEAD,
 // so a claimed slot cannot have been overwritten.
@@ -24,12 +28,16 @@ export const QUEUE_RUNS = 1024;
 const HEAD = 0;
 const TAIL = 1;
 const STOP = 2;
+const FINISHED = 3;
 const RING = 4;
 const TASK_INTS = 3;
 const RUNS = RING + QUEUE_TASKS * TASK_INTS;
-const RUN_INTS = 13;
+const RUN_INTS = 14;
 const REMAINING = 0;
 const FAILED = 1;
+/** Float32 scales held inline per run slot. */
+export const INLINE_SCALES = 1024;
+const SCALES = RUNS + QUEUE_RUNS * RUN_INTS;
 
 const DTYPES: readonly Fp8WeightDType[] = ["F8_E4M3", "F8_E5M2"];
 const STRATEGIES: readonly KernelStrategy[] = ["auto", "wasm", "table", "direct"];
@@ -41,13 +49,15 @@ export interface RunSpec {
   readonly cols: number;
   readonly block: readonly [number, number];
   readonly strategy: KernelStrategy;
-  /** Float32 scale grid at this offset, `scaleCount` values. */
+  /** Float32 scale grid at this byte offset in the kernel memory, `scaleCount` values; -1 - k: inline, from float k of the queue's scales area. */
   readonly scalesAt: number;
   readonly scaleCount: number;
   /** The run's FP8 bytes and BF16 output; element k of the run is element start + k of the weight. */
   readonly srcAt: number;
   readonly outAt: number;
   readonly start: number;
+  /** Which run this is (slots are reused): a failing task's message names it. */
+  readonly id: number;
 }
 
 export interface Task {
@@ -62,8 +72,20 @@ const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, index: numbe
 export class WorkQueue {
   readonly control: Int32Array;
 
-  constructor(buffer = new SharedArrayBuffer(4 * (RUNS + QUEUE_RUNS * RUN_INTS))) {
+  /** The inline scales area, float32 over the same buffer. */
+  readonly scales: Float32Array;
+
+  constructor(buffer = new SharedArrayBuffer(4 * (SCALES + QUEUE_RUNS * INLINE_SCALES))) {
     this.control = new Int32Array(buffer);
+    this.scales = new Float32Array(buffer);
+  }
+
+  /** Copies `scales` inline into run slot `run`'s area and returns its `scalesAt`, or undefined when the grid is too large. */
+  inlineScales(run: number, scales: Float32Array): number | undefined {
+    if (scales.length > INLINE_SCALES) return undefined;
+    const at = SCALES + run * INLINE_SCALES;
+    this.scales.set(scales, at);
+    return -1 - at;
   }
 
   // ---- the main thread ----
@@ -92,6 +114,7 @@ export class WorkQueue {
         spec.srcAt,
         spec.outAt,
         spec.start,
+        spec.id,
       ],
       r,
     );
@@ -105,13 +128,20 @@ export class WorkQueue {
     Atomics.notify(c, TAIL);
   }
 
-  /** Resolves when every task of `run` is done (the worker finishing the last one notifies). */
-  async done(run: number): Promise<void> {
-    const at = RUNS + run * RUN_INTS + REMAINING;
-    for (let left = Atomics.load(this.control, at); left !== 0; left = Atomics.load(this.control, at)) {
-      const w = waitAsync(this.control, at, left);
-      if (w.async) await w.value;
-    }
+  /** Tasks of `run` not finished yet. */
+  remaining(run: number): number {
+    return Atomics.load(this.control, RUNS + run * RUN_INTS + REMAINING);
+  }
+
+  /** The count of runs finished, ever (it wraps). */
+  finishedRuns(): number {
+    return Atomics.load(this.control, FINISHED);
+  }
+
+  /** Resolves once the count of finished runs is no longer `seen`. */
+  async nextFinished(seen: number): Promise<void> {
+    const w = waitAsync(this.control, FINISHED, seen);
+    if (w.async) await w.value;
   }
 
   failed(run: number): boolean {
@@ -166,14 +196,25 @@ export class WorkQueue {
       srcAt: c[r + 10]!,
       outAt: c[r + 11]!,
       start: c[r + 12]!,
+      id: c[r + 13]!,
     };
   }
 
-  /** Marks one task of `run` done (failed or not); the last one wakes the main thread. */
+  /** The run's scale grid, from the kernel memory (`memory`) or inline. */
+  scalesOf(spec: RunSpec, memory: SharedArrayBuffer): Float32Array {
+    return spec.scalesAt < 0
+      ? this.scales.subarray(-1 - spec.scalesAt, -1 - spec.scalesAt + spec.scaleCount)
+      : new Float32Array(memory, spec.scalesAt, spec.scaleCount);
+  }
+
+  /** Marks one task of `run` done (failed or not); the last one counts the run finished and wakes the main thread. */
   finish(run: number, failed: boolean): void {
     const r = RUNS + run * RUN_INTS;
     if (failed) Atomics.store(this.control, r + FAILED, 1);
-    if (Atomics.sub(this.control, r + REMAINING, 1) === 1) Atomics.notify(this.control, r + REMAINING);
+    if (Atomics.sub(this.control, r + REMAINING, 1) === 1) {
+      Atomics.add(this.control, FINISHED, 1);
+      Atomics.notify(this.control, FINISHED);
+    }
   }
 }
 
