@@ -22,8 +22,8 @@ import { kernelArena } from "./arena.js";
 import { Fp8Error } from "./errors.js";
 import type { Fp8Dequantizer } from "./kernel.js";
 import type { SharedMemory } from "./wasm-api.js";
-import { SCRATCH_BYTES } from "./wasm-kernel.js";
-import { QUEUE_RUNS, WorkQueue } from "./work-queue.js";
+import { SCRATCH_BYTES, mainThreadScratch } from "./wasm-kernel.js";
+import { QUEUE_RUNS, WorkQueue, runTask } from "./work-queue.js";
 
 /** More threads than this is a typo, not a machine. */
 export const MAX_THREADS = 256;
@@ -219,6 +219,7 @@ export class DequantPool {
         );
         this.ensureWorkers(cuts.length - 1);
         this.watch();
+        this.help();
         await done;
       } finally {
         this.pending.delete(slot);
@@ -247,9 +248,25 @@ export class DequantPool {
     return this.freeRuns.pop()!;
   }
 
+  /**
+   * The main thread is one of the N threads: after publishing a run it takes one task itself
+   * (from this run or an earlier one), so N threads are N - 1 workers and this one, and the main
+   * thread never waits on a core it could use. One task at most, so that I/O callbacks are not
+   * held back for long.
+   */
+  private help(): void {
+    const task = this.queue.take(0);
+    if (task === undefined) return;
+    const error = runTask(this.queue, task, kernelArena().memory!.buffer, mainThreadScratch());
+    const p = this.pending.get(task.run);
+    if (error !== undefined && p !== undefined && p.id === this.queue.run(task.run).id) p.error = error;
+    this.queue.finish(task.run, error !== undefined);
+  }
+
   private ensureWorkers(tasks: number): void {
     const arena = kernelArena();
-    while (this.workers.length < Math.min(this.threads, tasks)) {
+    // The main thread takes one task of each run (help), so one worker fewer.
+    while (this.workers.length < Math.min(this.threads - 1, tasks - 1)) {
       const scratch = arena.takeScratch(SCRATCH_BYTES);
       const start: WorkerStart = { memory: arena.memory!, queue: this.queue.control.buffer as SharedArrayBuffer, scratch: scratch.byteOffset };
       const thread: Thread = { worker: new Worker(workerEntry(), { workerData: start }), scratch };

@@ -88,11 +88,16 @@ function threadKernel(): ThreadKernel {
   return thread;
 }
 
+/** The main thread's scratch in the kernel memory, taken on first use. */
+export function mainThreadScratch(): number {
+  mainScratch ??= kernelArena().takeScratch(SCRATCH_BYTES).byteOffset;
+  return mainScratch;
+}
+
 /** The main thread's placement of its own call. */
 function mainPlacement(src: Uint8Array, out: Uint16Array): Placement {
   const arena = kernelArena();
-  mainScratch ??= arena.takeScratch(SCRATCH_BYTES).byteOffset;
-  return { scratch: mainScratch, srcInMemory: arena.offsetOf(src) !== undefined, outInMemory: arena.offsetOf(out) !== undefined };
+  return { scratch: mainThreadScratch(), srcInMemory: arena.offsetOf(src) !== undefined, outInMemory: arena.offsetOf(out) !== undefined };
 }
 
 /**

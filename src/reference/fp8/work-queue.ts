@@ -20,7 +20,7 @@
 // so a claimed slot cannot have been overwritten.
 
 import type { Fp8WeightDType } from "./formats.js";
-import type { KernelStrategy } from "./kernel.js";
+import { Fp8Dequantizer, type KernelStrategy } from "./kernel.js";
 
 export const QUEUE_TASKS = 4096;
 export const QUEUE_RUNS = 1024;
@@ -161,7 +161,7 @@ export class WorkQueue {
 
   // ---- a worker ----
 
-  /** The next task, or undefined when there was none for `timeoutMs` or the queue is stopping. */
+  /** The next task, or undefined when there was none for `timeoutMs` (0: none now) or the queue is stopping. */
   take(timeoutMs: number): Task | undefined {
     const c = this.control;
     for (;;) {
@@ -169,7 +169,7 @@ export class WorkQueue {
       const head = Atomics.load(c, HEAD);
       const tail = Atomics.load(c, TAIL);
       if (head === tail) {
-        if (Atomics.wait(c, TAIL, tail, timeoutMs) === "timed-out") return undefined;
+        if (timeoutMs === 0 || Atomics.wait(c, TAIL, tail, timeoutMs) === "timed-out") return undefined;
         continue;
       }
       const at = RING + slot(head) * TASK_INTS;
@@ -215,6 +215,26 @@ export class WorkQueue {
       Atomics.add(this.control, FINISHED, 1);
       Atomics.notify(this.control, FINISHED);
     }
+  }
+}
+
+/**
+ * Runs one task in the calling thread (a worker, or the main thread helping), in place in the
+ * kernel memory `memory`, with that thread's `scratch`; the kernel's error message when it throws.
+ */
+export function runTask(queue: WorkQueue, task: Task, memory: SharedArrayBuffer, scratch: number): string | undefined {
+  const run = queue.run(task.run);
+  try {
+    const kernel = new Fp8Dequantizer(
+      { dtype: run.dtype, rows: run.rows, cols: run.cols, block: run.block, scales: queue.scalesOf(run, memory) },
+      run.strategy,
+    );
+    const src = new Uint8Array(memory, run.srcAt + task.offset, task.count);
+    const out = new Uint16Array(memory, run.outAt + 2 * task.offset, task.count);
+    kernel.run(src, run.start + task.offset, out, { scratch, srcInMemory: true, outInMemory: true });
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
   }
 }
 
