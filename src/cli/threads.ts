@@ -4,7 +4,9 @@ import { MAX_THREADS, defaultThreads } from "../reference/fp8/pool.js";
 import { wholeNumber } from "./options.js";
 
 export const THREADS_FLAG = "--threads <n>";
-export const THREADS_HELP = `worker threads for FP8 dequantization, 1 to ${MAX_THREADS} (default: one per core, here ${defaultThreads()}; 1 runs in-process)`;
+/** What N means, after "threads for FP8 dequantization" or its like. */
+export const THREADS_RANGE_HELP = `1 to ${MAX_THREADS}: the main thread and N - 1 workers (default: one per core, here ${defaultThreads()})`;
+export const THREADS_HELP = `threads for FP8 dequantization, ${THREADS_RANGE_HELP}`;
 
 /** The flag's value, or one per core when it is absent. */
 export function parseThreads(text: string | undefined): number {

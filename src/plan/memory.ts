@@ -27,14 +27,13 @@
 //               chunks under STAGE / 4. The benchmark's closed form, 2P + STAGE, counts what
 //               is allocated; pages never written are not resident, and measured peaks
 //               (bench:plan-memory) follow the written bytes, so those are what is counted.
-//             + FP8 only: min(8 MiB, W) + S + D + T x WORKER
+//             + FP8 only: min(8 MiB, W) + S + D + (T - 1) x WORKER
 //               reading an FP8 weight streams it through a copy buffer (W = largest FP8 weight),
 //               its scale tensor is read whole (S = largest scale), and a dequantized pass-through
 //               tensor larger than P is decoded through a BF16 scratch of
-//               D = 2 x min(4 Mi, elements) bytes (DEQUANT_CHUNK_ELEMENTS); with T >= 2
-//               dequantization threads (--threads, default one per core) each is a worker
-//               thread of WORKER = 12 MiB (its V8 isolate, modules and kernel instance; T = 1
-//               runs in-process and adds none).
+//               D = 2 x min(4 Mi, elements) bytes (DEQUANT_CHUNK_ELEMENTS); T dequantization
+//               threads (--threads, default one per core) are the main thread and T - 1 worker
+//               threads of WORKER = 12 MiB each (a V8 isolate, its modules and kernel instance).
 //
 // Layers are fused one after another and each layer's per-expert inputs are replaced by its
 // output, so only the worst layer's transient adds to R.
@@ -82,8 +81,8 @@ export interface MemoryModelInput {
 
 /**
  * Resident bytes a dequantization worker thread adds. Measured 2026-12-03 (2-core VM, Node 20):
- * the peak RSS of `fuse --dequant-fp8` on a 413 MB FP8 checkpoint rose by 10.5 to 11.5 MiB per
- * thread from 2 to 6 threads (84, 107, 117, 128, 150 MiB for 1, 2, 3, 4, 6); rounded up.
+ * the peak RSS of `fuse --dequant-fp8` on a 413 MB FP8 checkpoint was 88, 98, 109, 116-122 and
+ * 141 MiB with 1, 2, 3, 4 and 6 threads (0 to 5 workers): 10 to 11 MiB a worker; rounded up.
  */
 export const DEQUANT_WORKER_BYTES = 12 << 20;
 
@@ -216,7 +215,7 @@ function fp8ReadBuffers(input: MemoryModelInput, pool: number): number {
     } else if (out === undefined) scale = Math.max(scale, specByteLength(spec));
   }
   const threads = input.dequantThreads ?? defaultThreads();
-  const workers = threads > 1 ? threads * DEQUANT_WORKER_BYTES : 0;
+  const workers = (threads - 1) * DEQUANT_WORKER_BYTES;
   return Math.min(COPY_CHUNK, fp8) + scale + 2 * Math.min(DEQUANT_CHUNK_ELEMENTS, dequantizedPassthrough) + workers;
 }
 

@@ -12,7 +12,7 @@ import { DEFAULT_CHUNK } from "../../reference/prefuse/chunk.js";
 import { FUSE_TARGETS, type FuseTarget } from "../../reference/prefuse/layouts.js";
 import { formatBytes, parseSize } from "../../reference/size.js";
 import { oneOf, wholeNumberList } from "../options.js";
-import { THREADS_FLAG, THREADS_HELP, parseThreads } from "../threads.js";
+import { THREADS_FLAG, THREADS_RANGE_HELP, parseThreads } from "../threads.js";
 import { planLines, planWarnings } from "../plan-text.js";
 import { say, warn } from "../output.js";
 import { tableLines } from "../table.js";
@@ -34,10 +34,7 @@ export function registerPlan(program: Command): void {
     .option("--target <target>", `output layout: ${FUSE_TARGETS.join(" | ")}`, "fused")
     .option("--chunk <n>", "experts per step to estimate, or a comma-separated list", String(DEFAULT_CHUNK))
     .option("--memory-budget <size>", "judge each way against this budget (5GB, 48GiB, bytes; default: this machine's RAM)")
-    .option(
-      THREADS_FLAG,
-      `for an FP8 checkpoint, the ${THREADS_HELP.replace("worker threads for FP8 dequantization", "dequantization threads to estimate (as fuse --dequant-fp8 --threads)")}`,
-    )
+    .option(THREADS_FLAG, `for an FP8 checkpoint, the dequantization threads to estimate, as fuse --dequant-fp8 --threads: ${THREADS_RANGE_HELP}`)
     .option("--allow-download", "if the server ignores byte ranges, read each header from the start of its whole-file answer instead of failing")
     .option("--json", "print the plan (as fuse --json prints it) and the memory estimates as JSON")
     .action(async (arg: string, flags: PlanFlags) => {

@@ -348,7 +348,7 @@ export class DequantPool {
 let processPool: DequantPool | undefined;
 
 /**
- * The process's default pool, one worker per core, for callers that do not manage one (the
+ * The process's default pool, one thread per core, for callers that do not manage one (the
  * reference stages of the gate and the golden corpus). Never closed: its idle workers do not
  * keep the process alive.
  */
