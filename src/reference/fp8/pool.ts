@@ -165,7 +165,8 @@ export class DequantPool {
     const len = src.length;
     const { rows, cols, block } = kernel.weight;
     const arena = kernelArena();
-    const inProcess = this.threads === 1 || len < this.minTaskElements || arena.memory === undefined;
+    // The queue holds element indices as int32: a weight past 2^31 elements runs in-process.
+    const inProcess = this.threads === 1 || len < this.minTaskElements || arena.memory === undefined || rows * cols > 0x7fffffff;
     if (inProcess || out.length !== len || start < 0 || start + len > rows * cols) return deferred(() => kernel.run(src, start, out));
     if (this.closed) throw failure("the pool is closed", where);
     // Cut at the weight's block rows, then counted from the range's first element.
