@@ -6,18 +6,18 @@
 // under HF_HUB_OFFLINE=1, is served without a single request. Nothing partial survives: a
 // download lives under a temporary name until it is verified.
 
-import { downloadFile, modelInfo } from "@huggingface/hub";
+import { downloadFile } from "@huggingface/hub";
 import { createHash, type Hash } from "node:crypto";
 import { open } from "node:fs/promises";
 import { CONFIG_FILE } from "../reference/checkpoint.js";
-import { blobPath, fileSize, insideDir, installAtomically, linkBlob, readRef, repoFolder, snapshotComplete, snapshotDir, writeRef } from "./cache-layout.js";
+import { blobPath, fileSize, insideDir, installAtomically, linkBlob, snapshotComplete, snapshotDir, writeRef } from "./cache-layout.js";
 import { HubError } from "./errors.js";
 import { HUB_FETCH_DEFAULTS } from "./fetch.js";
 import { type CallLimits, withRetries } from "./http.js";
 import { listCommit } from "./list-commit.js";
 import { MAX_TIMER_MS } from "../reference/timer-limit.js";
-import { COMMIT_HASH, validateRepoId, validateRevision } from "./repo-ref.js";
 import type { HubSettings } from "./settings.js";
+import { knownCommit, repoTarget, resolveCommit } from "./repo-target.js";
 
 export interface FetchRepoOptions {
   /** `owner/name`. */
@@ -156,13 +156,11 @@ async function listRemote(o: FetchRepoOptions, commit: string, label: string): P
 }
 
 export async function fetchRepo(o: FetchRepoOptions): Promise<FetchRepoResult> {
-  const repo = validateRepoId(o.repo);
-  const revision = validateRevision(o.revision ?? "main");
   const s = o.settings;
-  const label = `hf://${repo}@${revision}`;
-  const folder = repoFolder(s.cacheDir, repo);
+  const target = repoTarget(o.repo, o.revision, s);
+  const { repo, revision, label, folder } = target;
 
-  const known = COMMIT_HASH.test(revision) ? revision : s.offline ? await readRef(folder, revision) : undefined;
+  const known = await knownCommit(target, s);
   if (known !== undefined && (await snapshotComplete(snapshotDir(folder, known)))) {
     return { repo, revision, commit: known, snapshotDir: snapshotDir(folder, known), fromCache: true, files: [] };
   }
@@ -170,19 +168,7 @@ export async function fetchRepo(o: FetchRepoOptions): Promise<FetchRepoResult> {
     throw new HubError("OFFLINE_NOT_CACHED", `HF_HUB_OFFLINE is set and this revision is not complete in the cache ${s.cacheDir}`, { file: label });
   }
 
-  const info = await withRetries(s, label, apiLimits(o, false), (fetch) =>
-    modelInfo({
-      name: repo,
-      revision,
-      additionalFields: ["sha"],
-      hubUrl: s.endpoint,
-      fetch,
-      ...(s.token !== undefined ? { accessToken: s.token } : {}),
-    }),
-  );
-  const commit = info.sha;
-  if (typeof commit !== "string" || !COMMIT_HASH.test(commit))
-    throw new HubError("BAD_RESPONSE", `the Hub resolved the revision to '${String(commit)}', not a commit hash`, { file: label });
+  const commit = await resolveCommit(target, s, apiLimits(o, false));
   const snapshot = snapshotDir(folder, commit);
   const remote = await listRemote(o, commit, label);
 

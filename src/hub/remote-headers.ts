@@ -21,7 +21,7 @@
 // (`<cache>/models--owner--name/moe-prefuse/headers/<commit>.json`), so planning a pinned commit
 // a second time makes no request; cached headers are parsed and checked again when read.
 
-import { HubApiError, modelInfo } from "@huggingface/hub";
+import { HubApiError } from "@huggingface/hub";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CONFIG_FILE, type ModelConfig, SINGLE_FILE, checkIndex } from "../reference/checkpoint.js";
@@ -29,12 +29,12 @@ import { CheckpointError } from "../reference/errors.js";
 import { MAX_HEADER_SIZE, type SafetensorsHeader, parseHeader, readHeaderSize } from "../reference/safetensors/header.js";
 import { INDEX_FILE, type ShardIndex, parseShardIndex } from "../reference/safetensors/shard-index.js";
 import type { TensorSpec } from "../reference/tensor.js";
-import { installAtomically, insideDir, readRef, repoFolder, writeRef } from "./cache-layout.js";
+import { installAtomically, insideDir, repoFolder, writeRef } from "./cache-layout.js";
 import { HubError } from "./errors.js";
 import { type CallLimits, withRetries } from "./http.js";
 import { listCommit } from "./list-commit.js";
-import { COMMIT_HASH, validateRepoId, validateRevision } from "./repo-ref.js";
 import type { HubSettings } from "./settings.js";
+import { knownCommit, repoTarget, resolveCommit } from "./repo-target.js";
 
 /** Largest config.json read (the Hub's own metadata parser stops at 10 MB too). */
 export const MAX_CONFIG_BYTES = 10_000_000;
@@ -301,23 +301,16 @@ function assemble(
  * range requests (two per weight file), or from the header cache when that commit was read before.
  */
 export async function readRemoteHeaders(o: RemoteHeadersOptions): Promise<RemoteHeaders> {
-  const repo = validateRepoId(o.repo);
-  const revision = validateRevision(o.revision ?? "main");
   const s = o.settings;
-  const label = `hf://${repo}@${revision}`;
-  const folder = repoFolder(s.cacheDir, repo);
+  const target = repoTarget(o.repo, o.revision, s);
+  const { repo, revision, label, folder } = target;
   const opts = { ...o, repo };
 
-  let commit = COMMIT_HASH.test(revision) ? revision : s.offline ? await readRef(folder, revision) : undefined;
+  let commit = await knownCommit(target, s);
   if (commit === undefined && s.offline)
     throw new HubError("OFFLINE_NOT_CACHED", `HF_HUB_OFFLINE is set and this revision is not in the cache ${s.cacheDir}`, { file: label });
   if (commit === undefined) {
-    const info = await withRetries(s, label, limits(opts), (fetch) =>
-      modelInfo({ name: repo, revision, additionalFields: ["sha"], hubUrl: s.endpoint, fetch, ...(s.token !== undefined ? { accessToken: s.token } : {}) }),
-    );
-    if (typeof info.sha !== "string" || !COMMIT_HASH.test(info.sha))
-      throw new HubError("BAD_RESPONSE", `the Hub resolved the revision to '${String(info.sha)}', not a commit hash`, { file: label });
-    commit = info.sha;
+    commit = await resolveCommit(target, s, limits(opts));
     await writeRef(folder, revision, commit);
   }
 
