@@ -19,7 +19,7 @@
 // it holds; `run` is synchronous, and a kernel that finds another's tables simply rebuilds.
 
 import { endianness } from "node:os";
-import { BF16_NAN } from "../dtypes.js";
+import { f32BitsToBf16 } from "../dtypes.js";
 import { fillBlockTable } from "./block-table.js";
 import { type Fp8WeightDType, weightTable } from "./formats.js";
 import { MAX_WASM_BLOCK_COLUMNS, type Placement, WASM_KERNEL_AVAILABLE, WasmKernel } from "./wasm-kernel.js";
@@ -58,10 +58,6 @@ let slotsOwner: Fp8Dequantizer | undefined;
 const scratchF32 = new Float32Array(1);
 const scratchU32 = new Uint32Array(scratchF32.buffer);
 const scratchTable = new Uint16Array(256);
-
-function bf16Bits(f32Bits: number): number {
-  return (f32Bits & 0x7fffffff) > 0x7f800000 ? BF16_NAN : (f32Bits + 0x7fff + ((f32Bits >>> 16) & 1)) >>> 16;
-}
 
 export class Fp8Dequantizer {
   private readonly decode: Float32Array;
@@ -194,6 +190,6 @@ function gather(src: Uint8Array, out: Uint16Array, k0: number, count: number, ba
 function direct(src: Uint8Array, out: Uint16Array, k0: number, count: number, dec: Float32Array, s: number): void {
   for (let k = k0, end = k0 + count; k < end; k++) {
     scratchF32[0] = dec[src[k]!]! * s;
-    out[k] = bf16Bits(scratchU32[0]!);
+    out[k] = f32BitsToBf16(scratchU32[0]!);
   }
 }
