@@ -49,6 +49,7 @@ export class Arena {
   /** Gives back a buffer from `take` (one outside the kernel memory is left to the collector). */
   give(b: Uint8Array): void {
     if (this.offsetOf(b) === undefined) return;
+    if (b.length !== blockSize(b.length)) throw new RangeError(`give back the whole block take returned, not a view of ${b.length} bytes`);
     const list = this.free.get(b.length) ?? [];
     list.push(b.byteOffset);
     this.free.set(b.length, list);

@@ -15,6 +15,7 @@ describe("the kernel memory (Arena)", () => {
     expect([a.length, b.length]).toEqual([65536, 131072]);
     expect(arena.offsetOf(a)).toBe(0);
     expect(arena.offsetOf(b)).toBe(65536);
+    expect(() => arena.give(b.subarray(0, 100))).toThrow("give back the whole block take returned, not a view of 100 bytes");
     arena.give(a);
     const c = arena.take(1000);
     expect(arena.offsetOf(c)).toBe(0);

@@ -24,8 +24,14 @@ afterAll(async () => {
 
 const shared = (n: number) => new Uint8Array(new SharedArrayBuffer(n));
 type Placement = "unshared" | "shared" | "kernel memory";
-const bytes = (n: number, where: Placement): Uint8Array =>
-  where === "unshared" ? new Uint8Array(n) : where === "shared" ? shared(n) : kernelArena().take(n).subarray(0, n);
+/** `n` bytes placed `where`; blocks of the kernel memory are noted in `taken`, to be given back. */
+const bytes = (n: number, where: Placement, taken: Uint8Array[]): Uint8Array => {
+  if (where === "unshared") return new Uint8Array(n);
+  if (where === "shared") return shared(n);
+  const block = kernelArena().take(n);
+  taken.push(block);
+  return block.subarray(0, n);
+};
 
 describe("the FP8 worker pool", () => {
   it("gives the single-thread kernel's bytes for 1, 2, 3 and 4 threads", async () => {
@@ -34,11 +40,12 @@ describe("the FP8 worker pool", () => {
         const o = build(c);
         const want = new Uint16Array(o.weight.length);
         kernelFor(o, "direct").run(o.weight, 0, want);
+        const taken: Uint8Array[] = [];
         for (const [threads, pool] of pools) {
           const kernel = kernelFor(o, "auto");
-          const src = bytes(o.weight.length, where);
+          const src = bytes(o.weight.length, where, taken);
           src.set(o.weight);
-          const outBytes = bytes(2 * o.weight.length, where);
+          const outBytes = bytes(2 * o.weight.length, where, taken);
           const out = new Uint16Array(outBytes.buffer, outBytes.byteOffset, o.weight.length);
           await pool.run(kernel, src, 0, out);
           expect(Buffer.from(out.buffer, out.byteOffset, out.byteLength).equals(Buffer.from(want.buffer)), `${threads} thread(s), ${where}`).toBe(true);
@@ -48,6 +55,8 @@ describe("the FP8 worker pool", () => {
           await pool.run(kernel, o.weight.subarray(from), from, part);
           expect(Buffer.from(part.buffer).equals(Buffer.from(want.buffer, 2 * from)), `${threads} thread(s), from element ${from}`).toBe(true);
         }
+        // Back to the kernel memory, which this worker process shares with the test files after this one.
+        for (const b of taken) kernelArena().give(b);
       }),
       fcParams(),
     );
