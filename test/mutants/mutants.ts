@@ -233,8 +233,8 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "fp8-ties-half-up",
-    bug: "the FP8 kernel rounds float32 products to bf16 with ties away from zero instead of to even",
-    edits: [{ file: "src/reference/fp8/kernel.ts", search: "(f32Bits + 0x7fff + ((f32Bits >>> 16) & 1)) >>> 16", replace: "(f32Bits + 0x8000) >>> 16" }],
+    bug: "float32 -> bf16 rounding (every FP8 kernel path's, through the block tables and the direct path) ties away from zero instead of to even",
+    edits: [{ file: "src/reference/dtypes.ts", search: "((bits >>> 0) + 0x7fff + ((bits >>> 16) & 1)) >>> 16", replace: "((bits >>> 0) + 0x8000) >>> 16" }],
     rule: [FP8_DECODE],
   },
   {
@@ -251,6 +251,12 @@ export const MUTANTS: readonly Mutant[] = [
         file: "src/reference/fp8/kernel.ts",
         search: "      const br = Math.floor(i / bm);",
         replace: "      const br = Math.min(Math.floor(i / bm), Math.max(0, Math.floor(this.weight.rows / bm) - 1));",
+      },
+      // The same in the WebAssembly kernel, the default path: the bug is in whichever kernel runs.
+      {
+        file: "src/reference/fp8/wasm-kernel.ts",
+        search: "      const br = Math.floor(row / this.bm);",
+        replace: "      const br = Math.min(Math.floor(row / this.bm), Math.max(0, Math.floor(rows / this.bm) - 1));",
       },
     ],
     rule: [FP8_DECODE],
