@@ -251,17 +251,19 @@ export class DequantPool {
 
   /**
    * The main thread is one of the N threads: after publishing a run it takes one task itself
-   * (from this run or an earlier one), so N threads are N - 1 workers and this one, and the main
-   * thread never waits on a core it could use. One task at most, so that I/O callbacks are not
-   * held back for long.
+   * (from this run or an earlier one), and while runs are pending its watcher takes more, one per
+   * turn of the event loop, so N threads are N - 1 workers and this one, and the main thread
+   * never waits on a core it could use. One task per turn, so that I/O callbacks are not held
+   * back for long. Whether it took one.
    */
-  private help(): void {
+  private help(): boolean {
     const task = this.queue.take(0);
-    if (task === undefined) return;
+    if (task === undefined) return false;
     const error = runTask(this.queue, task, kernelArena().memory!.buffer, mainThreadScratch());
     const p = this.pending.get(task.run);
     if (error !== undefined && p !== undefined && p.id === this.queue.run(task.run).id) p.error = error;
     this.queue.finish(task.run, error !== undefined);
+    return true;
   }
 
   private ensureWorkers(tasks: number): void {
@@ -287,8 +289,9 @@ export class DequantPool {
   }
 
   /**
-   * Settles the runs whose tasks are all done, then waits for the next one to finish, while any
-   * is pending: one waiter for the whole pool, woken at most once per finished run.
+   * Settles the runs whose tasks are all done, then helps with a task left in the queue or, when
+   * none is, waits for the next run to finish, while any is pending: one waiter for the whole
+   * pool, woken at most once per finished run.
    */
   private watch(): void {
     if (this.watching) return;
@@ -309,7 +312,8 @@ export class DequantPool {
             else p.resolve();
           }
           if ([...this.pending.values()].every((p) => p.failedAwaitingMessage)) break;
-          await this.queue.nextFinished(seen);
+          if (this.help()) await new Promise<void>((resolve) => setImmediate(resolve));
+          else await this.queue.nextFinished(seen);
         }
       } finally {
         this.watching = false;

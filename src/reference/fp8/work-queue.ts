@@ -8,6 +8,8 @@
 // Layout (Int32Array over a SharedArrayBuffer):
 //   [HEAD] next task to take (workers, compare-and-swap)   [TAIL] next free task slot (main)
 //   [STOP] 1 when the workers must end                      [FINISHED] runs finished, ever
+//   [SLEEPERS] workers in Atomics.wait: the main thread notifies only when one is (a notify is
+//          a system call; with every worker busy, publishing is then a few stores)
 //   ring:  QUEUE_TASKS x [run, offset, count]   elements [offset, offset + count) of the run
 //   runs:  QUEUE_RUNS x [remaining tasks, failed, dtype, rows, cols, bm, bn, strategy,
 //          scales at, scale count, src at, out at, start, id]   (byte offsets in the kernel memory;
@@ -29,7 +31,8 @@ const HEAD = 0;
 const TAIL = 1;
 const STOP = 2;
 const FINISHED = 3;
-const RING = 4;
+const SLEEPERS = 4;
+const RING = 5;
 const TASK_INTS = 3;
 const RUNS = RING + QUEUE_TASKS * TASK_INTS;
 const RUN_INTS = 14;
@@ -125,7 +128,7 @@ export class WorkQueue {
     }
     // Sequentially consistent: a worker that sees the new TAIL sees the slots written before it.
     Atomics.store(c, TAIL, tail);
-    Atomics.notify(c, TAIL);
+    if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, TAIL);
   }
 
   /** Tasks of `run` not finished yet. */
@@ -169,7 +172,13 @@ export class WorkQueue {
       const head = Atomics.load(c, HEAD);
       const tail = Atomics.load(c, TAIL);
       if (head === tail) {
-        if (timeoutMs === 0 || Atomics.wait(c, TAIL, tail, timeoutMs) === "timed-out") return undefined;
+        if (timeoutMs === 0) return undefined;
+        // Counted before the wait checks TAIL, all sequentially consistent: either the main
+        // thread's publish sees this sleeper and notifies, or this wait sees the new TAIL.
+        Atomics.add(c, SLEEPERS, 1);
+        const woke = Atomics.wait(c, TAIL, tail, timeoutMs);
+        Atomics.sub(c, SLEEPERS, 1);
+        if (woke === "timed-out") return undefined;
         continue;
       }
       const at = RING + slot(head) * TASK_INTS;
