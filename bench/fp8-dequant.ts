@@ -19,7 +19,8 @@
 //             three tensors and the next experts' in flight, as the streaming paths keep them),
 //             16 distinct experts cycled (DRAM), one expert (in cache), and 16 with the
 //             typed-array kernel (3x slower per element, so the pool's own scaling shows before
-//             memory bandwidth does); the ratio to one thread is the scaling curve
+//             memory bandwidth does); after an untimed pass, POOL_PASSES timed passes per
+//             thread count, interleaved; the ratio to one thread is the scaling curve
 //   view      dequantView(memoryWeights(...)).readInto for every expert tensor: the library path
 //   copy      the same bytes moved by native copies (n bytes read, 2n written per tensor): the
 //             ceiling a kernel that only streams memory could reach
@@ -220,6 +221,24 @@ async function threadedRun(p: DequantPool, experts = POOL, strategy: KernelStrat
   return (performance.now() - t0) / 1000;
 }
 
+/** Timed passes of each thread count per run of this script, interleaved (1, 2, .., 1, 2, ..). */
+const POOL_PASSES = 3;
+
+/**
+ * One series of the pool's scaling: an untimed pass with every thread count, then POOL_PASSES
+ * timed passes of each, interleaved so that each pass of T threads is compared with the one-thread
+ * pass just before it (the same moment of a shared machine). The pool's other cores sat idle
+ * through the seconds of the single-thread series before, and the first pass after such a pause
+ * is the slowest (per-run ratios of 1.3-1.6x where the next passes gave 1.8-1.9x): the curve is
+ * that of a pool at work, as through a long dequantization.
+ */
+async function poolSeriesRun(kind: keyof typeof POOL_SERIES, experts = POOL, strategy: KernelStrategy = "auto"): Promise<void> {
+  for (const p of threadPools.values()) await threadedRun(p, experts, strategy);
+  for (let pass = 0; pass < POOL_PASSES; pass++) {
+    for (const [t, p] of threadPools) record(poolSeries(t, kind), await threadedRun(p, experts, strategy));
+  }
+}
+
 const inLayer = () => layer;
 const outLayer = () => outputs;
 const inPool = (e: number) => pool[e % POOL]!;
@@ -266,9 +285,9 @@ for (let r = 0; r < RUNS; r++) {
   record(`kernel, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "auto"));
   record(`kernel, typed-array table, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "table"));
   record(`copy ceiling, ${POOL} distinct experts (DRAM)`, copyRun(inPool, outPool));
-  for (const [t, p] of threadPools) record(poolSeries(t, "DRAM"), await threadedRun(p));
-  for (const [t, p] of threadPools) record(poolSeries(t, "cache"), await threadedRun(p, 1));
-  for (const [t, p] of threadPools) record(poolSeries(t, "table"), await threadedRun(p, POOL, "table"));
+  await poolSeriesRun("DRAM");
+  await poolSeriesRun("cache", 1);
+  await poolSeriesRun("table", POOL, "table");
   process.stderr.write(`run ${r + 1}/${RUNS} done\n`);
 }
 
@@ -305,10 +324,11 @@ for (const kind of ["DRAM", "cache", "table"] as const) {
   const one = series[poolSeries(THREADS[0]!, kind)]!;
   for (const t of THREADS) {
     const runs = series[poolSeries(t, kind)]!;
-    const perRun = runs.map((x, r) => one[r]! / x);
+    // Each pass against the one-thread pass just before it.
+    const perPass = runs.map((x, r) => one[r]! / x);
     const target = t === 2 && THREADS[0] === 1 ? " (target >= 1.8x)" : "";
     console.log(
-      `${poolSeries(t, kind)}: ${(elements / median(runs) / 1e6).toFixed(0)} M el/s, ${(median(one) / median(runs)).toFixed(2)}x ${THREADS[0]} thread(s)${target}; per run ${perRun.map((x) => `${x.toFixed(2)}x`).join(", ")}`,
+      `${poolSeries(t, kind)}: ${(elements / median(runs) / 1e6).toFixed(0)} M el/s, ${(median(one) / median(runs)).toFixed(2)}x ${THREADS[0]} thread(s)${target}; per pass ${perPass.map((x) => `${x.toFixed(2)}x`).join(", ")} (median ${median(perPass).toFixed(2)}x)`,
     );
   }
 }
