@@ -39,7 +39,7 @@
 // Reports medians over runs and ratios. Timing on a shared machine is noisy: compare ratios from
 // one run of this script, not absolute figures across runs.
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -53,6 +53,7 @@ import type { Tensor, TensorMap } from "../src/reference/tensor.js";
 import { memoryWeights } from "../src/reference/weights.js";
 import { fmtMiB, median, options, runChecked } from "./support/measure.js";
 import { Xoshiro128 } from "../src/fixtures-gen/prng.js";
+import { BLOCK, type Weight, makeExpert } from "./support/fp8-weights.js";
 
 const everyCore = Array.from({ length: availableParallelism() }, (_, k) => k + 1).join(",");
 const o = options({
@@ -73,7 +74,6 @@ const I = Number(o.intermediate);
 const H = Number(o.hidden);
 const RUNS = Number(o.runs);
 const THREADS = o.threads.split(",").map(Number);
-const BLOCK = 128;
 const POOL = 16;
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -81,27 +81,8 @@ const searchRoots = [ROOT, process.cwd()];
 const ANCHOR = o.numpy === "0" ? undefined : findAnchorScript("numpy_fp8_dequant.py", o.anchor || process.env.FP8_NUMPY_ANCHOR, searchRoots);
 const PYTHON = ANCHOR === undefined ? undefined : findPython("numpy", o.python || undefined, searchRoots);
 
-interface Weight {
-  readonly shape: readonly [number, number];
-  readonly bytes: Uint8Array;
-  readonly scale: Tensor;
-}
-
 const rng = new Xoshiro128(12345);
-const rand = (): number => rng.uniform();
-
-function makeWeight(m: number, n: number): Weight {
-  const bytes = new Uint8Array(m * n);
-  for (let i = 0; i < bytes.length; i++) {
-    const b = Math.floor(rand() * 256);
-    bytes[i] = (b & 0x7f) === 0x7f ? 0x3c : b;
-  }
-  const grid = [Math.ceil(m / BLOCK), Math.ceil(n / BLOCK)];
-  const scale = Float32Array.from({ length: grid[0]! * grid[1]! }, () => rand() * 0.02);
-  return { shape: [m, n], bytes, scale: { dtype: "F32", shape: grid, data: new Uint8Array(scale.buffer) } };
-}
-
-const expert = (): Weight[] => [makeWeight(I, H), makeWeight(I, H), makeWeight(H, I)];
+const expert = (): Weight[] => makeExpert(rng, I, H);
 const layer = expert();
 const pool = Array.from({ length: POOL }, expert);
 const elements = E * layer.reduce((a, w) => a + w.bytes.length, 0);
@@ -239,6 +220,49 @@ async function poolSeriesRun(kind: keyof typeof POOL_SERIES, experts = POOL, str
   }
 }
 
+const KERNEL_CHILD = join(ROOT, "bench", "support", "fp8-kernel-child.ts");
+
+/**
+ * `n` one-thread kernel processes side by side (fp8-kernel-child.ts), told to start together
+ * once all have built their weights: each one's POOL_PASSES pass times, seconds.
+ */
+async function sideBySide(n: number, seed: number): Promise<number[][]> {
+  const children = Array.from({ length: n }, (_, k) =>
+    spawn(process.execPath, ["--import", "tsx", KERNEL_CHILD, String(E), String(I), String(H), String(POOL_PASSES), String(seed + k)], {
+      cwd: ROOT,
+      stdio: ["pipe", "pipe", "inherit"],
+    }),
+  );
+  const outputs = children.map((c) => {
+    let text = "";
+    c.stdout.setEncoding("utf8");
+    const ready = new Promise<void>((resolve) =>
+      c.stdout.on("data", (d: string) => {
+        text += d;
+        if (text.includes("ready\n")) resolve();
+      }),
+    );
+    const exited = new Promise<string>((resolve, reject) =>
+      c.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`kernel child exited with ${code}`)))),
+    );
+    return { ready, exited };
+  });
+  await Promise.all(outputs.map((o) => o.ready));
+  for (const c of children) c.stdin.end("go\n");
+  const texts = await Promise.all(outputs.map((o) => o.exited));
+  return texts.map((t) => (JSON.parse(t.trim().split("\n").at(-1)!) as { seconds: number[] }).seconds);
+}
+
+/** Per run: one kernel process alone, then two side by side; each pass's ratio 2 x alone / the pair's mean. */
+async function machineCeiling(run: number): Promise<void> {
+  const [alone] = await sideBySide(1, 1000 * run);
+  const pair = await sideBySide(2, 1000 * run + 100);
+  for (let pass = 0; pass < POOL_PASSES; pass++) {
+    ceiling.push((2 * alone![pass]!) / ((pair[0]![pass]! + pair[1]![pass]!) / 2));
+  }
+}
+const ceiling: number[] = [];
+
 const inLayer = () => layer;
 const outLayer = () => outputs;
 const inPool = (e: number) => pool[e % POOL]!;
@@ -288,6 +312,7 @@ for (let r = 0; r < RUNS; r++) {
   await poolSeriesRun("DRAM");
   await poolSeriesRun("cache", 1);
   await poolSeriesRun("table", POOL, "table");
+  if (availableParallelism() >= 2) await machineCeiling(r);
   process.stderr.write(`run ${r + 1}/${RUNS} done\n`);
 }
 
@@ -331,6 +356,11 @@ for (const kind of ["DRAM", "cache", "table"] as const) {
       `${poolSeries(t, kind)}: ${(elements / median(runs) / 1e6).toFixed(0)} M el/s, ${(median(one) / median(runs)).toFixed(2)}x ${THREADS[0]} thread(s)${target}; per pass ${perPass.map((x) => `${x.toFixed(2)}x`).join(", ")} (median ${median(perPass).toFixed(2)}x)`,
     );
   }
+}
+if (ceiling.length > 0) {
+  console.log(
+    `machine ceiling, two one-thread kernel processes side by side (16 distinct experts, DRAM): ${median(ceiling).toFixed(2)}x one alone (median); per pass ${ceiling.map((x) => `${x.toFixed(2)}x`).join(", ")}`,
+  );
 }
 console.log(
   "GB/s moved counts 1 byte read + 2 bytes written per element. The machine is shared with other jobs: figures are noisy, ratios within one run are what compare.",

@@ -93,9 +93,14 @@ export class WorkQueue {
 
   // ---- the main thread ----
 
+  /** Tasks published and not yet taken. */
+  waiting(): number {
+    return (Atomics.load(this.control, TAIL) - Atomics.load(this.control, HEAD)) | 0;
+  }
+
   /** Task slots free in the ring. */
   freeTasks(): number {
-    return QUEUE_TASKS - 1 - ((Atomics.load(this.control, TAIL) - Atomics.load(this.control, HEAD)) | 0);
+    return QUEUE_TASKS - 1 - this.waiting();
   }
 
   /** Publishes run slot `run` (unused) as the tasks between consecutive `cuts` (element offsets in the run). */

@@ -21,7 +21,7 @@ describe("splitRange", () => {
   });
 });
 
-/** The pool still computes (on two threads: the main thread takes a task of each run, one worker the other). */
+/** The pool still computes (on two threads: the main thread and one worker). */
 async function goesOn(pool: DequantPool): Promise<void> {
   const out = new Uint16Array(64);
   await pool.run(kernel(8, 8), new Uint8Array(64).fill(0x38), 0, out);
@@ -30,6 +30,24 @@ async function goesOn(pool: DequantPool): Promise<void> {
 }
 
 describe("DequantPool", () => {
+  it("gives every run of many in flight the single-thread bytes (later runs go whole to a thread, earlier ones are cut)", async () => {
+    const pool = new DequantPool(2, { minTaskElements: 1 });
+    const rows = 24;
+    const cols = 40;
+    const runs = Array.from({ length: 32 }, (_, r) => {
+      const src = Uint8Array.from({ length: rows * cols }, (_, i) => (i * 37 + r * 101) & 0x7e);
+      const scales = Float32Array.from({ length: Math.ceil(rows / 4) * Math.ceil(cols / 4) }, (_, k) => 2 ** ((k % 9) - 4));
+      const k = new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [4, 4], scales }, "direct");
+      const want = new Uint16Array(src.length);
+      k.run(src, 0, want);
+      return { k, src, want, out: new Uint16Array(src.length) };
+    });
+    await Promise.all(runs.map((r) => pool.run(r.k, r.src, 0, r.out)));
+    for (const r of runs) expect(Buffer.from(r.out.buffer).equals(Buffer.from(r.want.buffer))).toBe(true);
+    expect(pool.started).toBe(1);
+    await pool.close();
+  });
+
   it("runs one thread in-process, never starting a worker", async () => {
     const pool = new DequantPool(1, { minTaskElements: 1 });
     const out = new Uint16Array(64);
