@@ -49,7 +49,7 @@ import { decodeScales } from "../src/reference/fp8/formats.js";
 import { Fp8Dequantizer, type KernelStrategy } from "../src/reference/fp8/kernel.js";
 import { DequantPool } from "../src/reference/fp8/pool.js";
 import { dequantView } from "../src/reference/fp8/view.js";
-import type { Tensor, TensorMap } from "../src/reference/tensor.js";
+import type { TensorMap } from "../src/reference/tensor.js";
 import { memoryWeights } from "../src/reference/weights.js";
 import { fmtMiB, median, options, runChecked } from "./support/measure.js";
 import { Xoshiro128 } from "../src/fixtures-gen/prng.js";
