@@ -262,6 +262,12 @@ export const MUTANTS: readonly Mutant[] = [
     rule: [FP8_DECODE],
   },
   {
+    name: "fp8-simd-scale-range-too-wide",
+    bug: "the WebAssembly kernel trusts its SIMD formula without the byte check for block scales down to 2^-122, where the smallest products are subnormal",
+    edits: [{ file: "src/reference/fp8/wasm-kernel.ts", search: "export const SIMD_SCALE_MIN = 2 ** -120;", replace: "export const SIMD_SCALE_MIN = 2 ** -122;" }],
+    rule: ["test/reference/fp8/wasm-kernel.test.ts"],
+  },
+  {
     name: "bf16-scales-big-endian",
     bug: "BF16 scale tensors read high byte first (safetensors data is little-endian)",
     edits: [

@@ -101,14 +101,32 @@ function mainPlacement(src: Uint8Array, out: Uint16Array): Placement {
 }
 
 /**
- * The E4M3 SIMD path's 16-entry table T for a block whose exact table is `exact` (256 bf16
- * results), or undefined when the .wat's formula would not give the exact result for every byte.
+ * Block scales for which the formula is exact for every byte, without looking at the bytes. Every
+ * normal E4M3 byte's product lies between 2^-6 |s| and 448 |s|; with |s| >= 2^-120 the smallest
+ * is a normal float32, and with 448 |s| <= 2^127 the largest rounds to a finite bf16. Within
+ * that range rounding to float32 and then to bf16 (to nearest even, on the significand's bits)
+ * commutes with multiplying by a power of two, which only adds to the exponent field, so
+ * byte (e, m)'s result is byte (1, m)'s plus (e - 1) << 7: T's rows, by construction. Subnormal
+ * bytes read their exact results from T, and NaN bytes are selected apart. 2^121 / 7 is
+ * 2^127 / 448 (a factor of two below the true limit, bf16's largest finite, about 2^128). The
+ * test checks the bounds against the 256-byte check on 40,000 scales, near them and anywhere.
  */
-export function simdTable(exact: Uint16Array, t: Uint16Array = new Uint16Array(16)): Uint16Array | undefined {
+export const SIMD_SCALE_MIN = 2 ** -120;
+export const SIMD_SCALE_MAX = 2 ** 121 / 7;
+
+/**
+ * The E4M3 SIMD path's 16-entry table T for a block whose exact table is `exact` (256 bf16
+ * results), or undefined when the .wat's formula would not give the exact result for every byte:
+ * known from the block's `scale` when it lies in [SIMD_SCALE_MIN, SIMD_SCALE_MAX] in magnitude,
+ * else checked byte by byte.
+ */
+export function simdTable(exact: Uint16Array, t: Uint16Array = new Uint16Array(16), scale = Number.NaN): Uint16Array | undefined {
   for (let m = 0; m < 8; m++) {
     t[m] = (exact[8 | m]! - 0x80) & 0xffff;
     t[8 | m] = exact[m]!;
   }
+  const magnitude = Math.abs(scale);
+  if (magnitude >= SIMD_SCALE_MIN && magnitude <= SIMD_SCALE_MAX) return t;
   for (let b = 0; b < 256; b++) {
     const formula = (b & 0x7f) === 0x7f ? BF16_NAN : ((t[T_INDEX[b]!]! + EXPONENT_ADD[b]!) & 0xffff) ^ ((b & 0x80) << 8);
     if (formula !== exact[b]) return undefined;
@@ -166,8 +184,9 @@ export class WasmKernel {
     for (let c = 0; c < this.gridCols; c++) {
       const record = at + c * RECORD_BYTES;
       const exact = k.mem16.subarray(record >>> 1, (record >>> 1) + 256);
-      fillBlockTable(this.decode, this.weight.scales[br * this.gridCols + c]!, exact, 0);
-      const t = simd ? simdTable(exact, recordT) : undefined;
+      const scale = this.weight.scales[br * this.gridCols + c]!;
+      fillBlockTable(this.decode, scale, exact, 0);
+      const t = simd ? simdTable(exact, recordT, scale) : undefined;
       k.mem8[record + FLAG] = t === undefined ? 0 : 1;
       for (let i = 0; t !== undefined && i < 16; i++) {
         k.mem8[record + T_LOW + i] = t[i]! & 0xff;

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { E4M3FN_TABLE } from "../../../src/reference/dtypes.js";
 import { fillBlockTable } from "../../../src/reference/fp8/block-table.js";
 import { type BlockScaledWeight, Fp8Dequantizer, type KernelStrategy } from "../../../src/reference/fp8/kernel.js";
-import { simdTable } from "../../../src/reference/fp8/wasm-kernel.js";
+import { SIMD_SCALE_MAX, SIMD_SCALE_MIN, simdTable } from "../../../src/reference/fp8/wasm-kernel.js";
 import { Xoshiro128 } from "../../../src/fixtures-gen/prng.js";
 import { expectSameBits } from "../../support/weights.js";
 import { expectedBits } from "./tensors.js";
@@ -44,6 +44,16 @@ const EDGE_SCALES = [
   -0,
 ];
 
+/** The float32 values next to `x` (rounded to float32 first), below and above. */
+const neighbours = (x: number): number[] => {
+  f32[0] = x;
+  const b = u32[0]!;
+  return [fromBits(b - 1), fromBits(b), fromBits(b + 1)];
+};
+
+/** Float32 scales on both sides of the bounds of the range that skips the byte check, both signs. */
+const BOUND_SCALES = [SIMD_SCALE_MIN, SIMD_SCALE_MAX].flatMap(neighbours).flatMap((x) => [x, -x]);
+
 function randomScales(n: number): number[] {
   const rng = new Xoshiro128(19);
   return Array.from({ length: n }, () => fromBits(Math.floor(rng.uniform() * 2 ** 32)));
@@ -75,8 +85,35 @@ describe("the WebAssembly FP8 kernel", () => {
     for (const s of [NaN, Infinity, -Infinity, 2 ** 127, 2 ** -130, 0]) expect(simdTable(exactTable(s)), `scale ${s}`).toBeUndefined();
   });
 
+  it("skips the byte check only where the check passes: the scale range's bounds against 40,000 scales", () => {
+    const rng = new Xoshiro128(23);
+    // Random float32 bit patterns, and scales within a few hundred ulps of each bound, both signs.
+    const near = (x: number) => {
+      f32[0] = x;
+      return fromBits(u32[0]! + Math.floor((rng.uniform() - 0.5) * 600));
+    };
+    const scales = [
+      ...randomScales(20_000),
+      ...Array.from({ length: 20_000 }, (_, k) => near(k % 2 === 0 ? SIMD_SCALE_MIN : SIMD_SCALE_MAX) * (k % 4 < 2 ? 1 : -1)),
+      ...BOUND_SCALES,
+    ];
+    let skipped = 0;
+    for (const s of scales) {
+      const exact = exactTable(s);
+      const checked = simdTable(exact);
+      const fast = simdTable(exact, new Uint16Array(16), s);
+      expect(fast, `scale ${s}`).toEqual(checked);
+      if (Math.abs(s) >= SIMD_SCALE_MIN && Math.abs(s) <= SIMD_SCALE_MAX) skipped++;
+    }
+    expect(skipped).toBeGreaterThan(10_000);
+    // Outside the range the check decides; a little past each bound it rejects (the top bound
+    // keeps a factor of two of margin: 448 |s| may reach bf16's largest finite, about 2^128).
+    expect(simdTable(exactTable(2 ** -121))).toBeUndefined();
+    expect(simdTable(exactTable(2 ** 121))).toBeUndefined();
+  });
+
   it("gives the formula's bits for every byte in every lane and in the tail, on both formats", () => {
-    const scales = [...EDGE_SCALES, ...randomScales(400)];
+    const scales = [...EDGE_SCALES, ...BOUND_SCALES, ...randomScales(400)];
     let simdBlocks = 0;
     // Each row is one block of 16 * 16 + 7 columns: the bytes 0..255 in order, shifted by the row, so
     // every byte meets every one of the 16 lanes, and 7 more go through the scalar tail.
