@@ -264,7 +264,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "fp8-simd-scale-range-too-wide",
     bug: "the WebAssembly kernel trusts its SIMD formula without the byte check for block scales down to 2^-122, where the smallest products are subnormal",
-    edits: [{ file: "src/reference/fp8/wasm-kernel.ts", search: "export const SIMD_SCALE_MIN = 2 ** -120;", replace: "export const SIMD_SCALE_MIN = 2 ** -122;" }],
+    edits: [
+      { file: "src/reference/fp8/wasm-kernel.ts", search: "export const SIMD_SCALE_MIN = 2 ** -120;", replace: "export const SIMD_SCALE_MIN = 2 ** -122;" },
+    ],
     rule: ["test/reference/fp8/wasm-kernel.test.ts"],
   },
   {
