@@ -18,9 +18,46 @@
 ;; and bf16 rounding is symmetric in the sign. Where it would not hold (products that leave the
 ;; normal range, NaN or infinite scales) the caller's check clears the flag and the block goes
 ;; through the exact table. Segments shorter than 16 and the tail of each segment always do.
+;;
+;; `table` writes a block's exact table: out[b] = bf16_rne(f32(decode[b] * scale)) for the 128
+;; positive bytes (decode: their 128 decoded values, float32, at `decode`) and out[128 + b] the
+;; same with the sign bit flipped, NaN staying 0x7FC0. It is the arithmetic of
+;; src/reference/fp8/block-table.ts (fillBlockTable), eight bytes per step: f32x4.mul is the
+;; correctly rounded float32 product, as Math.fround of the exact float64 product is, and
+;; subnormals are kept (no flush to zero); a test holds the two equal on 40,000 scales.
 (module
   ;; The process's kernel memory (src/reference/fp8/arena.ts), shared by every thread's instance.
   (import "env" "memory" (memory 1 65536 shared))
+  ;; float32 bits -> bf16 bits, four lanes: NaN -> 0x7FC0, else (bits + 0x7FFF + (bits >> 16 & 1)) >> 16
+  (func $bf16 (param $p v128) (result v128)
+    (v128.bitselect
+      (v128.const i32x4 0x7fc0 0x7fc0 0x7fc0 0x7fc0)
+      (i32x4.shr_u
+        (i32x4.add
+          (i32x4.add (local.get $p) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff))
+          (v128.and (i32x4.shr_u (local.get $p) (i32.const 16)) (v128.const i32x4 1 1 1 1)))
+        (i32.const 16))
+      (f32x4.ne (local.get $p) (local.get $p))))
+  (func (export "table") (param $decode i32) (param $scale f32) (param $out i32)
+    (local $i i32) (local $s v128) (local $n v128) (local $at i32)
+    (local.set $s (f32x4.splat (local.get $scale)))
+    (loop $eight
+      (local.set $at (i32.add (local.get $decode) (i32.shl (local.get $i) (i32.const 2))))
+      ;; bytes i..i+7: two products of four lanes, rounded, narrowed to eight u16 (all <= 0xFFFF)
+      (local.set $n
+        (i16x8.narrow_i32x4_u
+          (call $bf16 (f32x4.mul (v128.load (local.get $at)) (local.get $s)))
+          (call $bf16 (f32x4.mul (v128.load offset=16 (local.get $at)) (local.get $s)))))
+      (local.set $at (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 1))))
+      (v128.store (local.get $at) (local.get $n))
+      ;; bytes 128 + i..: the sign bit flipped, but not on NaN (no product rounds to 0x7FC0 otherwise)
+      (v128.store offset=256 (local.get $at)
+        (v128.xor (local.get $n)
+          (v128.andnot
+            (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000)
+            (i16x8.eq (local.get $n) (v128.const i16x8 0x7fc0 0x7fc0 0x7fc0 0x7fc0 0x7fc0 0x7fc0 0x7fc0 0x7fc0)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 8)))
+      (br_if $eight (i32.lt_u (local.get $i) (i32.const 128)))))
   (func (export "dequant")
     (param $src i32) (param $dst i32) (param $count i32) (param $col i32)
     (param $cols i32) (param $bn i32) (param $records i32)

@@ -13,7 +13,6 @@
 
 import { BF16_NAN } from "../dtypes.js";
 import { kernelArena } from "./arena.js";
-import { fillBlockTable } from "./block-table.js";
 import type { BlockScaledWeight } from "./kernel.js";
 import { type SharedMemory, WEBASSEMBLY } from "./wasm-api.js";
 import { KERNEL_WASM_BASE64 } from "./wasm-binary.js";
@@ -31,8 +30,11 @@ const CALL_ELEMENTS = 1 << 16;
 export const MAX_WASM_BLOCK_COLUMNS = 2048;
 const RECORDS_BYTES = MAX_WASM_BLOCK_COLUMNS * RECORD_BYTES;
 
-/** A thread's scratch in the kernel memory: its block records, then the staging area (one call's input and output). */
-export const SCRATCH_BYTES = RECORDS_BYTES + 3 * CALL_ELEMENTS;
+/** Where in a thread's scratch the 128 positive bytes' decoded values (float32) sit for `table`. */
+const DECODE_AT = RECORDS_BYTES + 3 * CALL_ELEMENTS;
+
+/** A thread's scratch in the kernel memory: its block records, the staging area (one call's input and output), the decode values. */
+export const SCRATCH_BYTES = DECODE_AT + 4 * 128;
 
 const bytes = Buffer.from(KERNEL_WASM_BASE64, "base64");
 
@@ -50,6 +52,8 @@ export interface Placement {
 
 interface KernelExports {
   dequant(src: number, dst: number, count: number, col: number, cols: number, bn: number, records: number): void;
+  /** fillBlockTable's 256 results for the 128 decoded values at `decode` and `scale`, written at `out`. */
+  table(decode: number, scale: number, out: number): void;
 }
 
 /** This thread's instance and views over the kernel memory's current extent. */
@@ -58,6 +62,7 @@ interface ThreadKernel {
   readonly memory: SharedMemory;
   mem8: Uint8Array;
   mem16: Uint16Array;
+  memF32: Float32Array;
 }
 
 let adopted: SharedMemory | undefined;
@@ -77,13 +82,14 @@ function threadKernel(): ThreadKernel {
   if (thread === undefined) {
     const memory = adopted ?? kernelArena().memory!;
     const instance = new WEBASSEMBLY!.Instance(new WEBASSEMBLY!.Module(bytes), { env: { memory } });
-    thread = { exports: instance.exports as KernelExports, memory, mem8: new Uint8Array(0), mem16: new Uint16Array(0) };
+    thread = { exports: instance.exports as KernelExports, memory, mem8: new Uint8Array(0), mem16: new Uint16Array(0), memF32: new Float32Array(0) };
   }
   // Another thread may have grown the memory since the last call.
   const buffer = thread.memory.buffer;
   if (thread.mem8.length !== buffer.byteLength) {
     thread.mem8 = new Uint8Array(buffer);
     thread.mem16 = new Uint16Array(buffer);
+    thread.memF32 = new Float32Array(buffer);
   }
   return thread;
 }
@@ -134,6 +140,20 @@ export function simdTable(exact: Uint16Array, t: Uint16Array = new Uint16Array(1
   return t;
 }
 
+/**
+ * The WebAssembly `table` export's 256 results for `decode` (a format's 256 decoded values) and
+ * `scale`, for the test that holds it equal to fillBlockTable. Uses the main thread's scratch.
+ */
+export function wasmBlockTable(decode: Float32Array, scale: number): Uint16Array {
+  const at = mainThreadScratch();
+  const k = threadKernel();
+  k.memF32.set(decode.subarray(0, 128), (at + DECODE_AT) >>> 2);
+  k.exports.table(at + DECODE_AT, scale, at);
+  // The records at this scratch no longer hold any kernel's block row.
+  recordsOwner = undefined;
+  return k.mem16.slice(at >>> 1, (at >>> 1) + 256);
+}
+
 /** Per byte, the formula's index into T and the addend of its exponent field, (e << 7). */
 const T_INDEX = Uint8Array.from({ length: 256 }, (_, b) => ((b & 0x78) === 0 ? 8 | (b & 7) : b & 7));
 const EXPONENT_ADD = Uint16Array.from({ length: 256 }, (_, b) => (b & 0x78) << 4);
@@ -181,11 +201,12 @@ export class WasmKernel {
 
   private fillRecords(k: ThreadKernel, br: number, at: number): void {
     const simd = this.weight.dtype === "F8_E4M3";
+    k.memF32.set(this.decode.subarray(0, 128), (at + DECODE_AT) >>> 2);
     for (let c = 0; c < this.gridCols; c++) {
       const record = at + c * RECORD_BYTES;
-      const exact = k.mem16.subarray(record >>> 1, (record >>> 1) + 256);
       const scale = this.weight.scales[br * this.gridCols + c]!;
-      fillBlockTable(this.decode, scale, exact, 0);
+      k.exports.table(at + DECODE_AT, scale, record);
+      const exact = k.mem16.subarray(record >>> 1, (record >>> 1) + 256);
       const t = simd ? simdTable(exact, recordT, scale) : undefined;
       k.mem8[record + FLAG] = t === undefined ? 0 : 1;
       for (let i = 0; t !== undefined && i < 16; i++) {

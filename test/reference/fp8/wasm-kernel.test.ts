@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import { E4M3FN_TABLE } from "../../../src/reference/dtypes.js";
 import { fillBlockTable } from "../../../src/reference/fp8/block-table.js";
 import { type BlockScaledWeight, Fp8Dequantizer, type KernelStrategy } from "../../../src/reference/fp8/kernel.js";
-import { SIMD_SCALE_MAX, SIMD_SCALE_MIN, simdTable } from "../../../src/reference/fp8/wasm-kernel.js";
+import { SIMD_SCALE_MAX, SIMD_SCALE_MIN, simdTable, wasmBlockTable } from "../../../src/reference/fp8/wasm-kernel.js";
+import { weightTable } from "../../../src/reference/fp8/formats.js";
 import { Xoshiro128 } from "../../../src/fixtures-gen/prng.js";
 import { expectSameBits } from "../../support/weights.js";
 import { expectedBits } from "./tensors.js";
@@ -54,6 +55,21 @@ const neighbours = (x: number): number[] => {
 /** Float32 scales on both sides of the bounds of the range that skips the byte check, both signs. */
 const BOUND_SCALES = [SIMD_SCALE_MIN, SIMD_SCALE_MAX].flatMap(neighbours).flatMap((x) => [x, -x]);
 
+/** Edge scales, 20,000 random float32 bit patterns, and 20,000 within a few hundred ulps of the SIMD range's bounds, both signs. */
+function manyScales(): number[] {
+  const rng = new Xoshiro128(23);
+  const near = (x: number) => {
+    f32[0] = x;
+    return fromBits(u32[0]! + Math.floor((rng.uniform() - 0.5) * 600));
+  };
+  return [
+    ...EDGE_SCALES,
+    ...BOUND_SCALES,
+    ...randomScales(20_000),
+    ...Array.from({ length: 20_000 }, (_, k) => near(k % 2 === 0 ? SIMD_SCALE_MIN : SIMD_SCALE_MAX) * (k % 4 < 2 ? 1 : -1)),
+  ];
+}
+
 function randomScales(n: number): number[] {
   const rng = new Xoshiro128(19);
   return Array.from({ length: n }, () => fromBits(Math.floor(rng.uniform() * 2 ** 32)));
@@ -85,18 +101,20 @@ describe("the WebAssembly FP8 kernel", () => {
     for (const s of [NaN, Infinity, -Infinity, 2 ** 127, 2 ** -130, 0]) expect(simdTable(exactTable(s)), `scale ${s}`).toBeUndefined();
   });
 
+  it("writes fillBlockTable's exact table in WebAssembly, for both formats and 40,000 scales", () => {
+    for (const dtype of ["F8_E4M3", "F8_E5M2"] as const) {
+      const decode = weightTable(dtype);
+      // Block scales are float32 (a Float32Array grid): the export takes an f32.
+      for (const s of manyScales().map(Math.fround)) {
+        const want = new Uint16Array(256);
+        fillBlockTable(decode, s, want, 0);
+        expectSameBits(wasmBlockTable(decode, s), want, `${dtype}, scale ${s}`);
+      }
+    }
+  });
+
   it("skips the byte check only where the check passes: the scale range's bounds against 40,000 scales", () => {
-    const rng = new Xoshiro128(23);
-    // Random float32 bit patterns, and scales within a few hundred ulps of each bound, both signs.
-    const near = (x: number) => {
-      f32[0] = x;
-      return fromBits(u32[0]! + Math.floor((rng.uniform() - 0.5) * 600));
-    };
-    const scales = [
-      ...randomScales(20_000),
-      ...Array.from({ length: 20_000 }, (_, k) => near(k % 2 === 0 ? SIMD_SCALE_MIN : SIMD_SCALE_MAX) * (k % 4 < 2 ? 1 : -1)),
-      ...BOUND_SCALES,
-    ];
+    const scales = manyScales();
     let skipped = 0;
     for (const s of scales) {
       const exact = exactTable(s);
