@@ -19,8 +19,9 @@
 //             three tensors and the next experts' in flight, as the streaming paths keep them),
 //             16 distinct experts cycled (DRAM), one expert (in cache), and 16 with the
 //             typed-array kernel (3x slower per element, so the pool's own scaling shows before
-//             memory bandwidth does); after an untimed pass, POOL_PASSES timed passes per
-//             thread count, interleaved; the ratio to one thread is the scaling curve
+//             memory bandwidth does); after untimed passes (a second of them for several
+//             threads), POOL_PASSES timed passes per thread count, interleaved; the ratio to
+//             one thread is the scaling curve
 //   view      dequantView(memoryWeights(...)).readInto for every expert tensor: the library path
 //   copy      the same bytes moved by native copies (n bytes read, 2n written per tensor): the
 //             ceiling a kernel that only streams memory could reach
@@ -204,17 +205,25 @@ async function threadedRun(p: DequantPool, experts = POOL, strategy: KernelStrat
 
 /** Timed passes of each thread count per run of this script, interleaved (1, 2, .., 1, 2, ..). */
 const POOL_PASSES = 3;
+/** Untimed work of each pool of several threads before its timed passes, ms. */
+const POOL_WARMUP_MS = 1000;
 
 /**
- * One series of the pool's scaling: an untimed pass with every thread count, then POOL_PASSES
- * timed passes of each, interleaved so that each pass of T threads is compared with the one-thread
- * pass just before it (the same moment of a shared machine). The pool's other cores sat idle
- * through the seconds of the single-thread series before, and the first pass after such a pause
- * is the slowest (per-run ratios of 1.3-1.6x where the next passes gave 1.8-1.9x): the curve is
- * that of a pool at work, as through a long dequantization.
+ * One series of the pool's scaling: untimed passes of each pool (one for one thread, at least
+ * POOL_WARMUP_MS of them for more), then POOL_PASSES timed passes of each, interleaved so that
+ * each pass of T threads is compared with the one-thread pass just before it (the same moment of
+ * a shared machine). The other cores sat idle through the seconds of single-thread series
+ * before (19 s of numpy alone), and the passes right after such a pause are the slowest: the
+ * first two-thread passes after the kernel series took 0.108-0.121 s where later ones took
+ * 0.099-0.105 s, and one untimed pass did not absorb it. The curve is that of a pool at work, as
+ * through a long dequantization.
  */
 async function poolSeriesRun(kind: keyof typeof POOL_SERIES, experts = POOL, strategy: KernelStrategy = "auto"): Promise<void> {
-  for (const p of threadPools.values()) await threadedRun(p, experts, strategy);
+  for (const [t, p] of threadPools) {
+    const until = performance.now() + (t > 1 ? POOL_WARMUP_MS : 0);
+    do await threadedRun(p, experts, strategy);
+    while (performance.now() < until);
+  }
   for (let pass = 0; pass < POOL_PASSES; pass++) {
     for (const [t, p] of threadPools) record(poolSeries(t, kind), await threadedRun(p, experts, strategy));
   }
