@@ -1,11 +1,12 @@
 // The FP8 kernel in WebAssembly SIMD (ci/wasm/fp8-kernel.wat, whose header states its formula):
 // two to three times the typed-array table kernel on one thread, with the same bits. Per block
-// column it is given the block's exact 256-entry bf16 table and, for E4M3, a 16-entry table T from
-// which 16 bytes at a time are computed with two byte shuffles and a few integer operations.
-// Before a block may take that path, every one of its 256 bytes is checked here against the
-// exact table (`simdTable`); a block that fails, an E5M2 block, and the tail of each row
-// segment go through the exact table, in WebAssembly too. So the output is the exact table's for
-// every byte, by construction, whatever the scale.
+// column it builds the block's exact 256-entry bf16 table (the .wat's `table`, block-table.ts's
+// arithmetic) and, for E4M3, a 16-entry table T from which 16 bytes at a time are computed with
+// two byte shuffles and a few integer operations. A block takes that path only when its scale
+// lies in the range where the formula is exact for every byte (SIMD_SCALE_MIN..MAX, proved
+// below), or else when every one of its 256 bytes checks against the exact table (`simdTable`);
+// a block that fails, an E5M2 block, and the tail of each row segment go through the exact
+// table, in WebAssembly too. So the output is the exact table's for every byte, whatever the scale.
 //
 // Every thread's instance works in the one kernel memory (arena.ts): buffers that live there are
 // read and written in place; any other buffer is staged through the thread's scratch,
