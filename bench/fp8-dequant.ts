@@ -2,7 +2,7 @@
 // threads, a memory-copy ceiling, and the disk-to-disk `dequant` command against `cp -r`.
 //
 //   npm run bench:fp8 -- [--experts 256] [--intermediate 512] [--hidden 2048] [--runs 3]
-//     [--threads 1,2] [--numpy 1] [--disk 1] [--disk-experts 40] [--dir DIR] [--python PY] [--anchor numpy_fp8_dequant.py]
+//     [--threads 1,2] [--numpy 1] [--memory 1] [--disk 1] [--disk-experts 40] [--dir DIR] [--python PY] [--anchor numpy_fp8_dequant.py]
 //
 // In memory (the anchor's workload): one MoE layer, E experts x (gate [I, H], up [I, H], down
 // [H, I]) FP8 E4M3 with 128x128 float32 scales (rand * 0.02), 0x7F/0xFF bytes replaced by 0x3C,
@@ -64,6 +64,7 @@ const o = options({
   runs: "3",
   threads: everyCore,
   numpy: "1",
+  memory: "1",
   disk: "1",
   "disk-experts": "40",
   dir: join(tmpdir(), `moe-prefuse-fp8-bench-${process.pid}`),
@@ -290,90 +291,95 @@ const record = (name: string, seconds: number | undefined) => {
   if (seconds !== undefined) series[name] = [...(series[name] ?? []), seconds];
 };
 
-// Warm up the JIT on a few experts' worth of work before timing.
-for (let i = 0; i < 3; i++) {
-  for (const strategy of ["auto", "table", "direct"] as const) kernelRun(inLayer, outLayer, strategy);
-  copyRun(inLayer, outLayer);
-}
-for (const p of threadPools.values()) await threadedRun(p);
-console.log(
-  `machine: ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores available, load average ${loadavg()
-    .map((x) => x.toFixed(2))
-    .join(" ")} (shared machines give noisy figures)`,
-);
-console.log(
-  `FP8 dequant bench: ${E} experts x (2 x [${I}, ${H}] + [${H}, ${I}]) F8_E4M3, ${BLOCK}x${BLOCK} F32 scales; ${(elements / 1e6).toFixed(0)} M elements; ${RUNS} run(s), medians`,
-);
-console.log(
-  `numpy anchor: ${ANCHOR ?? (o.numpy === "0" ? "not run (--numpy 0)" : "NOT FOUND (give --anchor or set FP8_NUMPY_ANCHOR)")}${PYTHON === undefined ? "" : "reason" in PYTHON ? `; ${PYTHON.reason}` : ` with ${PYTHON.python} (numpy ${PYTHON.version})`}`,
-);
-for (let r = 0; r < RUNS; r++) {
-  record("numpy (anchor)", numpyRun());
-  record(AUTO, kernelRun(inLayer, outLayer, "auto"));
-  record(TABLE, kernelRun(inLayer, outLayer, "table"));
-  record("kernel, direct path", kernelRun(inLayer, outLayer, "direct"));
-  record("kernel, typed-array table, misaligned input (byte gather)", kernelRun(inLayer, outLayer, "table", true));
-  record("view.readInto (library path)", await viewRun());
-  record("copy ceiling (same bytes)", copyRun(inLayer, outLayer));
-  record(`kernel, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "auto"));
-  record(`kernel, typed-array table, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "table"));
-  record(`copy ceiling, ${POOL} distinct experts (DRAM)`, copyRun(inPool, outPool));
-  await poolSeriesRun("DRAM");
-  await poolSeriesRun("cache", 1);
-  await poolSeriesRun("table", POOL, "table");
-  if (availableParallelism() >= 2) await machineCeiling(r);
-  process.stderr.write(`run ${r + 1}/${RUNS} done\n`);
-}
+/** The in-memory series (`--memory 0` skips them): kernels, pools, machine ceiling; medians and ratios. */
+async function inMemory(): Promise<void> {
+  // Warm up the JIT on a few experts' worth of work before timing.
+  for (let i = 0; i < 3; i++) {
+    for (const strategy of ["auto", "table", "direct"] as const) kernelRun(inLayer, outLayer, strategy);
+    copyRun(inLayer, outLayer);
+  }
+  for (const p of threadPools.values()) await threadedRun(p);
+  console.log(
+    `machine: ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores available, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")} (shared machines give noisy figures)`,
+  );
+  console.log(
+    `FP8 dequant bench: ${E} experts x (2 x [${I}, ${H}] + [${H}, ${I}]) F8_E4M3, ${BLOCK}x${BLOCK} F32 scales; ${(elements / 1e6).toFixed(0)} M elements; ${RUNS} run(s), medians`,
+  );
+  console.log(
+    `numpy anchor: ${ANCHOR ?? (o.numpy === "0" ? "not run (--numpy 0)" : "NOT FOUND (give --anchor or set FP8_NUMPY_ANCHOR)")}${PYTHON === undefined ? "" : "reason" in PYTHON ? `; ${PYTHON.reason}` : ` with ${PYTHON.python} (numpy ${PYTHON.version})`}`,
+  );
+  for (let r = 0; r < RUNS; r++) {
+    record("numpy (anchor)", numpyRun());
+    record(AUTO, kernelRun(inLayer, outLayer, "auto"));
+    record(TABLE, kernelRun(inLayer, outLayer, "table"));
+    record("kernel, direct path", kernelRun(inLayer, outLayer, "direct"));
+    record("kernel, typed-array table, misaligned input (byte gather)", kernelRun(inLayer, outLayer, "table", true));
+    record("view.readInto (library path)", await viewRun());
+    record("copy ceiling (same bytes)", copyRun(inLayer, outLayer));
+    record(`kernel, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "auto"));
+    record(`kernel, typed-array table, ${POOL} distinct experts (DRAM)`, kernelRun(inPool, outPool, "table"));
+    record(`copy ceiling, ${POOL} distinct experts (DRAM)`, copyRun(inPool, outPool));
+    await poolSeriesRun("DRAM");
+    await poolSeriesRun("cache", 1);
+    await poolSeriesRun("table", POOL, "table");
+    if (availableParallelism() >= 2) await machineCeiling(r);
+    process.stderr.write(`run ${r + 1}/${RUNS} done\n`);
+  }
 
-const med = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, median(v)]));
-const numpy = med["numpy (anchor)"];
-const auto = med[AUTO]!;
-const width = Math.max(...Object.keys(med).map((k) => k.length));
-console.log("");
-for (const [name, s] of Object.entries(med)) {
-  const rate = elements / s / 1e6;
-  const vsNumpy = numpy === undefined ? "" : `  ${(numpy / s).toFixed(1)}x numpy`;
-  const gbs = (3 * elements) / s / 1e9;
-  console.log(
-    `${name.padEnd(width)}  ${s.toFixed(3)} s  ${rate.toFixed(0).padStart(6)} M el/s  ${gbs.toFixed(2).padStart(5)} GB/s moved${vsNumpy}   [${series[name]!.map((x) => x.toFixed(3)).join(", ")}]`,
-  );
-}
-console.log("");
-if (numpy !== undefined) {
-  // Each run's numpy and kernel timings ran back to back, so their ratio shares that run's load.
-  const perRun = series["numpy (anchor)"]!.map((t, r) => t / series[AUTO]![r]!);
-  console.log(
-    `speed-up over numpy (medians, default kernel): ${(numpy / auto).toFixed(1)}x (target >= 5x); per run ${perRun.map((x) => `${x.toFixed(1)}x`).join(", ")}, median ${median(perRun).toFixed(1)}x`,
-  );
-}
-const wasmPerRun = series[TABLE]!.map((t, r) => t / series[AUTO]![r]!);
-console.log(
-  `WebAssembly SIMD vs typed-array table kernel, one thread: ${(med[TABLE]! / auto).toFixed(2)}x in cache, ${(med[`kernel, typed-array table, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!).toFixed(2)}x DRAM; per run (in cache) ${wasmPerRun.map((x) => `${x.toFixed(2)}x`).join(", ")}`,
-);
-console.log(`default kernel vs copy ceiling, in cache: ${((med["copy ceiling (same bytes)"]! / auto) * 100).toFixed(0)}% of copy speed`);
-console.log(
-  `default kernel vs copy ceiling, DRAM:     ${((med[`copy ceiling, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!) * 100).toFixed(0)}% of copy speed`,
-);
-for (const kind of ["DRAM", "cache", "table"] as const) {
-  const one = series[poolSeries(THREADS[0]!, kind)]!;
-  for (const t of THREADS) {
-    const runs = series[poolSeries(t, kind)]!;
-    // Each pass against the one-thread pass just before it.
-    const perPass = runs.map((x, r) => one[r]! / x);
-    const target = t === 2 && THREADS[0] === 1 ? " (target >= 1.8x)" : "";
+  const med = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, median(v)]));
+  const numpy = med["numpy (anchor)"];
+  const auto = med[AUTO]!;
+  const width = Math.max(...Object.keys(med).map((k) => k.length));
+  console.log("");
+  for (const [name, s] of Object.entries(med)) {
+    const rate = elements / s / 1e6;
+    const vsNumpy = numpy === undefined ? "" : `  ${(numpy / s).toFixed(1)}x numpy`;
+    const gbs = (3 * elements) / s / 1e9;
     console.log(
-      `${poolSeries(t, kind)}: ${(elements / median(runs) / 1e6).toFixed(0)} M el/s, ${(median(one) / median(runs)).toFixed(2)}x ${THREADS[0]} thread(s)${target}; per pass ${perPass.map((x) => `${x.toFixed(2)}x`).join(", ")} (median ${median(perPass).toFixed(2)}x)`,
+      `${name.padEnd(width)}  ${s.toFixed(3)} s  ${rate.toFixed(0).padStart(6)} M el/s  ${gbs.toFixed(2).padStart(5)} GB/s moved${vsNumpy}   [${series[name]!.map((x) => x.toFixed(3)).join(", ")}]`,
     );
   }
-}
-if (ceiling.length > 0) {
+  console.log("");
+  if (numpy !== undefined) {
+    // Each run's numpy and kernel timings ran back to back, so their ratio shares that run's load.
+    const perRun = series["numpy (anchor)"]!.map((t, r) => t / series[AUTO]![r]!);
+    console.log(
+      `speed-up over numpy (medians, default kernel): ${(numpy / auto).toFixed(1)}x (target >= 5x); per run ${perRun.map((x) => `${x.toFixed(1)}x`).join(", ")}, median ${median(perRun).toFixed(1)}x`,
+    );
+  }
+  const wasmPerRun = series[TABLE]!.map((t, r) => t / series[AUTO]![r]!);
   console.log(
-    `machine ceiling, two one-thread kernel processes side by side (16 distinct experts, DRAM): ${median(ceiling).toFixed(2)}x one alone (median); per pass ${ceiling.map((x) => `${x.toFixed(2)}x`).join(", ")}`,
+    `WebAssembly SIMD vs typed-array table kernel, one thread: ${(med[TABLE]! / auto).toFixed(2)}x in cache, ${(med[`kernel, typed-array table, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!).toFixed(2)}x DRAM; per run (in cache) ${wasmPerRun.map((x) => `${x.toFixed(2)}x`).join(", ")}`,
+  );
+  console.log(`default kernel vs copy ceiling, in cache: ${((med["copy ceiling (same bytes)"]! / auto) * 100).toFixed(0)}% of copy speed`);
+  console.log(
+    `default kernel vs copy ceiling, DRAM:     ${((med[`copy ceiling, ${POOL} distinct experts (DRAM)`]! / med[`kernel, ${POOL} distinct experts (DRAM)`]!) * 100).toFixed(0)}% of copy speed`,
+  );
+  for (const kind of ["DRAM", "cache", "table"] as const) {
+    const one = series[poolSeries(THREADS[0]!, kind)]!;
+    for (const t of THREADS) {
+      const runs = series[poolSeries(t, kind)]!;
+      // Each pass against the one-thread pass just before it.
+      const perPass = runs.map((x, r) => one[r]! / x);
+      const target = t === 2 && THREADS[0] === 1 ? " (target >= 1.8x)" : "";
+      console.log(
+        `${poolSeries(t, kind)}: ${(elements / median(runs) / 1e6).toFixed(0)} M el/s, ${(median(one) / median(runs)).toFixed(2)}x ${THREADS[0]} thread(s)${target}; per pass ${perPass.map((x) => `${x.toFixed(2)}x`).join(", ")} (median ${median(perPass).toFixed(2)}x)`,
+      );
+    }
+  }
+  if (ceiling.length > 0) {
+    console.log(
+      `machine ceiling, two one-thread kernel processes side by side (16 distinct experts, DRAM): ${median(ceiling).toFixed(2)}x one alone (median); per pass ${ceiling.map((x) => `${x.toFixed(2)}x`).join(", ")}`,
+    );
+  }
+  console.log(
+    "GB/s moved counts 1 byte read + 2 bytes written per element. The machine is shared with other jobs: figures are noisy, ratios within one run are what compare.",
   );
 }
-console.log(
-  "GB/s moved counts 1 byte read + 2 bytes written per element. The machine is shared with other jobs: figures are noisy, ratios within one run are what compare.",
-);
+
+if (o.memory !== "0") await inMemory();
 await Promise.all([...threadPools.values()].map((p) => p.close()));
 
 const IO_FLOOR = "I/O floor (node: read the FP8 file, write as many bytes as the BF16 one, no compute)";
