@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { type Mutant, MUTANTS } from "./mutants.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const COPIED = ["bin", "ci", "corpus", "src", "test", "package.json", "tsconfig.json", "tsconfig.build.json", "vitest.config.ts"];
+const COPIED = ["bin", "ci", "corpus", "docs", "src", "test", "package.json", "tsconfig.json", "tsconfig.build.json", "vitest.config.ts"];
 /** The part of the suite that judges the reference's bytes. */
 export const SUITE = ["test/reference/prefuse", "test/reference/fp8", "test/golden", "test/cli/golden.test.ts"];
 
