@@ -226,7 +226,9 @@ export class DequantPool {
           },
           cuts,
         );
-        this.ensureWorkers(cuts.length - 1);
+        // Workers for the tasks waiting, not only this run's: runs kept whole would otherwise
+        // never start one.
+        this.ensureWorkers(Math.max(cuts.length - 1, this.queue.waiting()));
         this.watch();
         await done;
       } finally {
@@ -263,9 +265,11 @@ export class DequantPool {
    * callbacks are not held back for long. Whether it took one.
    */
   private help(): boolean {
+    // The scratch first: if it cannot be had, no task has been taken (and lost).
+    const scratch = mainThreadScratch();
     const task = this.queue.take(0);
     if (task === undefined) return false;
-    const error = runTask(this.queue, task, kernelArena().memory!.buffer, mainThreadScratch());
+    const error = runTask(this.queue, task, kernelArena().memory!.buffer, scratch);
     const p = this.pending.get(task.run);
     if (error !== undefined && p !== undefined && p.id === this.queue.run(task.run).id) p.error = error;
     this.queue.finish(task.run, error !== undefined);
@@ -315,6 +319,10 @@ export class DequantPool {
           if (settled > 0 || this.help()) await nextTurn();
           else await this.queue.nextFinished(seen);
         }
+      } catch (e) {
+        // Nothing here should throw; if something does, the runs in flight fail (workers stopped
+        // first, as for a dead worker) rather than wait forever.
+        void this.stopWorkers(`the pool's main thread failed: ${e instanceof Error ? e.message : String(e)}`);
       } finally {
         this.watching = false;
       }

@@ -163,12 +163,15 @@ export class WorkQueue {
   }
 
   /**
-   * Forgets every task and run, for workers started afresh (call with no worker running). The
-   * inline scales are left: each publish writes its own (zeroing their 4 MiB took 10 ms, a
-   * twentieth of a small checkpoint's whole dequantization).
+   * Forgets every task and run, for workers started afresh (call with no worker running), and
+   * wakes whoever waits for a finished run. The inline scales are left: each publish writes its
+   * own (zeroing their 4 MiB took 10 ms, a twentieth of a small checkpoint's whole dequantization).
    */
   reset(): void {
     this.control.fill(0, 0, SCALES);
+    // The pool's watcher may wait on FINISHED (nextFinished): it must look again, not wait for a
+    // count that will never move.
+    Atomics.notify(this.control, FINISHED);
   }
 
   // ---- a worker ----

@@ -2,11 +2,12 @@
 // (the project's typed one-line error), that one thread starts no worker, and that bad thread
 // counts are refused.
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { UsageError } from "../../../src/reference/errors.js";
 import { Fp8Error } from "../../../src/reference/fp8/errors.js";
 import { Fp8Dequantizer } from "../../../src/reference/fp8/kernel.js";
 import { DequantPool, MAX_THREADS, splitRange } from "../../../src/reference/fp8/pool.js";
+import { WorkQueue } from "../../../src/reference/fp8/work-queue.js";
 
 const kernel = (rows: number, cols: number) =>
   new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [4, 4], scales: new Float32Array(Math.ceil(rows / 4) * Math.ceil(cols / 4)).fill(1) });
@@ -30,22 +31,39 @@ async function goesOn(pool: DequantPool): Promise<void> {
 }
 
 describe("DequantPool", () => {
-  it("gives every run of many in flight the single-thread bytes (later runs go whole to a thread, earlier ones are cut)", async () => {
-    const pool = new DequantPool(2, { minTaskElements: 1 });
-    const rows = 24;
-    const cols = 40;
-    const runs = Array.from({ length: 32 }, (_, r) => {
-      const src = Uint8Array.from({ length: rows * cols }, (_, i) => (i * 37 + r * 101) & 0x7e);
-      const scales = Float32Array.from({ length: Math.ceil(rows / 4) * Math.ceil(cols / 4) }, (_, k) => 2 ** ((k % 9) - 4));
-      const k = new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [4, 4], scales }, "direct");
-      const want = new Uint16Array(src.length);
-      k.run(src, 0, want);
-      return { k, src, want, out: new Uint16Array(src.length) };
-    });
-    await Promise.all(runs.map((r) => pool.run(r.k, r.src, 0, r.out)));
-    for (const r of runs) expect(Buffer.from(r.out.buffer).equals(Buffer.from(r.want.buffer))).toBe(true);
-    expect(pool.started).toBe(1);
-    await pool.close();
+  it("keeps a run whole when tasks already wait, still starts workers for them, and gives the single-thread bytes", async () => {
+    const publish = vi.spyOn(WorkQueue.prototype, "publish");
+    // The default task size (2^16 elements): 98,304 elements make one task, 131,072 make two.
+    const pool = new DequantPool(2);
+    try {
+      const make = (rows: number, seed: number) => {
+        const cols = 256;
+        const src = Uint8Array.from({ length: rows * cols }, (_, i) => (i * 37 + seed * 101) & 0x7e);
+        const scales = Float32Array.from({ length: Math.ceil(rows / 128) * 2 }, (_, k) => 2 ** ((k % 9) - 4));
+        const weight = { dtype: "F8_E4M3", rows, cols, block: [128, 128], scales } as const;
+        const want = new Uint16Array(src.length);
+        new Fp8Dequantizer(weight, "direct").run(src, 0, want);
+        return { k: new Fp8Dequantizer(weight), src, want, out: new Uint16Array(src.length) };
+      };
+      const small = [make(384, 0), make(384, 1)];
+      const first = small.map((r) => pool.run(r.k, r.src, 0, r.out));
+      // Microtasks only: both are published, and nothing computes them yet (no worker; the main
+      // thread computes after a turn of the event loop).
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      const large = Array.from({ length: 6 }, (_, r) => make(512, 2 + r));
+      await Promise.all([...first, ...large.map((r) => pool.run(r.k, r.src, 0, r.out))]);
+      // The whole runs started the worker the waiting tasks need.
+      expect(pool.started).toBe(1);
+      // With nothing waiting, runs are cut again.
+      const later = [make(512, 8), make(512, 9)];
+      await Promise.all(later.map((r) => pool.run(r.k, r.src, 0, r.out)));
+      for (const r of [...small, ...large, ...later]) expect(Buffer.from(r.out.buffer).equals(Buffer.from(r.want.buffer))).toBe(true);
+      const tasks = publish.mock.calls.map((c) => c[2].length - 1);
+      expect(tasks).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 2, 2]);
+    } finally {
+      publish.mockRestore();
+      await pool.close();
+    }
   });
 
   it("runs one thread in-process, never starting a worker", async () => {
@@ -104,6 +122,11 @@ describe("DequantPool", () => {
         message: expect.stringMatching(/^ckpt: tensor 'w.weight': dequantization worker thread failed: exited with code/),
       });
       expect(pool.started).toBe(0);
+      // A one-task run right after starts no worker: the main thread must take it, even if its
+      // watcher was waiting for the dead worker's task (work-queue.test.ts pins the wake-up).
+      const one = new Uint16Array(1);
+      await pool.run(kernel(1, 1), Uint8Array.of(0x38), 0, one);
+      expect(one[0]).toBe(0x3f80);
       await goesOn(pool);
     } finally {
       await pool.close();
