@@ -263,10 +263,16 @@ async function sideBySide(n: number, seed: number): Promise<number[][]> {
   return texts.map((t) => (JSON.parse(t.trim().split("\n").at(-1)!) as { seconds: number[] }).seconds);
 }
 
-/** Per run: one kernel process alone, then two side by side; each pass's ratio 2 x alone / the pair's mean. */
+/**
+ * Per run: one kernel process alone and two side by side, in turn first (so neither always runs
+ * on a warmer machine); each pass's ratio 2 x alone / the pair's mean.
+ */
 async function machineCeiling(run: number): Promise<void> {
-  const [alone] = await sideBySide(1, 1000 * run);
-  const pair = await sideBySide(2, 1000 * run + 100);
+  const aloneFirst = run % 2 === 0;
+  const first = await sideBySide(aloneFirst ? 1 : 2, 1000 * run);
+  const second = await sideBySide(aloneFirst ? 2 : 1, 1000 * run + 100);
+  const [alone] = aloneFirst ? first : second;
+  const pair = aloneFirst ? second : first;
   for (let pass = 0; pass < POOL_PASSES; pass++) {
     ceiling.push((2 * alone![pass]!) / ((pair[0]![pass]! + pair[1]![pass]!) / 2));
   }

@@ -1,5 +1,5 @@
 // The FP8 kernel in WebAssembly SIMD (ci/wasm/fp8-kernel.wat, whose header states its formula):
-// two to three times the typed-array table kernel on one thread, with the same bits. Per block
+// about three times the typed-array table kernel on one thread, with the same bits. Per block
 // column it builds the block's exact 256-entry bf16 table (the .wat's `table`, block-table.ts's
 // arithmetic) and, for E4M3, a 16-entry table T from which 16 bytes at a time are computed with
 // two byte shuffles and a few integer operations. A block takes that path only when its scale
@@ -110,13 +110,15 @@ function mainPlacement(src: Uint8Array, out: Uint16Array): Placement {
 /**
  * Block scales for which the formula is exact for every byte, without looking at the bytes. Every
  * normal E4M3 byte's product lies between 2^-6 |s| and 448 |s|; with |s| >= 2^-120 the smallest
- * is a normal float32, and with 448 |s| <= 2^127 the largest rounds to a finite bf16. Within
+ * is a normal float32, and with 448 |s| <= 2^127 the largest stays a factor of two inside float32's
+ * range (a product that rounds to bf16 infinity would still be exact: the formula carries into
+ * 0x7F80; what must not happen is float32 overflow, at 448 |s| >= 2^128). Within
  * that range rounding to float32 and then to bf16 (to nearest even, on the significand's bits)
  * commutes with multiplying by a power of two, which only adds to the exponent field, so
  * byte (e, m)'s result is byte (1, m)'s plus (e - 1) << 7: T's rows, by construction. Subnormal
  * bytes read their exact results from T, and NaN bytes are selected apart. 2^121 / 7 is
- * 2^127 / 448 (a factor of two below the true limit, bf16's largest finite, about 2^128). The
- * test checks the bounds against the 256-byte check on 40,000 scales, near them and anywhere.
+ * 2^127 / 448. The test checks the bounds against the 256-byte check on 40,000 scales, near them
+ * and anywhere; the lower one is tight (the check fails just below 2^-120).
  */
 export const SIMD_SCALE_MIN = 2 ** -120;
 export const SIMD_SCALE_MAX = 2 ** 121 / 7;

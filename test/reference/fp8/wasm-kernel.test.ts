@@ -124,8 +124,8 @@ describe("the WebAssembly FP8 kernel", () => {
       if (Math.abs(s) >= SIMD_SCALE_MIN && Math.abs(s) <= SIMD_SCALE_MAX) skipped++;
     }
     expect(skipped).toBeGreaterThan(10_000);
-    // Outside the range the check decides; a little past each bound it rejects (the top bound
-    // keeps a factor of two of margin: 448 |s| may reach bf16's largest finite, about 2^128).
+    // Outside the range the check decides: it rejects products below float32's normal range
+    // (2^-121) and products that overflow float32 (2^121: 448 |s| > 2^128).
     expect(simdTable(exactTable(2 ** -121))).toBeUndefined();
     expect(simdTable(exactTable(2 ** 121))).toBeUndefined();
   });
