@@ -124,18 +124,7 @@ export function splitRange(start: number, end: number, cols: number, bm: number,
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Runs `f` on a later turn of the event loop (after pending I/O callbacks), as a promise. */
-function deferred(f: () => void): Promise<void> {
-  return new Promise((resolve, reject) =>
-    setImmediate(() => {
-      try {
-        f();
-        resolve();
-      } catch (e) {
-        reject(e);
-      }
-    }),
-  );
-}
+const deferred = (f: () => void): Promise<void> => nextTurn().then(f);
 
 export class DequantPool {
   readonly threads: number;

@@ -132,7 +132,8 @@ export class ChunkBuffers {
 
   take(): Uint8Array {
     const reused = this.free.pop();
-    if (reused !== undefined || this.supply === undefined) return reused ?? new Uint8Array(this.size);
+    if (reused !== undefined) return reused;
+    if (this.supply === undefined) return new Uint8Array(this.size);
     const b = this.supply.take(this.size);
     this.supplied.push(b);
     return b.subarray(0, this.size);
@@ -328,18 +329,17 @@ export async function fuseCheckpoint(source: WeightSource, config: ModelConfig, 
     };
     written = new Map([...tensors].map(([n, s]) => [n, counted(n, s, tick)]));
   }
-  let result: Awaited<ReturnType<typeof writeCheckpoint>>;
   try {
-    result = await writeCheckpoint(outDir, written, {
+    const result = await writeCheckpoint(outDir, written, {
       config,
       configText: options.configText,
       metadata: options.metadata,
       maxShardSize: options.maxShardSize ?? DEFAULT_MAX_SHARD_SIZE,
     });
+    return { plan, outDir, files: result.files, totalSize: result.totalSize, tensors: tensors.size };
   } finally {
     pool.close();
   }
-  return { plan, outDir, files: result.files, totalSize: result.totalSize, tensors: tensors.size };
 }
 
 export interface FuseDirOptions extends FuseCheckpointOptions {
