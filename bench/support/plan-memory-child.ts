@@ -6,7 +6,10 @@
 //             stack-concat (src/bench/strategies/stack-concat.ts), its output replacing the
 //             layer's per-expert tensors in the weight dict
 //   prealloc  the same weight dict, each layer fused by the benchmark's prealloc
-//   stream    `moe-prefuse fuse` (fuseCheckpointDir) to <out>
+//   stream    `moe-prefuse fuse` (fuseCheckpointDir) to <out>; of an FP8 checkpoint, through the
+//             dequantizing view, as `fuse --dequant-fp8 --threads 1` (one thread: a worker started
+//             here would load tsx too, so it would not weigh what the built CLI's workers weigh;
+//             the plan's term for those, DEQUANT_WORKER_BYTES, is measured on the built CLI)
 // Usage: node --expose-gc --import tsx bench/support/plan-memory-child.ts MODE DIR CHUNK OUT
 
 import { collectGarbage, MemoryLedger } from "../../src/bench/ledger.js";
@@ -15,6 +18,8 @@ import { prealloc } from "../../src/bench/strategies/prealloc.js";
 import { stackConcat } from "../../src/bench/strategies/stack-concat.js";
 import type { MemoryStrategy } from "../../src/bench/strategies/strategy.js";
 import { Checkpoint } from "../../src/reference/checkpoint.js";
+import { isFp8Weight } from "../../src/reference/fp8/formats.js";
+import { type DequantView, dequantView } from "../../src/reference/fp8/view.js";
 import { fuseCheckpointDir } from "../../src/reference/prefuse/fuse-checkpoint.js";
 import { planPrefuse } from "../../src/reference/prefuse/plan.js";
 import type { OutputRecipe } from "../../src/reference/prefuse/recipes.js";
@@ -59,11 +64,25 @@ async function eager(ckpt: Checkpoint, strategy: MemoryStrategy): Promise<void> 
   }
 }
 
+/** The fuse, as the CLI runs it: through the dequantizing view when the checkpoint has FP8 weights. */
+async function stream(ckpt: Checkpoint): Promise<void> {
+  if (![...ckpt.specs.values()].some((spec) => isFp8Weight(spec.dtype))) {
+    await fuseCheckpointDir(dir, out, { chunk });
+    return;
+  }
+  let view: DequantView | undefined;
+  try {
+    await fuseCheckpointDir(dir, out, { chunk, view: (c) => (view = dequantView(c, c.config, { threads: 1 })) });
+  } finally {
+    await view?.close();
+  }
+}
+
 const ckpt = await Checkpoint.open(dir);
 try {
   if (mode === "oq-eager") await eager(ckpt, stackConcat);
   else if (mode === "prealloc") await eager(ckpt, prealloc);
-  else if (mode === "stream") await fuseCheckpointDir(dir, out, { chunk });
+  else if (mode === "stream") await stream(ckpt);
   else if (mode !== "idle") throw new Error(`unknown mode ${mode}`);
 } finally {
   await ckpt.close();

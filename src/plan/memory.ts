@@ -21,19 +21,30 @@
 //               P = max over outputs of (experts per step x slice bytes), experts per step =
 //               min(C, E, floor(4 MiB / slice)), at least 1 (fuseCheckpoint's DEFAULT_STEP_BYTES);
 //               pass-through tensors up to P are read whole into a step buffer, larger ones
+//               (but dequantized FP8 weights, which come in the view's pieces: V below)
 //               through the run's one copy buffer of min(8 MiB, largest of them) (COPY_CHUNK),
 //               allocated on first use and kept to the end, so its bytes never wait for V8 to
 //               collect them and the peak does not depend on GC timing; the stage holds the
 //               chunks under STAGE / 4. The benchmark's closed form, 2P + STAGE, counts what
 //               is allocated; pages never written are not resident, and measured peaks
 //               (bench:plan-memory) follow the written bytes, so those are what is counted.
-//             + FP8 only: min(8 MiB, W) + S + D + (T - 1) x WORKER
-//               reading an FP8 weight streams it through a copy buffer (W = largest FP8 weight),
-//               its scale tensor is read whole (S = largest scale), and a dequantized pass-through
-//               tensor larger than P is decoded through a BF16 scratch of
-//               D = 2 x min(4 Mi, elements) bytes (DEQUANT_CHUNK_ELEMENTS); T dequantization
-//               threads (--threads, default one per core) are the main thread and T - 1 worker
-//               threads of WORKER = 12 MiB each (a V8 isolate, its modules and kernel instance).
+//             + FP8 only: V + N x S + (T - 1) x WORKER
+//               The dequantizing view reads a weight of n elements in pieces of min(4 Mi, n)
+//               (DEQUANT_CHUNK_ELEMENTS) into blocks of the kernel memory (fp8/arena.ts), at most
+//               3 of a weight at once, and where its reader's buffer is not in shared memory it
+//               also holds up to 2 BF16 pieces (2 bytes an element; PIECES_HELD). The memory keeps
+//               every block it has handed out, by size class, so what stays resident is, per
+//               class, the most blocks of it ever held at once times the most bytes written
+//               into one: V sums that over the classes and over every moment of the run:
+//               a fused output's step, whose FP8 inputs are read at once (N = k experts for
+//               stack, 2k for concat-rows, into the step buffer, which is shared) or one at a
+//               time (the transposing recipes, into plain scratch: with BF16 pieces); a
+//               pass-through FP8 weight up to P, read into a step buffer; a larger one, streamed
+//               with BF16 pieces while the writer prefetches the next (N = 2). Each reader holds
+//               its scale tensor (S = largest scale grid). T dequantization threads (--threads,
+//               default one per core) are the main thread and T - 1 worker threads of WORKER =
+//               12 MiB each (a V8 isolate, its modules and kernel instance). The step buffers
+//               themselves are the stream's (above): in the kernel memory, but counted once.
 //
 // Layers are fused one after another and each layer's per-expert inputs are replaced by its
 // output, so only the worst layer's transient adds to R.
@@ -42,8 +53,9 @@ import { stackConcat } from "../bench/strategies/stack-concat.js";
 import { prealloc } from "../bench/strategies/prealloc.js";
 import type { FuseProblem } from "../bench/problem.js";
 import { isFp8Weight } from "../reference/fp8/formats.js";
+import { blockSize } from "../reference/fp8/arena.js";
 import { defaultThreads } from "../reference/fp8/pool.js";
-import { DEQUANT_CHUNK_ELEMENTS } from "../reference/fp8/view.js";
+import { DEQUANT_CHUNK_ELEMENTS, PIECES_HELD } from "../reference/fp8/view.js";
 import { DEFAULT_MAX_SHARD_SIZE, planShards } from "../reference/checkpoint-writer.js";
 import { dtypeRank } from "../reference/dtypes.js";
 import { chunkRanges } from "../reference/prefuse/chunk.js";
@@ -123,8 +135,11 @@ export function stepBufferBytes(plan: FusePlan, chunk: number): number {
 interface Written {
   readonly name: string;
   readonly spec: TensorSpec;
-  /** "steps": a fused output, in steps through the step buffers; "pooled": read whole into one; "copied": through a copy buffer. */
-  readonly via: "steps" | "pooled" | "copied";
+  /**
+   * "steps": a fused output, in steps through the step buffers; "pooled": read whole into one;
+   * "copied": through a copy buffer; "viewed": in the dequantizing view's own pieces.
+   */
+  readonly via: "steps" | "pooled" | "copied" | "viewed";
   /** Bytes of each chunk handed to the writer. */
   readonly chunks: readonly number[];
 }
@@ -146,7 +161,11 @@ function writeOrder(input: MemoryModelInput, chunk: number, pool: number): Writt
     if (consumed.has(name)) continue;
     const bytes = specByteLength(spec);
     const pooled = bytes <= pool && pool > 0;
-    tensors.set(name, { name, spec, via: pooled ? "pooled" : "copied", chunks: pooled ? [bytes] : pieces(bytes, COPY_CHUNK) });
+    // A dequantized FP8 weight too large for a step buffer comes in the view's own BF16 pieces
+    // (counted with the view's buffers), not through the copy buffer.
+    const viewed = !pooled && input.dequantized && isFp8Weight(input.sourceSpecs.get(name)?.dtype ?? spec.dtype);
+    const via = pooled ? "pooled" : viewed ? "viewed" : "copied";
+    tensors.set(name, { name, spec, via, chunks: pooled ? [bytes] : pieces(bytes, viewed ? 2 * DEQUANT_CHUNK_ELEMENTS : COPY_CHUNK) });
   }
   for (const o of input.plan.outputs) {
     const slice = sliceBytes({ dtype: o.dtype, shape: o.shape });
@@ -183,7 +202,7 @@ function streamPeak(input: MemoryModelInput, chunk: number): number {
     let stage = 0;
     for (const t of file) {
       if (t.via === "copied") copy = Math.max(copy, ...t.chunks);
-      else {
+      else if (t.via === "pooled" || t.via === "steps") {
         // A fused output alternates its chunks between two buffers; a pooled tensor fills one.
         const held = t.via === "steps" ? [take(), take()] : [take()];
         t.chunks.forEach((c, k) => {
@@ -199,24 +218,89 @@ function streamPeak(input: MemoryModelInput, chunk: number): number {
   return peak;
 }
 
-/** FP8 only: the dequantizing view's buffers, on top of the stream (W, S and D above). */
-function fp8ReadBuffers(input: MemoryModelInput, pool: number): number {
+/** One FP8 weight being read by the dequantizing view: its elements, and whether it also holds BF16 pieces. */
+interface Fp8Reader {
+  readonly elements: number;
+  readonly bf16Pieces: boolean;
+}
+
+/**
+ * Blocks of the kernel memory one reader holds at most, by size class, each with the bytes
+ * written into it: its full pieces' and its tail piece's, FP8 (PIECES_HELD.input of them) and
+ * BF16 (PIECES_HELD.output).
+ */
+function readerBlocks({ elements, bf16Pieces }: Fp8Reader): [size: number, count: number, bytes: number][] {
+  const full = Math.floor(elements / DEQUANT_CHUNK_ELEMENTS);
+  const tail = elements % DEQUANT_CHUNK_ELEMENTS;
+  const kinds: [width: number, held: number][] = bf16Pieces
+    ? [
+        [1, PIECES_HELD.input],
+        [2, PIECES_HELD.output],
+      ]
+    : [[1, PIECES_HELD.input]];
+  return kinds.flatMap(([width, held]) => {
+    const blocks: [number, number, number][] = [];
+    if (full > 0) blocks.push([blockSize(width * DEQUANT_CHUNK_ELEMENTS), Math.min(held, full), width * DEQUANT_CHUNK_ELEMENTS]);
+    if (tail > 0) blocks.push([blockSize(width * tail), 1, width * tail]);
+    return blocks;
+  });
+}
+
+/** FP8 only: V + N x S + (T - 1) x WORKER above, on top of the stream. */
+function fp8ViewBuffers(input: MemoryModelInput, chunk: number, pool: number): number {
   if (!input.dequantized) return 0;
-  const consumed = new Set(input.plan.consumed);
-  let fp8 = 0;
-  let scale = 0;
-  let dequantizedPassthrough = 0;
-  for (const [name, spec] of input.sourceSpecs) {
-    const out = input.specs.get(name);
-    if (isFp8Weight(spec.dtype)) {
-      fp8 = Math.max(fp8, specByteLength(spec));
-      if (out !== undefined && !consumed.has(name) && specByteLength(out) > pool)
-        dequantizedPassthrough = Math.max(dequantizedPassthrough, specByteLength(out) / 2);
-    } else if (out === undefined) scale = Math.max(scale, specByteLength(spec));
+  const fp8Elements = (name: string): number | undefined => {
+    const spec = input.sourceSpecs.get(name);
+    return spec !== undefined && isFp8Weight(spec.dtype) ? spec.shape.reduce((a, b) => a * b, 1) : undefined;
+  };
+  const readersOf = (names: readonly string[], bf16Pieces: boolean): Fp8Reader[] =>
+    names.flatMap((n) => {
+      const elements = fp8Elements(n);
+      return elements === undefined ? [] : [{ elements, bf16Pieces }];
+    });
+  // Every moment of the run, as the readers at once.
+  const moments: Fp8Reader[][] = [];
+  for (const o of input.plan.outputs) {
+    const r = o.recipe;
+    const k = expertsPerStep(o, chunk, DEFAULT_STEP_BYTES);
+    if (r.op === "stack") moments.push(readersOf(r.inputs.names.slice(0, k), false));
+    else if (r.op === "concat-rows") moments.push(readersOf([...r.gate.names.slice(0, k), ...r.up.names.slice(0, k)], false));
+    else if (r.op === "stack-transposed") moments.push(readersOf(r.inputs.names.slice(0, 1), true));
+    else if (r.op === "concat-columns") moments.push(readersOf(r.gate.names.slice(0, 1), true));
   }
+  const consumed = new Set(input.plan.consumed);
+  for (const [name, spec] of input.specs) {
+    const elements = consumed.has(name) ? undefined : fp8Elements(name);
+    if (elements === undefined) continue;
+    const streamed = specByteLength(spec) > pool;
+    moments.push(
+      streamed
+        ? [
+            { elements, bf16Pieces: true },
+            { elements, bf16Pieces: true },
+          ]
+        : [{ elements, bf16Pieces: false }],
+    );
+  }
+  // Per size class: the most blocks held at once, and the most bytes written into one.
+  const classes = new Map<number, { count: number; bytes: number }>();
+  for (const readers of moments) {
+    const now = new Map<number, { count: number; bytes: number }>();
+    for (const [size, count, bytes] of readers.flatMap(readerBlocks)) {
+      const c = now.get(size) ?? { count: 0, bytes: 0 };
+      now.set(size, { count: c.count + count, bytes: Math.max(c.bytes, bytes) });
+    }
+    for (const [size, c] of now) {
+      const kept = classes.get(size) ?? { count: 0, bytes: 0 };
+      classes.set(size, { count: Math.max(kept.count, c.count), bytes: Math.max(kept.bytes, c.bytes) });
+    }
+  }
+  let scale = 0;
+  for (const [name, spec] of input.sourceSpecs) if (!input.specs.has(name) && !isFp8Weight(spec.dtype)) scale = Math.max(scale, specByteLength(spec));
+  const readersAtOnce = Math.max(0, ...moments.map((m) => m.length));
+  const view = [...classes.values()].reduce((a, c) => a + c.count * c.bytes, 0);
   const threads = input.dequantThreads ?? defaultThreads();
-  const workers = (threads - 1) * DEQUANT_WORKER_BYTES;
-  return Math.min(COPY_CHUNK, fp8) + scale + 2 * Math.min(DEQUANT_CHUNK_ELEMENTS, dequantizedPassthrough) + workers;
+  return view + readersAtOnce * scale + (threads - 1) * DEQUANT_WORKER_BYTES;
 }
 
 /** Predicted peak bytes of `strategy` with `chunk` experts per step. */
@@ -228,7 +312,7 @@ export function predictPeak(input: MemoryModelInput, strategy: MemoryStrategyNam
     case "prealloc":
       return terms.residentBytes + Math.max(0, ...terms.layers.map((p) => prealloc.analyticPeak({ ...p, chunk })));
     case "stream":
-      return streamPeak(input, chunk) + fp8ReadBuffers(input, stepBufferBytes(input.plan, chunk));
+      return streamPeak(input, chunk) + fp8ViewBuffers(input, chunk, stepBufferBytes(input.plan, chunk));
   }
 }
 

@@ -14,20 +14,22 @@ const E = 8;
 const I = 64;
 const H = 128;
 
-/** One MoE layer of E experts (I x H), an embedding of `vocab` x H, all `dtype` (FP8 adds block scales). */
-function specs(dtype: DType, vocab: number): Map<string, TensorSpec> {
+/**
+ * One MoE layer of E experts (I x H), an embedding of `vocab` x H (BF16), all `dtype` (FP8 adds
+ * block scales); `attention` adds one projection of that shape in `dtype`.
+ */
+function specs(dtype: DType, vocab: number, attention?: readonly [number, number]): Map<string, TensorSpec> {
   const m = new Map<string, TensorSpec>([["model.embed_tokens.weight", { dtype: "BF16", shape: [vocab, H] }]]);
+  const weight = (name: string, shape: readonly [number, number]) => {
+    m.set(name, { dtype, shape });
+    if (dtype === "F8_E4M3") m.set(`${name}_scale_inv`, { dtype: "F32", shape: [shape[0] / 32, shape[1] / 32] });
+  };
   for (let e = 0; e < E; e++) {
-    for (const [p, shape] of [
-      ["gate_proj", [I, H]],
-      ["up_proj", [I, H]],
-      ["down_proj", [H, I]],
-    ] as const) {
-      const name = `model.layers.0.mlp.experts.${e}.${p}.weight`;
-      m.set(name, { dtype, shape });
-      if (dtype === "F8_E4M3") m.set(`${name}_scale_inv`, { dtype: "F32", shape: [shape[0] / 32, shape[1] / 32] });
-    }
+    weight(`model.layers.0.mlp.experts.${e}.gate_proj.weight`, [I, H]);
+    weight(`model.layers.0.mlp.experts.${e}.up_proj.weight`, [I, H]);
+    weight(`model.layers.0.mlp.experts.${e}.down_proj.weight`, [H, I]);
   }
+  if (attention !== undefined) weight("model.layers.0.self_attn.q_proj.weight", attention);
   return m;
 }
 
@@ -37,9 +39,9 @@ function headers(s: Map<string, TensorSpec>, config: ModelConfig): CheckpointHea
   return { checkpoint: "mem", commit: undefined, config, configFile: "mem/config.json", specs: s, files: [], fromCache: false };
 }
 
-function planned(dtype: DType, vocab: number, chunks = [16], threads?: number) {
+function planned(dtype: DType, vocab: number, chunks = [16], threads?: number, attention?: readonly [number, number]) {
   const config = { model_type: "qwen3_moe", num_experts: E, ...(dtype === "F8_E4M3" ? { quantization_config: FP8_CONFIG } : {}) };
-  return planCheckpoint(headers(specs(dtype, vocab), config), { chunks, budget: 64 * MiB, threads });
+  return planCheckpoint(headers(specs(dtype, vocab, attention), config), { chunks, budget: 64 * MiB, threads });
 }
 
 const peak = (p: ReturnType<typeof planned>, strategy: string, chunk = 16) => p.memory.find((m) => m.strategy === strategy && m.chunk === chunk)!.peakBytes;
@@ -75,7 +77,7 @@ describe("the memory model", () => {
     expect(peak(planned("BF16", 131072), "stream")).toBe(8 * MiB + 128 * KiB + 256 * KiB + 384 * KiB);
   });
 
-  it("FP8: the eager ways hold the dequantized BF16 experts (twice the FP8 bytes, scales dropped); the stream adds its FP8 read buffers and worker threads", () => {
+  it("FP8: the eager ways hold the dequantized BF16 experts (twice the FP8 bytes, scales dropped); the stream adds the view's pieces, its readers' scales and worker threads", () => {
     const fp8 = planned("F8_E4M3", 1024, [16], 1);
     const bf16 = planned("BF16", 1024);
     expect(fp8.stage).toBe("dequant+prefuse");
@@ -83,9 +85,10 @@ describe("the memory model", () => {
     expect(bf16.dequantThreads).toBeUndefined();
     expect(peak(fp8, "oq-eager")).toBe(peak(bf16, "oq-eager"));
     expect(peak(fp8, "prealloc")).toBe(peak(bf16, "prealloc"));
-    // One thread runs in-process: one FP8 weight (I x H bytes = 8 KiB) read through a copy buffer,
-    // one scale grid (2 x 4 x 4 B) read whole.
-    const reads = I * H + 2 * 4 * 4;
+    // A gate_up step reads its 8 experts' gate and up at once (concat-rows): 16 readers, each
+    // holding its one piece, an FP8 weight of I x H = 8 KiB (in a 64 KiB block of the kernel
+    // memory: 8 KiB of it written), and its scale grid (2 x 4 x 4 B) read whole.
+    const reads = 16 * I * H + 16 * 2 * 4 * 4;
     expect(peak(fp8, "stream")).toBe(peak(bf16, "stream") + reads);
     // T threads are the main thread and T - 1 workers of DEQUANT_WORKER_BYTES each; the eager ways do not dequantize on them.
     for (const t of [2, 8]) {
@@ -95,6 +98,21 @@ describe("the memory model", () => {
     }
     // Without --threads, one per core, as fuse --dequant-fp8.
     expect(planned("F8_E4M3", 1024).dequantThreads).toBe(defaultThreads());
+  });
+
+  it("FP8: a pass-through weight larger than a step buffer streams in the view's own pieces, counted per size class, and takes no copy buffer", () => {
+    // An attention projection of 4096 x 2304 = 9 Mi elements: two full pieces of 4 Mi and a tail
+    // of 1 Mi. Its BF16 18 MiB exceed the 256 KiB step buffers, so it is not read into one: the
+    // writer takes the view's BF16 pieces (8, 8, 2 MiB: none staged, no copy buffer) while it
+    // prefetches the next tensor, so two such readers at once, each holding 2 full FP8 pieces
+    // (4 MiB blocks), 2 full BF16 pieces (8 MiB blocks), and a tail of each (1 MiB and 2 MiB).
+    const withAttention = planned("F8_E4M3", 1024, [16], 1, [4096, 2304]);
+    const fp8 = planned("F8_E4M3", 1024, [16], 1);
+    const pieces = 2 * (2 * 4 * MiB + 1 * MiB + 2 * 8 * MiB + 2 * MiB);
+    // The readers' scales: 16 at once in a gate_up step, each counted at the largest grid, the
+    // attention's 128 x 72 x 4 B (the experts' 32 B grids before).
+    const scales = 16 * 128 * 72 * 4 - 16 * 2 * 4 * 4;
+    expect(peak(withAttention, "stream")).toBe(peak(fp8, "stream") + pieces + scales);
   });
 
   it("a checkpoint with nothing to fuse needs only what it reads", () => {

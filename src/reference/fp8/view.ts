@@ -28,6 +28,13 @@ export const DEQUANT_CHUNK_ELEMENTS = 4 << 20;
  */
 const DEPTH = 2;
 
+/**
+ * Most pieces of one tensor held at once (src/plan/memory.ts counts them): FP8 inputs, the one
+ * whose result its consumer holds, the DEPTH - 1 after it and the next being read; BF16 outputs
+ * (without a target in shared memory), the consumer's and the DEPTH - 1 after it.
+ */
+export const PIECES_HELD = { input: DEPTH + 1, output: DEPTH } as const;
+
 export interface DequantView extends WeightSource {
   readonly plan: DequantPlan;
   /** The input config without quantization_config. */

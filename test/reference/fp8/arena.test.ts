@@ -1,11 +1,13 @@
-// The kernel memory's allocator: power-of-two blocks reused once given back, views that stay
-// valid when the memory grows, buffers outside it past the limit, scratch always inside.
+// The kernel memory's allocator: blocks by size class reused once given back, views that stay
+// valid when the memory grows, buffers outside it past the limit (reused too), scratch always
+// inside.
 
 import { describe, expect, it } from "vitest";
-import { ARENA_LIMIT, Arena } from "../../../src/reference/fp8/arena.js";
+import { ARENA_LIMIT, Arena, KERNEL_MEMORY_PAGES, PIECE_CLASS_LIMIT, blockSize } from "../../../src/reference/fp8/arena.js";
 import { type SharedMemory, WEBASSEMBLY } from "../../../src/reference/fp8/wasm-api.js";
 
-const memory = (): SharedMemory => new WEBASSEMBLY!.Memory({ initial: 1, maximum: (1 << 30) / 65536, shared: true });
+const memory = (): SharedMemory => new WEBASSEMBLY!.Memory({ initial: 1, maximum: KERNEL_MEMORY_PAGES, shared: true });
+const MiB = 1 << 20;
 
 describe("the kernel memory (Arena)", () => {
   it("hands out power-of-two blocks of at least 64 KiB, and reuses a block given back", () => {
@@ -20,6 +22,29 @@ describe("the kernel memory (Arena)", () => {
     const c = arena.take(1000);
     expect(arena.offsetOf(c)).toBe(0);
     expect(arena.offsetOf(arena.take(100))).toBe(196608);
+  });
+
+  it("rounds to powers of two up to the largest piece, to multiples of it above", () => {
+    expect(PIECE_CLASS_LIMIT).toBe(8 * MiB);
+    expect([1, 65536, 65537, 3 * MiB, 4 * MiB, 8 * MiB].map(blockSize)).toEqual([65536, 65536, 131072, 4 * MiB, 4 * MiB, 8 * MiB]);
+    // A fuse's step buffer: one expert's gate_up of [2 x 10240, 2048] BF16 is 80 MiB, and takes 80 MiB.
+    expect([8 * MiB + 1, 80 * MiB, 80 * MiB + 1].map(blockSize)).toEqual([16 * MiB, 80 * MiB, 88 * MiB]);
+    const arena = new Arena(memory());
+    const step = arena.take(80 * MiB);
+    expect(step.length).toBe(80 * MiB);
+    const piece = arena.take(4 * MiB);
+    expect(arena.offsetOf(piece)).toBe(80 * MiB);
+    arena.give(step);
+    expect(arena.offsetOf(arena.take(79 * MiB + 1))).toBe(0);
+  });
+
+  it("holds two step buffers of the largest experts shipped in FP8 and their readers' pieces", () => {
+    // Llama-4-Maverick's FP8 release: an expert's gate_up is [2 x 8192, 5120] BF16, 160 MiB, read
+    // by two readers (gate and up) of three 4 MiB pieces each.
+    const arena = new Arena(memory());
+    const steps = [arena.take(160 * MiB), arena.take(160 * MiB)];
+    const pieces = Array.from({ length: 6 }, () => arena.take(4 * MiB));
+    expect([...steps, ...pieces].every((b) => arena.offsetOf(b) !== undefined)).toBe(true);
   });
 
   it("keeps earlier views valid when the memory grows, and knows them as its own", () => {
@@ -37,14 +62,22 @@ describe("the kernel memory (Arena)", () => {
     expect(arena.offsetOf(new Uint8Array(16))).toBeUndefined();
   });
 
-  it("gives plain SharedArrayBuffers past its limit, still takes scratch, and ignores a foreign buffer given back", () => {
+  it("gives plain SharedArrayBuffers past its limit and reuses them, still takes scratch, and ignores a foreign buffer given back", () => {
     const arena = new Arena(memory());
     const blocks = [arena.take(ARENA_LIMIT / 2), arena.take(ARENA_LIMIT / 2)];
     expect(blocks.map((b) => arena.offsetOf(b))).toEqual([0, ARENA_LIMIT / 2]);
-    const outside = arena.take(1);
+    const outside = arena.take(4 * MiB);
     expect(outside.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(arena.offsetOf(outside)).toBeUndefined();
+    expect(() => arena.give(outside.subarray(0, MiB))).toThrow("give back the whole block");
     arena.give(outside);
+    // The next piece of that class is the same buffer, not a new one for the collector. (Identity
+    // compared by hand: a failing toBe on two 4 MiB arrays deep-compares them for its hint.)
+    expect(arena.take(3 * MiB + 1) === outside).toBe(true);
+    expect(arena.take(4 * MiB) === outside).toBe(false);
+    const foreign = new Uint8Array(new SharedArrayBuffer(4 * MiB));
+    arena.give(foreign);
+    expect(arena.take(4 * MiB) === foreign).toBe(false);
     expect(arena.offsetOf(arena.takeScratch(1 << 20))).toBe(ARENA_LIMIT);
     arena.give(blocks[0]!);
     expect(arena.offsetOf(arena.take(ARENA_LIMIT / 2))).toBe(0);
