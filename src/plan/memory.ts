@@ -35,13 +35,16 @@
 //               also holds up to 2 BF16 pieces (2 bytes an element; PIECES_HELD). The memory keeps
 //               every block it has handed out, by size class, so what stays resident is, per
 //               class, the most blocks of it ever held at once times the most bytes written
-//               into one: V sums that over the classes and over every moment of the run:
-//               a fused output's step, whose FP8 inputs are read at once (N = k experts for
-//               stack, 2k for concat-rows, into the step buffer, which is shared) or one at a
-//               time (the transposing recipes, into plain scratch: with BF16 pieces); a
-//               pass-through FP8 weight up to P, read into a step buffer; a larger one, streamed
-//               with BF16 pieces while the writer prefetches the next (N = 2). Each reader holds
-//               its scale tensor (S = largest scale grid). T dequantization threads (--threads,
+//               into one: V sums that over the classes and over every moment of the run. A
+//               moment is a tensor being written, with its readers: a fused output's step reads
+//               its FP8 inputs at once (k experts for stack, 2k for concat-rows, into the step
+//               buffer, which is shared) or one at a time (the transposing recipes, into plain
+//               scratch: with BF16 pieces); a pass-through FP8 weight up to P is read into a step
+//               buffer; a larger one comes in the view's BF16 pieces. Beside it, every larger one
+//               the writer has asked to prefetch and not yet written (the next tensor, then more
+//               while they total at most 8 MiB: PREFETCH_BYTES) holds its first pieces. N is the
+//               most readers of a moment, and each holds
+//               its scale tensor (S = the largest scale grid). T dequantization threads (--threads,
 //               default one per core) are the main thread and T - 1 worker threads of WORKER =
 //               12 MiB each (a V8 isolate, its modules and kernel instance). The step buffers
 //               themselves are the stream's (above): in the kernel memory, but counted once.
@@ -61,10 +64,11 @@ import { dtypeRank } from "../reference/dtypes.js";
 import { chunkRanges } from "../reference/prefuse/chunk.js";
 import { DEFAULT_STEP_BYTES, expertsPerStep } from "../reference/prefuse/fuse-checkpoint.js";
 import type { FusePlan } from "../reference/prefuse/plan.js";
+import type { OutputRecipe } from "../reference/prefuse/recipes.js";
 import { sliceBytes } from "../reference/prefuse/produce.js";
 import { compareNames } from "../reference/safetensors/layout.js";
 import { COPY_CHUNK } from "../reference/safetensors/source.js";
-import { STAGE } from "../reference/safetensors/writer.js";
+import { PREFETCH_BYTES, STAGE } from "../reference/safetensors/writer.js";
 import { type TensorSpec, specByteLength } from "../reference/tensor.js";
 
 export const MEMORY_STRATEGIES = ["oq-eager", "prealloc", "stream"] as const;
@@ -83,7 +87,7 @@ export interface MemoryModelInput {
   readonly plan: FusePlan;
   /** The tensors the prefuse reads (after FP8 dequantization, when there is one). */
   readonly specs: ReadonlyMap<string, TensorSpec>;
-  /** The checkpoint's own tensors (before dequantization): where FP8 read buffers come from. */
+  /** The checkpoint's own tensors (before dequantization): which are FP8, and their scales. */
   readonly sourceSpecs: ReadonlyMap<string, TensorSpec>;
   /** Whether the prefuse reads through the FP8 dequantization. */
   readonly dequantized: boolean;
@@ -140,6 +144,8 @@ interface Written {
    * "copied": through a copy buffer; "viewed": in the dequantizing view's own pieces.
    */
   readonly via: "steps" | "pooled" | "copied" | "viewed";
+  /** FP8 only: the weights the dequantizing view reads at once to produce it (for a fused output, one step's). */
+  readonly readers: readonly Fp8Reader[];
   /** Bytes of each chunk handed to the writer. */
   readonly chunks: readonly number[];
 }
@@ -157,20 +163,33 @@ function pieces(total: number, size: number): number[] {
 function writeOrder(input: MemoryModelInput, chunk: number, pool: number): Written[][] {
   const consumed = new Set(input.plan.consumed);
   const tensors = new Map<string, Written>();
+  const readers = fp8Readers(input);
   for (const [name, spec] of input.specs) {
     if (consumed.has(name)) continue;
     const bytes = specByteLength(spec);
     const pooled = bytes <= pool && pool > 0;
+    const elements = readers.elements(name);
     // A dequantized FP8 weight too large for a step buffer comes in the view's own BF16 pieces
     // (counted with the view's buffers), not through the copy buffer.
-    const viewed = !pooled && input.dequantized && isFp8Weight(input.sourceSpecs.get(name)?.dtype ?? spec.dtype);
-    const via = pooled ? "pooled" : viewed ? "viewed" : "copied";
-    tensors.set(name, { name, spec, via, chunks: pooled ? [bytes] : pieces(bytes, viewed ? 2 * DEQUANT_CHUNK_ELEMENTS : COPY_CHUNK) });
+    const via = pooled ? "pooled" : elements !== undefined ? "viewed" : "copied";
+    tensors.set(name, {
+      name,
+      spec,
+      via,
+      chunks: pooled ? [bytes] : pieces(bytes, via === "viewed" ? 2 * DEQUANT_CHUNK_ELEMENTS : COPY_CHUNK),
+      readers: elements === undefined ? [] : [{ elements, bf16Pieces: via === "viewed" }],
+    });
   }
   for (const o of input.plan.outputs) {
     const slice = sliceBytes({ dtype: o.dtype, shape: o.shape });
     const step = expertsPerStep(o, chunk, DEFAULT_STEP_BYTES);
-    tensors.set(o.name, { name: o.name, spec: o, via: "steps", chunks: [...chunkRanges(o.shape[0]!, step)].map((r) => r.count * slice) });
+    tensors.set(o.name, {
+      name: o.name,
+      spec: o,
+      via: "steps",
+      chunks: [...chunkRanges(o.shape[0]!, step)].map((r) => r.count * slice),
+      readers: readers.ofStep(o.recipe, step),
+    });
   }
   const sized = new Map([...tensors].map(([n, t]) => [n, { byteLength: specByteLength(t.spec) }]));
   const total = [...sized.values()].reduce((a, t) => a + t.byteLength, 0);
@@ -186,8 +205,7 @@ function writeOrder(input: MemoryModelInput, chunk: number, pool: number): Writt
  * staged in it (chunks under STAGE / 4), at most STAGE. Peak = max over tensors of (pool bytes
  * written + copy-buffer bytes written + stage used).
  */
-function streamPeak(input: MemoryModelInput, chunk: number): number {
-  const pool = stepBufferBytes(input.plan, chunk);
+function streamPeak(files: readonly (readonly Written[])[]): number {
   const touched: number[] = [];
   const free: number[] = [];
   const take = (): number => {
@@ -198,7 +216,7 @@ function streamPeak(input: MemoryModelInput, chunk: number): number {
   };
   let peak = 0;
   let copy = 0;
-  for (const file of writeOrder(input, chunk, pool)) {
+  for (const file of files) {
     let stage = 0;
     for (const t of file) {
       if (t.via === "copied") copy = Math.max(copy, ...t.chunks);
@@ -224,63 +242,70 @@ interface Fp8Reader {
   readonly bf16Pieces: boolean;
 }
 
+/** Which tensors the view dequantizes, and the FP8 weights one step of a fused output reads at once. */
+function fp8Readers(input: MemoryModelInput) {
+  const elements = (name: string): number | undefined => {
+    const spec = input.sourceSpecs.get(name);
+    return input.dequantized && spec !== undefined && isFp8Weight(spec.dtype) ? spec.shape.reduce((a, b) => a * b, 1) : undefined;
+  };
+  const of = (names: readonly string[], bf16Pieces: boolean): Fp8Reader[] =>
+    names.flatMap((n) => {
+      const e = elements(n);
+      return e === undefined ? [] : [{ elements: e, bf16Pieces }];
+    });
+  // produce.ts: stack and concat-rows read a step's experts at once, straight into the step buffer
+  // (shared memory); the transposing recipes one at a time, into plain scratch.
+  const ofStep = (r: OutputRecipe, k: number): Fp8Reader[] => {
+    if (r.op === "stack") return of(r.inputs.names.slice(0, k), false);
+    if (r.op === "concat-rows") return of([...r.gate.names.slice(0, k), ...r.up.names.slice(0, k)], false);
+    if (r.op === "stack-transposed") return of(r.inputs.names.slice(0, 1), true);
+    if (r.op === "concat-columns") return of(r.gate.names.slice(0, 1), true);
+    return [];
+  };
+  return { elements, ofStep };
+}
+
 /**
  * Blocks of the kernel memory one reader holds at most, by size class, each with the bytes
  * written into it: its full pieces' and its tail piece's, FP8 (PIECES_HELD.input of them) and
- * BF16 (PIECES_HELD.output).
+ * BF16 (PIECES_HELD.output). A tail of its full pieces' class takes the place of one of them.
  */
 function readerBlocks({ elements, bf16Pieces }: Fp8Reader): [size: number, count: number, bytes: number][] {
   const full = Math.floor(elements / DEQUANT_CHUNK_ELEMENTS);
   const tail = elements % DEQUANT_CHUNK_ELEMENTS;
-  const kinds: [width: number, held: number][] = bf16Pieces
-    ? [
-        [1, PIECES_HELD.input],
-        [2, PIECES_HELD.output],
-      ]
-    : [[1, PIECES_HELD.input]];
-  return kinds.flatMap(([width, held]) => {
+  const widths = bf16Pieces ? [[1, PIECES_HELD.input] as const, [2, PIECES_HELD.output] as const] : [[1, PIECES_HELD.input] as const];
+  return widths.flatMap(([width, held]) => {
+    const pieceSize = blockSize(width * DEQUANT_CHUNK_ELEMENTS);
+    const tailSize = blockSize(width * tail);
+    if (full > 0 && tail > 0 && tailSize === pieceSize) return [[pieceSize, Math.min(held, full + 1), width * DEQUANT_CHUNK_ELEMENTS]];
     const blocks: [number, number, number][] = [];
-    if (full > 0) blocks.push([blockSize(width * DEQUANT_CHUNK_ELEMENTS), Math.min(held, full), width * DEQUANT_CHUNK_ELEMENTS]);
-    if (tail > 0) blocks.push([blockSize(width * tail), 1, width * tail]);
+    if (full > 0) blocks.push([pieceSize, Math.min(held, full), width * DEQUANT_CHUNK_ELEMENTS]);
+    if (tail > 0) blocks.push([tailSize, 1, width * tail]);
     return blocks;
   });
 }
 
-/** FP8 only: V + N x S + (T - 1) x WORKER above, on top of the stream. */
-function fp8ViewBuffers(input: MemoryModelInput, chunk: number, pool: number): number {
+/**
+ * FP8 only: V + N x S + (T - 1) x WORKER above, on top of the stream. The moments of the run are
+ * the tensors in write order, each with the dequantized tensors the writer has asked to prefetch
+ * and not yet written (writer.ts: always the next one, then more while their bytes total at most
+ * PREFETCH_BYTES; only the view's own sources start early, and hold their first pieces until
+ * written).
+ */
+function fp8ViewBuffers(input: MemoryModelInput, files: readonly (readonly Written[])[]): number {
   if (!input.dequantized) return 0;
-  const fp8Elements = (name: string): number | undefined => {
-    const spec = input.sourceSpecs.get(name);
-    return spec !== undefined && isFp8Weight(spec.dtype) ? spec.shape.reduce((a, b) => a * b, 1) : undefined;
-  };
-  const readersOf = (names: readonly string[], bf16Pieces: boolean): Fp8Reader[] =>
-    names.flatMap((n) => {
-      const elements = fp8Elements(n);
-      return elements === undefined ? [] : [{ elements, bf16Pieces }];
-    });
-  // Every moment of the run, as the readers at once.
   const moments: Fp8Reader[][] = [];
-  for (const o of input.plan.outputs) {
-    const r = o.recipe;
-    const k = expertsPerStep(o, chunk, DEFAULT_STEP_BYTES);
-    if (r.op === "stack") moments.push(readersOf(r.inputs.names.slice(0, k), false));
-    else if (r.op === "concat-rows") moments.push(readersOf([...r.gate.names.slice(0, k), ...r.up.names.slice(0, k)], false));
-    else if (r.op === "stack-transposed") moments.push(readersOf(r.inputs.names.slice(0, 1), true));
-    else if (r.op === "concat-columns") moments.push(readersOf(r.gate.names.slice(0, 1), true));
-  }
-  const consumed = new Set(input.plan.consumed);
-  for (const [name, spec] of input.specs) {
-    const elements = consumed.has(name) ? undefined : fp8Elements(name);
-    if (elements === undefined) continue;
-    const streamed = specByteLength(spec) > pool;
-    moments.push(
-      streamed
-        ? [
-            { elements, bf16Pieces: true },
-            { elements, bf16Pieces: true },
-          ]
-        : [{ elements, bf16Pieces: false }],
-    );
+  for (const file of files) {
+    let next = 0;
+    let ahead = 0;
+    for (const [k, t] of file.entries()) {
+      if (next > k) ahead -= specByteLength(t.spec);
+      else next = k + 1;
+      for (; next < file.length && (next === k + 1 || ahead + specByteLength(file[next]!.spec) <= PREFETCH_BYTES); next++)
+        ahead += specByteLength(file[next]!.spec);
+      const prefetched = file.slice(k + 1, next).filter((p) => p.via === "viewed");
+      moments.push([...t.readers, ...prefetched.flatMap((p) => p.readers)]);
+    }
   }
   // Per size class: the most blocks held at once, and the most bytes written into one.
   const classes = new Map<number, { count: number; bytes: number }>();
@@ -311,8 +336,10 @@ export function predictPeak(input: MemoryModelInput, strategy: MemoryStrategyNam
       return terms.residentBytes + Math.max(0, ...terms.layers.map((p) => stackConcat.analyticPeak({ ...p, chunk })));
     case "prealloc":
       return terms.residentBytes + Math.max(0, ...terms.layers.map((p) => prealloc.analyticPeak({ ...p, chunk })));
-    case "stream":
-      return streamPeak(input, chunk) + fp8ViewBuffers(input, chunk, stepBufferBytes(input.plan, chunk));
+    case "stream": {
+      const files = writeOrder(input, chunk, stepBufferBytes(input.plan, chunk));
+      return streamPeak(files) + fp8ViewBuffers(input, files);
+    }
   }
 }
 

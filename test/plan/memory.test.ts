@@ -100,19 +100,43 @@ describe("the memory model", () => {
     expect(planned("F8_E4M3", 1024).dequantThreads).toBe(defaultThreads());
   });
 
-  it("FP8: a pass-through weight larger than a step buffer streams in the view's own pieces, counted per size class, and takes no copy buffer", () => {
-    // An attention projection of 4096 x 2304 = 9 Mi elements: two full pieces of 4 Mi and a tail
-    // of 1 Mi. Its BF16 18 MiB exceed the 256 KiB step buffers, so it is not read into one: the
-    // writer takes the view's BF16 pieces (8, 8, 2 MiB: none staged, no copy buffer) while it
-    // prefetches the next tensor, so two such readers at once, each holding 2 full FP8 pieces
-    // (4 MiB blocks), 2 full BF16 pieces (8 MiB blocks), and a tail of each (1 MiB and 2 MiB).
-    const withAttention = planned("F8_E4M3", 1024, [16], 1, [4096, 2304]);
+  it("FP8: a pass-through weight larger than a step buffer streams in the view's own pieces, prefetched beside the step before it, and takes no copy buffer", () => {
+    // An attention projection of 4096 x 4864 = 4.75 Mi elements: four full pieces of 4 Mi and a
+    // tail of 3 Mi, whose block (4 MiB FP8, 8 MiB BF16) is of the full pieces' class. Its BF16
+    // 38 MiB exceed the 256 KiB step buffers: the writer takes the view's BF16 pieces (8 MiB and
+    // 6 MiB: none staged, no copy buffer). It is written last (after the embedding, down and
+    // gate_up, by name), and the writer asks it to prefetch while it writes gate_up (always the
+    // next tensor), so it holds its pieces beside gate_up's 16 readers: 3 FP8 blocks of 4 MiB and
+    // 2 BF16 blocks of 8 MiB, the tail taking a full piece's place.
+    const withAttention = planned("F8_E4M3", 1024, [16], 1, [4096, 4864]);
     const fp8 = planned("F8_E4M3", 1024, [16], 1);
-    const pieces = 2 * (2 * 4 * MiB + 1 * MiB + 2 * 8 * MiB + 2 * MiB);
-    // The readers' scales: 16 at once in a gate_up step, each counted at the largest grid, the
-    // attention's 128 x 72 x 4 B (the experts' 32 B grids before).
-    const scales = 16 * 128 * 72 * 4 - 16 * 2 * 4 * 4;
+    const pieces = 3 * 4 * MiB + 2 * 8 * MiB;
+    // 17 readers at once, each counted at the largest scale grid: the attention's 128 x 152 x 4 B
+    // (the experts' 32 B grids before, 16 readers).
+    const scales = 17 * 128 * 152 * 4 - 16 * 2 * 4 * 4;
     expect(peak(withAttention, "stream")).toBe(peak(fp8, "stream") + pieces + scales);
+    // Up to a step buffer (64 x 2048: 256 KiB of BF16), it is read into one, as its BF16 twin is:
+    // one FP8 piece of 128 KiB and no BF16 ones; not prefetched (only the view's own sources
+    // are), so alone at its moment. Scales: 16 readers at the largest grid, 2 x 64 x 4 B.
+    const pooled = planned("F8_E4M3", 1024, [16], 1, [64, 2048]);
+    const twin = planned("BF16", 1024, [16], undefined, [64, 2048]);
+    expect(peak(pooled, "stream")).toBe(peak(twin, "stream") + 16 * I * H + 64 * 2048 + 16 * 2 * 64 * 4);
+  });
+
+  it("FP8: the transposing recipes read one weight at a time, into plain scratch, so with BF16 pieces", () => {
+    // qwen3_vl_moe stores its experts transposed: gate_up by concat-columns, down by
+    // stack-transposed. One reader at a time holds its FP8 piece (8 KiB written) and its BF16
+    // piece (16 KiB), both in the 64 KiB class: 2 blocks, counted at the class's 16 KiB.
+    const config = {
+      model_type: "qwen3_vl_moe",
+      text_config: { num_experts: E },
+      quantization_config: FP8_CONFIG,
+    };
+    const bf16Config = { model_type: "qwen3_vl_moe", text_config: { num_experts: E } };
+    const columns = planCheckpoint(headers(specs("F8_E4M3", 1024), config), { chunks: [16], budget: 64 * MiB, threads: 1 });
+    const bf16 = planCheckpoint(headers(specs("BF16", 1024), bf16Config), { chunks: [16], budget: 64 * MiB });
+    expect(columns.plan.outputs.map((o) => o.recipe.op).sort()).toEqual(["concat-columns", "stack-transposed"]);
+    expect(peak(columns, "stream")).toBe(peak(bf16, "stream") + 2 * 2 * I * H + 2 * 4 * 4);
   });
 
   it("a checkpoint with nothing to fuse needs only what it reads", () => {

@@ -9,24 +9,26 @@
 // pipeline ever holds at once (a few pieces, a bounded prefetch, the fuse's two step buffers) and
 // never shrinks. Up to PIECE_CLASS_LIMIT the classes are powers of two (the view's pieces, whose
 // tails come in every size, share a few classes); above it they are multiples of it, so that a
-// fuse's step buffer of 80 MiB takes 80 MiB of the limit and not 128. Past ARENA_LIMIT, or on a
-// runtime without WebAssembly, buffers are plain SharedArrayBuffers, which every kernel accepts
-// (the WebAssembly one stages them through its scratch); they too are kept per class once given
-// back, so that a long run past the limit reuses them instead of leaving one per piece to the
-// garbage collector (measured: 90 new 4 MiB buffers and a peak of 467 MiB in a fuse whose steps
-// had filled the old 256 MiB limit).
+// fuse's step buffer of 80 MiB takes 80 MiB of the limit and not 128: with powers of two, two
+// such buffers filled the limit and pushed every piece after them out of the memory, where no
+// worker can compute it. Past ARENA_LIMIT, or on a runtime without WebAssembly, buffers are plain
+// SharedArrayBuffers, which every kernel accepts (the WebAssembly one stages them through its
+// scratch); those of a piece's class are kept once given back too, so that a long run past the
+// limit does not leave one per piece to the collector. Scratch blocks have free lists of their
+// own, so buffers never take the room kept for threads. Every block handed out is recorded until
+// it comes back: giving back twice, or a view that is not the whole block, is refused.
 
 import { type SharedMemory, WEBASSEMBLY } from "./wasm-api.js";
 
 const PAGE = 65536;
-/** Smallest block; below PIECE_CLASS_LIMIT every block is a power of two so that a freed one serves any later request of its class. */
+/** Smallest block; up to PIECE_CLASS_LIMIT every block is a power of two so that a freed one serves any later request of its class. */
 const MIN_BLOCK = 64 << 10;
-/** Largest power-of-two class: the view's largest buffer (a BF16 piece of DEQUANT_CHUNK_ELEMENTS). */
+/** Largest power-of-two class: the view's largest buffer, a BF16 piece of DEQUANT_CHUNK_ELEMENTS (view.ts; its test holds the two together). */
 export const PIECE_CLASS_LIMIT = 8 << 20;
 /**
  * The most the buffers of the kernel memory grow to; past it, `take` gives plain
- * SharedArrayBuffers. Room for two step buffers of the largest experts shipped in FP8 and the
- * pieces in flight beside them.
+ * SharedArrayBuffers. Room for a fuse's two step buffers of up to 480 MiB each (one expert's
+ * gate_up of [2 x 24576, 5120] in BF16) beside the pieces of their readers.
  */
 export const ARENA_LIMIT = 1 << 30;
 /**
@@ -40,11 +42,16 @@ export const blockSize = (bytes: number): number =>
   bytes > PIECE_CLASS_LIMIT ? Math.ceil(bytes / PIECE_CLASS_LIMIT) * PIECE_CLASS_LIMIT : Math.max(MIN_BLOCK, 2 ** Math.ceil(Math.log2(Math.max(1, bytes))));
 
 export class Arena {
+  /** Free blocks of the kernel memory by class: buffers', and scratch's (above ARENA_LIMIT, or below it when taken early). */
   private readonly free = new Map<number, number[]>();
+  private readonly freeScratch = new Map<number, number[]>();
+  /** Blocks of the kernel memory handed out, by offset: their class and kind. */
+  private readonly lent = new Map<number, { readonly size: number; readonly scratch: boolean }>();
   /** The SharedArrayBuffers the memory has returned (a new one after each growth); views over them are the arena's. */
   private readonly generations = new WeakSet<ArrayBufferLike>();
-  /** Plain buffers `take` made past the limit, and those of them given back, by class. */
+  /** Plain buffers `take` made past the limit, those handed out now, and those of a piece's class given back. */
   private readonly outside = new WeakSet<ArrayBufferLike>();
+  private readonly outsideLent = new WeakSet<ArrayBufferLike>();
   private readonly spare = new Map<number, Uint8Array[]>();
   private top = 0;
 
@@ -54,30 +61,36 @@ export class Arena {
   take(bytes: number): Uint8Array {
     const size = blockSize(bytes);
     const at = this.free.get(size)?.pop() ?? this.grow(size, ARENA_LIMIT);
-    if (at !== undefined) return this.view(at, size);
-    const spare = this.spare.get(size)?.pop();
-    if (spare !== undefined) return spare;
-    const b = new Uint8Array(new SharedArrayBuffer(size));
+    if (at !== undefined) return this.lend(at, size, false);
+    const b = this.spare.get(size)?.pop() ?? new Uint8Array(new SharedArrayBuffer(size));
     this.outside.add(b.buffer);
+    this.outsideLent.add(b.buffer);
     return b;
   }
 
   /** A thread's kernel scratch (wasm-kernel.ts): always in the kernel memory, whatever the buffers hold. */
   takeScratch(bytes: number): Uint8Array {
     const size = blockSize(bytes);
-    const at = this.free.get(size)?.pop() ?? this.grow(size, KERNEL_MEMORY_PAGES * PAGE);
+    const at = this.freeScratch.get(size)?.pop() ?? this.grow(size, KERNEL_MEMORY_PAGES * PAGE);
     if (at === undefined) throw new RangeError("the FP8 kernel memory has no room for another thread's scratch");
-    return this.view(at, size);
+    return this.lend(at, size, true);
   }
 
-  /** Gives back a buffer from `take` (a buffer it did not make is left to the collector). */
+  /** Gives back a block from `take` or `takeScratch`, whole (a buffer the arena did not make is left to the collector). */
   give(b: Uint8Array): void {
-    const inside = this.offsetOf(b) !== undefined;
-    if (!inside && !this.outside.has(b.buffer)) return;
-    if (b.length !== blockSize(b.length) || (!inside && b.byteLength !== b.buffer.byteLength))
-      throw new RangeError(`give back the whole block take returned, not a view of ${b.length} bytes`);
-    if (inside) pushTo(this.free, b.length, b.byteOffset);
-    else pushTo(this.spare, b.length, b);
+    const refused = () => new RangeError(`give back the whole block take returned, once, not a view of ${b.length} bytes`);
+    if (this.offsetOf(b) !== undefined) {
+      const lent = this.lent.get(b.byteOffset);
+      if (lent === undefined || lent.size !== b.length) throw refused();
+      this.lent.delete(b.byteOffset);
+      pushTo(lent.scratch ? this.freeScratch : this.free, lent.size, b.byteOffset);
+      return;
+    }
+    if (!this.outside.has(b.buffer)) return;
+    if (!this.outsideLent.has(b.buffer) || b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) throw refused();
+    this.outsideLent.delete(b.buffer);
+    // Pieces come back again and again; a larger buffer (a fuse's step, once a run) goes to the collector.
+    if (b.length <= PIECE_CLASS_LIMIT) pushTo(this.spare, b.length, b);
   }
 
   /** The byte offset of `view` in the kernel memory, or undefined when it lies elsewhere. */
@@ -85,7 +98,8 @@ export class Arena {
     return this.generations.has(view.buffer) ? view.byteOffset : undefined;
   }
 
-  private view(at: number, size: number): Uint8Array {
+  private lend(at: number, size: number, scratch: boolean): Uint8Array {
+    this.lent.set(at, { size, scratch });
     const buffer = this.memory!.buffer;
     this.generations.add(buffer);
     return new Uint8Array(buffer, at, size);

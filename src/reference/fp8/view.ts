@@ -23,8 +23,8 @@ export const DEQUANT_CHUNK_ELEMENTS = 4 << 20;
 
 /**
  * Chunks of one tensor in flight ahead of the one its consumer holds. With 2, the source reads
- * chunk k + 2 while the pool computes chunk k + 1 and the consumer writes chunk k: DEPTH + 1
- * input and output chunks per tensor.
+ * chunk k + 2 while the pool computes chunk k + 1 and the consumer writes chunk k (PIECES_HELD
+ * counts the buffers that takes).
  */
 const DEPTH = 2;
 

@@ -1,9 +1,10 @@
-// The kernel memory's allocator: blocks by size class reused once given back, views that stay
-// valid when the memory grows, buffers outside it past the limit (reused too), scratch always
-// inside.
+// The kernel memory's allocator: blocks by size class reused once given back (each block once,
+// whole), views that stay valid when the memory grows, buffers outside it past the limit (a
+// piece's reused too), scratch always inside and never reused as a buffer.
 
 import { describe, expect, it } from "vitest";
 import { ARENA_LIMIT, Arena, KERNEL_MEMORY_PAGES, PIECE_CLASS_LIMIT, blockSize } from "../../../src/reference/fp8/arena.js";
+import { DEQUANT_CHUNK_ELEMENTS } from "../../../src/reference/fp8/view.js";
 import { type SharedMemory, WEBASSEMBLY } from "../../../src/reference/fp8/wasm-api.js";
 
 const memory = (): SharedMemory => new WEBASSEMBLY!.Memory({ initial: 1, maximum: KERNEL_MEMORY_PAGES, shared: true });
@@ -17,7 +18,7 @@ describe("the kernel memory (Arena)", () => {
     expect([a.length, b.length]).toEqual([65536, 131072]);
     expect(arena.offsetOf(a)).toBe(0);
     expect(arena.offsetOf(b)).toBe(65536);
-    expect(() => arena.give(b.subarray(0, 100))).toThrow("give back the whole block take returned, not a view of 100 bytes");
+    expect(() => arena.give(b.subarray(0, 100))).toThrow("give back the whole block take returned, once, not a view of 100 bytes");
     arena.give(a);
     const c = arena.take(1000);
     expect(arena.offsetOf(c)).toBe(0);
@@ -25,6 +26,8 @@ describe("the kernel memory (Arena)", () => {
   });
 
   it("rounds to powers of two up to the largest piece, to multiples of it above", () => {
+    // The largest power-of-two class is the view's largest piece: a BF16 piece of DEQUANT_CHUNK_ELEMENTS.
+    expect(PIECE_CLASS_LIMIT).toBe(2 * DEQUANT_CHUNK_ELEMENTS);
     expect(PIECE_CLASS_LIMIT).toBe(8 * MiB);
     expect([1, 65536, 65537, 3 * MiB, 4 * MiB, 8 * MiB].map(blockSize)).toEqual([65536, 65536, 131072, 4 * MiB, 4 * MiB, 8 * MiB]);
     // A fuse's step buffer: one expert's gate_up of [2 x 10240, 2048] BF16 is 80 MiB, and takes 80 MiB.
@@ -38,11 +41,22 @@ describe("the kernel memory (Arena)", () => {
     expect(arena.offsetOf(arena.take(79 * MiB + 1))).toBe(0);
   });
 
-  it("holds two step buffers of the largest experts shipped in FP8 and their readers' pieces", () => {
-    // Llama-4-Maverick's FP8 release: an expert's gate_up is [2 x 8192, 5120] BF16, 160 MiB, read
-    // by two readers (gate and up) of three 4 MiB pieces each.
+  it("refuses a block given back twice, and a view of a block's class size that is not the block", () => {
     const arena = new Arena(memory());
-    const steps = [arena.take(160 * MiB), arena.take(160 * MiB)];
+    const step = arena.take(80 * MiB);
+    const piece = arena.take(4 * MiB);
+    arena.give(piece);
+    expect(() => arena.give(piece)).toThrow("give back the whole block take returned, once");
+    // 8 MiB inside the step buffer has a class's size, but is no block: taken, it would be lent twice.
+    expect(() => arena.give(step.subarray(8 * MiB, 16 * MiB))).toThrow("give back the whole block take returned, once");
+    expect(arena.offsetOf(arena.take(8 * MiB))).toBe(84 * MiB);
+  });
+
+  it("holds a fuse's two step buffers of 480 MiB and their readers' pieces", () => {
+    // One expert's gate_up of [2 x 24576, 5120] in BF16 is 480 MiB, read by two readers (gate and
+    // up) of three 4 MiB pieces each.
+    const arena = new Arena(memory());
+    const steps = [arena.take(480 * MiB), arena.take(480 * MiB)];
     const pieces = Array.from({ length: 6 }, () => arena.take(4 * MiB));
     expect([...steps, ...pieces].every((b) => arena.offsetOf(b) !== undefined)).toBe(true);
   });
@@ -71,6 +85,7 @@ describe("the kernel memory (Arena)", () => {
     expect(arena.offsetOf(outside)).toBeUndefined();
     expect(() => arena.give(outside.subarray(0, MiB))).toThrow("give back the whole block");
     arena.give(outside);
+    expect(() => arena.give(outside)).toThrow("give back the whole block take returned, once");
     // The next piece of that class is the same buffer, not a new one for the collector. (Identity
     // compared by hand: a failing toBe on two 4 MiB arrays deep-compares them for its hint.)
     expect(arena.take(3 * MiB + 1) === outside).toBe(true);
@@ -78,9 +93,25 @@ describe("the kernel memory (Arena)", () => {
     const foreign = new Uint8Array(new SharedArrayBuffer(4 * MiB));
     arena.give(foreign);
     expect(arena.take(4 * MiB) === foreign).toBe(false);
+    // A buffer larger than a piece (a fuse's step, once a run) goes to the collector when given back.
+    const large = arena.take(16 * MiB);
+    arena.give(large);
+    expect(arena.take(16 * MiB) === large).toBe(false);
     expect(arena.offsetOf(arena.takeScratch(1 << 20))).toBe(ARENA_LIMIT);
     arena.give(blocks[0]!);
     expect(arena.offsetOf(arena.take(ARENA_LIMIT / 2))).toBe(0);
+  });
+
+  it("keeps scratch blocks for scratch: a buffer never takes the room kept for threads", () => {
+    const arena = new Arena(memory());
+    const filled = [arena.take(ARENA_LIMIT / 2), arena.take(ARENA_LIMIT / 2)];
+    const scratch = Array.from({ length: 256 }, () => arena.takeScratch(1 << 20));
+    for (const b of scratch) arena.give(b);
+    // Pieces of the scratch's class go outside the memory, not into the scratch given back...
+    expect(Array.from({ length: 10 }, () => arena.take(MiB)).every((b) => arena.offsetOf(b) === undefined)).toBe(true);
+    // ...so 256 threads find their scratch again.
+    expect(Array.from({ length: 256 }, () => arena.takeScratch(1 << 20)).every((b) => arena.offsetOf(b)! >= ARENA_LIMIT)).toBe(true);
+    expect(filled.map((b) => arena.offsetOf(b))).toEqual([0, ARENA_LIMIT / 2]);
   });
 
   it("without WebAssembly, every buffer is a plain SharedArrayBuffer", () => {

@@ -3,11 +3,12 @@
 // whichever way a tensor is read.
 
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Checkpoint, type ModelConfig } from "../../../src/reference/checkpoint.js";
 import { OutputError, SafetensorsError } from "../../../src/reference/errors.js";
 import { dequantFp8 } from "../../../src/reference/fp8/dequant.js";
-import { dequantView } from "../../../src/reference/fp8/view.js";
+import { kernelArena } from "../../../src/reference/fp8/arena.js";
+import { PIECES_HELD, dequantView } from "../../../src/reference/fp8/view.js";
 import { type TensorSource, tensorSource } from "../../../src/reference/safetensors/source.js";
 import { writeSafetensorsFile } from "../../../src/reference/safetensors/writer.js";
 import type { TensorMap } from "../../../src/reference/tensor.js";
@@ -138,6 +139,38 @@ describe("dequantView", () => {
     }
     expect(consumed).toBe(12);
     expect(Math.max(...ahead)).toBe(2);
+  });
+
+  it("holds at most PIECES_HELD of a tensor's pieces in the kernel memory, FP8 and BF16 (what plan's memory model counts)", async () => {
+    // 180 elements in 15 pieces of 12, read by a slow consumer. Every piece is a 64 KiB block, so
+    // the two kinds are told apart by what was asked: 12 bytes for an FP8 piece, 24 for a BF16 one.
+    const arena = kernelArena();
+    const live = { input: new Set<Uint8Array>(), output: new Set<Uint8Array>() };
+    const most = { input: 0, output: 0 };
+    const take = arena.take.bind(arena);
+    const give = arena.give.bind(arena);
+    const takeSpy = vi.spyOn(arena, "take").mockImplementation((bytes: number) => {
+      const b = take(bytes);
+      const kind = bytes === 12 ? "input" : bytes === 24 ? "output" : undefined;
+      if (kind === undefined) throw new Error(`unexpected take of ${bytes} bytes`);
+      live[kind].add(b);
+      most[kind] = Math.max(most[kind], live[kind].size);
+      return b;
+    });
+    const giveSpy = vi.spyOn(arena, "give").mockImplementation((b: Uint8Array) => {
+      live.input.delete(b);
+      live.output.delete(b);
+      give(b);
+    });
+    try {
+      const view = dequantView(memoryWeights(weights()), CONFIG, { chunkElements: 12 });
+      for await (const _ of view.source("a.weight").chunks()) await new Promise((resolve) => setTimeout(resolve, 2));
+    } finally {
+      takeSpy.mockRestore();
+      giveSpy.mockRestore();
+    }
+    expect(most).toEqual(PIECES_HELD);
+    expect(live.input.size + live.output.size).toBe(0);
   });
 
   it("readInto writes at aligned and odd offsets without touching the bytes around", async () => {
