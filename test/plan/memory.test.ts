@@ -16,9 +16,9 @@ const H = 128;
 
 /**
  * One MoE layer of E experts (I x H), an embedding of `vocab` x H (BF16), all `dtype` (FP8 adds
- * block scales); `attention` adds one projection of that shape in `dtype`.
+ * block scales); `attention` adds projections (`q_proj`: its shape) in `dtype`.
  */
-function specs(dtype: DType, vocab: number, attention?: readonly [number, number]): Map<string, TensorSpec> {
+function specs(dtype: DType, vocab: number, attention: Readonly<Record<string, readonly [number, number]>> = {}): Map<string, TensorSpec> {
   const m = new Map<string, TensorSpec>([["model.embed_tokens.weight", { dtype: "BF16", shape: [vocab, H] }]]);
   const weight = (name: string, shape: readonly [number, number]) => {
     m.set(name, { dtype, shape });
@@ -29,7 +29,7 @@ function specs(dtype: DType, vocab: number, attention?: readonly [number, number
     weight(`model.layers.0.mlp.experts.${e}.up_proj.weight`, [I, H]);
     weight(`model.layers.0.mlp.experts.${e}.down_proj.weight`, [H, I]);
   }
-  if (attention !== undefined) weight("model.layers.0.self_attn.q_proj.weight", attention);
+  for (const [proj, shape] of Object.entries(attention)) weight(`model.layers.0.self_attn.${proj}.weight`, shape);
   return m;
 }
 
@@ -39,7 +39,7 @@ function headers(s: Map<string, TensorSpec>, config: ModelConfig): CheckpointHea
   return { checkpoint: "mem", commit: undefined, config, configFile: "mem/config.json", specs: s, files: [], fromCache: false };
 }
 
-function planned(dtype: DType, vocab: number, chunks = [16], threads?: number, attention?: readonly [number, number]) {
+function planned(dtype: DType, vocab: number, chunks = [16], threads?: number, attention: Readonly<Record<string, readonly [number, number]>> = {}) {
   const config = { model_type: "qwen3_moe", num_experts: E, ...(dtype === "F8_E4M3" ? { quantization_config: FP8_CONFIG } : {}) };
   return planCheckpoint(headers(specs(dtype, vocab, attention), config), { chunks, budget: 64 * MiB, threads });
 }
@@ -101,14 +101,14 @@ describe("the memory model", () => {
   });
 
   it("FP8: a pass-through weight larger than a step buffer streams in the view's own pieces, prefetched beside the step before it, and takes no copy buffer", () => {
-    // An attention projection of 4096 x 4864 = 4.75 Mi elements: four full pieces of 4 Mi and a
+    // An attention projection of 4096 x 4864 = 19 Mi elements: four full pieces of 4 Mi and a
     // tail of 3 Mi, whose block (4 MiB FP8, 8 MiB BF16) is of the full pieces' class. Its BF16
     // 38 MiB exceed the 256 KiB step buffers: the writer takes the view's BF16 pieces (8 MiB and
     // 6 MiB: none staged, no copy buffer). It is written last (after the embedding, down and
     // gate_up, by name), and the writer asks it to prefetch while it writes gate_up (always the
     // next tensor), so it holds its pieces beside gate_up's 16 readers: 3 FP8 blocks of 4 MiB and
     // 2 BF16 blocks of 8 MiB, the tail taking a full piece's place.
-    const withAttention = planned("F8_E4M3", 1024, [16], 1, [4096, 4864]);
+    const withAttention = planned("F8_E4M3", 1024, [16], 1, { q_proj: [4096, 4864] });
     const fp8 = planned("F8_E4M3", 1024, [16], 1);
     const pieces = 3 * 4 * MiB + 2 * 8 * MiB;
     // 17 readers at once, each counted at the largest scale grid: the attention's 128 x 152 x 4 B
@@ -118,9 +118,26 @@ describe("the memory model", () => {
     // Up to a step buffer (64 x 2048: 256 KiB of BF16), it is read into one, as its BF16 twin is:
     // one FP8 piece of 128 KiB and no BF16 ones; not prefetched (only the view's own sources
     // are), so alone at its moment. Scales: 16 readers at the largest grid, 2 x 64 x 4 B.
-    const pooled = planned("F8_E4M3", 1024, [16], 1, [64, 2048]);
-    const twin = planned("BF16", 1024, [16], undefined, [64, 2048]);
+    const pooled = planned("F8_E4M3", 1024, [16], 1, { q_proj: [64, 2048] });
+    const twin = planned("BF16", 1024, [16], undefined, { q_proj: [64, 2048] });
     expect(peak(pooled, "stream")).toBe(peak(twin, "stream") + 16 * I * H + 64 * 2048 + 16 * 2 * 64 * 4);
+  });
+
+  it("FP8: the writer prefetches the next tensor, then more while their bytes total at most PREFETCH_BYTES (8 MiB), and each holds its pieces until written", () => {
+    // Written after gate_up, by name: k (1024 x 1024: 2 MiB of BF16), o (1024 x 3072: 6 MiB), q
+    // (like k). Each is one piece: k and q 1 MiB FP8 and 2 MiB BF16, o 3 MiB in a 4 MiB block and
+    // 6 MiB in an 8 MiB one. The writer's walk, by the bytes asked ahead:
+    //   writing down: gate_up (256 KiB), then k (2.25 MiB in all); o would make 8.25
+    //   writing gate_up: 2 MiB ahead (k), and o makes exactly 8: asked too; q would make 10
+    //   writing k: 6 MiB ahead (o), q makes 8: asked
+    // So gate_up's moment holds its 16 readers, k and o (18 readers, the most); k's holds k, o
+    // and q: per class, 1 MiB x 2, 2 MiB x 2, 3 MiB (4 MiB class) x 1, 6 MiB (8 MiB class) x 1.
+    const attention = planned("F8_E4M3", 1024, [16], 1, { k_proj: [1024, 1024], o_proj: [1024, 3072], q_proj: [1024, 1024] });
+    const fp8 = planned("F8_E4M3", 1024, [16], 1);
+    const pieces = 2 * 1 * MiB + 2 * 2 * MiB + 3 * MiB + 6 * MiB;
+    // 18 readers at once, each counted at the largest scale grid, o's 32 x 96 x 4 B.
+    const scales = 18 * 32 * 96 * 4 - 16 * 2 * 4 * 4;
+    expect(peak(attention, "stream")).toBe(peak(fp8, "stream") + pieces + scales);
   });
 
   it("FP8: the transposing recipes read one weight at a time, into plain scratch, so with BF16 pieces", () => {

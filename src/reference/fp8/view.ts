@@ -79,7 +79,12 @@ async function* sharedPieces(weight: TensorSource, entry: DequantEntry, where: E
     for (let off = 0; off < numel; off += chunkElements) {
       const count = Math.min(chunkElements, numel - off);
       const input = buffers.take(count);
-      await weight.readRange(input.subarray(0, count), off);
+      try {
+        await weight.readRange(input.subarray(0, count), off);
+      } catch (e) {
+        buffers.give(input);
+        throw e;
+      }
       yield { input, count };
     }
     return;
@@ -134,6 +139,18 @@ async function* dequantRegions(
   let next = pieces.next();
   next.catch(noop);
   let start = 0;
+  // The piece whose result the consumer holds (or is about to): given back when it asks for more.
+  let holding: InFlight | undefined;
+  /** Yields the results of the pieces in flight, oldest first, until `keep` are left. */
+  async function* settle(keep: number): AsyncGenerator<Uint16Array> {
+    while (inflight.length > keep) {
+      holding = inflight.shift()!;
+      await holding.done;
+      yield holding.out;
+      release(holding);
+      holding = undefined;
+    }
+  }
   try {
     for (let r = await next; !r.done; r = await next) {
       const { input, count } = r.value;
@@ -145,23 +162,18 @@ async function* dequantRegions(
       start += count;
       next = pieces.next();
       next.catch(noop);
-      while (inflight.length >= DEPTH) {
-        const f = inflight.shift()!;
-        await f.done;
-        yield f.out;
-        release(f);
-      }
+      yield* settle(DEPTH - 1);
     }
-    while (inflight.length > 0) {
-      const f = inflight.shift()!;
-      await f.done;
-      yield f.out;
-      release(f);
-    }
+    yield* settle(0);
   } finally {
-    // A consumer that stops early must not leave work running on buffers that go back to the pool.
-    for (const f of inflight.splice(0)) await f.done.catch(noop);
-    await next.catch(noop);
+    // A consumer that stops early (or a failed piece) must not leave work running on buffers
+    // that go back to the kernel memory, nor keep them: every piece taken is given back, the
+    // one read ahead included.
+    const left = holding === undefined ? inflight.splice(0) : [holding, ...inflight.splice(0)];
+    for (const f of left) await f.done.catch(noop);
+    for (const f of left) release(f);
+    const ahead = await next.catch(() => undefined);
+    if (ahead !== undefined && !ahead.done) buffers.give(ahead.value.input);
     await pieces.return(undefined);
   }
 }

@@ -277,6 +277,9 @@ function counted(name: string, s: TensorSource, tick: (bytes: number, name: stri
     dtype: s.dtype,
     shape: s.shape,
     byteLength: s.byteLength,
+    // Kept, so that reporting progress (any fuse on a terminal) does not stop a dequantizing
+    // view's tensors from starting before they are written.
+    prefetch: s.prefetch === undefined ? undefined : () => s.prefetch!(),
     async *chunks() {
       for await (const c of s.chunks()) {
         yield c;

@@ -141,9 +141,13 @@ describe("dequantView", () => {
     expect(Math.max(...ahead)).toBe(2);
   });
 
-  it("holds at most PIECES_HELD of a tensor's pieces in the kernel memory, FP8 and BF16 (what plan's memory model counts)", async () => {
-    // 180 elements in 15 pieces of 12, read by a slow consumer. Every piece is a 64 KiB block, so
-    // the two kinds are told apart by what was asked: 12 bytes for an FP8 piece, 24 for a BF16 one.
+  /**
+   * Runs `read` with the kernel memory's take and give watched: the view's FP8 pieces (12 bytes
+   * asked: 180 elements in 15 pieces of 12) and BF16 ones (24 bytes), the most of each held at
+   * once and those still held at the end. Every piece is a 64 KiB block, so the two kinds are
+   * told apart by what was asked.
+   */
+  async function watchPieces(read: (view: ReturnType<typeof dequantView>) => Promise<void>) {
     const arena = kernelArena();
     const live = { input: new Set<Uint8Array>(), output: new Set<Uint8Array>() };
     const most = { input: 0, output: 0 };
@@ -163,14 +167,33 @@ describe("dequantView", () => {
       give(b);
     });
     try {
-      const view = dequantView(memoryWeights(weights()), CONFIG, { chunkElements: 12 });
-      for await (const _ of view.source("a.weight").chunks()) await new Promise((resolve) => setTimeout(resolve, 2));
+      await read(dequantView(memoryWeights(weights()), CONFIG, { chunkElements: 12 }));
     } finally {
       takeSpy.mockRestore();
       giveSpy.mockRestore();
     }
+    return { most, left: live.input.size + live.output.size };
+  }
+  const slowly = () => new Promise((resolve) => setTimeout(resolve, 2));
+
+  it("holds at most PIECES_HELD of a tensor's pieces in the kernel memory, FP8 and BF16 (what plan's memory model counts)", async () => {
+    const { most, left } = await watchPieces(async (view) => {
+      for await (const _ of view.source("a.weight").chunks()) await slowly();
+    });
     expect(most).toEqual(PIECES_HELD);
-    expect(live.input.size + live.output.size).toBe(0);
+    expect(left).toBe(0);
+  });
+
+  it("gives every piece back when its consumer stops early, the one read ahead included", async () => {
+    const { most, left } = await watchPieces(async (view) => {
+      let n = 0;
+      for await (const _ of view.source("a.weight").chunks()) {
+        await slowly();
+        if (++n === 3) break;
+      }
+    });
+    expect(most).toEqual(PIECES_HELD);
+    expect(left).toBe(0);
   });
 
   it("readInto writes at aligned and odd offsets without touching the bytes around", async () => {

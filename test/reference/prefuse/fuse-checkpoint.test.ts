@@ -203,6 +203,30 @@ describe("fuseCheckpoint (streaming)", () => {
     expect(seen.at(-1)).toBe(r.totalSize);
   });
 
+  it("still asks a source to prefetch when it reports progress", async () => {
+    const dir = tempDir();
+    const w = tinyMoe({ prefixes: ["model.layers.0.mlp"], E: 3, I: 2, H: 3 });
+    // Two pass-through tensors larger than a step buffer, from a source that computes them (no
+    // range reads, as a dequantizing view's): the writer asks the second to start early.
+    w.set("lm_head.weight", tensor("lm_head.weight", "BF16", [4000, 1]));
+    w.set("model.vision.weight", tensor("model.vision.weight", "BF16", [4000, 1]));
+    const base = memoryWeights(w);
+    const prefetched: string[] = [];
+    const computing: WeightSource = {
+      ...base,
+      source(name) {
+        const { readRange: _none, ...own } = base.source(name);
+        return { ...own, prefetch: () => void prefetched.push(name) };
+      },
+    };
+    const config = { model_type: "qwen3_moe", num_experts: 3 };
+    await fuseCheckpoint(computing, config, join(dir, "quiet"), { chunk: 16 });
+    const quiet = prefetched.splice(0);
+    await fuseCheckpoint(computing, config, join(dir, "reported"), { chunk: 16, onProgress: () => undefined });
+    expect(quiet).toContain("model.vision.weight");
+    expect(prefetched).toEqual(quiet);
+  });
+
   it("takes its step buffers from the source's supply, the same bytes out, and gives every one back, also when the write fails", async () => {
     const dir = tempDir();
     const w = tinyMoe({ prefixes: PREFIXES, E: 5, I: 3, H: 4 });
