@@ -68,7 +68,7 @@ import type { OutputRecipe } from "../reference/prefuse/recipes.js";
 import { sliceBytes } from "../reference/prefuse/produce.js";
 import { compareNames } from "../reference/safetensors/layout.js";
 import { COPY_CHUNK } from "../reference/safetensors/source.js";
-import { PREFETCH_BYTES, STAGE } from "../reference/safetensors/writer.js";
+import { STAGE, prefetchEnds } from "../reference/safetensors/writer.js";
 import { type TensorSpec, specByteLength } from "../reference/tensor.js";
 
 export const MEMORY_STRATEGIES = ["oq-eager", "prealloc", "stream"] as const;
@@ -288,22 +288,16 @@ function readerBlocks({ elements, bf16Pieces }: Fp8Reader): [size: number, count
 /**
  * FP8 only: V + N x S + (T - 1) x WORKER above, on top of the stream. The moments of the run are
  * the tensors in write order, each with the dequantized tensors the writer has asked to prefetch
- * and not yet written (writer.ts: always the next one, then more while their bytes total at most
- * PREFETCH_BYTES; only the view's own sources start early, and hold their first pieces until
- * written).
+ * and not yet written (prefetchEnds, the writer's own rule; only the view's own sources start
+ * early, and hold their first pieces until written).
  */
 function fp8ViewBuffers(input: MemoryModelInput, files: readonly (readonly Written[])[]): number {
   if (!input.dequantized) return 0;
   const moments: Fp8Reader[][] = [];
   for (const file of files) {
-    let next = 0;
-    let ahead = 0;
+    const ends = prefetchEnds(file.map((t) => specByteLength(t.spec)));
     for (const [k, t] of file.entries()) {
-      if (next > k) ahead -= specByteLength(t.spec);
-      else next = k + 1;
-      for (; next < file.length && (next === k + 1 || ahead + specByteLength(file[next]!.spec) <= PREFETCH_BYTES); next++)
-        ahead += specByteLength(file[next]!.spec);
-      const prefetched = file.slice(k + 1, next).filter((p) => p.via === "viewed");
+      const prefetched = file.slice(k + 1, ends[k]).filter((p) => p.via === "viewed");
       moments.push([...t.readers, ...prefetched.flatMap((p) => p.readers)]);
     }
   }

@@ -55,6 +55,25 @@ class StagedWriter {
   }
 }
 
+/**
+ * Where the prefetch window ends while each tensor is written: tensor k is written while
+ * tensors [k + 1, ends[k]) have been asked to start, always the next one, then more while the
+ * bytes asked ahead and not yet written total at most PREFETCH_BYTES. The ends never decrease.
+ * (plan's memory model counts what the window holds: src/plan/memory.ts.)
+ */
+export function prefetchEnds(byteLengths: readonly number[]): number[] {
+  const ends: number[] = [];
+  let next = 0;
+  let ahead = 0;
+  for (let k = 0; k < byteLengths.length; k++) {
+    if (next > k) ahead -= byteLengths[k]!;
+    else next = k + 1;
+    for (; next < byteLengths.length && (next === k + 1 || ahead + byteLengths[next]! <= PREFETCH_BYTES); next++) ahead += byteLengths[next]!;
+    ends.push(next);
+  }
+  return ends;
+}
+
 /** Writes a laid-out file to `path` (which must be a fresh, non-shared path). */
 export async function writeLayout(path: string, layout: FileLayout<TensorSource>, displayName = path): Promise<void> {
   const handle = await open(path, "wx");
@@ -62,16 +81,11 @@ export async function writeLayout(path: string, layout: FileLayout<TensorSource>
     const out = new StagedWriter(handle);
     await out.write(layout.prefix);
     const { placed } = layout;
-    // Tensors after the current one already asked to prefetch: [current + 1, next), `ahead` bytes.
-    let next = 0;
-    let ahead = 0;
+    const ends = prefetchEnds(placed.map((p) => p.tensor.byteLength));
+    // Tensors [1, asked) have been asked to prefetch (the first is written at once).
+    let asked = 1;
     for (const [k, { name, tensor }] of placed.entries()) {
-      if (next > k) ahead -= tensor.byteLength;
-      else next = k + 1;
-      for (; next < placed.length && (next === k + 1 || ahead + placed[next]!.tensor.byteLength <= PREFETCH_BYTES); next++) {
-        placed[next]!.tensor.prefetch?.();
-        ahead += placed[next]!.tensor.byteLength;
-      }
+      for (; asked < ends[k]!; asked++) placed[asked]!.tensor.prefetch?.();
       let got = 0;
       for await (const chunk of tensor.chunks()) {
         got += chunk.length;
