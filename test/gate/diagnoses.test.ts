@@ -4,6 +4,7 @@ import { diagnoseCountKeyPrecedence } from "../../src/gate/diagnoses/count-prece
 import { diagnose } from "../../src/gate/diagnoses/diagnose.js";
 import type { DiagnosisContext } from "../../src/gate/diagnoses/diagnosis.js";
 import { diagnoseDtypeChanged } from "../../src/gate/diagnoses/dtype-changed.js";
+import { diagnoseExpertsBeyondCount } from "../../src/gate/diagnoses/experts-beyond-count.js";
 import { diagnoseExpertsPermuted, expertPermutation, lexicographicOrder } from "../../src/gate/diagnoses/experts-permuted.js";
 import { diagnoseGateUpSwapped } from "../../src/gate/diagnoses/gate-up-swapped.js";
 import { diagnoseLayersNotFused } from "../../src/gate/diagnoses/layer-left.js";
@@ -27,6 +28,7 @@ const E = RICH.experts!;
 /** Every diagnosis, on the reference's own output: none may fire. */
 const ALL = [
   diagnoseChunkSeam,
+  diagnoseExpertsBeyondCount,
   diagnoseCountKeyPrecedence,
   diagnoseDtypeChanged,
   diagnoseExpertsPermuted,
@@ -110,6 +112,24 @@ describe("diagnoses", () => {
     expect(diagnoseChunkSeam(ctx(withFault(ref, RICH_FUSED, E, { order: [0, 1, 2, 3, 4, 6, 5, ...Array.from({ length: 13 }, (_, i) => i + 7)] })))).toEqual([]);
     expect([14, 15, 16, 17, 18, 31, 32, 33, 1, 0].map(nearChunkBoundary)).toEqual([false, true, true, true, false, true, true, true, false, false]);
     expect(firstBadExpert([new Uint8Array([1])], [new Uint8Array([1])])).toBeUndefined();
+  });
+
+  it("experts beyond the count: the reference's experts, right and in order, then more; not a chunk seam where the count is a multiple of 16", async () => {
+    // transformers' MergeModulelist stacks every experts.<e> on disk: with an id >= E, E + 1 of them.
+    const extra = withFault(ref, RICH_FUSED, E, { order: [...Array.from({ length: E }, (_, e) => e), 0, 1] });
+    const found = diagnoseExpertsBeyondCount(ctx(extra));
+    expect(found.map((d) => d.detail)).toEqual([{ expected: E, stacked: E + 2 }]);
+    expect(found[0]!.tensors).toHaveLength(4);
+    expect(found[0]!.message).toContain(`experts 0..${E - 1} are right, and 2 more were stacked`);
+    expect(kinds(extra)[0]).toBe("experts-beyond-count");
+    // With 32 experts the extra one sits at a chunk boundary: still this diagnosis, and no seam.
+    const r32 = await reference({ ...RICH, experts: 32, variants: RICH.variants!.filter((v) => v.kind === "partial") });
+    const at32 = withFault(r32, RICH_FUSED, 32, { order: [...Array.from({ length: 32 }, (_, e) => e), 5] });
+    expect(diagnoseChunkSeam(ctx(at32, r32))).toEqual([]);
+    expect(kinds(at32, r32)[0]).toBe("experts-beyond-count");
+    // More experts with a wrong one among the expected: not this diagnosis.
+    const wrong = withFault(ref, RICH_FUSED, E, { order: [1, 0, ...Array.from({ length: E - 2 }, (_, e) => e + 2), 0] });
+    expect(diagnoseExpertsBeyondCount(ctx(wrong))).toEqual([]);
   });
 
   it("dtype changed: widened fused tensors", () => {

@@ -1,7 +1,9 @@
 // Diagnosis: a stacked tensor is right up to a 16-expert chunk boundary and wrong from there (oQ
 // stacks 16 experts per step, `_STACK_CHUNK`): the first wrong expert sits next to a multiple of
 // 16 (an off-by-one in the chunk loop shows at 15, 16 or 17) and every expert before it is right.
-// A tensor with fewer or more experts than expected is compared over the experts both have.
+// A tensor with fewer or more experts than expected is compared over the experts both have; one
+// whose expected experts are all right with more after them is not a seam but experts stacked
+// beyond the count (experts-beyond-count.ts), wherever the count falls.
 
 import { bytesEqual } from "../../reference/tensor.js";
 import { type Diagnosis, type DiagnosisContext, changedTensors, listNames } from "./diagnosis.js";
@@ -30,7 +32,7 @@ export function diagnoseChunkSeam(ctx: DiagnosisContext): Diagnosis[] {
     const want = leadingSlices(expected);
     const got = leadingSlices(actual);
     const first = firstBadExpert(want, got);
-    if (first === undefined || !nearChunkBoundary(first)) continue;
+    if (first === undefined || !nearChunkBoundary(first) || (first === want.length && got.length > want.length)) continue;
     const slot = got[first];
     const holds = slot === undefined ? undefined : want.findIndex((s) => fingerprint(s) === fingerprint(slot));
     found.push({ name, first, holds: holds === undefined || holds < 0 ? undefined : holds });

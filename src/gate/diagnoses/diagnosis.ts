@@ -17,6 +17,8 @@ export type DiagnosisKind =
   | "transposed"
   | "experts-permuted"
   | "chunk-seam"
+  /** A fused tensor with the reference's experts, then more: the count was not honoured. */
+  | "experts-beyond-count"
   | "dtype-changed"
   | "renamed"
   | "missing-tensors"
