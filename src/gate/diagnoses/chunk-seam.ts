@@ -7,7 +7,7 @@
 
 import { bytesEqual } from "../../reference/tensor.js";
 import { type Diagnosis, type DiagnosisContext, changedTensors, listNames } from "./diagnosis.js";
-import { fingerprint, leadingSlices } from "./layout-ops.js";
+import { fingerprint, leadingSlices, sameExpertShape } from "./layout-ops.js";
 
 export const STACK_CHUNK = 16;
 
@@ -26,9 +26,7 @@ export function nearChunkBoundary(e: number): boolean {
 export function diagnoseChunkSeam(ctx: DiagnosisContext): Diagnosis[] {
   const found: { name: string; first: number; holds: number | undefined }[] = [];
   for (const { name, expected, actual } of changedTensors(ctx)) {
-    const trailing = (s: readonly number[]) => s.slice(1).join(",");
-    if (expected.shape.length !== 3 || actual.shape.length !== 3 || actual.dtype !== expected.dtype || trailing(expected.shape) !== trailing(actual.shape))
-      continue;
+    if (!sameExpertShape(expected, actual)) continue;
     const want = leadingSlices(expected);
     const got = leadingSlices(actual);
     const first = firstBadExpert(want, got);

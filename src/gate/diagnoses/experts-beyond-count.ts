@@ -6,23 +6,12 @@
 
 import { type Diagnosis, type DiagnosisContext, changedTensors, listNames } from "./diagnosis.js";
 import { firstBadExpert } from "./chunk-seam.js";
-import { leadingSlices } from "./layout-ops.js";
-
-/** Whether `actual` is `expected` with more experts after it (same dtype and trailing shape). */
-export function extraExperts(expected: { dtype: string; shape: readonly number[] }, actual: { dtype: string; shape: readonly number[] }): boolean {
-  return (
-    expected.shape.length === 3 &&
-    actual.shape.length === 3 &&
-    actual.dtype === expected.dtype &&
-    actual.shape[0]! > expected.shape[0]! &&
-    actual.shape.slice(1).join(",") === expected.shape.slice(1).join(",")
-  );
-}
+import { leadingSlices, sameExpertShape } from "./layout-ops.js";
 
 export function diagnoseExpertsBeyondCount(ctx: DiagnosisContext): Diagnosis[] {
   const found: { name: string; want: number; got: number }[] = [];
   for (const { name, expected, actual } of changedTensors(ctx)) {
-    if (!extraExperts(expected, actual)) continue;
+    if (!sameExpertShape(expected, actual) || actual.shape[0]! <= expected.shape[0]!) continue;
     const want = leadingSlices(expected);
     if (firstBadExpert(want, leadingSlices(actual)) !== want.length) continue;
     found.push({ name, want: expected.shape[0]!, got: actual.shape[0]! });

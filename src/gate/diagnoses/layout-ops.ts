@@ -12,6 +12,11 @@ export function elementSize(t: Tensor): number | undefined {
   return bits % 8 === 0 ? bits / 8 : undefined;
 }
 
+/** Two stacks of the same kind of expert: 3-D, one dtype, one expert shape (their counts may differ). */
+export function sameExpertShape(a: Tensor, b: Tensor): boolean {
+  return a.shape.length === 3 && b.shape.length === 3 && a.dtype === b.dtype && a.shape.slice(1).join(",") === b.shape.slice(1).join(",");
+}
+
 /** The bytes of each index of the leading axis (each expert of a stacked tensor). */
 export function leadingSlices(t: Tensor): Uint8Array[] {
   const n = t.shape[0] ?? 0;
