@@ -111,10 +111,16 @@ describe("DequantPool", () => {
       const rows = 8192;
       const cols = 4096;
       const slow = new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [8192, 4096], scales: Float32Array.of(1) }, "direct");
+      const queue = (pool as unknown as { queue: { waiting(): number } }).queue;
       const run = pool.run(slow, new Uint8Array(rows * cols), 0, new Uint16Array(rows * cols), { file: "ckpt", tensor: "w.weight" });
       run.catch(() => undefined);
-      // The run stages its 32 MiB input into the kernel memory before the worker starts.
-      while (pool.started < 1) await new Promise((resolve) => setTimeout(resolve, 1));
+      // The run is published within microtasks (its slot, its 32 MiB staged into the kernel
+      // memory), and the main thread takes a task only from its event loop's check phase: while
+      // this loop spins on microtasks, a task leaves the queue only for the worker. Once it has
+      // one, it is killed mid-task (a task takes tens of ms), however slowly it started.
+      const until = Date.now() + 20_000;
+      while (!(pool.started === 1 && queue.waiting() === 1) && Date.now() < until) await Promise.resolve();
+      expect(queue.waiting()).toBe(1);
       const workers = (pool as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers;
       await workers[0]!.worker.terminate();
       await expect(run).rejects.toMatchObject({
