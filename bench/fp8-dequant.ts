@@ -477,8 +477,11 @@ function diskToDisk(): void {
     for (const t of THREADS) {
       const name = `dequant --threads ${t}`;
       const ms = median(wall[name]!);
-      // Each run's dequant and cp ran back to back, so their ratio shares that run's load.
-      const perRun = wall[name]!.map((x, r) => `${(x / wall["cp -r"]![r]!).toFixed(2)}x`).join(", ");
+      // Each run's dequant and cp ran back to back, so their ratio shares that run's load; on a VM
+      // whose new pages cost the host's faults some minutes and not others, `cp -r` alone swings
+      // several-fold, and the median of these ratios is steadier than the ratio of the medians.
+      const ratios = wall[name]!.map((x, r) => x / wall["cp -r"]![r]!);
+      const perRun = `${ratios.map((x) => `${x.toFixed(2)}x`).join(", ")} (median ${median(ratios).toFixed(2)}x)`;
       console.log(
         `${name}: ${(ms / 1000).toFixed(2)} s, ${(ms / cp).toFixed(2)}x cp -r (target <= 2.5x), ${(ms / floor).toFixed(2)}x the I/O floor, ${((cp / ms) * 100).toFixed(0)}% of the copy bandwidth, cpu ${(median(cpu[name]!) / 1000).toFixed(2)} s, peak RSS ${fmtMiB(Math.max(...rss[name]!))} (target <= 400 MiB); per run ${perRun}   ${secs(wall[name]!)}`,
       );
