@@ -49,9 +49,8 @@ export class Arena {
   private readonly lent = new Map<number, { readonly size: number; readonly scratch: boolean }>();
   /** The SharedArrayBuffers the memory has returned (a new one after each growth); views over them are the arena's. */
   private readonly generations = new WeakSet<ArrayBufferLike>();
-  /** Plain buffers `take` made past the limit, those handed out now, and those of a piece's class given back. */
-  private readonly outside = new WeakSet<ArrayBufferLike>();
-  private readonly outsideLent = new WeakSet<ArrayBufferLike>();
+  /** Plain buffers `take` made past the limit, each with whether it is handed out now; those of a piece's class given back. */
+  private readonly outside = new WeakMap<ArrayBufferLike, boolean>();
   private readonly spare = new Map<number, Uint8Array[]>();
   private top = 0;
 
@@ -63,8 +62,7 @@ export class Arena {
     const at = this.free.get(size)?.pop() ?? this.grow(size, ARENA_LIMIT);
     if (at !== undefined) return this.lend(at, size, false);
     const b = this.spare.get(size)?.pop() ?? new Uint8Array(new SharedArrayBuffer(size));
-    this.outside.add(b.buffer);
-    this.outsideLent.add(b.buffer);
+    this.outside.set(b.buffer, true);
     return b;
   }
 
@@ -86,9 +84,10 @@ export class Arena {
       pushTo(lent.scratch ? this.freeScratch : this.free, lent.size, b.byteOffset);
       return;
     }
-    if (!this.outside.has(b.buffer)) return;
-    if (!this.outsideLent.has(b.buffer) || b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) throw refused();
-    this.outsideLent.delete(b.buffer);
+    const lent = this.outside.get(b.buffer);
+    if (lent === undefined) return;
+    if (!lent || b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) throw refused();
+    this.outside.set(b.buffer, false);
     // Pieces come back again and again; a larger buffer (a fuse's step, once a run) goes to the collector.
     if (b.length <= PIECE_CLASS_LIMIT) pushTo(this.spare, b.length, b);
   }

@@ -139,16 +139,18 @@ async function* dequantRegions(
   let next = pieces.next();
   next.catch(noop);
   let start = 0;
-  // The piece whose result the consumer holds (or is about to): given back when it asks for more.
-  let holding: InFlight | undefined;
-  /** Yields the results of the pieces in flight, oldest first, until `keep` are left. */
+  /**
+   * Yields the results of the pieces in flight, oldest first, until `keep` are left. A piece
+   * stays in `inflight` while the consumer holds its result, and is given back when it asks for
+   * more.
+   */
   async function* settle(keep: number): AsyncGenerator<Uint16Array> {
     while (inflight.length > keep) {
-      holding = inflight.shift()!;
-      await holding.done;
-      yield holding.out;
-      release(holding);
-      holding = undefined;
+      const f = inflight[0]!;
+      await f.done;
+      yield f.out;
+      inflight.shift();
+      release(f);
     }
   }
   try {
@@ -169,7 +171,7 @@ async function* dequantRegions(
     // A consumer that stops early (or a failed piece) must not leave work running on buffers
     // that go back to the kernel memory, nor keep them: every piece taken is given back, the
     // one read ahead included.
-    const left = holding === undefined ? inflight.splice(0) : [holding, ...inflight.splice(0)];
+    const left = inflight.splice(0);
     for (const f of left) await f.done.catch(noop);
     for (const f of left) release(f);
     const ahead = await next.catch(() => undefined);
