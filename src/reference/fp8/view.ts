@@ -258,6 +258,15 @@ export function dequantView(source: WeightSource, config: ModelConfig | undefine
           first.catch(noop);
           early = { it, first };
         },
+        async cancel() {
+          const started = early;
+          early = undefined;
+          if (started === undefined) return;
+          // Its first region settled, the generator is paused at a yield (or done), so
+          // return() runs its clean-up: every piece taken goes back to the kernel memory.
+          await started.first.catch(noop);
+          await started.it.return(undefined);
+        },
         async *chunks() {
           const started = early;
           early = undefined;

@@ -280,6 +280,7 @@ function counted(name: string, s: TensorSource, tick: (bytes: number, name: stri
     // Kept, so that reporting progress (any fuse on a terminal) does not stop a dequantizing
     // view's tensors from starting before they are written.
     prefetch: s.prefetch === undefined ? undefined : () => s.prefetch!(),
+    cancel: s.cancel === undefined ? undefined : () => s.cancel!(),
     async *chunks() {
       for await (const c of s.chunks()) {
         yield c;

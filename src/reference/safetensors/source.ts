@@ -19,6 +19,12 @@ export interface TensorSource extends TensorSpec {
    */
   prefetch?(): void;
   /**
+   * Gives back what `prefetch` started when `chunks()` will not be asked for after all (the
+   * write failed first): waits for the work in flight and returns its buffers. A no-op when
+   * nothing was started. Sources with `prefetch` have it, so a failed write leaves nothing held.
+   */
+  cancel?(): Promise<void>;
+  /**
    * Bytes [offset, offset + target.length) of the tensor, read into `target`: a consumer that
    * needs the bytes in buffers of its own (shared memory for worker threads) reads them there in
    * bounded pieces instead of copying each chunk. Sources that compute their bytes leave it out.

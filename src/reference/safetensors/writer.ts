@@ -82,27 +82,39 @@ export async function writeLayout(path: string, layout: FileLayout<TensorSource>
     await out.write(layout.prefix);
     const { placed } = layout;
     const ends = prefetchEnds(placed.map((p) => p.tensor.byteLength));
-    // Tensors [1, asked) have been asked to prefetch (the first is written at once).
+    // Tensors [1, asked) have been asked to prefetch (the first is written at once), and those
+    // of them from `begun` on not yet asked for their chunks: a failure gives back what they started.
     let asked = 1;
-    for (const [k, { name, tensor }] of placed.entries()) {
-      for (; asked < ends[k]!; asked++) placed[asked]!.tensor.prefetch?.();
-      let got = 0;
-      for await (const chunk of tensor.chunks()) {
-        got += chunk.length;
-        if (got > tensor.byteLength) break;
-        await out.write(chunk);
+    let begun = 0;
+    try {
+      for (const [k, { name, tensor }] of placed.entries()) {
+        for (; asked < ends[k]!; asked++) placed[asked]!.tensor.prefetch?.();
+        begun = k + 1;
+        await writeTensor(out, name, tensor, displayName);
       }
-      if (got !== tensor.byteLength) {
-        throw new OutputError(
-          "SOURCE_MISMATCH",
-          `source yielded ${got > tensor.byteLength ? "more than" : got} of the ${tensor.byteLength} bytes its spec needs`,
-          { file: displayName, tensor: name },
-        );
-      }
+    } catch (e) {
+      for (const { tensor } of placed.slice(begun, asked)) await tensor.cancel?.().catch(() => undefined);
+      throw e;
     }
     await out.flush();
   } finally {
     await handle.close();
+  }
+}
+
+/** Writes one tensor's chunks, which must be exactly the bytes its spec promises. */
+async function writeTensor(out: StagedWriter, name: string, tensor: TensorSource, displayName: string): Promise<void> {
+  let got = 0;
+  for await (const chunk of tensor.chunks()) {
+    got += chunk.length;
+    if (got > tensor.byteLength) break;
+    await out.write(chunk);
+  }
+  if (got !== tensor.byteLength) {
+    throw new OutputError("SOURCE_MISMATCH", `source yielded ${got > tensor.byteLength ? "more than" : got} of the ${tensor.byteLength} bytes its spec needs`, {
+      file: displayName,
+      tensor: name,
+    });
   }
 }
 

@@ -196,6 +196,20 @@ describe("dequantView", () => {
     expect(left).toBe(0);
   });
 
+  it("gives every piece back when a prefetched tensor is cancelled instead of written", async () => {
+    const { most, left } = await watchPieces(async (view) => {
+      const source = view.source("a.weight");
+      source.prefetch?.();
+      await slowly();
+      await source.cancel?.();
+      // A second cancel, or one without a prefetch, has nothing to give back.
+      await source.cancel?.();
+      await view.source("a.weight").cancel?.();
+    });
+    expect(most.input).toBeGreaterThan(0);
+    expect(left).toBe(0);
+  });
+
   it("readInto writes at aligned and odd offsets without touching the bytes around", async () => {
     const view = dequantView(streamingOnly(weights(), 13), CONFIG, { chunkElements: 6 });
     const want = expected.get("a.weight")!.data;

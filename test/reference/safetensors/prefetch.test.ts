@@ -1,10 +1,12 @@
 // The writer asks computed sources to start ahead (`prefetch`): always the next tensor, then more
 // while the tensors asked ahead of the one being written stay within PREFETCH_BYTES, each at
-// most once and before it is written.
+// most once and before it is written; when a write fails, those asked and not yet begun are
+// cancelled, so what they started is given back.
 
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { OutputError } from "../../../src/reference/errors.js";
 import { layoutFile } from "../../../src/reference/safetensors/layout.js";
 import type { TensorSource } from "../../../src/reference/safetensors/source.js";
 import { PREFETCH_BYTES, writeSafetensorsFile } from "../../../src/reference/safetensors/writer.js";
@@ -47,6 +49,42 @@ describe("writer prefetch", () => {
       ...["prefetch t5", "write t4"],
       ...["prefetch t6", "prefetch t7", "prefetch t8", "prefetch t9", "write t5"],
       ...["write t6", "write t7", "write t8", "write t9"],
+    ]);
+  });
+
+  it("cancels the tensors it asked ahead and never began when a write fails", async () => {
+    const quarter = PREFETCH_BYTES / 4;
+    const events: string[] = [];
+    const sources = [0, 1, 2, 3, 4, 5].map((k): [string, TensorSource] => {
+      const name = `t${k}`;
+      const data = new Uint8Array(quarter);
+      return [
+        name,
+        {
+          dtype: "U8",
+          shape: [data.length],
+          byteLength: data.length,
+          prefetch: () => events.push(`prefetch ${name}`),
+          cancel: async () => {
+            events.push(`cancel ${name}`);
+          },
+          async *chunks() {
+            events.push(`write ${name}`);
+            // t2 yields one byte too few: the write fails there.
+            yield k === 2 ? data.subarray(1) : data;
+          },
+        },
+      ];
+    });
+    const failed = writeSafetensorsFile(join(tempDir(), "m.safetensors"), sources);
+    await expect(failed).rejects.toThrow(OutputError);
+    expect(events).toEqual([
+      ...["prefetch t1", "prefetch t2", "prefetch t3", "prefetch t4", "write t0"],
+      ...["prefetch t5", "write t1"],
+      "write t2",
+      // t3, t4 and t5 were asked ahead and never begun; t0 to t2 were begun (and t2's own
+      // chunks were closed by the write that stopped reading them).
+      ...["cancel t3", "cancel t4", "cancel t5"],
     ]);
   });
 });
