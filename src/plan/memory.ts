@@ -33,9 +33,10 @@
 //               (DEQUANT_CHUNK_ELEMENTS) into blocks of the kernel memory (fp8/arena.ts), at most
 //               3 of a weight at once, and where its reader's buffer is not in shared memory it
 //               also holds up to 2 BF16 pieces (2 bytes an element; PIECES_HELD). The memory keeps
-//               every block it has handed out, by size class, so what stays resident is, per
-//               class, the most blocks of it ever held at once times the most bytes written
-//               into one: V sums that over the classes and over every moment of the run. A
+//               the blocks given back for their size class (only those at its top come back for
+//               any class), so what stays resident is at most, per class, the most blocks of it
+//               ever held at once times the most bytes written into one: V sums that over the
+//               classes and over every moment of the run. A
 //               moment is a tensor being written, with its readers: a fused output's step reads
 //               its FP8 inputs at once (k experts for stack, 2k for concat-rows, into the step
 //               buffer, which is shared) or one at a time (the transposing recipes, into plain

@@ -7,7 +7,10 @@
 // Only the main thread allocates. Blocks come in size classes, kept per class once given back, so
 // a dequantization reuses the same few blocks for every piece; the memory grows to the most the
 // pipeline ever holds at once (a few pieces, a bounded prefetch, the fuse's two step buffers) and
-// never shrinks. Up to PIECE_CLASS_LIMIT the classes are powers of two (the view's pieces, whose
+// never shrinks (WebAssembly memories cannot). A block given back at the top lowers the top, with
+// the free blocks below it, so runs of other shapes one after another in a long-lived process
+// reuse the same bytes: the memory is the most one run held, not the sum of every class any run
+// used. Up to PIECE_CLASS_LIMIT the classes are powers of two (the view's pieces, whose
 // tails come in every size, share a few classes); above it they are multiples of it, so that a
 // fuse's step buffer of 80 MiB takes 80 MiB of the limit and not 128: with powers of two, two
 // such buffers filled the limit and pushed every piece after them out of the memory, where no
@@ -46,7 +49,9 @@ export class Arena {
   private readonly free = new Map<number, number[]>();
   private readonly freeScratch = new Map<number, number[]>();
   /** Blocks of the kernel memory handed out, by offset: their class and kind. */
-  private readonly lent = new Map<number, { readonly size: number; readonly scratch: boolean }>();
+  private readonly lent = new Map<number, Block>();
+  /** Free blocks of the kernel memory (of both lists) by their end, so that the top can come down over them. */
+  private readonly freeEnds = new Map<number, Block & { readonly at: number }>();
   /** The SharedArrayBuffers the memory has returned (a new one after each growth); views over them are the arena's. */
   private readonly generations = new WeakSet<ArrayBufferLike>();
   /** Plain buffers `take` made past the limit, each with whether it is handed out now; those of a piece's class given back. */
@@ -59,7 +64,7 @@ export class Arena {
   /** A buffer of at least `bytes`, in the kernel memory when it has room (its length is the block's). */
   take(bytes: number): Uint8Array {
     const size = blockSize(bytes);
-    const at = this.free.get(size)?.pop() ?? this.grow(size, ARENA_LIMIT);
+    const at = this.reuse(size, false) ?? this.grow(size, ARENA_LIMIT);
     if (at !== undefined) return this.lend(at, size, false);
     const b = this.spare.get(size)?.pop() ?? new Uint8Array(new SharedArrayBuffer(size));
     this.outside.set(b.buffer, true);
@@ -69,7 +74,7 @@ export class Arena {
   /** A thread's kernel scratch (wasm-kernel.ts): always in the kernel memory, whatever the buffers hold. */
   takeScratch(bytes: number): Uint8Array {
     const size = blockSize(bytes);
-    const at = this.freeScratch.get(size)?.pop() ?? this.grow(size, KERNEL_MEMORY_PAGES * PAGE);
+    const at = this.reuse(size, true) ?? this.grow(size, KERNEL_MEMORY_PAGES * PAGE);
     if (at === undefined) throw new RangeError("the FP8 kernel memory has no room for another thread's scratch");
     return this.lend(at, size, true);
   }
@@ -82,6 +87,14 @@ export class Arena {
       if (lent === undefined || lent.size !== b.length) throw refused();
       this.lent.delete(b.byteOffset);
       pushTo(lent.scratch ? this.freeScratch : this.free, lent.size, b.byteOffset);
+      this.freeEnds.set(b.byteOffset + lent.size, { ...lent, at: b.byteOffset });
+      // The top comes down over every free block that ends where it is.
+      for (let f = this.freeEnds.get(this.top); f !== undefined; f = this.freeEnds.get(this.top)) {
+        const list = (f.scratch ? this.freeScratch : this.free).get(f.size)!;
+        list.splice(list.indexOf(f.at), 1);
+        this.freeEnds.delete(this.top);
+        this.top = f.at;
+      }
       return;
     }
     const lent = this.outside.get(b.buffer);
@@ -95,6 +108,13 @@ export class Arena {
   /** The byte offset of `view` in the kernel memory, or undefined when it lies elsewhere. */
   offsetOf(view: ArrayBufferView): number | undefined {
     return this.generations.has(view.buffer) ? view.byteOffset : undefined;
+  }
+
+  /** A free block of the class and kind, taken off its lists. */
+  private reuse(size: number, scratch: boolean): number | undefined {
+    const at = (scratch ? this.freeScratch : this.free).get(size)?.pop();
+    if (at !== undefined) this.freeEnds.delete(at + size);
+    return at;
   }
 
   private lend(at: number, size: number, scratch: boolean): Uint8Array {
@@ -114,6 +134,11 @@ export class Arena {
     if (this.top > have) memory.grow(Math.ceil((this.top - have) / PAGE));
     return at;
   }
+}
+
+interface Block {
+  readonly size: number;
+  readonly scratch: boolean;
 }
 
 function pushTo<T>(lists: Map<number, T[]>, size: number, item: T): void {

@@ -2,10 +2,12 @@
 // whole), views that stay valid when the memory grows, buffers outside it past the limit (a
 // piece's reused too), scratch always inside and never reused as a buffer.
 
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ARENA_LIMIT, Arena, KERNEL_MEMORY_PAGES, PIECE_CLASS_LIMIT, blockSize } from "../../../src/reference/fp8/arena.js";
 import { DEQUANT_CHUNK_ELEMENTS } from "../../../src/reference/fp8/view.js";
 import { type SharedMemory, WEBASSEMBLY } from "../../../src/reference/fp8/wasm-api.js";
+import { fcParams } from "../../support/fc.js";
 
 const memory = (): SharedMemory => new WEBASSEMBLY!.Memory({ initial: 1, maximum: KERNEL_MEMORY_PAGES, shared: true });
 const MiB = 1 << 20;
@@ -49,7 +51,75 @@ describe("the kernel memory (Arena)", () => {
     expect(() => arena.give(piece)).toThrow("give back the whole block take returned, once");
     // 8 MiB inside the step buffer has a class's size, but is no block: taken, it would be lent twice.
     expect(() => arena.give(step.subarray(8 * MiB, 16 * MiB))).toThrow("give back the whole block take returned, once");
-    expect(arena.offsetOf(arena.take(8 * MiB))).toBe(84 * MiB);
+    // The piece was the top block: the next block takes its place, above the step, not inside it.
+    expect(arena.offsetOf(arena.take(8 * MiB))).toBe(80 * MiB);
+  });
+
+  it("lowers its top over the blocks given back, so a run of other shapes after it reuses the same bytes", () => {
+    const m = memory();
+    const arena = new Arena(m);
+    // A fuse of [2 x 10240, 2048] experts: two 80 MiB steps and six 4 MiB pieces, given back
+    // steps first (neither is the top then), so the last piece brings the top down over all.
+    const first = [arena.take(80 * MiB), arena.take(80 * MiB), ...Array.from({ length: 6 }, () => arena.take(4 * MiB))];
+    const grown = m.buffer.byteLength;
+    for (const b of first) arena.give(b);
+    // Then one of [2 x 11264, 2048] experts: 88 MiB steps and 2 MiB pieces, classes the first
+    // run never used. They take the same bytes from 0, and the memory does not grow.
+    const second = [arena.take(88 * MiB), arena.take(88 * MiB), ...Array.from({ length: 4 }, () => arena.take(2 * MiB))];
+    expect(second.map((b) => arena.offsetOf(b))).toEqual([0, 88, 176, 178, 180, 182].map((x) => x * MiB));
+    expect(m.buffer.byteLength).toBe(grown);
+  });
+
+  it("keeps the top above a block still lent: a thread's scratch between two runs", () => {
+    const arena = new Arena(memory());
+    const piece = arena.take(MiB);
+    const scratch = arena.takeScratch(2 * MiB);
+    const above = arena.take(8 * MiB);
+    arena.give(above);
+    arena.give(piece);
+    // The top comes down to the scratch's end and no further; the piece's block below is reused.
+    expect(arena.offsetOf(arena.take(4 * MiB))).toBe(3 * MiB);
+    expect(arena.offsetOf(arena.take(MiB))).toBe(0);
+    arena.give(scratch);
+    expect(arena.offsetOf(arena.takeScratch(2 * MiB))).toBe(MiB);
+  });
+
+  it("never lends overlapping blocks, and comes back to an empty memory whatever the order of takes and gives", () => {
+    // One memory for every case (room for 30 takes of the largest class, 16 MiB): each case's arena starts
+    // at offset 0 of it, as a fresh one would.
+    const m = new WEBASSEMBLY!.Memory({ initial: 1, maximum: 8192, shared: true });
+    // Few classes, so that blocks given back are often taken again (the free lists' bookkeeping).
+    const sizes = [1, 100_000, 3 * MiB, 8 * MiB + 1];
+    const op = fc.oneof(fc.record({ take: fc.constantFrom(...sizes), scratch: fc.boolean() }), fc.record({ give: fc.nat() }));
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), fc.array(fc.nat(), { minLength: 30, maxLength: 30 }), (ops, order) => {
+        const run = (arena: Arena): number[] => {
+          const lent: Uint8Array[] = [];
+          const offsets: number[] = [];
+          for (const o of ops) {
+            if ("take" in o) {
+              const b = o.scratch ? arena.takeScratch(o.take) : arena.take(o.take);
+              expect(b.length).toBe(blockSize(o.take));
+              offsets.push(arena.offsetOf(b)!);
+              lent.push(b);
+            } else if (lent.length > 0) arena.give(lent.splice(o.give % lent.length, 1)[0]!);
+            const spans = lent.map((b) => [arena.offsetOf(b)!, arena.offsetOf(b)! + b.length] as const).sort((a, b) => a[0] - b[0]);
+            for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+            expect(spans.every(([, end]) => end <= m.buffer.byteLength)).toBe(true);
+          }
+          for (let i = 0; lent.length > 0; i++) arena.give(lent.splice(order[i % order.length]! % lent.length, 1)[0]!);
+          return offsets;
+        };
+        const arena = new Arena(m);
+        const offsets = run(arena);
+        // Everything back: the next block is at 0 again, and the same run takes the same bytes.
+        const probe = arena.take(1);
+        expect(arena.offsetOf(probe)).toBe(0);
+        arena.give(probe);
+        expect(run(arena)).toEqual(offsets);
+      }),
+      fcParams(300),
+    );
   });
 
   it("holds a fuse's two step buffers of 480 MiB and their readers' pieces", () => {
