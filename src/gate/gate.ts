@@ -16,6 +16,7 @@ import { UsageError } from "../reference/errors.js";
 import { secretValues } from "../reference/safe-text.js";
 import type { Stage } from "../reference/stages.js";
 import { MAX_TIMER_SECONDS } from "../reference/timer-limit.js";
+import { RUN_MARK_VAR, markRun, sweepRun } from "./escapees.js";
 import { candidateEnv } from "./candidate-env.js";
 import { type GateCase, type SkippedCase, generatedCase, generatedCases, goldenCases } from "./cases.js";
 import type { Tolerance } from "./compare.js";
@@ -194,6 +195,7 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
   const removed = await removeStaleWorkDirs(tmpdir());
   if (removed > 0) log(`gate: removed ${removed} work director${removed === 1 ? "y" : "ies"} left by gate runs that no longer exist`);
   const workDir = await makeWorkDir(tmpdir(), o.keepTemp === true);
+  const runMark = markRun();
   if (!o.keepTemp) registerTemp(workDir);
   const settings: CaseRunSettings = {
     stage,
@@ -201,7 +203,7 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
     argv,
     workDir,
     cwd,
-    env: candidateEnv(process.env, passEnv),
+    env: { ...candidateEnv(process.env, passEnv), [RUN_MARK_VAR]: runMark },
     secrets: secretValues(process.env),
     timeoutMs: (o.timeoutSec ?? GATE_DEFAULTS.timeoutSec) * 1000,
     ...(o.maxOutputSize !== undefined ? { maxOutputSize: o.maxOutputSize } : {}),
@@ -221,6 +223,9 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
     shrunk.push(...(await shrinkFailures(stage, seed, o, results, runner, log)));
   } finally {
     await runner.close();
+    // Before the work directory goes: nothing a candidate left running writes into it then.
+    const escaped = sweepRun(runMark);
+    if (escaped > 0) log(`gate: killed ${escaped} process${escaped === 1 ? "" : "es"} that candidates left running outside their process groups`);
     if (!o.keepTemp) {
       await rm(workDir, { recursive: true, force: true });
       releaseTemp(workDir);

@@ -14,6 +14,7 @@ import { candidateEnv } from "../../src/gate/candidate-env.js";
 import { type GateOptions, runGate } from "../../src/gate/gate.js";
 import { expandTemplate, splitTemplate } from "../../src/gate/template.js";
 import { removeStaleWorkDirs } from "../../src/gate/workdir.js";
+import { RUN_MARK_VAR } from "../../src/gate/escapees.js";
 import { processAlive } from "../../src/reference/cleanup.js";
 import { secretValues } from "../../src/reference/safe-text.js";
 import { BIN, runCli } from "../support/cli.js";
@@ -45,6 +46,21 @@ async function withEnv<T>(vars: Record<string, string>, f: () => Promise<T>): Pr
       else process.env[k] = v;
     }
   }
+}
+
+/** Whether `pid` runs: exists and is not a zombie (a killed orphan stays one until its reaper waits for it). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/** The pids of `pids` still running after up to 2 s (SIGKILL takes effect when the process is next scheduled). */
+async function settled(pids: readonly number[]): Promise<number[]> {
+  for (let i = 0; i < 100 && pids.some(running); i++) await new Promise((r) => setTimeout(r, 20));
+  return pids.filter(running);
 }
 
 const TOKEN = "hf_abcdefghijklmnopqrstuvwxyz0123456789";
@@ -126,16 +142,40 @@ describe("reading outputs (item 4)", () => {
 });
 
 describe("processes (items 5 and 10)", () => {
-  it("a grandchild in a session of its own holding stdout delays neither the verdict nor the case", async () => {
+  it("grandchildren in sessions of their own delay neither the verdict nor the case, and are killed at the end of the run", async () => {
     const pidFile = join(root, "escaped.pid");
-    const report = await withEnv({ ATTACK_PID_FILE: pidFile }, () => gate({ candidate: hostile("escape"), passEnv: ["ATTACK_PID_FILE"], timeoutSec: 5 }));
-    const grandchild = Number(readFileSync(pidFile, "utf8"));
+    // A process of another run's mark (another gate's candidate, as far as this gate can tell) is not this gate's to kill.
+    const bystander = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], {
+      env: { ...process.env, [RUN_MARK_VAR]: "0123456789abcdef" },
+      stdio: "ignore",
+    });
+    const lines: string[] = [];
     try {
+      const report = await withEnv({ ATTACK_PID_FILE: pidFile }, () =>
+        runGate(
+          {
+            corpus: { dir: corpus, optional: false },
+            runs: 0,
+            jobs: 1,
+            shrink: 0,
+            cwd: CANDIDATE_CWD,
+            candidate: hostile("escape"),
+            passEnv: ["ATTACK_PID_FILE"],
+            timeoutSec: 5,
+          },
+          (l) => lines.push(l),
+        ),
+      );
       expect(report.cases[0]!.verdict, report.cases[0]!.reason).toBe("pass");
       expect(report.cases[1]!.verdict).toBe("pass");
-      expect(processAlive(grandchild)).toBe(true); // it held the pipes the whole time
+      // Two cases, two grandchildren each: one held the pipes through the case, neither is left.
+      const grandchildren = readFileSync(pidFile, "utf8").trim().split("\n").map(Number);
+      expect(grandchildren).toHaveLength(4);
+      expect(lines).toContain("gate: killed 4 processes that candidates left running outside their process groups");
+      expect(await settled(grandchildren)).toEqual([]);
+      expect(running(bystander.pid!)).toBe(true);
     } finally {
-      process.kill(grandchild, "SIGKILL");
+      bystander.kill("SIGKILL");
     }
   });
 
@@ -153,12 +193,12 @@ describe("processes (items 5 and 10)", () => {
     expect(processAlive(Number(pid))).toBe(false);
   });
 
-  it("SIGHUP kills the running candidates' groups and removes the work directory", async () => {
+  it("SIGHUP kills the running candidates' groups and what escaped them, and removes the work directory", async () => {
     const tmp = await mkdtemp(join(root, "tmp-"));
     const pidFile = join(root, "hup.pid");
     const child = spawn(
       process.execPath,
-      [BIN, "gate", "--candidate", hostile("hang"), "--corpus", corpus, "--runs", "0", "--jobs", "1", "--pass-env", "ATTACK_PID_FILE"],
+      [BIN, "gate", "--candidate", hostile("escape-hang"), "--corpus", corpus, "--runs", "0", "--jobs", "1", "--pass-env", "ATTACK_PID_FILE"],
       {
         cwd: CANDIDATE_CWD,
         env: { ...process.env, TMPDIR: tmp, ATTACK_PID_FILE: pidFile },
@@ -170,10 +210,8 @@ describe("processes (items 5 and 10)", () => {
     const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
     child.kill("SIGHUP");
     expect(await code).toBe(129);
-    // Killed, then reaped by init (a moment later) now that its parent is gone.
-    const pid = Number(readFileSync(pidFile, "utf8"));
-    for (let i = 0; i < 100 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(processAlive(pid)).toBe(false);
+    // The escaped grandchild, killed by its mark (the candidate died with its group).
+    expect(await settled(readFileSync(pidFile, "utf8").trim().split("\n").map(Number))).toEqual([]);
     expect(await readdir(tmp)).toEqual([]);
   });
 

@@ -2,11 +2,17 @@
 // Each mode is one attack of issue 15 (an identity candidate: its output is its input, which is
 // the right answer for an n_ untouched case).
 import { spawn, execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, openSync, ftruncateSync, closeSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdirSync, openSync, ftruncateSync, closeSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 const [mode, input, output] = process.argv.slice(2);
 const identity = () => copyFileSync(join(input, "model.safetensors"), output);
+/** A grandchild in a session of its own (out of the gate's reach by group) for a minute; its pid appended to ATTACK_PID_FILE. */
+const escapee = (stdio) => {
+  const g = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { detached: true, stdio });
+  g.unref();
+  appendFileSync(process.env.ATTACK_PID_FILE, `${g.pid}\n`);
+};
 
 switch (mode) {
   case "env":
@@ -56,14 +62,17 @@ switch (mode) {
     identity();
     break;
   }
-  case "escape": {
-    // A grandchild in a session of its own holds stdout and stderr for a minute.
-    const g = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { detached: true, stdio: ["ignore", "inherit", "inherit"] });
-    g.unref();
-    writeFileSync(process.env.ATTACK_PID_FILE, String(g.pid));
+  case "escape":
+    // Two grandchildren in sessions of their own: one holds stdout and stderr, one holds nothing.
+    escapee(["ignore", "inherit", "inherit"]);
+    escapee("ignore");
     identity();
     break;
-  }
+  case "escape-hang":
+    // An escaped grandchild, then a candidate that never finishes (the gate is interrupted).
+    escapee("ignore");
+    setInterval(() => {}, 1000);
+    break;
   case "ignore-term":
     // Records SIGTERM, ignores it, never finishes: the gate must SIGKILL the group after its grace.
     process.on("SIGTERM", () => writeFileSync(process.env.ATTACK_PID_FILE, `${process.pid} TERM`));
