@@ -7,70 +7,28 @@
 // the kill rate; exits 1 if any mutant survives, is killed only by tests other than its rule's,
 // any edit no longer applies, or a mutant breaks the build instead of a test.
 //
-//   npm run mutants [-- --only name,name] [-- --rule-only] [-- --keep]
+//   npm run mutants [-- --only name,name] [-- --rule-only] [-- --timeout S] [-- --keep]
+//
+// A mutant that makes the suite hang (an endless loop) is killed by the time limit, as mutation
+// testing counts a hang (--timeout seconds per suite run; default five times the unmutated run,
+// at least 180): its rule's tests are then run alone, under the same limit, to tell whether they
+// catch it (fail or hang).
 //
 // --rule-only runs each mutant against its rule's test files alone (every selected mutant must
 // name some): minutes instead of an hour on a loaded machine, when what is in question is
 // whether the tests that state a rule catch its break.
 
-import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Mutant, MUTANTS } from "./mutants.js";
+import { runSuite } from "./suite.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const COPIED = ["bin", "ci", "corpus", "docs", "src", "test", "package.json", "tsconfig.json", "tsconfig.build.json", "vitest.config.ts"];
 /** The part of the suite that judges the reference's bytes. */
 export const SUITE = ["test/reference/prefuse", "test/reference/fp8", "test/golden", "test/cli/golden.test.ts"];
-
-interface SuiteRun {
-  /** undefined: the run produced no report (the build or vitest itself failed). */
-  readonly failed: readonly string[] | undefined;
-  readonly passed: number;
-  readonly seconds: number;
-  readonly output: string;
-}
-
-interface VitestJson {
-  readonly testResults?: readonly {
-    readonly name: string;
-    readonly status: string;
-    readonly message?: string;
-    readonly assertionResults: readonly { readonly fullName: string; readonly status: string }[];
-  }[];
-}
-
-function runSuite(work: string, suite: readonly string[]): SuiteRun {
-  const report = join(work, "mutant-report.json");
-  rmSync(report, { force: true });
-  const started = performance.now();
-  const r = spawnSync(process.execPath, [join(work, "node_modules", "vitest", "vitest.mjs"), "run", ...suite, "--reporter=json", `--outputFile=${report}`], {
-    cwd: work,
-    encoding: "utf8",
-    maxBuffer: 256 << 20,
-    env: { ...process.env, FORCE_COLOR: "0" },
-  });
-  const seconds = (performance.now() - started) / 1000;
-  const output = `${r.stdout}\n${r.stderr}`;
-  if (!existsSync(report)) return { failed: undefined, passed: 0, seconds, output };
-  const json = JSON.parse(readFileSync(report, "utf8")) as VitestJson;
-  const files = json.testResults ?? [];
-  if (files.length === 0) return { failed: undefined, passed: 0, seconds, output };
-  const failed: string[] = [];
-  let passed = 0;
-  for (const f of files) {
-    const file = relative(work, f.name);
-    const tests = f.assertionResults;
-    for (const t of tests) {
-      if (t.status === "failed") failed.push(`${file} > ${t.fullName}`);
-      else if (t.status === "passed") passed++;
-    }
-    if (f.status === "failed" && !tests.some((t) => t.status === "failed")) failed.push(`${file} (failed to run: ${(f.message ?? "").split("\n")[0]})`);
-  }
-  return { failed, passed, seconds, output };
-}
 
 interface Row {
   readonly name: string;
@@ -113,7 +71,7 @@ function apply(work: string, m: Mutant): Map<string, string> | string {
   return originals;
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const onlyAt = args.indexOf("--only");
   const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? "").split(",")) : undefined;
@@ -143,12 +101,19 @@ function main(): number {
     const files = ruleOnly ? rules : [...SUITE, ...rules.filter((f) => !SUITE.some((s) => f === s || f.startsWith(`${s}/`)))];
     console.log(`copy of the repository: ${work}\nsuite: ${files.join(" ")}\n`);
 
-    const baseline = runSuite(work, files);
+    const timeoutAt = args.indexOf("--timeout");
+    const unlimited = 24 * 3600 * 1000;
+    const baseline = await runSuite(work, files, unlimited);
     if (baseline.failed === undefined || baseline.failed.length > 0) {
       console.error(`the unmutated suite does not pass in the copy; fix that first:\n${baseline.failed?.join("\n") ?? baseline.output.slice(-4000)}`);
       return 1;
     }
-    console.log(`baseline: ${baseline.passed} tests pass (${baseline.seconds.toFixed(1)} s)\n`);
+    const limit = timeoutAt >= 0 ? Number(args[timeoutAt + 1]) : Math.max(180, 5 * baseline.seconds);
+    if (!(limit > 0)) {
+      console.error(`--timeout must be a positive number of seconds, not ${args[timeoutAt + 1]}`);
+      return 2;
+    }
+    console.log(`baseline: ${baseline.passed} tests pass (${baseline.seconds.toFixed(1)} s); time limit per run ${limit.toFixed(0)} s\n`);
 
     const rows: Row[] = [];
     for (const m of mutants) {
@@ -158,14 +123,32 @@ function main(): number {
         console.log(`${m.name}: EDIT FAILED (${originals})`);
         continue;
       }
-      const r = runSuite(work, ruleOnly ? m.rule! : files);
+      const r = await runSuite(work, ruleOnly ? m.rule! : files, limit * 1000);
+      // A hang names no failing test: the rule's tests alone tell whether they catch it.
+      const ruleRun = r.timedOut && m.rule !== undefined && !ruleOnly ? await runSuite(work, m.rule, limit * 1000) : undefined;
       for (const [path, t] of originals) writeFileSync(path, t);
       const failed = r.failed ?? [];
-      const byRule = m.rule === undefined ? undefined : failed.some((t) => m.rule!.some((f) => t.startsWith(`${f} `)));
-      const verdict = r.failed === undefined ? "BROKEN" : failed.length === 0 ? "SURVIVED" : byRule === false ? "NOT BY RULE" : "killed";
+      const byRule =
+        m.rule === undefined
+          ? undefined
+          : r.timedOut
+            ? ruleOnly || ruleRun!.timedOut || (ruleRun!.failed?.length ?? 0) > 0
+            : failed.some((t) => m.rule!.some((f) => t.startsWith(`${f} `)));
+      const verdict = r.timedOut
+        ? byRule === false
+          ? "NOT BY RULE"
+          : "killed"
+        : r.failed === undefined
+          ? "BROKEN"
+          : failed.length === 0
+            ? "SURVIVED"
+            : byRule === false
+              ? "NOT BY RULE"
+              : "killed";
       const part = (prefixes: readonly string[]) => (failed.some((t) => prefixes.some((p) => t.startsWith(p))) ? "yes" : "no");
-      const by =
-        r.failed === undefined
+      const by = r.timedOut
+        ? `the suite hung: killed after ${limit.toFixed(0)} s${ruleRun === undefined ? "" : `; the rule's tests alone ${ruleRun.timedOut ? "hung too" : `failed ${ruleRun.failed?.length ?? 0}`}`}`
+        : r.failed === undefined
           ? `no test report (build or vitest failed): ${r.output.trim().split("\n").slice(-3).join(" | ")}`
           : failed.length === 0
             ? "-"
@@ -178,7 +161,7 @@ function main(): number {
         rule: byRule === undefined ? "-" : byRule ? "yes" : "no",
         by,
       });
-      console.log(`${m.name}: ${verdict} in ${r.seconds.toFixed(1)} s (${m.bug})`);
+      console.log(`${m.name}: ${verdict}${r.timedOut ? " (hung)" : ""} in ${r.seconds.toFixed(1)} s (${m.bug})`);
       for (const t of failed) console.log(`    ${t}`);
     }
 
@@ -195,4 +178,4 @@ function main(): number {
   }
 }
 
-process.exitCode = main();
+process.exitCode = await main();

@@ -1,0 +1,88 @@
+// One run of (part of) the test suite in a copy of the repository, for `npm run mutants`: the
+// vitest report read back as the failing tests' names and the passing count. A mutant can hang a
+// test instead of failing it (an endless loop in a kernel: vitest's test timeout cannot interrupt
+// synchronous code, and a CLI a test spawned synchronously blocks its worker), so the run has a
+// time limit: vitest runs in a process group of its own, killed whole when the limit passes
+// (its workers and whatever they started go with it), and the run counts as timed out. What
+// the group still holds after a normal exit is killed too.
+
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
+
+export interface SuiteRun {
+  /** undefined: the run produced no report (the build or vitest failed, or it timed out). */
+  readonly failed: readonly string[] | undefined;
+  readonly passed: number;
+  readonly seconds: number;
+  readonly timedOut: boolean;
+  /** The last 64 KiB of vitest's stdout and stderr. */
+  readonly output: string;
+}
+
+interface VitestJson {
+  readonly testResults?: readonly {
+    readonly name: string;
+    readonly status: string;
+    readonly message?: string;
+    readonly assertionResults: readonly { readonly fullName: string; readonly status: string }[];
+  }[];
+}
+
+const KEEP = 64 << 10;
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // the group is gone
+  }
+}
+
+/** Runs `suite` (test files or folders of `work`) with vitest, at most `timeoutMs`. */
+export async function runSuite(work: string, suite: readonly string[], timeoutMs: number): Promise<SuiteRun> {
+  const report = join(work, "mutant-report.json");
+  rmSync(report, { force: true });
+  const started = performance.now();
+  const child = spawn(process.execPath, [join(work, "node_modules", "vitest", "vitest.mjs"), "run", ...suite, "--reporter=json", `--outputFile=${report}`], {
+    cwd: work,
+    env: { ...process.env, FORCE_COLOR: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  const keep = (d: string) => {
+    output = (output + d).slice(-KEEP);
+  };
+  child.stdout.setEncoding("utf8").on("data", keep);
+  child.stderr.setEncoding("utf8").on("data", keep);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid);
+  }, timeoutMs);
+  await new Promise((resolve) => {
+    child.once("error", resolve);
+    child.once("close", resolve);
+  });
+  clearTimeout(timer);
+  killGroup(child.pid);
+  const seconds = (performance.now() - started) / 1000;
+  if (timedOut || !existsSync(report)) return { failed: undefined, passed: 0, seconds, timedOut, output };
+  const json = JSON.parse(readFileSync(report, "utf8")) as VitestJson;
+  const files = json.testResults ?? [];
+  if (files.length === 0) return { failed: undefined, passed: 0, seconds, timedOut, output };
+  const failed: string[] = [];
+  let passed = 0;
+  for (const f of files) {
+    const file = relative(work, f.name);
+    const tests = f.assertionResults;
+    for (const t of tests) {
+      if (t.status === "failed") failed.push(`${file} > ${t.fullName}`);
+      else if (t.status === "passed") passed++;
+    }
+    if (f.status === "failed" && !tests.some((t) => t.status === "failed")) failed.push(`${file} (failed to run: ${(f.message ?? "").split("\n")[0]})`);
+  }
+  return { failed, passed, seconds, timedOut, output };
+}
