@@ -4,21 +4,27 @@
 // memory, so a piece read from a file into it is dequantized in place by whichever thread takes
 // it, and written to the output file from there: no copy into or out of a module's own memory.
 //
-// Only the main thread allocates. Blocks come in size classes, kept per class once given back, so
-// a dequantization reuses the same few blocks for every piece; the memory grows to the most the
-// pipeline ever holds at once (a few pieces, a bounded prefetch, the fuse's two step buffers) and
-// never shrinks (WebAssembly memories cannot). A block given back at the top lowers the top, with
-// the free blocks below it, so runs of other shapes one after another in a long-lived process
-// reuse the same bytes: the memory is the most one run held, not the sum of every class any run
-// used. Up to PIECE_CLASS_LIMIT the classes are powers of two (the view's pieces, whose
-// tails come in every size, share a few classes); above it they are multiples of it, so that a
-// fuse's step buffer of 80 MiB takes 80 MiB of the limit and not 128: with powers of two, two
-// such buffers filled the limit and pushed every piece after them out of the memory, where no
-// worker can compute it. Past ARENA_LIMIT, or on a runtime without WebAssembly, buffers are plain
+// Only the main thread allocates, in two regions: buffers below ARENA_LIMIT, the threads' scratch
+// above it (each region grows from its own start, so the memory's pages beyond what either
+// holds are never touched: they are reserved, not resident). Blocks come in size classes, kept
+// per class once given back, so a dequantization reuses the same few blocks for every piece; a
+// region grows to the most the pipeline ever holds at once (a few pieces, a bounded prefetch, the
+// fuse's two step buffers). The memory never shrinks (WebAssembly memories cannot), but a block
+// given back at the top of its region brings the top down over it and over the free blocks
+// below, so runs of other shapes one after another in a long-lived process reuse the same bytes:
+// the buffers take the most one run held, not the sum of every class any run used. Scratch has
+// a region of its own because threads take it when they first compute and keep it for the
+// pool's life (the default pool's: the process's): among the buffers it would pin the top above
+// whatever was lent at that moment.
+//
+// Up to PIECE_CLASS_LIMIT the classes are powers of two (the view's pieces, whose tails come in
+// every size, share a few classes); above it they are multiples of it, so that a fuse's step
+// buffer of 80 MiB takes 80 MiB of the limit and not 128: with powers of two, two such buffers
+// filled the limit and pushed every piece after them out of the memory, where no worker can
+// compute it. Past ARENA_LIMIT, or on a runtime without WebAssembly, buffers are plain
 // SharedArrayBuffers, which every kernel accepts (the WebAssembly one stages them through its
 // scratch); those of a piece's class are kept once given back too, so that a long run past the
-// limit does not leave one per piece to the collector. Scratch blocks have free lists of their
-// own, so buffers never take the room kept for threads. Every block handed out is recorded until
+// limit does not leave one per piece to the collector. Every block handed out is recorded until
 // it comes back: giving back twice, or a view that is not the whole block, is refused.
 
 import { type SharedMemory, WEBASSEMBLY } from "./wasm-api.js";
@@ -35,8 +41,9 @@ export const PIECE_CLASS_LIMIT = 8 << 20;
  */
 export const ARENA_LIMIT = 1 << 30;
 /**
- * The memory's maximum, 1.5 GiB: the buffers' limit plus a scratch block (2 MiB) for each of up
- * to 256 threads, every offset below 2^31 (the work queue holds them as int32).
+ * The memory's maximum, 1.5 GiB: the buffers' region up to ARENA_LIMIT, then the scratch region,
+ * a block (2 MiB) for each of up to 256 threads; every offset below 2^31 (the work queue holds
+ * them as int32).
  */
 export const KERNEL_MEMORY_PAGES = (3 << 29) / PAGE;
 
@@ -45,26 +52,27 @@ export const blockSize = (bytes: number): number =>
   bytes > PIECE_CLASS_LIMIT ? Math.ceil(bytes / PIECE_CLASS_LIMIT) * PIECE_CLASS_LIMIT : Math.max(MIN_BLOCK, 2 ** Math.ceil(Math.log2(Math.max(1, bytes))));
 
 export class Arena {
-  /** Free blocks of the kernel memory by class: buffers', and scratch's (above ARENA_LIMIT, or below it when taken early). */
+  /** Free blocks of the kernel memory by class: buffers' (below ARENA_LIMIT) and scratch's (above it). */
   private readonly free = new Map<number, number[]>();
   private readonly freeScratch = new Map<number, number[]>();
   /** Blocks of the kernel memory handed out, by offset: their class and kind. */
   private readonly lent = new Map<number, Block>();
-  /** Free blocks of the kernel memory (of both lists) by their end, so that the top can come down over them. */
+  /** Free blocks of the kernel memory (of both regions) by their end, so that a region's top can come down over them. */
   private readonly freeEnds = new Map<number, Block & { readonly at: number }>();
   /** The SharedArrayBuffers the memory has returned (a new one after each growth); views over them are the arena's. */
   private readonly generations = new WeakSet<ArrayBufferLike>();
   /** Plain buffers `take` made past the limit, each with whether it is handed out now; those of a piece's class given back. */
   private readonly outside = new WeakMap<ArrayBufferLike, boolean>();
   private readonly spare = new Map<number, Uint8Array[]>();
-  private top = 0;
+  /** Where each region's next fresh block starts. */
+  private readonly top = { buffers: 0, scratch: ARENA_LIMIT };
 
   constructor(readonly memory: SharedMemory | undefined) {}
 
   /** A buffer of at least `bytes`, in the kernel memory when it has room (its length is the block's). */
   take(bytes: number): Uint8Array {
     const size = blockSize(bytes);
-    const at = this.reuse(size, false) ?? this.grow(size, ARENA_LIMIT);
+    const at = this.reuse(size, false) ?? this.grow(size, false);
     if (at !== undefined) return this.lend(at, size, false);
     const b = this.spare.get(size)?.pop() ?? new Uint8Array(new SharedArrayBuffer(size));
     this.outside.set(b.buffer, true);
@@ -74,7 +82,7 @@ export class Arena {
   /** A thread's kernel scratch (wasm-kernel.ts): always in the kernel memory, whatever the buffers hold. */
   takeScratch(bytes: number): Uint8Array {
     const size = blockSize(bytes);
-    const at = this.reuse(size, true) ?? this.grow(size, KERNEL_MEMORY_PAGES * PAGE);
+    const at = this.reuse(size, true) ?? this.grow(size, true);
     if (at === undefined) throw new RangeError("the FP8 kernel memory has no room for another thread's scratch");
     return this.lend(at, size, true);
   }
@@ -88,12 +96,13 @@ export class Arena {
       this.lent.delete(b.byteOffset);
       pushTo(lent.scratch ? this.freeScratch : this.free, lent.size, b.byteOffset);
       this.freeEnds.set(b.byteOffset + lent.size, { ...lent, at: b.byteOffset });
-      // The top comes down over every free block that ends where it is.
-      for (let f = this.freeEnds.get(this.top); f !== undefined; f = this.freeEnds.get(this.top)) {
+      // The region's top comes down over every free block that ends where it is.
+      const region = lent.scratch ? "scratch" : "buffers";
+      for (let f = this.freeEnds.get(this.top[region]); f !== undefined; f = this.freeEnds.get(this.top[region])) {
         const list = (f.scratch ? this.freeScratch : this.free).get(f.size)!;
         list.splice(list.indexOf(f.at), 1);
-        this.freeEnds.delete(this.top);
-        this.top = f.at;
+        this.freeEnds.delete(this.top[region]);
+        this.top[region] = f.at;
       }
       return;
     }
@@ -124,14 +133,15 @@ export class Arena {
     return new Uint8Array(buffer, at, size);
   }
 
-  /** A fresh block at the top, growing the memory as needed; undefined past `limit`. */
-  private grow(size: number, limit: number): number | undefined {
+  /** A fresh block at the top of its region, growing the memory as needed; undefined when the region is full. */
+  private grow(size: number, scratch: boolean): number | undefined {
     const memory = this.memory;
-    if (memory === undefined || this.top + size > limit) return undefined;
-    const at = this.top;
-    this.top += size;
+    const region = scratch ? "scratch" : "buffers";
+    const at = this.top[region];
+    if (memory === undefined || at + size > (scratch ? KERNEL_MEMORY_PAGES * PAGE : ARENA_LIMIT)) return undefined;
+    this.top[region] = at + size;
     const have = memory.buffer.byteLength;
-    if (this.top > have) memory.grow(Math.ceil((this.top - have) / PAGE));
+    if (at + size > have) memory.grow(Math.ceil((at + size - have) / PAGE));
     return at;
   }
 }

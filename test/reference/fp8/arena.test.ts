@@ -4,10 +4,12 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ARENA_LIMIT, Arena, KERNEL_MEMORY_PAGES, PIECE_CLASS_LIMIT, blockSize } from "../../../src/reference/fp8/arena.js";
-import { DEQUANT_CHUNK_ELEMENTS } from "../../../src/reference/fp8/view.js";
+import { ARENA_LIMIT, Arena, KERNEL_MEMORY_PAGES, PIECE_CLASS_LIMIT, blockSize, kernelArena } from "../../../src/reference/fp8/arena.js";
+import { DEQUANT_CHUNK_ELEMENTS, dequantView } from "../../../src/reference/fp8/view.js";
 import { type SharedMemory, WEBASSEMBLY } from "../../../src/reference/fp8/wasm-api.js";
+import { memoryWeights } from "../../../src/reference/weights.js";
 import { fcParams } from "../../support/fc.js";
+import { f32, fp8 } from "./tensors.js";
 
 const memory = (): SharedMemory => new WEBASSEMBLY!.Memory({ initial: 1, maximum: KERNEL_MEMORY_PAGES, shared: true });
 const MiB = 1 << 20;
@@ -70,24 +72,47 @@ describe("the kernel memory (Arena)", () => {
     expect(m.buffer.byteLength).toBe(grown);
   });
 
-  it("keeps the top above a block still lent: a thread's scratch between two runs", () => {
+  it("keeps thread scratch in a region of its own: taken between a run's buffers, it does not hold their top up", () => {
     const arena = new Arena(memory());
-    const piece = arena.take(MiB);
+    const step = arena.take(80 * MiB);
     const scratch = arena.takeScratch(2 * MiB);
-    const above = arena.take(8 * MiB);
-    arena.give(above);
+    const piece = arena.take(4 * MiB);
+    expect([arena.offsetOf(step), arena.offsetOf(scratch), arena.offsetOf(piece)]).toEqual([0, ARENA_LIMIT, 80 * MiB]);
     arena.give(piece);
-    // The top comes down to the scratch's end and no further; the piece's block below is reused.
-    expect(arena.offsetOf(arena.take(4 * MiB))).toBe(3 * MiB);
-    expect(arena.offsetOf(arena.take(MiB))).toBe(0);
+    arena.give(step);
+    // The scratch is still lent (a pool's thread keeps it), yet the next run starts at 0.
+    expect(arena.offsetOf(arena.take(88 * MiB))).toBe(0);
+    // Scratch given back at the top of its region comes down the same way.
+    const second = arena.takeScratch(2 * MiB);
+    arena.give(second);
     arena.give(scratch);
-    expect(arena.offsetOf(arena.takeScratch(2 * MiB))).toBe(MiB);
+    expect(arena.offsetOf(arena.takeScratch(2 * MiB))).toBe(ARENA_LIMIT);
   });
 
-  it("never lends overlapping blocks, and comes back to an empty memory whatever the order of takes and gives", () => {
-    // One memory for every case (room for 30 takes of the largest class, 16 MiB): each case's arena starts
-    // at offset 0 of it, as a fresh one would.
-    const m = new WEBASSEMBLY!.Memory({ initial: 1, maximum: 8192, shared: true });
+  it("reuses a run's bytes for the next in the process's own kernel memory, with the default pool's threads computing in between", async () => {
+    // The pipeline's set-up: the default pool's workers take their scratch on its first parallel
+    // run and keep it for the process's life, in the middle of a fuse (its step buffer lent).
+    const arena = kernelArena();
+    const step = arena.take(80 * MiB);
+    const weights = memoryWeights(
+      new Map([
+        ["a.weight", fp8([512, 1024])],
+        ["a.weight_scale_inv", f32([4, 8])],
+      ]),
+    );
+    const view = dequantView(weights, { model_type: "x", quantization_config: { quant_method: "fp8", fmt: "e4m3", weight_block_size: [128, 128] } });
+    await view.read("a.weight");
+    await view.close();
+    arena.give(step);
+    // The next run, of another shape, takes the same bytes.
+    const next = arena.take(88 * MiB);
+    expect(arena.offsetOf(next)).toBe(arena.offsetOf(step));
+    arena.give(next);
+  });
+
+  it("never lends overlapping blocks, stays within plan's bound, and comes back to an empty memory whatever the order of takes and gives", () => {
+    // One memory for every case: each case's arena starts at offset 0 of it, as a fresh one would.
+    const m = memory();
     // Few classes, so that blocks given back are often taken again (the free lists' bookkeeping).
     const sizes = [1, 100_000, 3 * MiB, 8 * MiB + 1];
     const op = fc.oneof(fc.record({ take: fc.constantFrom(...sizes), scratch: fc.boolean() }), fc.record({ give: fc.nat() }));
@@ -96,26 +121,46 @@ describe("the kernel memory (Arena)", () => {
         const run = (arena: Arena): number[] => {
           const lent: Uint8Array[] = [];
           const offsets: number[] = [];
+          // plan's memory model (src/plan/memory.ts): what a region holds is at most, per class,
+          // the most blocks of it ever lent at once times the class's size.
+          const held = new Map<string, number>();
+          const most = new Map<string, number>();
+          const highest = { buffers: 0, scratch: 0 };
+          const key = (b: Uint8Array) => `${arena.offsetOf(b)! >= ARENA_LIMIT ? "scratch" : "buffers"} ${b.length}`;
           for (const o of ops) {
             if ("take" in o) {
               const b = o.scratch ? arena.takeScratch(o.take) : arena.take(o.take);
               expect(b.length).toBe(blockSize(o.take));
+              expect(arena.offsetOf(b)! >= ARENA_LIMIT).toBe(o.scratch);
               offsets.push(arena.offsetOf(b)!);
               lent.push(b);
-            } else if (lent.length > 0) arena.give(lent.splice(o.give % lent.length, 1)[0]!);
+              held.set(key(b), (held.get(key(b)) ?? 0) + 1);
+              most.set(key(b), Math.max(most.get(key(b)) ?? 0, held.get(key(b))!));
+              const region = o.scratch ? "scratch" : "buffers";
+              highest[region] = Math.max(highest[region], arena.offsetOf(b)! + b.length - (o.scratch ? ARENA_LIMIT : 0));
+            } else if (lent.length > 0) {
+              const [b] = lent.splice(o.give % lent.length, 1);
+              held.set(key(b!), held.get(key(b!))! - 1);
+              arena.give(b!);
+            }
             const spans = lent.map((b) => [arena.offsetOf(b)!, arena.offsetOf(b)! + b.length] as const).sort((a, b) => a[0] - b[0]);
             for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
             expect(spans.every(([, end]) => end <= m.buffer.byteLength)).toBe(true);
+          }
+          for (const region of ["buffers", "scratch"] as const) {
+            const bound = [...most].filter(([k]) => k.startsWith(region)).reduce((sum, [k, n]) => sum + n * Number(k.split(" ")[1]), 0);
+            expect(highest[region]).toBeLessThanOrEqual(bound);
           }
           for (let i = 0; lent.length > 0; i++) arena.give(lent.splice(order[i % order.length]! % lent.length, 1)[0]!);
           return offsets;
         };
         const arena = new Arena(m);
         const offsets = run(arena);
-        // Everything back: the next block is at 0 again, and the same run takes the same bytes.
-        const probe = arena.take(1);
-        expect(arena.offsetOf(probe)).toBe(0);
-        arena.give(probe);
+        // Everything back: the next block of each region is at its start again, and the same run
+        // takes the same bytes.
+        const probes = [arena.take(1), arena.takeScratch(1)];
+        expect(probes.map((b) => arena.offsetOf(b))).toEqual([0, ARENA_LIMIT]);
+        for (const b of probes) arena.give(b);
         expect(run(arena)).toEqual(offsets);
       }),
       fcParams(300),
