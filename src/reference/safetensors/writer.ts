@@ -93,7 +93,13 @@ export async function writeLayout(path: string, layout: FileLayout<TensorSource>
         await writeTensor(out, name, tensor, displayName);
       }
     } catch (e) {
-      for (const { tensor } of placed.slice(begun, asked)) await tensor.cancel?.().catch(() => undefined);
+      for (const { tensor } of placed.slice(begun, asked)) {
+        try {
+          await tensor.cancel?.();
+        } catch {
+          // The write's own error is the one to report; the other tensors are still cancelled.
+        }
+      }
       throw e;
     }
     await out.flush();

@@ -205,6 +205,10 @@ describe("dequantView", () => {
       // A second cancel, or one without a prefetch, has nothing to give back.
       await source.cancel?.();
       await view.source("a.weight").cancel?.();
+      // Cancelled at once, while its first region is still being read and computed.
+      const early = view.source("a.weight");
+      early.prefetch?.();
+      await early.cancel?.();
     });
     expect(most.input).toBeGreaterThan(0);
     expect(left).toBe(0);

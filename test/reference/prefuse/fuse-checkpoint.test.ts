@@ -203,7 +203,7 @@ describe("fuseCheckpoint (streaming)", () => {
     expect(seen.at(-1)).toBe(r.totalSize);
   });
 
-  it("still asks a source to prefetch when it reports progress", async () => {
+  it("still asks a source to prefetch, and to cancel when the write fails, when it reports progress", async () => {
     const dir = tempDir();
     const w = tinyMoe({ prefixes: ["model.layers.0.mlp"], E: 3, I: 2, H: 3 });
     // Two pass-through tensors larger than a step buffer, from a source that computes them (no
@@ -211,20 +211,37 @@ describe("fuseCheckpoint (streaming)", () => {
     w.set("lm_head.weight", tensor("lm_head.weight", "BF16", [4000, 1]));
     w.set("model.vision.weight", tensor("model.vision.weight", "BF16", [4000, 1]));
     const base = memoryWeights(w);
-    const prefetched: string[] = [];
+    const events: string[] = [];
+    let failing = false;
     const computing: WeightSource = {
       ...base,
       source(name) {
         const { readRange: _none, ...own } = base.source(name);
-        return { ...own, prefetch: () => void prefetched.push(name) };
+        return {
+          ...own,
+          prefetch: () => void events.push(`prefetch ${name}`),
+          cancel: async () => void events.push(`cancel ${name}`),
+          async *chunks() {
+            if (failing && name === "lm_head.weight") throw new Error("EIO");
+            yield* own.chunks();
+          },
+        };
       },
     };
     const config = { model_type: "qwen3_moe", num_experts: 3 };
-    await fuseCheckpoint(computing, config, join(dir, "quiet"), { chunk: 16 });
-    const quiet = prefetched.splice(0);
-    await fuseCheckpoint(computing, config, join(dir, "reported"), { chunk: 16, onProgress: () => undefined });
-    expect(quiet).toContain("model.vision.weight");
-    expect(prefetched).toEqual(quiet);
+    const twice = async (tag: string): Promise<[string[], string[]]> => {
+      await fuseCheckpoint(computing, config, join(dir, `${tag}-quiet`), { chunk: 16 }).catch(() => undefined);
+      const quiet = events.splice(0);
+      await fuseCheckpoint(computing, config, join(dir, `${tag}-reported`), { chunk: 16, onProgress: () => undefined }).catch(() => undefined);
+      return [quiet, events.splice(0)];
+    };
+    const [quiet, reported] = await twice("ok");
+    expect(quiet).toContain("prefetch model.vision.weight");
+    expect(reported).toEqual(quiet);
+    failing = true;
+    const [quietFailed, reportedFailed] = await twice("failed");
+    expect(quietFailed).toContain("cancel model.vision.weight");
+    expect(reportedFailed).toEqual(quietFailed);
   });
 
   it("takes its step buffers from the source's supply, the same bytes out, and gives every one back, also when the write fails", async () => {

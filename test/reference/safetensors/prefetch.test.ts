@@ -65,26 +65,30 @@ describe("writer prefetch", () => {
           shape: [data.length],
           byteLength: data.length,
           prefetch: () => events.push(`prefetch ${name}`),
-          cancel: async () => {
+          // t3's cancel throws, synchronously: the write's own error stays the one reported, and
+          // the tensors after it are still cancelled.
+          cancel: ((): Promise<void> => {
             events.push(`cancel ${name}`);
-          },
+            if (k === 3) throw new Error("cancel failed");
+            return Promise.resolve();
+          }) as () => Promise<void>,
           async *chunks() {
             events.push(`write ${name}`);
-            // t2 yields one byte too few: the write fails there.
-            yield k === 2 ? data.subarray(1) : data;
+            // t1 yields one byte too few: the write fails there.
+            yield k === 1 ? data.subarray(1) : data;
           },
         },
       ];
     });
     const failed = writeSafetensorsFile(join(tempDir(), "m.safetensors"), sources);
     await expect(failed).rejects.toThrow(OutputError);
+    await expect(failed).rejects.toThrow(/source yielded/);
     expect(events).toEqual([
       ...["prefetch t1", "prefetch t2", "prefetch t3", "prefetch t4", "write t0"],
       ...["prefetch t5", "write t1"],
-      "write t2",
-      // t3, t4 and t5 were asked ahead and never begun; t0 to t2 were begun (and t2's own
-      // chunks were closed by the write that stopped reading them).
-      ...["cancel t3", "cancel t4", "cancel t5"],
+      // t2 to t5 were asked ahead and never begun; t0 and t1 were begun (and t1's own chunks
+      // were closed by the write that stopped reading them).
+      ...["cancel t2", "cancel t3", "cancel t4", "cancel t5"],
     ]);
   });
 });
