@@ -3,24 +3,29 @@
 // the gate. Each gate run marks its candidates' environment (RUN_MARK_VAR, a fresh random value
 // per run) and every descendant inherits it, so at the run's end, and when the gate is
 // interrupted, every process still carrying the mark is found and killed: through
-// /proc/<pid>/environ on Linux, through `ps -E` (which prints each process's environment after
-// its command) elsewhere, macOS included, where oQ's release gate runs.
+// /proc/<pid>/environ on Linux, through `ps` printing each process's environment elsewhere (macOS
+// included, where oQ's release gate runs), and through procps's `ps` on a Linux without /proc.
 //
 // Best effort, and said so (docs/gate-protocols.md): a process can exec with an emptied
 // environment to drop the mark, and one of another user cannot be read. Confining a hostile
 // candidate is a container's job; this makes sure an ordinary escaped helper does not outlive
-// the run that started it.
+// the run that started it. When no lister works, the sweep says so instead of finding nothing.
 
-import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { beforeCleanup } from "../reference/cleanup.js";
 
 /** The environment variable that carries a run's mark to its candidates and their descendants. */
 export const RUN_MARK_VAR = "MOE_PREFUSE_GATE_RUN";
 
-/** Sweeps, at most: a process that forks as fast as it is killed is given up on after this many. */
-const PASSES = 5;
+/**
+ * How long a sweep goes on while it still finds marked processes: a killed process is listed
+ * until it has died (SIGKILL takes effect when it is next scheduled), and one that forks as fast
+ * as it is killed is given up on then.
+ */
+const SWEEP_MS = 1000;
+const PAUSE_MS = 10;
 
 /** Marks of the runs still going, swept if the gate exits or is interrupted first. */
 const live = new Set<string>();
@@ -39,14 +44,17 @@ export function markRun(): string {
   return mark;
 }
 
-/** Kills what still carries the run's mark and forgets the run: the number of processes killed. */
-export function sweepRun(mark: string): number {
+/** What a sweep did: the processes it killed, or that it could not list processes at all. */
+export type Sweep = { readonly listed: true; readonly killed: number } | { readonly listed: false; readonly why: string };
+
+/** Kills what still carries the run's mark, and forgets the run. */
+export function sweepRun(mark: string): Sweep {
   live.delete(mark);
   return killMarked(mark);
 }
 
-/** Lists the pids (other than ours) whose environment holds RUN_MARK_VAR=mark. */
-export type MarkedLister = (mark: string) => number[];
+/** The pids (other than ours) whose environment holds RUN_MARK_VAR=mark, or why they cannot be listed. */
+export type MarkedLister = (mark: string) => number[] | { readonly why: string };
 
 /** Linux: each process's environment as exec gave it; undefined where /proc cannot be listed. */
 function procMarked(mark: string): number[] | undefined {
@@ -71,18 +79,18 @@ function procMarked(mark: string): number[] | undefined {
   return found;
 }
 
-/**
- * `ps` printing each process's command followed by its environment, one process a line, the pid
- * first: BSD's and macOS's `-E` by default (procps on Linux spells it `e`; its tests use that).
- * A line counts when one of its words is exactly RUN_MARK_VAR=mark; nothing when `ps` fails.
- */
-export function psMarked(argv: readonly string[] = ["ps", "-A", "-E", "-ww", "-o", "pid=,command="]): MarkedLister {
+/** `ps` printing every process's pid, command and environment, one a line: procps spells the environment `e`, BSD and macOS `-E`. */
+export const PS_ENVIRONMENT: readonly string[] =
+  process.platform === "linux" ? ["ps", "-A", "-ww", "-o", "pid=,command=", "e"] : ["ps", "-A", "-E", "-ww", "-o", "pid=,command="];
+
+/** The processes `ps` (run as `argv`) shows with a word that is exactly RUN_MARK_VAR=mark. */
+export function psMarked(argv: readonly string[] = PS_ENVIRONMENT): MarkedLister {
   return (mark) => {
     let out: string;
     try {
       out = execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 10_000, maxBuffer: 256 << 20, stdio: ["ignore", "pipe", "ignore"] });
-    } catch {
-      return [];
+    } catch (e) {
+      return { why: `${argv.join(" ")} failed: ${(e as Error).message.split("\n")[0]}` };
     }
     const word = `${RUN_MARK_VAR}=${mark}`;
     const found: number[] = [];
@@ -95,24 +103,32 @@ export function psMarked(argv: readonly string[] = ["ps", "-A", "-E", "-ww", "-o
   };
 }
 
-/** The processes carrying `mark`, from /proc where there is one, else from `ps`. */
-export const markedProcesses: MarkedLister = (mark) => procMarked(mark) ?? psMarked()(mark);
+/** The processes carrying `mark`: from /proc on Linux where it can be listed, else from `ps`. */
+export const markedProcesses: MarkedLister = (mark) => (process.platform === "linux" ? procMarked(mark) : undefined) ?? psMarked()(mark);
 
-/** Kills every process `list` finds carrying `mark`, sweeping again while it finds more: the number killed. */
-export function killMarked(mark: string, list: MarkedLister = markedProcesses): number {
-  // A process killed in one pass may still be listed in the next (it dies when next scheduled).
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Kills every process `list` finds carrying `mark`, and lists again until none is left (or
+ * SWEEP_MS has passed), so that what it killed is dead when it returns. Synchronous: it also
+ * runs in the exit hooks.
+ */
+export function killMarked(mark: string, list: MarkedLister = markedProcesses): Sweep {
   const killed = new Set<number>();
-  for (let pass = 0; pass < PASSES; pass++) {
+  const until = performance.now() + SWEEP_MS;
+  for (;;) {
     const found = list(mark);
-    if (found.length === 0) break;
+    if (!Array.isArray(found)) return killed.size > 0 ? { listed: true, killed: killed.size } : { listed: false, why: found.why };
+    if (found.length === 0 || performance.now() > until) break;
     for (const pid of found) {
       try {
         process.kill(pid, "SIGKILL");
         killed.add(pid);
       } catch {
-        // exited between the scan and the kill
+        // exited between the listing and the kill
       }
     }
+    Atomics.wait(pause, 0, 0, PAUSE_MS);
   }
-  return killed.size;
+  return { listed: true, killed: killed.size };
 }

@@ -224,8 +224,10 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
   } finally {
     await runner.close();
     // Before the work directory goes: nothing a candidate left running writes into it then.
-    const escaped = sweepRun(runMark);
-    if (escaped > 0) log(`gate: killed ${escaped} process${escaped === 1 ? "" : "es"} that candidates left running outside their process groups`);
+    const swept = sweepRun(runMark);
+    if (!swept.listed) log(`gate: could not look for processes candidates left running outside their process groups: ${swept.why}`);
+    else if (swept.killed > 0)
+      log(`gate: killed ${swept.killed} process${swept.killed === 1 ? "" : "es"} that candidates left running outside their process groups`);
     if (!o.keepTemp) {
       await rm(workDir, { recursive: true, force: true });
       releaseTemp(workDir);

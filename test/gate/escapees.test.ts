@@ -1,11 +1,12 @@
 // Finding and killing what a gate run's candidates left running outside their process groups:
 // every process whose environment carries the run's mark, and nothing else (a longer mark, another
-// run's, a process without one). /proc is what Linux uses; `ps` (macOS's -E, here procps's `e`,
-// its local stand-in) is what runs elsewhere, so both listers are held to the same answers.
+// run's, the mark under another name or inside another value, a process without one). /proc is
+// what Linux uses; `ps` printing environments is what runs elsewhere (macOS's `ps -E`; procps's
+// `e` here, its local stand-in, and a Linux without /proc), so both are held to the same answers.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { RUN_MARK_VAR, killMarked, markedProcesses, psMarked } from "../../src/gate/escapees.js";
+import { PS_ENVIRONMENT, RUN_MARK_VAR, killMarked, markedProcesses, psMarked } from "../../src/gate/escapees.js";
 
 const MARK = "00112233445566aa";
 const children: ChildProcess[] = [];
@@ -13,11 +14,9 @@ afterEach(() => {
   for (const c of children.splice(0)) c.kill("SIGKILL");
 });
 
-/** A process sleeping for a minute with `mark` (or none) in its environment. */
-async function sleeper(mark: string | undefined): Promise<number> {
-  const env = { ...process.env };
-  if (mark !== undefined) env[RUN_MARK_VAR] = mark;
-  const c = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { env, stdio: "ignore" });
+/** A process sleeping for a minute with `vars` added to its environment. */
+async function sleeper(vars: Record<string, string>): Promise<number> {
+  const c = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { env: { ...process.env, ...vars }, stdio: "ignore" });
   children.push(c);
   await new Promise((r) => c.once("spawn", r));
   return c.pid!;
@@ -26,30 +25,41 @@ async function sleeper(mark: string | undefined): Promise<number> {
 const exited = (c: ChildProcess) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.once("exit", r)));
 
 describe("processes carrying a run's mark", () => {
+  // The platform's `ps` (procps here: the local stand-in for macOS's `ps -E`) and /proc.
   const listers = [
     ["/proc", markedProcesses],
-    ["ps (procps `e`)", psMarked(["ps", "-A", "-ww", "-o", "pid=,command=", "e"])],
+    [PS_ENVIRONMENT.join(" "), psMarked()],
   ] as const;
 
   for (const [name, list] of listers) {
     it(`${name}: finds exactly the processes whose environment holds the mark`, async () => {
-      const marked = [await sleeper(MARK), await sleeper(MARK)];
-      await sleeper(`${MARK}ff`);
-      await sleeper("ffeeddccbbaa9988");
-      await sleeper(undefined);
-      expect(list(MARK).sort()).toEqual(marked.sort());
+      const marked = [await sleeper({ [RUN_MARK_VAR]: MARK }), await sleeper({ [RUN_MARK_VAR]: MARK })];
+      // A longer mark, another run's, the mark under another name or inside another value, none.
+      await sleeper({ [RUN_MARK_VAR]: `${MARK}ff` });
+      await sleeper({ [RUN_MARK_VAR]: "ffeeddccbbaa9988" });
+      await sleeper({ [`X_${RUN_MARK_VAR}`]: MARK });
+      await sleeper({ OTHER: `${RUN_MARK_VAR}=${MARK}` });
+      await sleeper({});
+      expect((list(MARK) as number[]).sort()).toEqual(marked.sort());
     });
   }
 
-  it("kills them all and says how many, and leaves the rest running", async () => {
-    await sleeper(MARK);
-    await sleeper(MARK);
-    const other = await sleeper("ffeeddccbbaa9988");
-    expect(killMarked(MARK)).toBe(2);
+  it("kills them all, returns once they are dead, says how many, and leaves the rest running", async () => {
+    await sleeper({ [RUN_MARK_VAR]: MARK });
+    await sleeper({ [RUN_MARK_VAR]: MARK });
+    const other = await sleeper({ [RUN_MARK_VAR]: "ffeeddccbbaa9988" });
+    expect(killMarked(MARK)).toEqual({ listed: true, killed: 2 });
+    expect(markedProcesses(MARK)).toEqual([]);
     await Promise.all(children.filter((c) => c.pid !== other).map(exited));
     expect(children.filter((c) => c.signalCode === "SIGKILL").length).toBe(2);
-    expect(markedProcesses(MARK)).toEqual([]);
     expect(markedProcesses("ffeeddccbbaa9988")).toEqual([other]);
-    expect(killMarked(MARK)).toBe(0);
+    expect(killMarked(MARK)).toEqual({ listed: true, killed: 0 });
+  });
+
+  it("says why when it cannot list processes, instead of finding none", () => {
+    const missing = psMarked(["/nonexistent/ps", "-A"]);
+    const sweep = killMarked(MARK, missing);
+    expect(sweep.listed).toBe(false);
+    expect(sweep.listed === false && sweep.why).toMatch(/^\/nonexistent\/ps -A failed: /);
   });
 });

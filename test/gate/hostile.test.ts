@@ -205,7 +205,9 @@ describe("processes (items 5 and 10)", () => {
         stdio: "ignore",
       },
     );
-    for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    // The pid is appended with its newline in one write: wait for the line, not just the file.
+    const written = () => existsSync(pidFile) && readFileSync(pidFile, "utf8").endsWith("\n");
+    for (let i = 0; i < 200 && !written(); i++) await new Promise((r) => setTimeout(r, 50));
     expect((await readdir(tmp)).filter((n) => n.startsWith("moe-prefuse-gate-"))).toHaveLength(1);
     const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
     child.kill("SIGHUP");
