@@ -291,7 +291,16 @@ export const MUTANTS: readonly Mutant[] = [
         replace: 'const W1_W3_W2 = { gate: "w3", up: "w1", down: "w2" } as const;',
       },
     ],
-    rule: [LAYER_RULES],
+    // The scan, not the layout, says which projection a name is (scan.ts PROJECTION_NAMES), so
+    // no fused byte changes: the layouts' names for a missing tensor and the family table do.
+    // The test that states the rule holds each layout to the scan, and Mixtral's to mlx-lm's.
+    rule: ["test/reference/prefuse/layouts-scan.test.ts"],
+  },
+  {
+    name: "mixtral-scan-w1-w3-swapped",
+    bug: "the scan reads Mixtral's w1 as the up projection and w3 as the gate",
+    edits: [{ file: `${PREFUSE}/scan.ts`, search: '  w1: "gate",\n  w3: "up",', replace: '  w1: "up",\n  w3: "gate",' }],
+    rule: ["test/reference/prefuse/layouts-scan.test.ts"],
   },
   {
     name: "columns-scratch-swapped",

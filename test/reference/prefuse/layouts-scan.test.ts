@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LAYOUT, EXPERT_LAYOUTS, fusedNames, layoutForModelType, selectLayout, switchName } from "../../../src/reference/prefuse/layouts.js";
-import { scanExperts } from "../../../src/reference/prefuse/scan.js";
+import { PROJECTION_NAMES, scanExperts } from "../../../src/reference/prefuse/scan.js";
 
 describe("layout registry", () => {
   it.each([
@@ -33,6 +33,17 @@ describe("layout registry", () => {
     const all = EXPERT_LAYOUTS.flatMap((l) => l.modelTypes);
     expect(new Set(all).size).toBe(all.length);
     expect(layoutForModelType("qwen3_vl_moe_text")?.orientation).toBe("columns");
+  });
+
+  it("names each family's projections as the scan reads them: Mixtral's w1, w3, w2 are gate, up, down", () => {
+    // The layouts name what a layer writes (and what a missing tensor is called); the scan says
+    // which projection a name is. mlx-lm's mixtral.py sanitize maps ("w1", "gate_proj"),
+    // ("w2", "down_proj"), ("w3", "up_proj"), as transformers' Mixtral computes
+    // act_fn(w1(x)) * w3(x) before w2.
+    expect(layoutForModelType("mixtral")!.perExpert).toEqual({ gate: "w1", up: "w3", down: "w2" });
+    for (const layout of [DEFAULT_LAYOUT, ...EXPERT_LAYOUTS]) {
+      for (const [projection, name] of Object.entries(layout.perExpert)) expect(PROJECTION_NAMES[name], `${layout.name}: ${name}`).toBe(projection);
+    }
   });
 
   it("names fused and switch_mlp outputs per family", () => {
