@@ -119,7 +119,7 @@ export function killMarked(mark: string, list: MarkedLister = markedProcesses): 
   for (;;) {
     const found = list(mark);
     if (!Array.isArray(found)) return killed.size > 0 ? { listed: true, killed: killed.size } : { listed: false, why: found.why };
-    if (found.length === 0 || performance.now() > until) break;
+    if (found.length === 0) break;
     for (const pid of found) {
       try {
         process.kill(pid, "SIGKILL");
@@ -128,6 +128,8 @@ export function killMarked(mark: string, list: MarkedLister = markedProcesses): 
         // exited between the listing and the kill
       }
     }
+    // What the last listing found is killed too, past the deadline.
+    if (performance.now() > until) break;
     Atomics.wait(pause, 0, 0, PAUSE_MS);
   }
   return { listed: true, killed: killed.size };
