@@ -30,6 +30,8 @@ interface VitestJson {
 }
 
 const KEEP = 64 << 10;
+const PIPE_GRACE_MS = 2000;
+const INTERRUPTS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 function killGroup(pid: number | undefined): void {
   if (pid === undefined) return;
@@ -62,12 +64,27 @@ export async function runSuite(work: string, suite: readonly string[], timeoutMs
     timedOut = true;
     killGroup(child.pid);
   }, timeoutMs);
+  // The group is not the terminal's foreground one: an interrupt of the runner must end it too.
+  const interrupted = (signal: NodeJS.Signals) => {
+    killGroup(child.pid);
+    process.kill(process.pid, signal);
+  };
+  for (const signal of INTERRUPTS) process.once(signal, interrupted);
   await new Promise((resolve) => {
     child.once("error", resolve);
-    child.once("close", resolve);
+    child.once("exit", resolve);
   });
   clearTimeout(timer);
   killGroup(child.pid);
+  for (const signal of INTERRUPTS) process.off(signal, interrupted);
+  // What vitest wrote before it exited, for at most PIPE_GRACE_MS: a process outside the group
+  // may hold the pipes open for ever.
+  const open = [child.stdout, child.stderr].filter((s) => !s.readableEnded);
+  let grace: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(open.map((s) => new Promise((r) => s.once("close", r)))), new Promise((r) => (grace = setTimeout(r, PIPE_GRACE_MS)))]);
+  clearTimeout(grace);
+  child.stdout.destroy();
+  child.stderr.destroy();
   const seconds = (performance.now() - started) / 1000;
   if (timedOut || !existsSync(report)) return { failed: undefined, passed: 0, seconds, timedOut, output };
   const json = JSON.parse(readFileSync(report, "utf8")) as VitestJson;
