@@ -229,10 +229,12 @@ describe("fuseCheckpoint (streaming)", () => {
       },
     };
     const config = { model_type: "qwen3_moe", num_experts: 3 };
+    // The runs that must succeed are awaited as they are; those that must fail must reject.
+    const settle = (run: Promise<unknown>) => (failing ? expect(run).rejects.toThrow("EIO") : run);
     const twice = async (tag: string): Promise<[string[], string[]]> => {
-      await fuseCheckpoint(computing, config, join(dir, `${tag}-quiet`), { chunk: 16 }).catch(() => undefined);
+      await settle(fuseCheckpoint(computing, config, join(dir, `${tag}-quiet`), { chunk: 16 }));
       const quiet = events.splice(0);
-      await fuseCheckpoint(computing, config, join(dir, `${tag}-reported`), { chunk: 16, onProgress: () => undefined }).catch(() => undefined);
+      await settle(fuseCheckpoint(computing, config, join(dir, `${tag}-reported`), { chunk: 16, onProgress: () => undefined }));
       return [quiet, events.splice(0)];
     };
     const [quiet, reported] = await twice("ok");
