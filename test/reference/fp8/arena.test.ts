@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ARENA_LIMIT, Arena, KERNEL_MEMORY_PAGES, PIECE_CLASS_LIMIT, blockSize, kernelArena } from "../../../src/reference/fp8/arena.js";
+import { DequantPool } from "../../../src/reference/fp8/pool.js";
 import { DEQUANT_CHUNK_ELEMENTS, dequantView } from "../../../src/reference/fp8/view.js";
 import { type SharedMemory, WEBASSEMBLY } from "../../../src/reference/fp8/wasm-api.js";
 import { memoryWeights } from "../../../src/reference/weights.js";
@@ -108,6 +109,36 @@ describe("the kernel memory (Arena)", () => {
     const next = arena.take(88 * MiB);
     expect(arena.offsetOf(next)).toBe(arena.offsetOf(step));
     arena.give(next);
+  });
+
+  it("reuses a run's bytes for the next with a pool's threads started in between and still running (whatever ran before in this process)", async () => {
+    // The default pool's threads may have taken their scratch in an earlier test file of this
+    // worker (isolate: false); a pool of its own takes fresh scratch here, in the middle of the run.
+    const arena = kernelArena();
+    const pool = new DequantPool(2, { minTaskElements: 1 << 16 });
+    try {
+      const step = arena.take(80 * MiB);
+      const weights = memoryWeights(
+        new Map([
+          ["a.weight", fp8([512, 1024])],
+          ["a.weight_scale_inv", f32([4, 8])],
+        ]),
+      );
+      const view = dequantView(
+        weights,
+        { model_type: "x", quantization_config: { quant_method: "fp8", fmt: "e4m3", weight_block_size: [128, 128] } },
+        { pool },
+      );
+      await view.read("a.weight");
+      await view.close();
+      expect(pool.started).toBeGreaterThan(0);
+      arena.give(step);
+      const next = arena.take(88 * MiB);
+      expect(arena.offsetOf(next)).toBe(arena.offsetOf(step));
+      arena.give(next);
+    } finally {
+      await pool.close();
+    }
   });
 
   it("never lends overlapping blocks, stays within plan's bound, and comes back to an empty memory whatever the order of takes and gives", () => {
