@@ -91,7 +91,8 @@ export { dequantizedConfig } from "./reference/fp8/config.js";
 export { dequantFp8, dequantTensor, type DequantOptions, type DequantResult } from "./reference/fp8/dequant.js";
 export { dequantView, type DequantView, type DequantViewOptions } from "./reference/fp8/view.js";
 export { dequantCheckpoint, type DequantCheckpointOptions, type DequantCheckpointResult } from "./reference/fp8/checkpoint.js";
-export { DequantPool, defaultPool, defaultThreads, MAX_THREADS, type DequantPoolOptions } from "./reference/fp8/pool.js";
+export { DequantPool, defaultPool, type DequantPoolOptions } from "./reference/fp8/pool.js";
+export { defaultThreads, MAX_THREADS } from "./reference/fp8/threads.js";
 
 // Fixtures: deterministic synthetic checkpoints of real MoE families (docs/fixtures-and-hub.md).
 export { listFamilies, FAMILY_NAMES, type FamilyName, type FamilyInfo, type JsonValue } from "./fixtures-gen/families.js";

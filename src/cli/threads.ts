@@ -1,6 +1,6 @@
 // `--threads N`, shared by the commands that dequantize FP8 (dequant, fuse --dequant-fp8).
 
-import { MAX_THREADS, defaultThreads } from "../reference/fp8/pool.js";
+import { MAX_THREADS, defaultThreads } from "../reference/fp8/threads.js";
 import { wholeNumber } from "./options.js";
 
 export const THREADS_FLAG = "--threads <n>";

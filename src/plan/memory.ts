@@ -58,7 +58,7 @@ import { prealloc } from "../bench/strategies/prealloc.js";
 import type { FuseProblem } from "../bench/problem.js";
 import { isFp8Weight } from "../reference/fp8/formats.js";
 import { blockSize } from "../reference/fp8/arena.js";
-import { defaultThreads } from "../reference/fp8/pool.js";
+import { defaultThreads } from "../reference/fp8/threads.js";
 import { DEQUANT_CHUNK_ELEMENTS, PIECES_HELD } from "../reference/fp8/view.js";
 import { DEFAULT_MAX_SHARD_SIZE, planShards } from "../reference/checkpoint-writer.js";
 import { dtypeRank } from "../reference/dtypes.js";

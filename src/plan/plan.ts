@@ -12,7 +12,7 @@ import type { HubSettings } from "../hub/settings.js";
 import { CONFIG_FILE, Checkpoint, type ModelConfig } from "../reference/checkpoint.js";
 import { CheckpointError } from "../reference/errors.js";
 import { dequantizedConfig } from "../reference/fp8/config.js";
-import { defaultThreads } from "../reference/fp8/pool.js";
+import { defaultThreads } from "../reference/fp8/threads.js";
 import { isFp8Weight } from "../reference/fp8/formats.js";
 import { type DequantPlan, planDequant } from "../reference/fp8/plan.js";
 import { dequantPlanReport } from "../reference/fp8/report.js";

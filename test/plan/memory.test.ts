@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { DEQUANT_WORKER_BYTES, predictPeak, stepBufferBytes } from "../../src/plan/memory.js";
 import { type CheckpointHeaders, planCheckpoint } from "../../src/plan/plan.js";
 import type { ModelConfig } from "../../src/reference/checkpoint.js";
-import { defaultThreads } from "../../src/reference/fp8/pool.js";
+import { defaultThreads } from "../../src/reference/fp8/threads.js";
 import type { DType } from "../../src/reference/dtypes.js";
 import type { TensorSpec } from "../../src/reference/tensor.js";
 

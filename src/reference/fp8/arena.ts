@@ -4,29 +4,36 @@
 // memory, so a piece read from a file into it is dequantized in place by whichever thread takes
 // it, and written to the output file from there: no copy into or out of a module's own memory.
 //
-// Only the main thread allocates, in two regions: buffers below ARENA_LIMIT, the threads' scratch
-// above it (each region grows from its own start, so the memory's pages beyond what either
-// holds are never touched: they are reserved, not resident). Blocks come in size classes, kept
-// per class once given back, so a dequantization reuses the same few blocks for every piece; a
-// region grows to the most the pipeline ever holds at once (a few pieces, a bounded prefetch, the
-// fuse's two step buffers). The memory never shrinks (WebAssembly memories cannot), but a block
-// given back at the top of its region brings the top down over it and over the free blocks
-// below, so runs of other shapes one after another in a long-lived process reuse the same bytes:
-// the buffers take the most one run held, not the sum of every class any run used. Scratch has
-// a region of its own because threads take it when they first compute and keep it for the
-// pool's life (the default pool's: the process's): among the buffers it would pin the top above
-// whatever was lent at that moment.
+// Only the main thread allocates. Blocks come in size classes, kept per class once given back, so
+// a dequantization reuses the same few blocks for every piece; the memory grows to the most the
+// pipeline ever holds at once (a few pieces, a bounded prefetch, the fuse's two step buffers).
+// It never shrinks (WebAssembly memories cannot), but a block given back at the top brings the
+// top down over it and over the free blocks below, so runs of other shapes one after another in
+// a long-lived process reuse the same bytes: the memory is the most one run held, not the sum
+// of every class any run used.
+//
+// A thread keeps its scratch block for its pool's life (the default pool's: the process's), so a
+// scratch block lent above a run's buffers would hold the top up for good. The process's memory
+// therefore reserves one scratch block per core at its bottom (the main thread and the default
+// pool's workers take those), and a pool's workers take theirs when the pool is made, before the
+// buffers of the runs it serves (pool.ts). The reserve is address space only: a block's pages
+// are touched when its thread computes. (Scratch in a region of its own above the buffers' limit
+// would make that 1 GiB gap writable, which Linux charges to the data segment and the commit
+// limit: `ulimit -d 512M` then failed the smallest dequantization.)
 //
 // Up to PIECE_CLASS_LIMIT the classes are powers of two (the view's pieces, whose tails come in
 // every size, share a few classes); above it they are multiples of it, so that a fuse's step
 // buffer of 80 MiB takes 80 MiB of the limit and not 128: with powers of two, two such buffers
 // filled the limit and pushed every piece after them out of the memory, where no worker can
-// compute it. Past ARENA_LIMIT, or on a runtime without WebAssembly, buffers are plain
-// SharedArrayBuffers, which every kernel accepts (the WebAssembly one stages them through its
-// scratch); those of a piece's class are kept once given back too, so that a long run past the
-// limit does not leave one per piece to the collector. Every block handed out is recorded until
-// it comes back: giving back twice, or a view that is not the whole block, is refused.
+// compute it. Past ARENA_LIMIT, when the system refuses to grow the memory, or on a runtime
+// without WebAssembly, buffers are plain SharedArrayBuffers, which every kernel accepts (the
+// WebAssembly one stages them through its scratch); those of a piece's class are kept once given
+// back too, so that a long run past the limit does not leave one per piece to the collector.
+// Scratch blocks have free lists of their own, so buffers never take the room kept for threads.
+// Every block handed out is recorded until it comes back: giving back twice, or a view that is
+// not the whole block, is refused.
 
+import { defaultThreads } from "./threads.js";
 import { type SharedMemory, WEBASSEMBLY } from "./wasm-api.js";
 
 const PAGE = 65536;
@@ -40,10 +47,11 @@ export const PIECE_CLASS_LIMIT = 8 << 20;
  * gate_up of [2 x 24576, 5120] in BF16) beside the pieces of their readers.
  */
 export const ARENA_LIMIT = 1 << 30;
+/** A thread's scratch block: the class of wasm-kernel.ts's SCRATCH_BYTES (its test holds the two together). */
+export const SCRATCH_BLOCK = 2 << 20;
 /**
- * The memory's maximum, 1.5 GiB: the buffers' region up to ARENA_LIMIT, then the scratch region,
- * a block (2 MiB) for each of up to 256 threads; every offset below 2^31 (the work queue holds
- * them as int32).
+ * The memory's maximum, 1.5 GiB: the buffers' limit plus a scratch block for each of up to 256
+ * threads, every offset below 2^31 (the work queue holds them as int32).
  */
 export const KERNEL_MEMORY_PAGES = (3 << 29) / PAGE;
 
@@ -52,27 +60,39 @@ export const blockSize = (bytes: number): number =>
   bytes > PIECE_CLASS_LIMIT ? Math.ceil(bytes / PIECE_CLASS_LIMIT) * PIECE_CLASS_LIMIT : Math.max(MIN_BLOCK, 2 ** Math.ceil(Math.log2(Math.max(1, bytes))));
 
 export class Arena {
-  /** Free blocks of the kernel memory by class: buffers' (below ARENA_LIMIT) and scratch's (above it). */
+  /** Free blocks of the kernel memory by class: buffers', and scratch's (reserved at the bottom, or taken above it). */
   private readonly free = new Map<number, number[]>();
   private readonly freeScratch = new Map<number, number[]>();
   /** Blocks of the kernel memory handed out, by offset: their class and kind. */
   private readonly lent = new Map<number, Block>();
-  /** Free blocks of the kernel memory (of both regions) by their end, so that a region's top can come down over them. */
+  /** Free blocks above the reserve by their end, so that the top can come down over them. */
   private readonly freeEnds = new Map<number, Block & { readonly at: number }>();
   /** The SharedArrayBuffers the memory has returned (a new one after each growth); views over them are the arena's. */
   private readonly generations = new WeakSet<ArrayBufferLike>();
   /** Plain buffers `take` made past the limit, each with whether it is handed out now; those of a piece's class given back. */
   private readonly outside = new WeakMap<ArrayBufferLike, boolean>();
   private readonly spare = new Map<number, Uint8Array[]>();
-  /** Where each region's next fresh block starts. */
-  private readonly top = { buffers: 0, scratch: ARENA_LIMIT };
+  /** The end of the reserved scratch blocks; blocks are made from `top` up, and it never goes below `floor`. */
+  private readonly floor: number;
+  private top: number;
 
-  constructor(readonly memory: SharedMemory | undefined) {}
+  /** Over `memory`, with `reservedScratch` scratch blocks at its bottom (grown now: address space, not pages). */
+  constructor(
+    readonly memory: SharedMemory | undefined,
+    reservedScratch = 0,
+  ) {
+    const reserve = memory === undefined || reservedScratch <= 0 ? 0 : reservedScratch * SCRATCH_BLOCK;
+    this.floor = this.top = 0;
+    if (reserve > 0 && this.grow(reserve, reserve) === 0) {
+      this.floor = reserve;
+      for (let at = reserve - SCRATCH_BLOCK; at >= 0; at -= SCRATCH_BLOCK) pushTo(this.freeScratch, SCRATCH_BLOCK, at);
+    }
+  }
 
   /** A buffer of at least `bytes`, in the kernel memory when it has room (its length is the block's). */
   take(bytes: number): Uint8Array {
     const size = blockSize(bytes);
-    const at = this.reuse(size, false) ?? this.grow(size, false);
+    const at = this.reuse(size, false) ?? this.grow(size, ARENA_LIMIT);
     if (at !== undefined) return this.lend(at, size, false);
     const b = this.spare.get(size)?.pop() ?? new Uint8Array(new SharedArrayBuffer(size));
     this.outside.set(b.buffer, true);
@@ -82,7 +102,7 @@ export class Arena {
   /** A thread's kernel scratch (wasm-kernel.ts): always in the kernel memory, whatever the buffers hold. */
   takeScratch(bytes: number): Uint8Array {
     const size = blockSize(bytes);
-    const at = this.reuse(size, true) ?? this.grow(size, true);
+    const at = this.reuse(size, true) ?? this.grow(size, KERNEL_MEMORY_PAGES * PAGE);
     if (at === undefined) throw new RangeError("the FP8 kernel memory has no room for another thread's scratch");
     return this.lend(at, size, true);
   }
@@ -91,18 +111,19 @@ export class Arena {
   give(b: Uint8Array): void {
     const refused = () => new RangeError(`give back the whole block take returned, once, not a view of ${b.length} bytes`);
     if (this.offsetOf(b) !== undefined) {
-      const lent = this.lent.get(b.byteOffset);
+      const at = b.byteOffset;
+      const lent = this.lent.get(at);
       if (lent === undefined || lent.size !== b.length) throw refused();
-      this.lent.delete(b.byteOffset);
-      pushTo(lent.scratch ? this.freeScratch : this.free, lent.size, b.byteOffset);
-      this.freeEnds.set(b.byteOffset + lent.size, { ...lent, at: b.byteOffset });
-      // The region's top comes down over every free block that ends where it is.
-      const region = lent.scratch ? "scratch" : "buffers";
-      for (let f = this.freeEnds.get(this.top[region]); f !== undefined; f = this.freeEnds.get(this.top[region])) {
+      this.lent.delete(at);
+      pushTo(lent.scratch ? this.freeScratch : this.free, lent.size, at);
+      if (at < this.floor) return;
+      this.freeEnds.set(at + lent.size, { ...lent, at });
+      // The top comes down over every free block that ends where it is.
+      for (let f = this.freeEnds.get(this.top); f !== undefined; f = this.freeEnds.get(this.top)) {
         const list = (f.scratch ? this.freeScratch : this.free).get(f.size)!;
         list.splice(list.indexOf(f.at), 1);
-        this.freeEnds.delete(this.top[region]);
-        this.top[region] = f.at;
+        this.freeEnds.delete(this.top);
+        this.top = f.at;
       }
       return;
     }
@@ -133,15 +154,21 @@ export class Arena {
     return new Uint8Array(buffer, at, size);
   }
 
-  /** A fresh block at the top of its region, growing the memory as needed; undefined when the region is full. */
-  private grow(size: number, scratch: boolean): number | undefined {
+  /**
+   * A fresh block at the top, growing the memory first; undefined past `limit`, or when the
+   * system refuses the growth (a data-segment or commit limit), the top then left where it was.
+   */
+  private grow(size: number, limit: number): number | undefined {
     const memory = this.memory;
-    const region = scratch ? "scratch" : "buffers";
-    const at = this.top[region];
-    if (memory === undefined || at + size > (scratch ? KERNEL_MEMORY_PAGES * PAGE : ARENA_LIMIT)) return undefined;
-    this.top[region] = at + size;
+    const at = this.top;
+    if (memory === undefined || at + size > limit) return undefined;
     const have = memory.buffer.byteLength;
-    if (at + size > have) memory.grow(Math.ceil((at + size - have) / PAGE));
+    try {
+      if (at + size > have) memory.grow(Math.ceil((at + size - have) / PAGE));
+    } catch {
+      return undefined;
+    }
+    this.top = at + size;
     return at;
   }
 }
@@ -159,8 +186,14 @@ function pushTo<T>(lists: Map<number, T[]>, size: number, item: T): void {
 
 let processArena: Arena | undefined;
 
-/** The process's kernel memory, created on first use by the main thread (workers adopt it: wasm-kernel.ts). */
+/**
+ * The process's kernel memory, created on first use by the main thread (workers adopt it:
+ * wasm-kernel.ts), with a scratch block reserved for each thread of the default pool.
+ */
 export function kernelArena(): Arena {
-  processArena ??= new Arena(WEBASSEMBLY === undefined ? undefined : new WEBASSEMBLY.Memory({ initial: 1, maximum: KERNEL_MEMORY_PAGES, shared: true }));
+  processArena ??= new Arena(
+    WEBASSEMBLY === undefined ? undefined : new WEBASSEMBLY.Memory({ initial: 1, maximum: KERNEL_MEMORY_PAGES, shared: true }),
+    defaultThreads(),
+  );
   return processArena;
 }

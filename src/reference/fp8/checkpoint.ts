@@ -9,7 +9,7 @@ import { writeCheckpoint } from "../checkpoint-writer.js";
 import { checkOutputPath } from "../output-path.js";
 import type { KernelStrategy } from "./kernel.js";
 import type { DequantPlan } from "./plan.js";
-import { checkThreads, defaultThreads } from "./pool.js";
+import { checkThreads, defaultThreads } from "./threads.js";
 import { dequantView } from "./view.js";
 
 export interface DequantCheckpointOptions {

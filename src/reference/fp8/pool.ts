@@ -11,41 +11,29 @@
 //
 // Lifetime: workers start lazily, on the first work large enough to need them, at most
 // `threads` of them; they are ref'd only while runs are pending, so an idle pool never keeps the
-// process alive, and `close()` ends them. One thread (`threads: 1`) never starts a worker: the
+// process alive, and `close()` ends them. Their scratch blocks in the kernel memory are taken
+// when the pool is made, before the buffers of any run it serves, and given back by `close()`:
+// taken when a worker starts, mid-run, a block kept for the pool's life would sit above the
+// run's buffers and hold the memory's top up (arena.ts). One thread (`threads: 1`) never starts a worker: the
 // kernel runs in-process, deferred to the event loop's check phase so that I/O issued before it
 // proceeds while it computes. So does everything on a runtime without WebAssembly (no kernel
 // memory to share).
 
-import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { type ErrorLocation, UsageError } from "../errors.js";
+import type { ErrorLocation } from "../errors.js";
 import { kernelArena } from "./arena.js";
 import { Fp8Error } from "./errors.js";
 import type { Fp8Dequantizer } from "./kernel.js";
 import type { SharedMemory } from "./wasm-api.js";
 import { SCRATCH_BYTES, mainThreadScratch } from "./wasm-kernel.js";
+import { checkThreads, defaultThreads } from "./threads.js";
 import { QUEUE_RUNS, WorkQueue, runTask } from "./work-queue.js";
-
-/** More threads than this is a typo, not a machine. */
-export const MAX_THREADS = 256;
 
 /**
  * Fewest elements worth giving to a worker: below this, waking a thread costs more than the rows
  * it would compute, and the range runs in-process.
  */
 export const MIN_TASK_ELEMENTS = 1 << 16;
-
-/** One worker per core (what the OS lets this process use), at most MAX_THREADS. */
-export function defaultThreads(): number {
-  return Math.min(availableParallelism(), MAX_THREADS);
-}
-
-export function checkThreads(threads: number): number {
-  if (!(Number.isSafeInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
-    throw new UsageError("INVALID_ARGUMENT", `threads must be a whole number from 1 to ${MAX_THREADS}, got ${threads}`);
-  }
-  return threads;
-}
 
 /** What a worker is started with: the kernel memory, the queue, and its own scratch there. */
 export interface WorkerStart {
@@ -72,7 +60,7 @@ export interface DequantPoolOptions {
 
 interface Thread {
   readonly worker: Worker;
-  /** Its kernel scratch in the kernel memory, given back when the worker is gone. */
+  /** Its kernel scratch in the kernel memory, the pool's again when the worker is gone. */
   readonly scratch: Uint8Array;
 }
 
@@ -130,6 +118,8 @@ export class DequantPool {
   readonly threads: number;
   private readonly minTaskElements: number;
   private readonly workers: Thread[] = [];
+  /** Scratch blocks for workers not running now, one per worker the pool may start. */
+  private readonly scratch: Uint8Array[] = [];
   private readonly queue = new WorkQueue();
   /** Run slots of the queue not in use, and the runs in flight by slot. */
   private readonly freeRuns = Array.from({ length: QUEUE_RUNS }, (_, k) => QUEUE_RUNS - 1 - k);
@@ -143,6 +133,16 @@ export class DequantPool {
   constructor(threads: number = defaultThreads(), options: DequantPoolOptions = {}) {
     this.threads = checkThreads(threads);
     this.minTaskElements = Math.max(1, options.minTaskElements ?? MIN_TASK_ELEMENTS);
+    const arena = kernelArena();
+    // The main thread computes too (help), so one worker fewer. With no room for more scratch
+    // (256 threads' worth lent), the pool starts the workers it has scratch for.
+    for (let k = 1; k < this.threads && arena.memory !== undefined; k++) {
+      try {
+        this.scratch.push(arena.takeScratch(SCRATCH_BYTES));
+      } catch {
+        break;
+      }
+    }
   }
 
   /** Worker threads running now (they start lazily). */
@@ -236,6 +236,7 @@ export class DequantPool {
   async close(): Promise<void> {
     this.closed = true;
     await this.stopWorkers("the pool was closed");
+    for (const b of this.scratch.splice(0)) kernelArena().give(b);
   }
 
   /** A free run slot, with ring room for `tasks` more tasks (waiting for runs to end if needed). */
@@ -267,9 +268,8 @@ export class DequantPool {
 
   private ensureWorkers(tasks: number): void {
     const arena = kernelArena();
-    // The main thread computes too (help), so one worker fewer.
-    while (this.workers.length < Math.min(this.threads - 1, tasks - 1)) {
-      const scratch = arena.takeScratch(SCRATCH_BYTES);
+    while (this.workers.length < tasks - 1 && this.scratch.length > 0) {
+      const scratch = this.scratch.pop()!;
       const start: WorkerStart = { memory: arena.memory!, queue: this.queue.control.buffer as SharedArrayBuffer, scratch: scratch.byteOffset };
       const thread: Thread = { worker: new Worker(workerEntry(), { workerData: start }), scratch };
       thread.worker.on("message", (m: WorkerError) => {
@@ -358,7 +358,7 @@ export class DequantPool {
     const workers = this.workers.splice(0);
     this.queue.stop();
     await Promise.all(workers.map((t) => t.worker.terminate()));
-    for (const t of workers) kernelArena().give(t.scratch);
+    this.scratch.push(...workers.map((t) => t.scratch));
     this.queue.reset();
     for (const p of this.pending.values()) p.fail(why);
     for (const wake of this.waiting.splice(0)) wake();

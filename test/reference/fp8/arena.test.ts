@@ -4,11 +4,14 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ARENA_LIMIT, Arena, KERNEL_MEMORY_PAGES, PIECE_CLASS_LIMIT, blockSize, kernelArena } from "../../../src/reference/fp8/arena.js";
+import { spawnSync } from "node:child_process";
+import { ARENA_LIMIT, Arena, KERNEL_MEMORY_PAGES, PIECE_CLASS_LIMIT, SCRATCH_BLOCK, blockSize, kernelArena } from "../../../src/reference/fp8/arena.js";
 import { DequantPool } from "../../../src/reference/fp8/pool.js";
 import { DEQUANT_CHUNK_ELEMENTS, dequantView } from "../../../src/reference/fp8/view.js";
 import { type SharedMemory, WEBASSEMBLY } from "../../../src/reference/fp8/wasm-api.js";
+import { SCRATCH_BYTES } from "../../../src/reference/fp8/wasm-kernel.js";
 import { memoryWeights } from "../../../src/reference/weights.js";
+import { ROOT } from "../../support/cli.js";
 import { fcParams } from "../../support/fc.js";
 import { f32, fp8 } from "./tensors.js";
 
@@ -73,28 +76,55 @@ describe("the kernel memory (Arena)", () => {
     expect(m.buffer.byteLength).toBe(grown);
   });
 
-  it("keeps thread scratch in a region of its own: taken between a run's buffers, it does not hold their top up", () => {
-    const arena = new Arena(memory());
+  it("reserves scratch for its threads at the bottom: lent through a run, it does not hold the buffers' top up", () => {
+    const arena = new Arena(memory(), 2);
     const step = arena.take(80 * MiB);
-    const scratch = arena.takeScratch(2 * MiB);
+    const scratch = arena.takeScratch(SCRATCH_BYTES);
     const piece = arena.take(4 * MiB);
-    expect([arena.offsetOf(step), arena.offsetOf(scratch), arena.offsetOf(piece)]).toEqual([0, ARENA_LIMIT, 80 * MiB]);
+    expect([arena.offsetOf(step), arena.offsetOf(scratch), arena.offsetOf(piece)]).toEqual([2 * SCRATCH_BLOCK, 0, 2 * SCRATCH_BLOCK + 80 * MiB]);
     arena.give(piece);
     arena.give(step);
-    // The scratch is still lent (a pool's thread keeps it), yet the next run starts at 0.
-    expect(arena.offsetOf(arena.take(88 * MiB))).toBe(0);
-    // Scratch given back at the top of its region comes down the same way.
-    const second = arena.takeScratch(2 * MiB);
-    arena.give(second);
+    // The scratch is still lent (a pool's thread keeps it), yet the next run takes the same bytes.
+    expect(arena.offsetOf(arena.take(88 * MiB))).toBe(2 * SCRATCH_BLOCK);
+    // The reserve, given back, is scratch's again, and buffers never go below it.
+    expect(arena.offsetOf(arena.takeScratch(SCRATCH_BYTES))).toBe(SCRATCH_BLOCK);
     arena.give(scratch);
-    expect(arena.offsetOf(arena.takeScratch(2 * MiB))).toBe(ARENA_LIMIT);
+    expect(arena.offsetOf(arena.takeScratch(SCRATCH_BYTES))).toBe(0);
+    // More threads than the reserve take theirs from the top, like any block.
+    expect(arena.offsetOf(arena.takeScratch(SCRATCH_BYTES))).toBe(2 * SCRATCH_BLOCK + 88 * MiB);
+    // A thread's scratch is one block of the reserve.
+    expect(blockSize(SCRATCH_BYTES)).toBe(SCRATCH_BLOCK);
+  });
+
+  it("grows first, and gives a plain buffer when the system refuses the growth, its top where it was", () => {
+    // A maximum of 4 MiB stands in for a growth the system refuses (a data-segment or commit limit).
+    const arena = new Arena(new WEBASSEMBLY!.Memory({ initial: 1, maximum: 64, shared: true }));
+    const first = arena.take(MiB);
+    const big = arena.take(8 * MiB);
+    expect([arena.offsetOf(first), arena.offsetOf(big)]).toEqual([0, undefined]);
+    expect(arena.offsetOf(arena.take(MiB))).toBe(MiB);
+    expect(arena.offsetOf(arena.take(MiB))).toBe(2 * MiB);
+    // Scratch cannot be a plain buffer: a thread without room for it is refused, in one line.
+    expect(() => arena.takeScratch(SCRATCH_BYTES)).toThrow("no room for another thread's scratch");
+    expect(arena.offsetOf(arena.take(MiB))).toBe(3 * MiB);
+  });
+
+  it.runIf(process.platform === "linux")("dequantizes in a process whose data segment is limited to 512 MiB (ulimit -d)", () => {
+    // Growing a WebAssembly memory makes its pages writable, which Linux charges to the data
+    // segment even while they are not resident: the kernel memory must grow only as far as it is used.
+    const r = spawnSync("sh", ["-c", `ulimit -d 524288 && exec "${process.execPath}" --import tsx test/support/fp8-dequant-child.ts`], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^ok \d+\n$/);
   });
 
   it("reuses a run's bytes for the next in the process's own kernel memory, with the default pool's threads computing in between", async () => {
-    // The pipeline's set-up: the default pool's workers take their scratch on its first parallel
-    // run and keep it for the process's life, in the middle of a fuse (its step buffer lent).
+    // The pipeline's set-up: a fuse of a dequantizing view on the default pool, whose threads
+    // keep their scratch for the process's life, first used in the middle of the run.
     const arena = kernelArena();
-    const step = arena.take(80 * MiB);
     const weights = memoryWeights(
       new Map([
         ["a.weight", fp8([512, 1024])],
@@ -102,6 +132,7 @@ describe("the kernel memory (Arena)", () => {
       ]),
     );
     const view = dequantView(weights, { model_type: "x", quantization_config: { quant_method: "fp8", fmt: "e4m3", weight_block_size: [128, 128] } });
+    const step = arena.take(80 * MiB);
     await view.read("a.weight");
     await view.close();
     arena.give(step);
@@ -113,7 +144,8 @@ describe("the kernel memory (Arena)", () => {
 
   it("reuses a run's bytes for the next with a pool's threads started in between and still running (whatever ran before in this process)", async () => {
     // The default pool's threads may have taken their scratch in an earlier test file of this
-    // worker (isolate: false); a pool of its own takes fresh scratch here, in the middle of the run.
+    // worker (isolate: false); a pool of its own takes its scratch when it is made, before the
+    // run's buffers, and keeps it while its threads run.
     const arena = kernelArena();
     const pool = new DequantPool(2, { minTaskElements: 1 << 16 });
     try {
@@ -144,53 +176,61 @@ describe("the kernel memory (Arena)", () => {
   it("never lends overlapping blocks, stays within plan's bound, and comes back to an empty memory whatever the order of takes and gives", () => {
     // One memory for every case: each case's arena starts at offset 0 of it, as a fresh one would.
     const m = memory();
-    // Few classes, so that blocks given back are often taken again (the free lists' bookkeeping).
-    const sizes = [1, 100_000, 3 * MiB, 8 * MiB + 1];
+    // Few classes, so that blocks given back are often taken again (the free lists' bookkeeping);
+    // scratch of a thread's size comes from the reserve while it lasts.
+    const sizes = [1, 100_000, SCRATCH_BYTES, 3 * MiB, 8 * MiB + 1];
     const op = fc.oneof(fc.record({ take: fc.constantFrom(...sizes), scratch: fc.boolean() }), fc.record({ give: fc.nat() }));
+    const order = fc.array(fc.nat(), { minLength: 30, maxLength: 30 });
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 30 }), fc.array(fc.nat(), { minLength: 30, maxLength: 30 }), (ops, order) => {
-        const run = (arena: Arena): number[] => {
+      fc.property(fc.nat({ max: 3 }), fc.array(op, { maxLength: 30 }), order, (reserved, ops, giveOrder) => {
+        const floor = reserved * SCRATCH_BLOCK;
+        /** Offsets, those in the reserve as "reserve" (which of its blocks comes back first depends on the order of gives). */
+        const run = (arena: Arena): (number | "reserve")[] => {
           const lent: Uint8Array[] = [];
-          const offsets: number[] = [];
-          // plan's memory model (src/plan/memory.ts): what a region holds is at most, per class,
-          // the most blocks of it ever lent at once times the class's size.
+          const offsets: (number | "reserve")[] = [];
+          // plan's memory model (src/plan/memory.ts): what the memory holds above the reserve is at
+          // most, per class, the most blocks of it ever lent there at once times the class's size.
           const held = new Map<string, number>();
           const most = new Map<string, number>();
-          const highest = { buffers: 0, scratch: 0 };
-          const key = (b: Uint8Array) => `${arena.offsetOf(b)! >= ARENA_LIMIT ? "scratch" : "buffers"} ${b.length}`;
+          let highest = floor;
+          const key = (b: Uint8Array, scratch: boolean) => `${scratch} ${b.length}`;
+          const kinds = new Map<Uint8Array, boolean>();
           for (const o of ops) {
             if ("take" in o) {
               const b = o.scratch ? arena.takeScratch(o.take) : arena.take(o.take);
+              const at = arena.offsetOf(b)!;
               expect(b.length).toBe(blockSize(o.take));
-              expect(arena.offsetOf(b)! >= ARENA_LIMIT).toBe(o.scratch);
-              offsets.push(arena.offsetOf(b)!);
+              // Only a thread's scratch is in the reserve.
+              if (at < floor) expect([o.scratch, b.length]).toEqual([true, SCRATCH_BLOCK]);
+              offsets.push(at < floor ? "reserve" : at);
               lent.push(b);
-              held.set(key(b), (held.get(key(b)) ?? 0) + 1);
-              most.set(key(b), Math.max(most.get(key(b)) ?? 0, held.get(key(b))!));
-              const region = o.scratch ? "scratch" : "buffers";
-              highest[region] = Math.max(highest[region], arena.offsetOf(b)! + b.length - (o.scratch ? ARENA_LIMIT : 0));
+              kinds.set(b, o.scratch);
+              if (at >= floor) {
+                held.set(key(b, o.scratch), (held.get(key(b, o.scratch)) ?? 0) + 1);
+                most.set(key(b, o.scratch), Math.max(most.get(key(b, o.scratch)) ?? 0, held.get(key(b, o.scratch))!));
+                highest = Math.max(highest, at + b.length);
+              }
             } else if (lent.length > 0) {
               const [b] = lent.splice(o.give % lent.length, 1);
-              held.set(key(b!), held.get(key(b!))! - 1);
+              if (arena.offsetOf(b!)! >= floor) held.set(key(b!, kinds.get(b!)!), held.get(key(b!, kinds.get(b!)!))! - 1);
               arena.give(b!);
             }
             const spans = lent.map((b) => [arena.offsetOf(b)!, arena.offsetOf(b)! + b.length] as const).sort((a, b) => a[0] - b[0]);
             for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
             expect(spans.every(([, end]) => end <= m.buffer.byteLength)).toBe(true);
           }
-          for (const region of ["buffers", "scratch"] as const) {
-            const bound = [...most].filter(([k]) => k.startsWith(region)).reduce((sum, [k, n]) => sum + n * Number(k.split(" ")[1]), 0);
-            expect(highest[region]).toBeLessThanOrEqual(bound);
-          }
-          for (let i = 0; lent.length > 0; i++) arena.give(lent.splice(order[i % order.length]! % lent.length, 1)[0]!);
+          const bound = [...most].reduce((sum, [k, n]) => sum + n * Number(k.split(" ")[1]), 0);
+          expect(highest - floor).toBeLessThanOrEqual(bound);
+          for (let i = 0; lent.length > 0; i++) arena.give(lent.splice(giveOrder[i % giveOrder.length]! % lent.length, 1)[0]!);
           return offsets;
         };
-        const arena = new Arena(m);
+        const arena = new Arena(m, reserved);
         const offsets = run(arena);
-        // Everything back: the next block of each region is at its start again, and the same run
-        // takes the same bytes.
-        const probes = [arena.take(1), arena.takeScratch(1)];
-        expect(probes.map((b) => arena.offsetOf(b))).toEqual([0, ARENA_LIMIT]);
+        // Everything back: the next block is at the reserve's end again, a thread's scratch in
+        // the reserve while there is one, and the same run takes the same bytes.
+        const probes = [arena.take(1), arena.takeScratch(SCRATCH_BYTES)];
+        expect(arena.offsetOf(probes[0]!)).toBe(floor);
+        expect(arena.offsetOf(probes[1]!)! < floor).toBe(reserved > 0);
         for (const b of probes) arena.give(b);
         expect(run(arena)).toEqual(offsets);
       }),

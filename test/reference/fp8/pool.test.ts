@@ -6,7 +6,8 @@ import { describe, expect, it, vi } from "vitest";
 import { UsageError } from "../../../src/reference/errors.js";
 import { Fp8Error } from "../../../src/reference/fp8/errors.js";
 import { Fp8Dequantizer } from "../../../src/reference/fp8/kernel.js";
-import { DequantPool, MAX_THREADS, splitRange } from "../../../src/reference/fp8/pool.js";
+import { DequantPool, splitRange } from "../../../src/reference/fp8/pool.js";
+import { MAX_THREADS } from "../../../src/reference/fp8/threads.js";
 import { WorkQueue } from "../../../src/reference/fp8/work-queue.js";
 
 const kernel = (rows: number, cols: number) =>
