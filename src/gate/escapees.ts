@@ -53,11 +53,11 @@ export function sweepRun(mark: string): Sweep {
   return killMarked(mark);
 }
 
-/** The pids (other than ours) whose environment holds RUN_MARK_VAR=mark, or why they cannot be listed. */
+/** The pids (other than ours) whose environment holds a variable = mark, or why they cannot be listed. */
 export type MarkedLister = (mark: string) => number[] | { readonly why: string };
 
 /** Linux: each process's environment as exec gave it; undefined where /proc cannot be listed. */
-function procMarked(mark: string): number[] | undefined {
+function procMarked(name: string, mark: string): number[] | undefined {
   let entries: string[];
   try {
     entries = readdirSync("/proc");
@@ -65,7 +65,7 @@ function procMarked(mark: string): number[] | undefined {
     return undefined;
   }
   // environ is NUL-separated and NUL-ended; a leading NUL lets the first variable match like the others.
-  const wanted = Buffer.from(`\0${RUN_MARK_VAR}=${mark}\0`);
+  const wanted = Buffer.from(`\0${name}=${mark}\0`);
   const found: number[] = [];
   for (const entry of entries) {
     const pid = Number(entry);
@@ -79,32 +79,66 @@ function procMarked(mark: string): number[] | undefined {
   return found;
 }
 
-/** `ps` printing every process's pid, command and environment, one a line: procps spells the environment `e`, BSD and macOS `-E`. */
-export const PS_ENVIRONMENT: readonly string[] =
-  process.platform === "linux" ? ["ps", "-A", "-ww", "-o", "pid=,command=", "e"] : ["ps", "-A", "-E", "-ww", "-o", "pid=,command="];
+/**
+ * `ps` listing every process's pid and command, and the same with its environment after the
+ * command: procps spells the environment `e`, macOS `-E`.
+ */
+export const PS: { readonly plain: readonly string[]; readonly environment: readonly string[] } =
+  process.platform === "linux"
+    ? { plain: ["ps", "-A", "-ww", "-o", "pid=,command="], environment: ["ps", "-A", "-ww", "-o", "pid=,command=", "e"] }
+    : { plain: ["ps", "-A", "-ww", "-o", "pid=,command="], environment: ["ps", "-A", "-E", "-ww", "-o", "pid=,command="] };
 
-/** The processes `ps` (run as `argv`) shows with a word that is exactly RUN_MARK_VAR=mark. */
-export function psMarked(argv: readonly string[] = PS_ENVIRONMENT): MarkedLister {
+/** Each pid's one line of `argv`'s output (a pid on two lines, a command with a line break in it, is dropped). */
+function psLines(argv: readonly string[]): Map<number, string> | { readonly why: string } {
+  let out: string;
+  try {
+    out = execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 10_000, maxBuffer: 256 << 20, stdio: ["ignore", "pipe", "ignore"] });
+  } catch (e) {
+    return { why: `${argv.join(" ")} failed: ${(e as Error).message.split("\n")[0]}` };
+  }
+  const lines = new Map<number, string>();
+  const twice = new Set<number>();
+  for (const line of out.split("\n")) {
+    const m = /^\s*(\d+) (.*)$/.exec(line);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (lines.has(pid)) twice.add(pid);
+    lines.set(pid, m[2]!);
+  }
+  for (const pid of twice) lines.delete(pid);
+  return lines;
+}
+
+/**
+ * The processes whose environment, as `ps` shows it after the command, has a word that is
+ * exactly name=mark. The command is what `ps` shows without the environment, so the mark in a
+ * process's arguments does not count; a process whose command changed between the two listings
+ * waits for the next sweep.
+ */
+export function psMarked(name: string, ps = PS): MarkedLister {
   return (mark) => {
-    let out: string;
-    try {
-      out = execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 10_000, maxBuffer: 256 << 20, stdio: ["ignore", "pipe", "ignore"] });
-    } catch (e) {
-      return { why: `${argv.join(" ")} failed: ${(e as Error).message.split("\n")[0]}` };
-    }
-    const word = `${RUN_MARK_VAR}=${mark}`;
+    const plain = psLines(ps.plain);
+    const withEnvironment = psLines(ps.environment);
+    if (!(plain instanceof Map)) return plain;
+    if (!(withEnvironment instanceof Map)) return withEnvironment;
+    const word = `${name}=${mark}`;
     const found: number[] = [];
-    for (const line of out.split("\n")) {
-      const [pid, ...words] = line.trim().split(/\s+/);
-      const n = Number(pid);
-      if (Number.isSafeInteger(n) && n > 0 && n !== process.pid && words.includes(word)) found.push(n);
+    for (const [pid, line] of withEnvironment) {
+      const command = plain.get(pid);
+      if (pid === process.pid || command === undefined || !line.startsWith(command)) continue;
+      if (line.slice(command.length).split(/\s+/).includes(word)) found.push(pid);
     }
     return found;
   };
 }
 
-/** The processes carrying `mark`: from /proc on Linux where it can be listed, else from `ps`. */
-export const markedProcesses: MarkedLister = (mark) => (process.platform === "linux" ? procMarked(mark) : undefined) ?? psMarked()(mark);
+/** The processes whose environment holds name=mark: from /proc on Linux where it can be listed, else from `ps`. */
+export function processesMarked(name: string): MarkedLister {
+  return (mark) => (process.platform === "linux" ? procMarked(name, mark) : undefined) ?? psMarked(name)(mark);
+}
+
+/** The processes carrying a gate run's mark. */
+export const markedProcesses: MarkedLister = processesMarked(RUN_MARK_VAR);
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 

@@ -225,9 +225,8 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
     await runner.close();
     // Before the work directory goes: nothing a candidate left running writes into it then.
     const swept = sweepRun(runMark);
-    if (!swept.listed) log(`gate: could not look for processes candidates left running outside their process groups: ${swept.why}`);
-    else if (swept.killed > 0)
-      log(`gate: killed ${swept.killed} process${swept.killed === 1 ? "" : "es"} that candidates left running outside their process groups`);
+    if (!swept.listed) log(`gate: could not look for processes candidates left running: ${swept.why}`);
+    else if (swept.killed > 0) log(`gate: killed ${swept.killed} process${swept.killed === 1 ? "" : "es"} that candidates left running`);
     if (!o.keepTemp) {
       await rm(workDir, { recursive: true, force: true });
       releaseTemp(workDir);

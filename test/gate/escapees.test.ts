@@ -6,7 +6,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { PS_ENVIRONMENT, RUN_MARK_VAR, killMarked, markedProcesses, psMarked } from "../../src/gate/escapees.js";
+import { PS, RUN_MARK_VAR, killMarked, markedProcesses, psMarked } from "../../src/gate/escapees.js";
 
 const MARK = "00112233445566aa";
 const children: ChildProcess[] = [];
@@ -14,9 +14,9 @@ afterEach(() => {
   for (const c of children.splice(0)) c.kill("SIGKILL");
 });
 
-/** A process sleeping for a minute with `vars` added to its environment. */
-async function sleeper(vars: Record<string, string>): Promise<number> {
-  const c = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { env: { ...process.env, ...vars }, stdio: "ignore" });
+/** A process sleeping for a minute with `vars` added to its environment, and `args` to its command. */
+async function sleeper(vars: Record<string, string>, args: readonly string[] = []): Promise<number> {
+  const c = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)", ...args], { env: { ...process.env, ...vars }, stdio: "ignore" });
   children.push(c);
   await new Promise((r) => c.once("spawn", r));
   return c.pid!;
@@ -28,7 +28,7 @@ describe("processes carrying a run's mark", () => {
   // The platform's `ps` (procps here: the local stand-in for macOS's `ps -E`) and /proc.
   const listers = [
     ["/proc", markedProcesses],
-    [PS_ENVIRONMENT.join(" "), psMarked()],
+    [PS.environment.join(" "), psMarked(RUN_MARK_VAR)],
   ] as const;
 
   for (const [name, list] of listers) {
@@ -40,6 +40,9 @@ describe("processes carrying a run's mark", () => {
       await sleeper({ [`X_${RUN_MARK_VAR}`]: MARK });
       await sleeper({ OTHER: `${RUN_MARK_VAR}=${MARK}` });
       await sleeper({});
+      // The mark in a command's arguments, even as a line of its own after another process's pid.
+      const victim = await sleeper({});
+      await sleeper({}, [`${RUN_MARK_VAR}=${MARK}`, `\n${victim} ${RUN_MARK_VAR}=${MARK}`]);
       expect((list(MARK) as number[]).sort()).toEqual(marked.sort());
     });
   }
@@ -57,7 +60,7 @@ describe("processes carrying a run's mark", () => {
   });
 
   it("says why when it cannot list processes, instead of finding none", () => {
-    const missing = psMarked(["/nonexistent/ps", "-A"]);
+    const missing = psMarked(RUN_MARK_VAR, { plain: ["/nonexistent/ps", "-A"], environment: ["/nonexistent/ps", "-A", "e"] });
     const sweep = killMarked(MARK, missing);
     expect(sweep.listed).toBe(false);
     expect(sweep.listed === false && sweep.why).toMatch(/^\/nonexistent\/ps -A failed: /);

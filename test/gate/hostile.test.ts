@@ -18,6 +18,7 @@ import { RUN_MARK_VAR } from "../../src/gate/escapees.js";
 import { processAlive } from "../../src/reference/cleanup.js";
 import { secretValues } from "../../src/reference/safe-text.js";
 import { BIN, runCli } from "../support/cli.js";
+import { running, stillRunning } from "../support/processes.js";
 import { CANDIDATE_CWD, denseSpec, hostile, writeSpecCorpus } from "../support/gate-fixture.js";
 
 let root: string;
@@ -46,21 +47,6 @@ async function withEnv<T>(vars: Record<string, string>, f: () => Promise<T>): Pr
       else process.env[k] = v;
     }
   }
-}
-
-/** Whether `pid` runs: exists and is not a zombie (a killed orphan stays one until its reaper waits for it). */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
-/** The pids of `pids` still running after up to 2 s (SIGKILL takes effect when the process is next scheduled). */
-async function settled(pids: readonly number[]): Promise<number[]> {
-  for (let i = 0; i < 100 && pids.some(running); i++) await new Promise((r) => setTimeout(r, 20));
-  return pids.filter(running);
 }
 
 const TOKEN = "hf_abcdefghijklmnopqrstuvwxyz0123456789";
@@ -171,8 +157,8 @@ describe("processes (items 5 and 10)", () => {
       // Two cases, two grandchildren each: one held the pipes through the case, neither is left.
       const grandchildren = readFileSync(pidFile, "utf8").trim().split("\n").map(Number);
       expect(grandchildren).toHaveLength(4);
-      expect(lines).toContain("gate: killed 4 processes that candidates left running outside their process groups");
-      expect(await settled(grandchildren)).toEqual([]);
+      expect(lines).toContain("gate: killed 4 processes that candidates left running");
+      expect(await stillRunning(grandchildren)).toEqual([]);
       expect(running(bystander.pid!)).toBe(true);
     } finally {
       bystander.kill("SIGKILL");
@@ -213,7 +199,7 @@ describe("processes (items 5 and 10)", () => {
     child.kill("SIGHUP");
     expect(await code).toBe(129);
     // The escaped grandchild, killed by its mark (the candidate died with its group).
-    expect(await settled(readFileSync(pidFile, "utf8").trim().split("\n").map(Number))).toEqual([]);
+    expect(await stillRunning(readFileSync(pidFile, "utf8").trim().split("\n").map(Number))).toEqual([]);
     expect(await readdir(tmp)).toEqual([]);
   });
 

@@ -2,10 +2,12 @@
 // report, and a suite that hangs in synchronous code (what vitest's own test timeout cannot stop)
 // killed at the time limit together with the processes it started.
 
-import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../support/cli.js";
+import { stillRunning } from "../support/processes.js";
 import { tempDir } from "../support/tmp.js";
 import { runSuite } from "./suite.js";
 
@@ -15,14 +17,6 @@ function work(files: Record<string, string>): string {
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
-}
-
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
 }
 
 describe("a suite run of the mutation runner", () => {
@@ -57,7 +51,47 @@ describe("a suite run of the mutation runner", () => {
     expect(r.failed).toBeUndefined();
     expect(performance.now() - started).toBeLessThan(40_000);
     const child = Number(readFileSync(join(dir, "child.pid"), "utf8"));
-    for (let i = 0; i < 100 && running(child); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(running(child)).toBe(false);
+    expect(await stillRunning([child])).toEqual([]);
+  });
+});
+
+/** A work directory whose node_modules/vitest/vitest.mjs stands in for a vitest that started `what`, wrote its pid, and hangs. */
+function fakeVitest(what: string): string {
+  const dir = tempDir();
+  mkdirSync(join(dir, "node_modules", "vitest"), { recursive: true });
+  const script = [`import { spawn } from "node:child_process";`, `import { writeFileSync } from "node:fs";`, what, `for (;;);`].join("\n");
+  writeFileSync(join(dir, "node_modules", "vitest", "vitest.mjs"), script);
+  return dir;
+}
+
+const sleeperIn = (stdio: string) =>
+  `const c = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "${stdio}", detached: true }); writeFileSync("grandchild.pid", String(c.pid));`;
+
+describe("a suite run and the processes it started in groups of their own", () => {
+  it("returns soon after its time limit although one of them holds its stdout, and leaves none running", async () => {
+    for (const stdio of ["inherit", "ignore"]) {
+      const dir = fakeVitest(sleeperIn(stdio));
+      const started = performance.now();
+      const r = await runSuite(dir, [], 3000);
+      expect(r.timedOut).toBe(true);
+      expect(performance.now() - started, stdio).toBeLessThan(15_000);
+      expect(await stillRunning([Number(readFileSync(join(dir, "grandchild.pid"), "utf8"))]), stdio).toEqual([]);
+    }
+  });
+
+  it("takes its vitest down with it when the runner is interrupted (Ctrl-C reaches the runner's group, not vitest's)", async () => {
+    const dir = fakeVitest(`writeFileSync("vitest.pid", String(process.pid));`);
+    writeFileSync(
+      join(dir, "runner.mts"),
+      `import { runSuite } from ${JSON.stringify(join(ROOT, "test", "mutants", "suite.ts"))};\nawait runSuite(${JSON.stringify(dir)}, [], 600_000);\n`,
+    );
+    // As a shell starts a job: a process group of its own, the one the terminal signals.
+    const runner = spawn(process.execPath, ["--import", "tsx", join(dir, "runner.mts")], { cwd: ROOT, stdio: "ignore", detached: true });
+    const exited = new Promise((resolve) => runner.once("exit", resolve));
+    for (let i = 0; i < 600 && !existsSync(join(dir, "vitest.pid")); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const vitest = Number(readFileSync(join(dir, "vitest.pid"), "utf8"));
+    process.kill(-runner.pid!, "SIGINT");
+    await exited;
+    expect(await stillRunning([vitest])).toEqual([]);
   });
 });

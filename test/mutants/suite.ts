@@ -3,12 +3,16 @@
 // test instead of failing it (an endless loop in a kernel: vitest's test timeout cannot interrupt
 // synchronous code, and a CLI a test spawned synchronously blocks its worker), so the run has a
 // time limit: vitest runs in a process group of its own, killed whole when the limit passes
-// (its workers and whatever they started go with it), and the run counts as timed out. What
-// the group still holds after a normal exit is killed too.
+// (its workers and whatever they started in it go with it), and the run counts as timed out.
+// Processes a test started in groups of their own (the gate's candidates, in the gate's tests)
+// carry the run's mark in their environment and are swept with it (src/gate/escapees.ts), as
+// is what the group still holds after a normal exit.
 
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
+import { killMarked, processesMarked } from "../../src/gate/escapees.js";
 
 export interface SuiteRun {
   /** undefined: the run produced no report (the build or vitest failed, or it timed out). */
@@ -30,16 +34,21 @@ interface VitestJson {
 }
 
 const KEEP = 64 << 10;
+/** The environment variable that marks what a suite run started (the gate passes MOE_PREFUSE_* names to its candidates). */
+const MARK_VAR = "MOE_PREFUSE_MUTANT_RUN";
 const PIPE_GRACE_MS = 2000;
 const INTERRUPTS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // the group is gone
+/** Kills vitest's group, then whatever else carries the run's mark. */
+function killRun(pid: number | undefined, mark: string): void {
+  if (pid !== undefined) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // the group is gone
+    }
   }
+  killMarked(mark, processesMarked(MARK_VAR));
 }
 
 /** Runs `suite` (test files or folders of `work`) with vitest, at most `timeoutMs`. */
@@ -47,9 +56,10 @@ export async function runSuite(work: string, suite: readonly string[], timeoutMs
   const report = join(work, "mutant-report.json");
   rmSync(report, { force: true });
   const started = performance.now();
+  const mark = randomBytes(8).toString("hex");
   const child = spawn(process.execPath, [join(work, "node_modules", "vitest", "vitest.mjs"), "run", ...suite, "--reporter=json", `--outputFile=${report}`], {
     cwd: work,
-    env: { ...process.env, FORCE_COLOR: "0" },
+    env: { ...process.env, FORCE_COLOR: "0", [MARK_VAR]: mark },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -62,11 +72,11 @@ export async function runSuite(work: string, suite: readonly string[], timeoutMs
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    killGroup(child.pid);
+    killRun(child.pid, mark);
   }, timeoutMs);
   // The group is not the terminal's foreground one: an interrupt of the runner must end it too.
   const interrupted = (signal: NodeJS.Signals) => {
-    killGroup(child.pid);
+    killRun(child.pid, mark);
     process.kill(process.pid, signal);
   };
   for (const signal of INTERRUPTS) process.once(signal, interrupted);
@@ -75,7 +85,7 @@ export async function runSuite(work: string, suite: readonly string[], timeoutMs
     child.once("exit", resolve);
   });
   clearTimeout(timer);
-  killGroup(child.pid);
+  killRun(child.pid, mark);
   for (const signal of INTERRUPTS) process.off(signal, interrupted);
   // What vitest wrote before it exited, for at most PIPE_GRACE_MS: a process outside the group
   // may hold the pipes open for ever.
