@@ -12,30 +12,41 @@ import type { TensorSource } from "../../../src/reference/safetensors/source.js"
 import { PREFETCH_BYTES, writeSafetensorsFile } from "../../../src/reference/safetensors/writer.js";
 import { tempDir } from "../../support/tmp.js";
 
+const quarter = PREFETCH_BYTES / 4;
+
+/**
+ * Sources of `sizes` quarters of the prefetch budget, named t0, t1... (they sort in this order),
+ * that record in `events` when they are asked to prefetch, to cancel and for their chunks.
+ * `cancelThrows` is the one whose cancel throws synchronously; `short` the one that yields a
+ * byte too few.
+ */
+function recording(sizes: readonly number[], events: string[], o: { cancelThrows?: number; short?: number } = {}): [string, TensorSource][] {
+  return sizes.map((q, k) => {
+    const name = `t${k}`;
+    const data = new Uint8Array(q * quarter);
+    const source: TensorSource = {
+      dtype: "U8",
+      shape: [data.length],
+      byteLength: data.length,
+      prefetch: () => void events.push(`prefetch ${name}`),
+      cancel: ((): Promise<void> => {
+        events.push(`cancel ${name}`);
+        if (k === o.cancelThrows) throw new Error("cancel failed");
+        return Promise.resolve();
+      }) as () => Promise<void>,
+      async *chunks() {
+        events.push(`write ${name}`);
+        yield k === o.short ? data.subarray(1) : data;
+      },
+    };
+    return [name, source];
+  });
+}
+
 describe("writer prefetch", () => {
   it("asks the next tensors ahead within PREFETCH_BYTES, once each, before writing them", async () => {
-    const quarter = PREFETCH_BYTES / 4;
-    // Sizes in units of a quarter of the budget; names sort in this order.
-    const sizes = [1, 1, 1, 1, 1, 6, 1, 1, 0, 1];
-    const zeros = new Uint8Array(Math.max(...sizes) * quarter);
     const events: string[] = [];
-    const sources = sizes.map((q, k): [string, TensorSource] => {
-      const name = `t${k}`;
-      const data = zeros.subarray(0, q * quarter);
-      return [
-        name,
-        {
-          dtype: "U8",
-          shape: [data.length],
-          byteLength: data.length,
-          prefetch: () => events.push(`prefetch ${name}`),
-          async *chunks() {
-            events.push(`write ${name}`);
-            yield data;
-          },
-        },
-      ];
-    });
+    const sources = recording([1, 1, 1, 1, 1, 6, 1, 1, 0, 1], events);
     const path = join(tempDir(), "m.safetensors");
     await writeSafetensorsFile(path, sources);
     expect(statSync(path).size).toBe(layoutFile(sources).size);
@@ -53,34 +64,10 @@ describe("writer prefetch", () => {
   });
 
   it("cancels the tensors it asked ahead and never began when a write fails", async () => {
-    const quarter = PREFETCH_BYTES / 4;
     const events: string[] = [];
-    const sources = [0, 1, 2, 3, 4, 5].map((k): [string, TensorSource] => {
-      const name = `t${k}`;
-      const data = new Uint8Array(quarter);
-      return [
-        name,
-        {
-          dtype: "U8",
-          shape: [data.length],
-          byteLength: data.length,
-          prefetch: () => events.push(`prefetch ${name}`),
-          // t3's cancel throws, synchronously: the write's own error stays the one reported, and
-          // the tensors after it are still cancelled.
-          cancel: ((): Promise<void> => {
-            events.push(`cancel ${name}`);
-            if (k === 3) throw new Error("cancel failed");
-            return Promise.resolve();
-          }) as () => Promise<void>,
-          async *chunks() {
-            events.push(`write ${name}`);
-            // t1 yields one byte too few: the write fails there.
-            yield k === 1 ? data.subarray(1) : data;
-          },
-        },
-      ];
-    });
-    const failed = writeSafetensorsFile(join(tempDir(), "m.safetensors"), sources);
+    // t1 yields a byte too few, so the write fails there; t3's cancel throws, synchronously: the
+    // write's own error stays the one reported, and the tensors after it are still cancelled.
+    const failed = writeSafetensorsFile(join(tempDir(), "m.safetensors"), recording([1, 1, 1, 1, 1, 1], events, { short: 1, cancelThrows: 3 }));
     await expect(failed).rejects.toThrow(OutputError);
     await expect(failed).rejects.toThrow(/source yielded/);
     expect(events).toEqual([
