@@ -30,29 +30,6 @@ describe("a suite run of the mutation runner", () => {
     expect(r.failed).toEqual(["a.test.ts > breaks"]);
     expect(r.passed).toBe(2);
   });
-
-  it("kills a suite that hangs at the time limit, with what it started", async () => {
-    const dir = work({
-      "hang.test.ts": [
-        `import { spawn } from "node:child_process";`,
-        `import { writeFileSync } from "node:fs";`,
-        `import { it } from "vitest";`,
-        `it("hangs", () => {`,
-        `  const c = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });`,
-        `  writeFileSync("child.pid", String(c.pid));`,
-        `  for (;;);`,
-        `});`,
-      ].join("\n"),
-    });
-    const started = performance.now();
-    // 10 s: vitest must start and reach the test first, on a loaded machine too.
-    const r = await runSuite(dir, ["hang.test.ts"], 10_000);
-    expect(r.timedOut).toBe(true);
-    expect(r.failed).toBeUndefined();
-    expect(performance.now() - started).toBeLessThan(40_000);
-    const child = Number(readFileSync(join(dir, "child.pid"), "utf8"));
-    expect(await stillRunning([child])).toEqual([]);
-  });
 });
 
 /** A work directory whose node_modules/vitest/vitest.mjs stands in for a vitest that started `what`, wrote its pid, and hangs. */
@@ -64,19 +41,20 @@ function fakeVitest(what: string): string {
   return dir;
 }
 
-const sleeperIn = (stdio: string) =>
-  `const c = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "${stdio}", detached: true }); writeFileSync("grandchild.pid", String(c.pid));`;
-
-describe("a suite run and the processes it started in groups of their own", () => {
-  it("returns soon after its time limit although one of them holds its stdout, and leaves none running", async () => {
-    for (const stdio of ["inherit", "ignore"]) {
-      const dir = fakeVitest(sleeperIn(stdio));
-      const started = performance.now();
-      const r = await runSuite(dir, [], 3000);
-      expect(r.timedOut).toBe(true);
-      expect(performance.now() - started, stdio).toBeLessThan(15_000);
-      expect(await stillRunning([Number(readFileSync(join(dir, "grandchild.pid"), "utf8"))]), stdio).toEqual([]);
-    }
+describe("a suite run and the processes it started", () => {
+  it("ends a suite that hangs at its time limit, with every process it started: in its group, in groups of their own, holding its stdout or not", async () => {
+    // A vitest worker in an endless loop is what vitest's own test timeout cannot stop.
+    const sleeper = (stdio: string, detached: boolean) =>
+      `spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "${stdio}", detached: ${detached} }).pid`;
+    const dir = fakeVitest(`writeFileSync("children.pid", [${sleeper("ignore", false)}, ${sleeper("inherit", true)}, ${sleeper("ignore", true)}].join(" "));`);
+    const started = performance.now();
+    const r = await runSuite(dir, [], 3000);
+    expect(r.timedOut).toBe(true);
+    expect(r.failed).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(15_000);
+    const children = readFileSync(join(dir, "children.pid"), "utf8").split(" ").map(Number);
+    expect(children).toHaveLength(3);
+    expect(await stillRunning(children)).toEqual([]);
   });
 
   it("takes its vitest down with it when the runner is interrupted (Ctrl-C reaches the runner's group, not vitest's)", async () => {
