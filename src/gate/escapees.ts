@@ -4,7 +4,8 @@
 // per run) and every descendant inherits it, so at the run's end, and when the gate is
 // interrupted, every process still carrying the mark is found and killed: through
 // /proc/<pid>/environ on Linux, through `ps` printing each process's environment elsewhere (macOS
-// included, where oQ's release gate runs), and through procps's `ps` on a Linux without /proc.
+// included, where oQ's release gate runs). procps's `ps` (Linux's) is the tests' stand-in for
+// macOS's, and the fallback where /proc cannot be listed (where it fails too, and says why).
 //
 // Best effort, and said so (docs/gate-protocols.md): a process can exec with an emptied
 // environment to drop the mark, and one of another user cannot be read. Confining a hostile
@@ -42,6 +43,17 @@ export function markRun(): string {
     });
   }
   return mark;
+}
+
+/**
+ * `env` with `name`=mark as its first variable, whatever `env` held under that name (a gate run
+ * inside another marks its own candidates). First, because `ps` cuts a long environment short
+ * (procps at about 128 KiB) and the mark must not fall past the cut.
+ */
+export function markedEnv(env: Readonly<Record<string, string | undefined>>, mark: string, name = RUN_MARK_VAR): Record<string, string> {
+  const out: Record<string, string> = { [name]: mark };
+  for (const [k, v] of Object.entries(env)) if (k !== name && v !== undefined) out[k] = v;
+  return out;
 }
 
 /** What a sweep did: the processes it killed, or that it could not list processes at all. */

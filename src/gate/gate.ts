@@ -16,7 +16,7 @@ import { UsageError } from "../reference/errors.js";
 import { secretValues } from "../reference/safe-text.js";
 import type { Stage } from "../reference/stages.js";
 import { MAX_TIMER_SECONDS } from "../reference/timer-limit.js";
-import { RUN_MARK_VAR, markRun, sweepRun } from "./escapees.js";
+import { markRun, markedEnv, sweepRun } from "./escapees.js";
 import { candidateEnv } from "./candidate-env.js";
 import { type GateCase, type SkippedCase, generatedCase, generatedCases, goldenCases } from "./cases.js";
 import type { Tolerance } from "./compare.js";
@@ -203,7 +203,7 @@ export async function runGate(o: GateOptions, log: (line: string) => void = () =
     argv,
     workDir,
     cwd,
-    env: { ...candidateEnv(process.env, passEnv), [RUN_MARK_VAR]: runMark },
+    env: markedEnv(candidateEnv(process.env, passEnv), runMark),
     secrets: secretValues(process.env),
     timeoutMs: (o.timeoutSec ?? GATE_DEFAULTS.timeoutSec) * 1000,
     ...(o.maxOutputSize !== undefined ? { maxOutputSize: o.maxOutputSize } : {}),

@@ -6,7 +6,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { PS, RUN_MARK_VAR, killMarked, markedProcesses, psMarked } from "../../src/gate/escapees.js";
+import { PS, RUN_MARK_VAR, killMarked, markedEnv, markedProcesses, psMarked } from "../../src/gate/escapees.js";
 
 const MARK = "00112233445566aa";
 const children: ChildProcess[] = [];
@@ -57,6 +57,17 @@ describe("processes carrying a run's mark", () => {
     expect(children.filter((c) => c.signalCode === "SIGKILL").length).toBe(2);
     expect(markedProcesses("ffeeddccbbaa9988")).toEqual([other]);
     expect(killMarked(MARK)).toEqual({ listed: true, killed: 0 });
+  });
+
+  it("finds a process whose environment is long, the mark first in it (ps cuts a long environment short)", async () => {
+    const padding = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`PAD${i}`, "x".repeat(1000)]));
+    const env = markedEnv({ ...padding, [RUN_MARK_VAR]: "an outer run's mark" }, MARK);
+    expect(Object.keys(env)[0]).toBe(RUN_MARK_VAR);
+    const c = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { env, stdio: "ignore" });
+    children.push(c);
+    await new Promise((r) => c.once("spawn", r));
+    expect(markedProcesses(MARK)).toEqual([c.pid]);
+    expect(psMarked(RUN_MARK_VAR)(MARK)).toEqual([c.pid]);
   });
 
   it("says why when it cannot list processes, instead of finding none", () => {

@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
-import { killMarked, processesMarked } from "../../src/gate/escapees.js";
+import { killMarked, markedEnv, processesMarked } from "../../src/gate/escapees.js";
 
 export interface SuiteRun {
   /** undefined: the run produced no report (the build or vitest failed, or it timed out). */
@@ -59,7 +59,7 @@ export async function runSuite(work: string, suite: readonly string[], timeoutMs
   const mark = randomBytes(8).toString("hex");
   const child = spawn(process.execPath, [join(work, "node_modules", "vitest", "vitest.mjs"), "run", ...suite, "--reporter=json", `--outputFile=${report}`], {
     cwd: work,
-    env: { ...process.env, FORCE_COLOR: "0", [MARK_VAR]: mark },
+    env: { ...markedEnv(process.env, mark, MARK_VAR), FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

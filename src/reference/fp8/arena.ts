@@ -12,15 +12,17 @@
 // a long-lived process reuse the same bytes: the memory is the most one run held, not the sum
 // of every class any run used.
 //
-// A thread keeps its scratch block for its pool's life (the default pool's: the process's), so a
-// scratch block lent above a run's buffers would hold the top up for good. The process's memory
-// therefore reserves one scratch block per core at its bottom (the main thread and the default
-// pool's workers take those), and a pool's workers take theirs when the pool is made, before the
-// buffers of the runs it serves (pool.ts). The reserve is address space only: a block's pages
-// are touched when its thread computes. (Scratch in a region of its own above the buffers' limit
-// would make that 1 GiB gap writable, which Linux charges to the data segment and the commit
-// limit: `ulimit -d 512M` then failed the smallest dequantization.)
-//
+// A thread keeps its scratch block for its pool's life, so a scratch block lent above a run's
+// buffers holds the top up until its pool closes, and for good for the default pool (never
+// closed). The process's memory therefore reserves one scratch block per core at its bottom, for
+// the main thread and the default pool's workers only; another pool takes its workers' scratch
+// from the top when it is made, before the buffers of the runs it serves, and gives it back when
+// it closes (pool.ts). The reserve is grown at once: its pages are resident only once a thread
+// computes, but Linux charges grown pages to the data segment (`ulimit -d`) and the commit limit
+// at once, which is why the memory grows only as far as it is used. (Scratch in a region of its
+// own above the buffers' limit made a 1 GiB gap writable: `ulimit -d 512M` then failed the
+// smallest dequantization.)
+
 // Up to PIECE_CLASS_LIMIT the classes are powers of two (the view's pieces, whose tails come in
 // every size, share a few classes); above it they are multiples of it, so that a fuse's step
 // buffer of 80 MiB takes 80 MiB of the limit and not 128: with powers of two, two such buffers
@@ -42,7 +44,7 @@ const MIN_BLOCK = 64 << 10;
 /** Largest power-of-two class: the view's largest buffer, a BF16 piece of DEQUANT_CHUNK_ELEMENTS (view.ts; its test holds the two together). */
 export const PIECE_CLASS_LIMIT = 8 << 20;
 /**
- * The most the buffers of the kernel memory grow to; past it, `take` gives plain
+ * The most the buffers of the kernel memory take above the reserve; past it, `take` gives plain
  * SharedArrayBuffers. Room for a fuse's two step buffers of up to 480 MiB each (one expert's
  * gate_up of [2 x 24576, 5120] in BF16) beside the pieces of their readers.
  */
@@ -50,8 +52,8 @@ export const ARENA_LIMIT = 1 << 30;
 /** A thread's scratch block: the class of wasm-kernel.ts's SCRATCH_BYTES (its test holds the two together). */
 export const SCRATCH_BLOCK = 2 << 20;
 /**
- * The memory's maximum, 1.5 GiB: the buffers' limit plus a scratch block for each of up to 256
- * threads, every offset below 2^31 (the work queue holds them as int32).
+ * The memory's maximum, 1.5 GiB: the reserve, the buffers' limit above it, and scratch for up to
+ * 256 threads in all; every offset below 2^31 (the work queue holds them as int32).
  */
 export const KERNEL_MEMORY_PAGES = (3 << 29) / PAGE;
 
@@ -60,9 +62,10 @@ export const blockSize = (bytes: number): number =>
   bytes > PIECE_CLASS_LIMIT ? Math.ceil(bytes / PIECE_CLASS_LIMIT) * PIECE_CLASS_LIMIT : Math.max(MIN_BLOCK, 2 ** Math.ceil(Math.log2(Math.max(1, bytes))));
 
 export class Arena {
-  /** Free blocks of the kernel memory by class: buffers', and scratch's (reserved at the bottom, or taken above it). */
+  /** Free blocks of the kernel memory by class, buffers' and scratch's; and the free blocks of the reserve. */
   private readonly free = new Map<number, number[]>();
   private readonly freeScratch = new Map<number, number[]>();
+  private readonly reserve: number[] = [];
   /** Blocks of the kernel memory handed out, by offset: their class and kind. */
   private readonly lent = new Map<number, Block>();
   /** Free blocks above the reserve by their end, so that the top can come down over them. */
@@ -72,37 +75,40 @@ export class Arena {
   /** Plain buffers `take` made past the limit, each with whether it is handed out now; those of a piece's class given back. */
   private readonly outside = new WeakMap<ArrayBufferLike, boolean>();
   private readonly spare = new Map<number, Uint8Array[]>();
-  /** The end of the reserved scratch blocks; blocks are made from `top` up, and it never goes below `floor`. */
+  /** The end of the reserve; blocks are made from `top` up, and it never goes below `floor`. */
   private readonly floor: number;
   private top: number;
 
-  /** Over `memory`, with `reservedScratch` scratch blocks at its bottom (grown now: address space, not pages). */
+  /** Over `memory`, with `reservedScratch` scratch blocks at its bottom (grown now, resident once used). */
   constructor(
     readonly memory: SharedMemory | undefined,
     reservedScratch = 0,
   ) {
-    const reserve = memory === undefined || reservedScratch <= 0 ? 0 : reservedScratch * SCRATCH_BLOCK;
+    const bytes = memory === undefined || reservedScratch <= 0 ? 0 : reservedScratch * SCRATCH_BLOCK;
     this.floor = this.top = 0;
-    if (reserve > 0 && this.grow(reserve, reserve) === 0) {
-      this.floor = reserve;
-      for (let at = reserve - SCRATCH_BLOCK; at >= 0; at -= SCRATCH_BLOCK) pushTo(this.freeScratch, SCRATCH_BLOCK, at);
+    if (bytes > 0 && this.grow(bytes, bytes) === 0) {
+      this.floor = bytes;
+      for (let at = bytes - SCRATCH_BLOCK; at >= 0; at -= SCRATCH_BLOCK) this.reserve.push(at);
     }
   }
 
   /** A buffer of at least `bytes`, in the kernel memory when it has room (its length is the block's). */
   take(bytes: number): Uint8Array {
     const size = blockSize(bytes);
-    const at = this.reuse(size, false) ?? this.grow(size, ARENA_LIMIT);
+    const at = this.reuse(size, false) ?? this.grow(size, this.floor + ARENA_LIMIT);
     if (at !== undefined) return this.lend(at, size, false);
     const b = this.spare.get(size)?.pop() ?? new Uint8Array(new SharedArrayBuffer(size));
     this.outside.set(b.buffer, true);
     return b;
   }
 
-  /** A thread's kernel scratch (wasm-kernel.ts): always in the kernel memory, whatever the buffers hold. */
-  takeScratch(bytes: number): Uint8Array {
+  /**
+   * A thread's kernel scratch (wasm-kernel.ts): always in the kernel memory, whatever the buffers
+   * hold; from the reserve for `reserved` (the main thread's and the default pool's), while it lasts.
+   */
+  takeScratch(bytes: number, reserved = false): Uint8Array {
     const size = blockSize(bytes);
-    const at = this.reuse(size, true) ?? this.grow(size, KERNEL_MEMORY_PAGES * PAGE);
+    const at = (reserved && size === SCRATCH_BLOCK ? this.reserve.pop() : undefined) ?? this.reuse(size, true) ?? this.grow(size, KERNEL_MEMORY_PAGES * PAGE);
     if (at === undefined) throw new RangeError("the FP8 kernel memory has no room for another thread's scratch");
     return this.lend(at, size, true);
   }
@@ -115,8 +121,11 @@ export class Arena {
       const lent = this.lent.get(at);
       if (lent === undefined || lent.size !== b.length) throw refused();
       this.lent.delete(at);
+      if (at < this.floor) {
+        this.reserve.push(at);
+        return;
+      }
       pushTo(lent.scratch ? this.freeScratch : this.free, lent.size, at);
-      if (at < this.floor) return;
       this.freeEnds.set(at + lent.size, { ...lent, at });
       // The top comes down over every free block that ends where it is.
       for (let f = this.freeEnds.get(this.top); f !== undefined; f = this.freeEnds.get(this.top)) {

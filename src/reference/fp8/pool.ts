@@ -14,7 +14,10 @@
 // process alive, and `close()` ends them. Their scratch blocks in the kernel memory are taken
 // when the pool is made, before the buffers of any run it serves, and given back by `close()`:
 // taken when a worker starts, mid-run, a block kept for the pool's life would sit above the
-// run's buffers and hold the memory's top up (arena.ts). One thread (`threads: 1`) never starts a worker: the
+// run's buffers and hold the memory's top up (arena.ts). The default pool's come from the
+// memory's reserve; a pool of more threads than cores takes one per core at once and the rest
+// as its workers start (`--threads 256` on two cores would otherwise grow the memory by 510 MiB
+// at once, which a data-segment limit refuses). One thread (`threads: 1`) never starts a worker: the
 // kernel runs in-process, deferred to the event loop's check phase so that I/O issued before it
 // proceeds while it computes. So does everything on a runtime without WebAssembly (no kernel
 // memory to share).
@@ -28,6 +31,9 @@ import type { SharedMemory } from "./wasm-api.js";
 import { SCRATCH_BYTES, mainThreadScratch } from "./wasm-kernel.js";
 import { checkThreads, defaultThreads } from "./threads.js";
 import { QUEUE_RUNS, WorkQueue, runTask } from "./work-queue.js";
+
+/** Only the default pool takes its scratch from the kernel memory's reserve (module-private: no other pool can ask). */
+const RESERVED: unique symbol = Symbol("the default pool");
 
 /**
  * Fewest elements worth giving to a worker: below this, waking a thread costs more than the rows
@@ -129,19 +135,33 @@ export class DequantPool {
   private watching = false;
   private nextId = 0;
   private closed = false;
+  /** Worker stops under way (a worker lost, or close()): close() waits for them, so every block is back when it resolves. */
+  private readonly stopping = new Set<Promise<void>>();
+  private readonly reserved: boolean;
 
-  constructor(threads: number = defaultThreads(), options: DequantPoolOptions = {}) {
+  constructor(threads: number = defaultThreads(), options: DequantPoolOptions = {}, reserved?: typeof RESERVED) {
     this.threads = checkThreads(threads);
     this.minTaskElements = Math.max(1, options.minTaskElements ?? MIN_TASK_ELEMENTS);
-    const arena = kernelArena();
-    // The main thread computes too (help), so one worker fewer. With no room for more scratch
-    // (256 threads' worth lent), the pool starts the workers it has scratch for.
-    for (let k = 1; k < this.threads && arena.memory !== undefined; k++) {
-      try {
-        this.scratch.push(arena.takeScratch(SCRATCH_BYTES));
-      } catch {
-        break;
-      }
+    this.reserved = reserved === RESERVED;
+    if (kernelArena().memory === undefined) return;
+    // The main thread's scratch first, from the reserve: taken at its first task, mid-run, it
+    // would sit above that run's buffers for the process's life.
+    try {
+      mainThreadScratch();
+    } catch {
+      // refused: the main thread finds out at its first task
+    }
+    // The main thread computes too (help), so one worker fewer.
+    for (let k = 1; k < Math.min(this.threads, defaultThreads()) && this.takeScratch(); k++);
+  }
+
+  /** A worker's scratch, for the workers not started yet; false when the kernel memory has no room for it. */
+  private takeScratch(): boolean {
+    try {
+      this.scratch.push(kernelArena().takeScratch(SCRATCH_BYTES, this.reserved));
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -236,6 +256,7 @@ export class DequantPool {
   async close(): Promise<void> {
     this.closed = true;
     await this.stopWorkers("the pool was closed");
+    await Promise.all(this.stopping);
     for (const b of this.scratch.splice(0)) kernelArena().give(b);
   }
 
@@ -268,7 +289,8 @@ export class DequantPool {
 
   private ensureWorkers(tasks: number): void {
     const arena = kernelArena();
-    while (this.workers.length < tasks - 1 && this.scratch.length > 0) {
+    // With no room for more scratch (256 threads' worth lent), the pool runs the workers it has.
+    while (this.workers.length < Math.min(this.threads - 1, tasks - 1) && (this.scratch.length > 0 || this.takeScratch())) {
       const scratch = this.scratch.pop()!;
       const start: WorkerStart = { memory: arena.memory!, queue: this.queue.control.buffer as SharedArrayBuffer, scratch: scratch.byteOffset };
       const thread: Thread = { worker: new Worker(workerEntry(), { workerData: start }), scratch };
@@ -357,8 +379,11 @@ export class DequantPool {
   private async stopWorkers(why: string): Promise<void> {
     const workers = this.workers.splice(0);
     this.queue.stop();
-    await Promise.all(workers.map((t) => t.worker.terminate()));
-    this.scratch.push(...workers.map((t) => t.scratch));
+    // Their scratch is the pool's again once they have ended, before anyone waiting on the stop goes on.
+    const ended = Promise.all(workers.map((t) => t.worker.terminate())).then(() => void this.scratch.push(...workers.map((t) => t.scratch)));
+    this.stopping.add(ended);
+    await ended;
+    this.stopping.delete(ended);
     this.queue.reset();
     for (const p of this.pending.values()) p.fail(why);
     for (const wake of this.waiting.splice(0)) wake();
@@ -373,6 +398,6 @@ let processPool: DequantPool | undefined;
  * keep the process alive.
  */
 export function defaultPool(): DequantPool {
-  processPool ??= new DequantPool();
+  processPool ??= new DequantPool(defaultThreads(), {}, RESERVED);
   return processPool;
 }

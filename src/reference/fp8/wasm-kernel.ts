@@ -97,7 +97,7 @@ function threadKernel(): ThreadKernel {
 
 /** The main thread's scratch in the kernel memory, taken on first use. */
 export function mainThreadScratch(): number {
-  mainScratch ??= kernelArena().takeScratch(SCRATCH_BYTES).byteOffset;
+  mainScratch ??= kernelArena().takeScratch(SCRATCH_BYTES, true).byteOffset;
   return mainScratch;
 }
 

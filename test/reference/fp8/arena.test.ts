@@ -9,6 +9,7 @@ import { ARENA_LIMIT, Arena, KERNEL_MEMORY_PAGES, PIECE_CLASS_LIMIT, SCRATCH_BLO
 import { DequantPool } from "../../../src/reference/fp8/pool.js";
 import { DEQUANT_CHUNK_ELEMENTS, dequantView } from "../../../src/reference/fp8/view.js";
 import { type SharedMemory, WEBASSEMBLY } from "../../../src/reference/fp8/wasm-api.js";
+import { defaultThreads } from "../../../src/reference/fp8/threads.js";
 import { SCRATCH_BYTES } from "../../../src/reference/fp8/wasm-kernel.js";
 import { memoryWeights } from "../../../src/reference/weights.js";
 import { ROOT } from "../../support/cli.js";
@@ -76,24 +77,37 @@ describe("the kernel memory (Arena)", () => {
     expect(m.buffer.byteLength).toBe(grown);
   });
 
-  it("reserves scratch for its threads at the bottom: lent through a run, it does not hold the buffers' top up", () => {
+  it("reserves scratch at the bottom for the default pool's threads: lent through a run, it does not hold the buffers' top up", () => {
     const arena = new Arena(memory(), 2);
     const step = arena.take(80 * MiB);
-    const scratch = arena.takeScratch(SCRATCH_BYTES);
+    const scratch = arena.takeScratch(SCRATCH_BYTES, true);
     const piece = arena.take(4 * MiB);
     expect([arena.offsetOf(step), arena.offsetOf(scratch), arena.offsetOf(piece)]).toEqual([2 * SCRATCH_BLOCK, 0, 2 * SCRATCH_BLOCK + 80 * MiB]);
     arena.give(piece);
     arena.give(step);
     // The scratch is still lent (a pool's thread keeps it), yet the next run takes the same bytes.
-    expect(arena.offsetOf(arena.take(88 * MiB))).toBe(2 * SCRATCH_BLOCK);
-    // The reserve, given back, is scratch's again, and buffers never go below it.
-    expect(arena.offsetOf(arena.takeScratch(SCRATCH_BYTES))).toBe(SCRATCH_BLOCK);
+    const next = arena.take(88 * MiB);
+    expect(arena.offsetOf(next)).toBe(2 * SCRATCH_BLOCK);
+    // Only the reserve's threads take from it; the others take from the top, like any block.
+    const other = arena.takeScratch(SCRATCH_BYTES);
+    expect(arena.offsetOf(other)).toBe(2 * SCRATCH_BLOCK + 88 * MiB);
+    expect(arena.offsetOf(arena.takeScratch(SCRATCH_BYTES, true))).toBe(SCRATCH_BLOCK);
+    // The reserve, given back, is the reserve's again; once spent, its threads take from the top.
     arena.give(scratch);
-    expect(arena.offsetOf(arena.takeScratch(SCRATCH_BYTES))).toBe(0);
-    // More threads than the reserve take theirs from the top, like any block.
-    expect(arena.offsetOf(arena.takeScratch(SCRATCH_BYTES))).toBe(2 * SCRATCH_BLOCK + 88 * MiB);
+    expect(arena.offsetOf(arena.takeScratch(SCRATCH_BYTES, true))).toBe(0);
+    const spent = arena.takeScratch(SCRATCH_BYTES, true);
+    expect(arena.offsetOf(spent)).toBe(2 * SCRATCH_BLOCK + 88 * MiB + SCRATCH_BLOCK);
+    // Everything above the reserve back, the top comes down to it, and never below.
+    for (const b of [spent, other, next]) arena.give(b);
+    expect(arena.offsetOf(arena.take(MiB))).toBe(2 * SCRATCH_BLOCK);
     // A thread's scratch is one block of the reserve.
     expect(blockSize(SCRATCH_BYTES)).toBe(SCRATCH_BLOCK);
+  });
+
+  it("counts the buffers' limit from the reserve's end: two 480 MiB steps and their pieces fit whatever the core count", () => {
+    const arena = new Arena(memory(), 32);
+    const blocks = [arena.take(480 * MiB), arena.take(480 * MiB), ...Array.from({ length: 6 }, () => arena.take(4 * MiB))];
+    expect(blocks.every((b) => arena.offsetOf(b) !== undefined)).toBe(true);
   });
 
   it("grows first, and gives a plain buffer when the system refuses the growth, its top where it was", () => {
@@ -109,16 +123,48 @@ describe("the kernel memory (Arena)", () => {
     expect(arena.offsetOf(arena.take(MiB))).toBe(3 * MiB);
   });
 
-  it.runIf(process.platform === "linux")("dequantizes in a process whose data segment is limited to 512 MiB (ulimit -d)", () => {
+  /** test/support/fp8-scratch-child.ts in a fresh process (its memory as a run of the CLI finds it), under `ulimit -d` when given. */
+  const child = (args: readonly string[], ulimitKiB?: number) =>
+    spawnSync(
+      "sh",
+      [
+        "-c",
+        `${ulimitKiB === undefined ? "" : `ulimit -d ${ulimitKiB} && `}exec "${process.execPath}" --import tsx test/support/fp8-scratch-child.ts ${args.join(" ")}`,
+      ],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 60_000,
+      },
+    );
+
+  it("leaves nothing above a run's buffers in a fresh process: a pool of more threads than cores, or the default pool first asked for mid-run beside one", () => {
+    // The pool must not take the main thread's reserved block, nor the default pool's: either
+    // would then take its scratch mid-run, above the run's step buffer, for the process's life.
+    for (const args of [
+      ["reserve", "1"],
+      ["reserve", "0", "default"],
+    ]) {
+      const r = child(args);
+      expect(r.stderr, args.join(" ")).toBe("");
+      const [step, next] = r.stdout.trim().split(" ").map(Number);
+      // At or below: with the pool's scratch given back, the top may come down under the step.
+      expect(next, args.join(" ")).toBeLessThanOrEqual(step!);
+    }
+  });
+
+  it.runIf(process.platform === "linux")("dequantizes in the kernel memory under a 512 MiB data-segment limit (ulimit -d), --threads 256 included", () => {
     // Growing a WebAssembly memory makes its pages writable, which Linux charges to the data
-    // segment even while they are not resident: the kernel memory must grow only as far as it is used.
-    const r = spawnSync("sh", ["-c", `ulimit -d 524288 && exec "${process.execPath}" --import tsx test/support/fp8-dequant-child.ts`], {
-      cwd: ROOT,
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    expect(r.stderr).toBe("");
-    expect(r.stdout).toMatch(/^ok \d+\n$/);
+    // segment while they are not yet resident: the memory must grow only as far as it is used,
+    // and a pool of 256 threads on a few cores must not take all their scratch at once.
+    for (const threads of ["2", "256"]) {
+      const r = child(["many", threads], 524288);
+      expect(r.status, `${threads}: ${r.stderr}`).toBe(0);
+      const [grown, inMemory] = r.stdout.trim().split(" ");
+      expect(inMemory, threads).toBe("true");
+      // The reserve (a block a core) and a block a core for the pool's first workers, at most.
+      expect(Number(grown), threads).toBeLessThanOrEqual(2 * defaultThreads() * SCRATCH_BLOCK);
+    }
   });
 
   it("reuses a run's bytes for the next in the process's own kernel memory, with the default pool's threads computing in between", async () => {
@@ -179,7 +225,7 @@ describe("the kernel memory (Arena)", () => {
     // Few classes, so that blocks given back are often taken again (the free lists' bookkeeping);
     // scratch of a thread's size comes from the reserve while it lasts.
     const sizes = [1, 100_000, SCRATCH_BYTES, 3 * MiB, 8 * MiB + 1];
-    const op = fc.oneof(fc.record({ take: fc.constantFrom(...sizes), scratch: fc.boolean() }), fc.record({ give: fc.nat() }));
+    const op = fc.oneof(fc.record({ take: fc.constantFrom(...sizes), scratch: fc.boolean(), reserved: fc.boolean() }), fc.record({ give: fc.nat() }));
     const order = fc.array(fc.nat(), { minLength: 30, maxLength: 30 });
     fc.assert(
       fc.property(fc.nat({ max: 3 }), fc.array(op, { maxLength: 30 }), order, (reserved, ops, giveOrder) => {
@@ -197,11 +243,11 @@ describe("the kernel memory (Arena)", () => {
           const kinds = new Map<Uint8Array, boolean>();
           for (const o of ops) {
             if ("take" in o) {
-              const b = o.scratch ? arena.takeScratch(o.take) : arena.take(o.take);
+              const b = o.scratch ? arena.takeScratch(o.take, o.reserved) : arena.take(o.take);
               const at = arena.offsetOf(b)!;
               expect(b.length).toBe(blockSize(o.take));
-              // Only a thread's scratch is in the reserve.
-              if (at < floor) expect([o.scratch, b.length]).toEqual([true, SCRATCH_BLOCK]);
+              // Only the reserve's threads' scratch is in the reserve.
+              if (at < floor) expect([o.scratch, o.reserved, b.length]).toEqual([true, true, SCRATCH_BLOCK]);
               offsets.push(at < floor ? "reserve" : at);
               lent.push(b);
               kinds.set(b, o.scratch);
@@ -226,9 +272,9 @@ describe("the kernel memory (Arena)", () => {
         };
         const arena = new Arena(m, reserved);
         const offsets = run(arena);
-        // Everything back: the next block is at the reserve's end again, a thread's scratch in
-        // the reserve while there is one, and the same run takes the same bytes.
-        const probes = [arena.take(1), arena.takeScratch(SCRATCH_BYTES)];
+        // Everything back: the next block is at the reserve's end again, a reserved thread's
+        // scratch in the reserve while there is one, and the same run takes the same bytes.
+        const probes = [arena.take(1), arena.takeScratch(SCRATCH_BYTES, true)];
         expect(arena.offsetOf(probes[0]!)).toBe(floor);
         expect(arena.offsetOf(probes[1]!)! < floor).toBe(reserved > 0);
         for (const b of probes) arena.give(b);

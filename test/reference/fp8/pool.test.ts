@@ -140,6 +140,30 @@ describe("DequantPool", () => {
     }
   });
 
+  it("gives every worker's scratch back by the time close() resolves, also when a worker's stop is under way", async () => {
+    const pool = new DequantPool(2, { minTaskElements: 1 });
+    const inner = pool as unknown as { scratch: Uint8Array[]; workers: { worker: import("node:worker_threads").Worker }[] };
+    const rows = 8192;
+    const cols = 4096;
+    const slow = new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [8192, 4096], scales: Float32Array.of(1) }, "direct");
+    const run = pool.run(slow, new Uint8Array(rows * cols), 0, new Uint16Array(rows * cols));
+    run.catch(() => undefined);
+    const until = Date.now() + 20_000;
+    while (pool.started === 0 && Date.now() < until) await Promise.resolve();
+    expect(pool.started).toBe(1);
+    // A worker error (what worker_threads emits for an exception in the thread) stops every
+    // worker, which takes a while; the caller closes the pool meanwhile.
+    const { worker } = inner.workers[0]!;
+    worker.emit("error", new Error("boom"));
+    const closing = pool.close();
+    await run.catch(() => undefined);
+    await closing;
+    // close() waited for that stop: the worker has ended (a thread that exited has id -1), and
+    // its block came back before close() gave the pool's blocks to the kernel memory.
+    expect(worker.threadId).toBe(-1);
+    expect(inner.scratch).toEqual([]);
+  });
+
   it("refuses thread counts outside 1..MAX_THREADS", () => {
     for (const bad of [0, -1, 1.5, MAX_THREADS + 1, Number.NaN]) expect(() => new DequantPool(bad)).toThrow(UsageError);
   });
