@@ -14,14 +14,15 @@
 //
 // A thread keeps its scratch block for its pool's life, so a scratch block lent above a run's
 // buffers holds the top up until its pool closes, and for good for the default pool (never
-// closed). The process's memory therefore reserves one scratch block per core at its bottom, for
-// the main thread and the default pool's workers only; another pool takes its workers' scratch
-// from the top when it is made, before the buffers of the runs it serves, and gives it back when
-// it closes (pool.ts). The reserve is grown at once: its pages are resident only once a thread
-// computes, but Linux charges grown pages to the data segment (`ulimit -d`) and the commit limit
-// at once, which is why the memory grows only as far as it is used. (Scratch in a region of its
-// own above the buffers' limit made a 1 GiB gap writable: `ulimit -d 512M` then failed the
-// smallest dequantization.)
+// closed). The process's memory therefore reserves a scratch block per core (at most
+// SCRATCH_UP_FRONT) at its bottom, for the main thread and the default pool's workers only;
+// another pool takes its workers' scratch from the top when it is made, before the buffers of
+// the runs it serves, and gives it back when it closes (pool.ts). Threads beyond SCRATCH_UP_FRONT
+// take theirs as they start, above the buffers of the run then going. The reserve is grown at
+// once: its pages are resident only once a thread computes, but Linux charges grown pages to the
+// data segment (`ulimit -d`) and the commit limit at once, which is why, beyond the reserve, the
+// memory grows only as far as it is used. (Scratch in a region of its own above the buffers'
+// limit made a 1 GiB gap writable: `ulimit -d 512M` then failed the smallest dequantization.)
 
 // Up to PIECE_CLASS_LIMIT the classes are powers of two (the view's pieces, whose tails come in
 // every size, share a few classes); above it they are multiples of it, so that a fuse's step
@@ -51,6 +52,13 @@ export const PIECE_CLASS_LIMIT = 8 << 20;
 export const ARENA_LIMIT = 1 << 30;
 /** A thread's scratch block: the class of wasm-kernel.ts's SCRATCH_BYTES (its test holds the two together). */
 export const SCRATCH_BLOCK = 2 << 20;
+/**
+ * Scratch blocks taken up front, at most: the reserve holds this many (the main thread's and the
+ * default pool's first workers') and a pool takes this many of its workers' when it is made; more
+ * threads take theirs as they start. Up front, blocks cost the data segment before they are
+ * resident: one a core would be 256 MiB for the reserve alone on 128 cores.
+ */
+export const SCRATCH_UP_FRONT = 16;
 /**
  * The memory's maximum, 1.5 GiB: the reserve, the buffers' limit above it, and scratch for up to
  * 256 threads in all; every offset below 2^31 (the work queue holds them as int32).
@@ -197,12 +205,12 @@ let processArena: Arena | undefined;
 
 /**
  * The process's kernel memory, created on first use by the main thread (workers adopt it:
- * wasm-kernel.ts), with a scratch block reserved for each thread of the default pool.
+ * wasm-kernel.ts), with a scratch block reserved for each of the default pool's first threads.
  */
 export function kernelArena(): Arena {
   processArena ??= new Arena(
     WEBASSEMBLY === undefined ? undefined : new WEBASSEMBLY.Memory({ initial: 1, maximum: KERNEL_MEMORY_PAGES, shared: true }),
-    defaultThreads(),
+    Math.min(defaultThreads(), SCRATCH_UP_FRONT),
   );
   return processArena;
 }

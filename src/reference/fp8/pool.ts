@@ -15,16 +15,17 @@
 // when the pool is made, before the buffers of any run it serves, and given back by `close()`:
 // taken when a worker starts, mid-run, a block kept for the pool's life would sit above the
 // run's buffers and hold the memory's top up (arena.ts). The default pool's come from the
-// memory's reserve; a pool of more threads than cores takes one per core at once and the rest
-// as its workers start (`--threads 256` on two cores would otherwise grow the memory by 510 MiB
-// at once, which a data-segment limit refuses). One thread (`threads: 1`) never starts a worker: the
+// memory's reserve; a pool takes one a core (at most SCRATCH_UP_FRONT) at once and the rest as
+// its workers start, above the buffers of the run then going, until it closes (`--threads 256`
+// on two cores would otherwise grow the memory by 510 MiB at once, which a data-segment limit
+// refuses). One thread (`threads: 1`) never starts a worker: the
 // kernel runs in-process, deferred to the event loop's check phase so that I/O issued before it
 // proceeds while it computes. So does everything on a runtime without WebAssembly (no kernel
 // memory to share).
 
 import { Worker } from "node:worker_threads";
 import type { ErrorLocation } from "../errors.js";
-import { kernelArena } from "./arena.js";
+import { SCRATCH_UP_FRONT, kernelArena } from "./arena.js";
 import { Fp8Error } from "./errors.js";
 import type { Fp8Dequantizer } from "./kernel.js";
 import type { SharedMemory } from "./wasm-api.js";
@@ -152,7 +153,7 @@ export class DequantPool {
       // refused: the main thread finds out at its first task
     }
     // The main thread computes too (help), so one worker fewer.
-    for (let k = 1; k < Math.min(this.threads, defaultThreads()) && this.takeScratch(); k++);
+    for (let k = 1; k < Math.min(this.threads, defaultThreads(), SCRATCH_UP_FRONT) && this.takeScratch(); k++);
   }
 
   /** A worker's scratch, for the workers not started yet; false when the kernel memory has no room for it. */
@@ -288,6 +289,9 @@ export class DequantPool {
   }
 
   private ensureWorkers(tasks: number): void {
+    // None while workers stop (close(), or a worker lost): the runs in flight fail with that stop,
+    // and a worker or block taken now would outlive close() or add to the blocks the stop gives back.
+    if (this.closed || this.stopping.size > 0) return;
     const arena = kernelArena();
     // With no room for more scratch (256 threads' worth lent), the pool runs the workers it has.
     while (this.workers.length < Math.min(this.threads - 1, tasks - 1) && (this.scratch.length > 0 || this.takeScratch())) {

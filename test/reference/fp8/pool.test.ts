@@ -164,6 +164,43 @@ describe("DequantPool", () => {
     expect(inner.scratch).toEqual([]);
   });
 
+  it("starts no worker after close(), not even for a run begun just before it", async () => {
+    const pool = new DequantPool(4, { minTaskElements: 1 });
+    const inner = pool as unknown as { workers: unknown[] };
+    // run() checks that the pool is open, then waits a microtask for a run slot before it starts
+    // workers: close() in that window must leave nothing running.
+    const run = pool.run(kernel(64, 64), new Uint8Array(64 * 64), 0, new Uint16Array(64 * 64));
+    run.catch(() => undefined);
+    await pool.close();
+    await run.catch(() => undefined);
+    const left = inner.workers.length;
+    await pool.close();
+    expect(left, "workers running after close() resolved").toBe(0);
+  });
+
+  it("holds no more scratch than its threads need when a run comes while its workers stop", async () => {
+    const pool = new DequantPool(2, { minTaskElements: 1 });
+    const inner = pool as unknown as { scratch: Uint8Array[]; workers: { worker: import("node:worker_threads").Worker }[] };
+    try {
+      const rows = 8192;
+      const cols = 4096;
+      const slow = new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [8192, 4096], scales: Float32Array.of(1) }, "direct");
+      const first = pool.run(slow, new Uint8Array(rows * cols), 0, new Uint16Array(rows * cols));
+      first.catch(() => undefined);
+      const until = Date.now() + 20_000;
+      while (pool.started === 0 && Date.now() < until) await Promise.resolve();
+      // A worker's error stops every worker (a while); a run arriving meanwhile must not start
+      // another with a fresh block while the stopping one's is not back yet.
+      inner.workers[0]!.worker.emit("error", new Error("boom"));
+      const second = pool.run(kernel(64, 64), new Uint8Array(64 * 64), 0, new Uint16Array(64 * 64));
+      second.catch(() => undefined);
+      await Promise.allSettled([first, second]);
+      expect(inner.scratch.length + inner.workers.length, "blocks for its one worker").toBeLessThanOrEqual(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("refuses thread counts outside 1..MAX_THREADS", () => {
     for (const bad of [0, -1, 1.5, MAX_THREADS + 1, Number.NaN]) expect(() => new DequantPool(bad)).toThrow(UsageError);
   });
