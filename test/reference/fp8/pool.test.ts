@@ -31,6 +31,23 @@ async function goesOn(pool: DequantPool): Promise<void> {
   expect(pool.started).toBe(1);
 }
 
+/**
+ * A run of 32 Mi elements on the direct path (tens of ms a task) on `pool`, once one of its
+ * workers has started: the run, that worker, and the pool's insides the tests look at.
+ */
+async function slowRunOnAWorker(pool: DequantPool) {
+  const inner = pool as unknown as { scratch: Uint8Array[]; workers: { worker: import("node:worker_threads").Worker }[] };
+  const rows = 8192;
+  const cols = 4096;
+  const slow = new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [8192, 4096], scales: Float32Array.of(1) }, "direct");
+  const run = pool.run(slow, new Uint8Array(rows * cols), 0, new Uint16Array(rows * cols));
+  run.catch(() => undefined);
+  const until = Date.now() + 20_000;
+  while (pool.started === 0 && Date.now() < until) await Promise.resolve();
+  expect(pool.started).toBe(1);
+  return { run, worker: inner.workers[0]!.worker, inner };
+}
+
 describe("DequantPool", () => {
   it("keeps a run whole when tasks already wait, still starts workers for them, and gives the single-thread bytes", async () => {
     const publish = vi.spyOn(WorkQueue.prototype, "publish");
@@ -142,18 +159,9 @@ describe("DequantPool", () => {
 
   it("gives every worker's scratch back by the time close() resolves, also when a worker's stop is under way", async () => {
     const pool = new DequantPool(2, { minTaskElements: 1 });
-    const inner = pool as unknown as { scratch: Uint8Array[]; workers: { worker: import("node:worker_threads").Worker }[] };
-    const rows = 8192;
-    const cols = 4096;
-    const slow = new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [8192, 4096], scales: Float32Array.of(1) }, "direct");
-    const run = pool.run(slow, new Uint8Array(rows * cols), 0, new Uint16Array(rows * cols));
-    run.catch(() => undefined);
-    const until = Date.now() + 20_000;
-    while (pool.started === 0 && Date.now() < until) await Promise.resolve();
-    expect(pool.started).toBe(1);
+    const { run, worker, inner } = await slowRunOnAWorker(pool);
     // A worker error (what worker_threads emits for an exception in the thread) stops every
     // worker, which takes a while; the caller closes the pool meanwhile.
-    const { worker } = inner.workers[0]!;
     worker.emit("error", new Error("boom"));
     const closing = pool.close();
     await run.catch(() => undefined);
@@ -180,18 +188,11 @@ describe("DequantPool", () => {
 
   it("holds no more scratch than its threads need when a run comes while its workers stop", async () => {
     const pool = new DequantPool(2, { minTaskElements: 1 });
-    const inner = pool as unknown as { scratch: Uint8Array[]; workers: { worker: import("node:worker_threads").Worker }[] };
     try {
-      const rows = 8192;
-      const cols = 4096;
-      const slow = new Fp8Dequantizer({ dtype: "F8_E4M3", rows, cols, block: [8192, 4096], scales: Float32Array.of(1) }, "direct");
-      const first = pool.run(slow, new Uint8Array(rows * cols), 0, new Uint16Array(rows * cols));
-      first.catch(() => undefined);
-      const until = Date.now() + 20_000;
-      while (pool.started === 0 && Date.now() < until) await Promise.resolve();
+      const { run: first, worker, inner } = await slowRunOnAWorker(pool);
       // A worker's error stops every worker (a while); a run arriving meanwhile must not start
       // another with a fresh block while the stopping one's is not back yet.
-      inner.workers[0]!.worker.emit("error", new Error("boom"));
+      worker.emit("error", new Error("boom"));
       const second = pool.run(kernel(64, 64), new Uint8Array(64 * 64), 0, new Uint16Array(64 * 64));
       second.catch(() => undefined);
       await Promise.allSettled([first, second]);
