@@ -170,7 +170,14 @@ describe("processes (items 5 and 10)", () => {
     const pidFile = join(root, "term.pid");
     const r = (
       await withEnv({ ATTACK_PID_FILE: pidFile }, () =>
-        gate({ candidate: hostile("ignore-term"), passEnv: ["ATTACK_PID_FILE"], timeoutSec: 3, corpus: { dir: corpus, optional: false } }),
+        // One case of the two (a shard): each waits out its 3 s timeout and 1 s grace.
+        gate({
+          candidate: hostile("ignore-term"),
+          passEnv: ["ATTACK_PID_FILE"],
+          timeoutSec: 3,
+          corpus: { dir: corpus, optional: false },
+          shard: { index: 1, count: 2 },
+        }),
       )
     ).cases[0]!;
     expect(r.failure).toBe("timeout");
