@@ -91,14 +91,15 @@ function procMarked(name: string, mark: string): number[] | undefined {
   return found;
 }
 
+const PS_PLAIN = ["ps", "-A", "-ww", "-o", "pid=,command="] as const;
 /**
  * `ps` listing every process's pid and command, and the same with its environment after the
  * command: procps spells the environment `e`, macOS `-E`.
  */
-export const PS: { readonly plain: readonly string[]; readonly environment: readonly string[] } =
-  process.platform === "linux"
-    ? { plain: ["ps", "-A", "-ww", "-o", "pid=,command="], environment: ["ps", "-A", "-ww", "-o", "pid=,command=", "e"] }
-    : { plain: ["ps", "-A", "-ww", "-o", "pid=,command="], environment: ["ps", "-A", "-E", "-ww", "-o", "pid=,command="] };
+export const PS: { readonly plain: readonly string[]; readonly environment: readonly string[] } = {
+  plain: PS_PLAIN,
+  environment: [...PS_PLAIN, process.platform === "linux" ? "e" : "-E"],
+};
 
 /** Each pid's one line of `argv`'s output (a pid on two lines, a command with a line break in it, is dropped). */
 function psLines(argv: readonly string[]): Map<number, string> | { readonly why: string } {

@@ -134,17 +134,10 @@ async function main(): Promise<number> {
           : r.timedOut
             ? ruleOnly || ruleRun!.timedOut || (ruleRun!.failed?.length ?? 0) > 0
             : failed.some((t) => m.rule!.some((f) => t.startsWith(`${f} `)));
-      const verdict = r.timedOut
-        ? byRule === false
-          ? "NOT BY RULE"
-          : "killed"
-        : r.failed === undefined
-          ? "BROKEN"
-          : failed.length === 0
-            ? "SURVIVED"
-            : byRule === false
-              ? "NOT BY RULE"
-              : "killed";
+      // A hang is a kill; otherwise a run needs its report and a failing test.
+      const broken = !r.timedOut && r.failed === undefined;
+      const detected = r.timedOut || failed.length > 0;
+      const verdict = broken ? "BROKEN" : !detected ? "SURVIVED" : byRule === false ? "NOT BY RULE" : "killed";
       const part = (prefixes: readonly string[]) => (failed.some((t) => prefixes.some((p) => t.startsWith(p))) ? "yes" : "no");
       const by = r.timedOut
         ? `the suite hung: killed after ${limit.toFixed(0)} s${ruleRun === undefined ? "" : `; the rule's tests alone ${ruleRun.timedOut ? "hung too" : `failed ${ruleRun.failed?.length ?? 0}`}`}`

@@ -23,7 +23,7 @@
 // data segment (`ulimit -d`) and the commit limit at once, which is why, beyond the reserve, the
 // memory grows only as far as it is used. (Scratch in a region of its own above the buffers'
 // limit made a 1 GiB gap writable: `ulimit -d 512M` then failed the smallest dequantization.)
-
+//
 // Up to PIECE_CLASS_LIMIT the classes are powers of two (the view's pieces, whose tails come in
 // every size, share a few classes); above it they are multiples of it, so that a fuse's step
 // buffer of 80 MiB takes 80 MiB of the limit and not 128: with powers of two, two such buffers
